@@ -1,0 +1,71 @@
+// swift-tools-version: 6.2
+// Dataplane: a userspace, poll-mode network data plane in Swift.
+// The folder layout mirrors the layers (see Docs/ARCHITECTURE.md):
+// Platform -> Packets -> NetDevice -> Drivers -> Wire/Stack -> Sockets.
+import PackageDescription
+
+/// Settings for modules on the per-packet path: exclusivity checks cost a
+/// call per class-property access, and these modules own their memory
+/// explicitly (one core, no sharing), so the dynamic check buys nothing.
+let fastPath: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"]),
+]
+
+let package = Package(
+    name: "Dataplane",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Dataplane", targets: ["Dataplane"]),
+        .executable(name: "dp-bench", targets: ["dp-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
+    ],
+    targets: [
+        // MARK: Platform: C shim, system libraries, memory, PCI, cores, clock
+        .target(name: "CPlatform", path: "Sources/CPlatform"),
+        .systemLibrary(
+            name: "CNuma", path: "Sources/CNuma", pkgConfig: "numa",
+            providers: [.apt(["libnuma-dev"])]),
+        .systemLibrary(
+            name: "CPCI", path: "Sources/CPCI", pkgConfig: "libpci",
+            providers: [.apt(["libpci-dev"])]),
+        .target(
+            name: "Platform", dependencies: ["CPlatform", "CNuma", "CPCI"],
+            path: "Sources/Platform"),
+
+        // MARK: Packets: buffers, pools, rings
+        .target(
+            name: "Packets",
+            dependencies: ["Platform", "CPlatform", .product(name: "Atomics", package: "swift-atomics")],
+            path: "Sources/Packets", swiftSettings: fastPath),
+
+        // MARK: Wire formats (pure, no state) and the device contract
+        .target(name: "Wire", path: "Sources/Wire", swiftSettings: fastPath),
+        .target(
+            name: "NetDevice", dependencies: ["Packets", "Wire"],
+            path: "Sources/NetDevice", swiftSettings: fastPath),
+
+        // MARK: Umbrella library
+        .target(
+            name: "Dataplane",
+            dependencies: ["Platform", "Packets", "Wire", "NetDevice"],
+            path: "Sources/Dataplane"),
+
+        // MARK: Tools
+        .executableTarget(
+            name: "dp-bench",
+            dependencies: [
+                "Packets", "Platform",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ],
+            path: "Tools/bench", swiftSettings: fastPath),
+
+        // MARK: Tests
+        .testTarget(name: "PlatformTests", dependencies: ["Platform"], path: "Tests/PlatformTests"),
+        .testTarget(name: "PacketsTests", dependencies: ["Packets", "Platform"], path: "Tests/PacketsTests"),
+    ]
+)

@@ -1,0 +1,27 @@
+/// Per-packet offload requests (transmit) and results (receive), as in
+/// rte_mbuf's ol_flags.
+public struct OffloadFlags: OptionSet, Sendable, Hashable {
+    public var rawValue: UInt64
+    @inlinable public init(rawValue: UInt64) { self.rawValue = rawValue }
+
+    // Receive: what the device checked.
+    public static let rxIPChecksumGood = OffloadFlags(rawValue: 1 << 0)
+    public static let rxIPChecksumBad = OffloadFlags(rawValue: 1 << 1)
+    public static let rxL4ChecksumGood = OffloadFlags(rawValue: 1 << 2)
+    public static let rxL4ChecksumBad = OffloadFlags(rawValue: 1 << 3)
+    /// The device left the L4 checksum partial (virtio: data is valid, the
+    /// checksum field is not filled in).
+    public static let rxL4ChecksumNone = OffloadFlags(rawValue: 1 << 4)
+    public static let rxVLANStripped = OffloadFlags(rawValue: 1 << 5)
+    public static let rxRSSHash = OffloadFlags(rawValue: 1 << 6)
+
+    // Transmit: what the device should fill in. l2Length, l3Length (and
+    // l4Length) of the header say where the headers are.
+    public static let txIPv4 = OffloadFlags(rawValue: 1 << 32)
+    public static let txIPChecksum = OffloadFlags(rawValue: 1 << 33)
+    public static let txTCPChecksum = OffloadFlags(rawValue: 1 << 34)
+    public static let txUDPChecksum = OffloadFlags(rawValue: 1 << 35)
+    public static let txVLANInsert = OffloadFlags(rawValue: 1 << 36)
+
+    public static let txL4Checksum: OffloadFlags = [.txTCPChecksum, .txUDPChecksum]
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test of Dataplane: the Swift test suites, then each suite in
+# Tools/test.d (lab checks, Linux-peer tests, fuzz smoke runs) in name order.
+# Usage: ./Tools/test.sh [--filter REGEX]   (the filter goes to swift test)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./Tools/bootstrap.sh
+
+filter=()
+if [ "${1:-}" = "--filter" ]; then filter=(--filter "$2"); fi
+
+start=$(date +%s)
+swift build --build-tests
+swift test --skip-build "${filter[@]}" 2>&1 | tee /tmp/dataplane-swift-test.log
+status=${PIPESTATUS[0]}
+[ "$status" -eq 0 ] || { echo "test.sh: swift test failed"; exit "$status"; }
+
+if [ ${#filter[@]} -eq 0 ]; then
+  for suite in Tools/test.d/*.sh; do
+    [ -e "$suite" ] || continue
+    echo "=== $(basename "$suite")"
+    bash "$suite"
+  done
+fi
+echo "test.sh: all tests passed in $(( $(date +%s) - start )) s"
