@@ -41,3 +41,5 @@ int dp_allowed_cpus(uint8_t *mask, int bytes) {
     }
     return 0;
 }
+
+void dp_yield(void) { sched_yield(); }

@@ -175,10 +175,19 @@ public final class PacketPool: @unchecked Sendable {
     func take(_ output: UnsafeMutableBufferPointer<UnsafeMutablePointer<PacketHeader>>) -> Int {
         let n = output.count
         let core = Int(dp_current_core())
-        guard core >= 0, cacheSize > 0, n <= cacheSize else {
-            return freeRing.dequeue(burst: output)
-        }
+        guard core >= 0, cacheSize > 0 else { return freeRing.dequeue(burst: output) }
         let cache = caches + core
+        if n > cacheSize {
+            // Too big for the cache: straight from the ring, and what the ring
+            // lacks from this core's cache.
+            var got = freeRing.dequeue(burst: output)
+            while got < n && cache.pointee.count > 0 {
+                cache.pointee.count -= 1
+                output[got] = cache.pointee.objects[cache.pointee.count]
+                got += 1
+            }
+            return got
+        }
         if cache.pointee.count < n {
             // Refill to the cache size plus this request in one ring access.
             let room = UnsafeMutableBufferPointer(

@@ -125,11 +125,23 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
         }
         // Earlier producers publish first, so the tail only moves over
         // filled slots.
-        if producerSync == .multi {
-            while producerTail.load(ordering: .relaxed) != head { dp_pause() }
-        }
+        if producerSync == .multi { Self.waitForTurn(producerTail, head) }
         producerTail.store(head &+ n, ordering: .releasing)
         return Int(n)
+    }
+
+    /// Waits until `tail` reaches `head` (earlier threads have published).
+    /// Cores never sleep, so this is a short spin; when threads outnumber
+    /// CPUs, the thread we wait for may be preempted, so after a while we
+    /// yield the CPU instead of spinning through its time slice.
+    @inlinable
+    static func waitForTurn(_ tail: UnsafeAtomic<UInt32>, _ head: UInt32) {
+        var spins = 0
+        while tail.load(ordering: .relaxed) != head {
+            dp_pause()
+            spins += 1
+            if spins & 255 == 0 { dp_yield() }
+        }
     }
 
     // MARK: Dequeue
@@ -180,9 +192,7 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
             output[i] = slots[Int(index)]
             index = (index &+ 1) & mask
         }
-        if consumerSync == .multi {
-            while consumerTail.load(ordering: .relaxed) != head { dp_pause() }
-        }
+        if consumerSync == .multi { Self.waitForTurn(consumerTail, head) }
         consumerTail.store(head &+ n, ordering: .releasing)
         return Int(n)
     }

@@ -17,3 +17,7 @@ static inline void dp_prefetch_write(const void *p) { __builtin_prefetch(p, 1, 3
 extern __thread int32_t dp_thread_core_index;
 static inline int32_t dp_current_core(void) { return dp_thread_core_index; }
 static inline void dp_set_current_core(int32_t core) { dp_thread_core_index = core; }
+
+/// Gives the CPU to another thread (sched_yield): for spin loops that wait
+/// on a thread that may have been preempted.
+void dp_yield(void);
