@@ -95,7 +95,7 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
         withUnsafePointer(to: value) { enqueue(UnsafeBufferPointer(start: $0, count: 1), exact: true) == 1 }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func enqueue(_ values: UnsafeBufferPointer<Element>, exact: Bool) -> Int {
         let wanted = UInt32(truncatingIfNeeded: values.count)
         guard wanted > 0 else { return 0 }
@@ -166,7 +166,7 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
         }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func dequeue(_ output: UnsafeMutableBufferPointer<Element>, exact: Bool) -> Int {
         let wanted = UInt32(truncatingIfNeeded: output.count)
         guard wanted > 0 else { return 0 }
