@@ -67,5 +67,6 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], path: "Tests/PlatformTests"),
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "Platform"], path: "Tests/PacketsTests"),
+        .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),
     ]
 )
