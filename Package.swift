@@ -17,6 +17,7 @@ let package = Package(
     products: [
         .library(name: "Dataplane", targets: ["Dataplane"]),
         .executable(name: "dp-bench", targets: ["dp-bench"]),
+        .executable(name: "dp-wire-alloc", targets: ["dp-wire-alloc"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -63,6 +64,10 @@ let package = Package(
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             path: "Tools/bench", exclude: ["plot.py"], swiftSettings: fastPath),
+        .executableTarget(
+            name: "dp-wire-alloc",
+            dependencies: ["Wire", .product(name: "MallocInterposerSwift", package: "malloc-interposer")],
+            path: "Tools/wire-alloc", swiftSettings: fastPath),
 
         // MARK: Tests
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], path: "Tests/PlatformTests"),
