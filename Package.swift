@@ -48,6 +48,17 @@ let package = Package(
             name: "NetDevice", dependencies: ["Packets", "Wire"],
             path: "Sources/NetDevice", swiftSettings: fastPath),
 
+        // MARK: Host drivers (tests, benchmarks, Linux peers)
+        .target(
+            name: "TapDriver", dependencies: ["NetDevice", "Packets", "Wire", "CPlatform"],
+            path: "Drivers/Tap", swiftSettings: fastPath),
+        .target(
+            name: "LoopbackDriver", dependencies: ["NetDevice", "Packets", "Wire"],
+            path: "Drivers/Loopback", swiftSettings: fastPath),
+        .target(
+            name: "NullDriver", dependencies: ["NetDevice", "Packets", "Wire"],
+            path: "Drivers/Null", swiftSettings: fastPath),
+
         // MARK: Umbrella library
         .target(
             name: "Dataplane",
@@ -67,5 +78,10 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], path: "Tests/PlatformTests"),
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "Platform"], path: "Tests/PacketsTests"),
+        .target(name: "TestSupport", dependencies: ["CPlatform"], path: "Tests/Support"),
+        .testTarget(
+            name: "HostDriverTests",
+            dependencies: ["TapDriver", "LoopbackDriver", "NullDriver", "NetDevice", "Packets", "Platform", "Wire", "TestSupport"],
+            path: "Tests/HostDriverTests"),
     ]
 )
