@@ -83,5 +83,6 @@ let package = Package(
             name: "HostDriverTests",
             dependencies: ["TapDriver", "LoopbackDriver", "NullDriver", "NetDevice", "Packets", "Platform", "Wire", "TestSupport"],
             path: "Tests/HostDriverTests"),
+        .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),
     ]
 )
