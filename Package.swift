@@ -59,6 +59,11 @@ let package = Package(
             name: "NullDriver", dependencies: ["NetDevice", "Packets", "Wire"],
             path: "Drivers/Null", swiftSettings: fastPath),
 
+        // MARK: The per-core network stack
+        .target(
+            name: "Stack", dependencies: ["NetDevice", "Packets", "Platform", "Wire"],
+            path: "Sources/Stack", swiftSettings: fastPath),
+
         // MARK: Umbrella library
         .target(
             name: "Dataplane",
@@ -83,6 +88,10 @@ let package = Package(
             name: "HostDriverTests",
             dependencies: ["TapDriver", "LoopbackDriver", "NullDriver", "NetDevice", "Packets", "Platform", "Wire", "TestSupport"],
             path: "Tests/HostDriverTests"),
+        .testTarget(
+            name: "StackTests",
+            dependencies: ["Stack", "LoopbackDriver", "TapDriver", "NetDevice", "Packets", "Platform", "Wire", "TestSupport"],
+            path: "Tests/StackTests"),
         .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),
     ]
 )
