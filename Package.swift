@@ -17,6 +17,7 @@ let package = Package(
     products: [
         .library(name: "Dataplane", targets: ["Dataplane"]),
         .executable(name: "dp-bench", targets: ["dp-bench"]),
+        .executable(name: "dp-echo", targets: ["dp-echo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -79,6 +80,14 @@ let package = Package(
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             path: "Tools/bench", swiftSettings: fastPath),
+
+        .executableTarget(
+            name: "dp-echo",
+            dependencies: [
+                "Stack", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tools/echo", swiftSettings: fastPath),
 
         // MARK: Tests
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], path: "Tests/PlatformTests"),
