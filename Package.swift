@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Dataplane", targets: ["Dataplane"]),
         .executable(name: "dp-bench", targets: ["dp-bench"]),
         .executable(name: "dp-echo", targets: ["dp-echo"]),
+        .executable(name: "dp-stack-bench", targets: ["dp-stack-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -88,6 +89,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/echo", swiftSettings: fastPath),
+
+        .executableTarget(
+            name: "dp-stack-bench",
+            dependencies: [
+                "Stack", "LoopbackDriver", "NetDevice", "Packets", "Platform", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ],
+            path: "Tools/stack-bench", swiftSettings: fastPath),
 
         // MARK: Tests
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], path: "Tests/PlatformTests"),

@@ -78,7 +78,10 @@ extension NetStack {
     /// True for one of this stack's own addresses.
     @inline(__always)
     func isLocal(_ address: IPv4Address) -> Bool {
-        for interface in interfaces where interface.address == address { return true }
+        for index in 0..<interfaces.count {
+            let interface = interfaces[index]
+            if interface.address == address { return true }
+        }
         return false
     }
 
@@ -119,7 +122,10 @@ extension NetStack {
     func route(to destination: IPv4Address, from source: IPv4Address = .any) -> Route? {
         var chosen: NetInterface?
         if !source.isUnspecified {
-            for interface in interfaces where interface.address == source { chosen = interface }
+            for index in 0..<interfaces.count {
+                let interface = interfaces[index]
+                if interface.address == source { chosen = interface }
+            }
             guard chosen != nil else { return nil }
         }
         if destination.isBroadcast {
@@ -133,10 +139,12 @@ extension NetStack {
             guard let gateway = interface.configuration.gateway else { return nil }
             return Route(interface: interface, nextHop: gateway, source: interface.address)
         }
-        for interface in interfaces where interface.network.contains(destination) {
+        for index in 0..<interfaces.count where interfaces[index].network.contains(destination) {
+            let interface = interfaces[index]
             return Route(interface: interface, nextHop: destination, source: interface.address)
         }
-        for interface in interfaces {
+        for index in 0..<interfaces.count {
+            let interface = interfaces[index]
             if let gateway = interface.configuration.gateway {
                 return Route(interface: interface, nextHop: gateway, source: interface.address)
             }
