@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "dp-bench", targets: ["dp-bench"]),
         .executable(name: "dp-echo", targets: ["dp-echo"]),
         .executable(name: "dp-stack-bench", targets: ["dp-stack-bench"]),
+        .executable(name: "dp-wire-alloc", targets: ["dp-wire-alloc"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -81,6 +82,10 @@ let package = Package(
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             path: "Tools/bench", swiftSettings: fastPath),
+        .executableTarget(
+            name: "dp-wire-alloc",
+            dependencies: ["Wire", .product(name: "MallocInterposerSwift", package: "malloc-interposer")],
+            path: "Tools/wire-alloc", swiftSettings: fastPath),
 
         .executableTarget(
             name: "dp-echo",
