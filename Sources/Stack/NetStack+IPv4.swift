@@ -10,7 +10,9 @@ struct IPv4Delivery {
     /// segment's buffer (for quoting in ICMP errors); this is its length.
     var headerLength: Int
     var isBroadcast: Bool
-    var interface: NetInterface
+    /// Unowned: the stack keeps its interfaces alive, and a retain per
+    /// packet is ARC traffic the fast path does not want.
+    unowned(unsafe) var interface: NetInterface
 }
 
 extension NetStack {
