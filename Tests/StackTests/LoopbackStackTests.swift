@@ -131,6 +131,21 @@ import Wire
         #expect(net.pool.statistics.available == net.pool.capacity)
     }
 
+    @Test func withoutATimerAResolutionIsAbandonedNotLeaked() throws {
+        var limits = StackLimits()
+        limits.timers = 1
+        let net = try TwoStacks(limits: limits)
+        let client = try net.a.udpBind(port: 0)
+        for host in [UInt8(80), 81] {
+            try [UInt8](repeating: 1, count: 8).withUnsafeBytes {
+                try net.a.udpSend(client, bytes: $0, to: (IPv4Address(10, 0, 0, host), 7))
+            }
+        }
+        #expect(net.a.counters[.timersExhausted] == 1)
+        #expect(net.a.counters[.arpUnresolved] == 1)
+        #expect(net.a.neighbour(IPv4Address(10, 0, 0, 81)) == nil)
+    }
+
     @Test func arpQueueIsBounded() throws {
         var limits = StackLimits()
         limits.arpPendingPerEntry = 4
