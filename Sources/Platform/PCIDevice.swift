@@ -59,7 +59,7 @@ public enum PCIBus {
         defer { pci_cleanup(access) }
         let devicesPath = sysfsRoot + "/devices"
         let parameter = strdup("sysfs.path")
-        let value = strdup(devicesPath)
+        let value = strdup(sysfsRoot)  // libpci appends "/devices" itself
         defer { free(parameter); free(value) }
         _ = pci_set_param(access, parameter, value)
         access.pointee.method = UInt32(PCI_ACCESS_SYS_BUS_PCI.rawValue)
