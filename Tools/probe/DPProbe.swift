@@ -200,7 +200,7 @@ struct DeviceProbe {
             valid = valid && memory.base.load(as: UInt32.self) == 0x5a5a_a5a5
             report("dma", valid,
                 "\(memory.size >> 20) MiB \(memory.backing), iova=\(memory.iovaMode == .virtual ? "va" : "pa") "
-                + "0x\(String(first, radix: 16))..0x\(String(last, radix: 16))"
+                + " first 0x\(String(first, radix: 16)) last 0x\(String(last, radix: 16)) (\(memory.size / memory.pageSize) pages)"
                 + (device.kind == .vfio ? " mapped with VFIO_IOMMU_MAP_DMA" : ""))
         } catch {
             report("dma", false, "\(error)")

@@ -41,10 +41,12 @@ public struct InitramfsManifest: Sendable, Equatable {
     /// The lab guest's files: busybox as the shell and tools, the init
     /// script, the project's executables in /usr/local/bin, the shared
     /// libraries they need at the paths ldd names, the kernel modules under
-    /// /lib/modules, and extra files at their guest paths.
+    /// /lib/modules, the PCI name database (for dp-devbind status), and
+    /// extra files at their guest paths.
     public static func lab(
         busybox: String, executables: [String], libraries: [String],
-        modulesRoot: String, modules: [String], extraFiles: [(host: String, guest: String)]
+        modulesRoot: String, modules: [String], extraFiles: [(host: String, guest: String)],
+        pciIDs: String? = nil
     ) -> InitramfsManifest {
         var manifest = InitramfsManifest()
         for directory in ["/proc", "/sys", "/dev", "/tmp", "/run", "/root", "/lab", "/usr/local/bin", "/sbin", "/usr/bin", "/usr/sbin"] {
@@ -59,6 +61,7 @@ public struct InitramfsManifest: Sendable, Equatable {
         }
         for library in libraries { manifest.add(library, .file(library)) }
         for module in modules { manifest.add("/lib/modules/" + module, .file(modulesRoot + "/" + module), mode: 0o644) }
+        if let pciIDs { manifest.add(pciIDs, .file(pciIDs), mode: 0o644) }
         for file in extraFiles { manifest.add(file.guest, .file(file.host)) }
         return manifest
     }

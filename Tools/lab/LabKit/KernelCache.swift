@@ -26,7 +26,9 @@ public enum KernelCache {
             let words = line.split(separator: " ")
             guard words.count == 2, words[0] == "Depends:" else { continue }
             let name = String(words[1])
-            if name.hasPrefix("linux-image-"), name.hasSuffix("-amd64"), name.first(where: \.isNumber) != nil {
+            if name.hasPrefix("linux-image-"), name.hasSuffix("-amd64"),
+                name.dropFirst("linux-image-".count).first?.isNumber == true
+            {
                 return name
             }
         }

@@ -107,7 +107,8 @@ public enum LabBuilder {
         }
         let manifest = InitramfsManifest.lab(
             busybox: busybox, executables: executables, libraries: libraries,
-            modulesRoot: kernel.modulesRoot, modules: modules, extraFiles: extras)
+            modulesRoot: kernel.modulesRoot, modules: modules, extraFiles: extras,
+            pciIDs: ["/usr/share/misc/pci.ids", "/usr/share/hwdata/pci.ids"].first(where: LabFiles.exists))
 
         let directory = KernelCache.directory + "/initramfs"
         try LabFiles.makeDirectories(directory)
