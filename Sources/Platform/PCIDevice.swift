@@ -55,6 +55,11 @@ public enum PCIBus {
     /// Lists every PCI function, sorted by address. `sysfsRoot` points at
     /// /sys/bus/pci (a fixture tree in tests).
     public static func devices(sysfsRoot: String = "/sys/bus/pci") throws(PlatformError) -> [PCIDevice] {
+        // libpci's error handler exits the process: check what it would fail on first.
+        guard let directory = opendir(sysfsRoot + "/devices") else {
+            throw .systemCall("open \(sysfsRoot)/devices (is sysfs mounted?)")
+        }
+        closedir(directory)
         guard let access = pci_alloc() else { throw PlatformError(.systemCall, "pci_alloc failed") }
         defer { pci_cleanup(access) }
         let devicesPath = sysfsRoot + "/devices"
