@@ -93,7 +93,19 @@ struct DeviceProbe {
         } catch {
             report("registers", false, "\(error)")
         }
-        checkDMA(device_, iovaMode: kindName == "virtio-legacy" ? .physical : nil)
+        guard let memory = checkDMA(device_, iovaMode: kindName == "virtio-legacy" ? .physical : nil) else {
+            return report("tx", false, "no DMA memory to transmit from")
+        }
+        do {
+            switch kindName {
+            case "e1000": try transmitE1000(device_, memory)
+            case "virtio": try transmitModernVirtio(device_, memory)
+            case "virtio-legacy": try transmitLegacyVirtio(device_, memory)
+            default: break
+            }
+        } catch {
+            report("tx", false, "\(error)")
+        }
     }
 
     // MARK: e1000: STATUS.LU and the MAC in receive address 0 (RAL0/RAH0)
@@ -180,7 +192,8 @@ struct DeviceProbe {
 
     // MARK: DMA memory with IOVAs, and bus mastering
 
-    mutating func checkDMA(_ device: PCIDeviceAccess, iovaMode: IOVAMode?) {
+    /// Maps DMA memory and checks its IOVAs; returns it for the transmit check.
+    mutating func checkDMA(_ device: PCIDeviceAccess, iovaMode: IOVAMode?) -> DMAMemory? {
         do {
             try device.enableBusMaster()
             let command = try device.readConfig16(0x04)
@@ -199,11 +212,13 @@ struct DeviceProbe {
             memory.base.storeBytes(of: 0x5a5a_a5a5 as UInt32, as: UInt32.self)
             valid = valid && memory.base.load(as: UInt32.self) == 0x5a5a_a5a5
             report("dma", valid,
-                "\(memory.size >> 20) MiB \(memory.backing), iova=\(memory.iovaMode == .virtual ? "va" : "pa") "
+                "\(memory.size >> 20) MiB \(memory.backing), iova=\(memory.iovaMode == .virtual ? "va" : "pa")"
                 + " first 0x\(String(first, radix: 16)) last 0x\(String(last, radix: 16)) (\(memory.size / memory.pageSize) pages)"
                 + (device.kind == .vfio ? " mapped with VFIO_IOMMU_MAP_DMA" : ""))
+            return valid ? memory : nil
         } catch {
             report("dma", false, "\(error)")
+            return nil
         }
     }
 }

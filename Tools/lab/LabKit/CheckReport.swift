@@ -15,8 +15,8 @@ public struct CheckRow: Sendable, Equatable {
     public var requiredChecks: [String] {
         let common = ["found", "bound", "open", "bar"]
         switch kind {
-        case .e1000: return common + ["link", "mac", "busmaster", "dma"]
-        case .virtio, .virtioLegacy: return common + ["features", "reset", "busmaster", "dma"]
+        case .e1000: return common + ["link", "mac", "busmaster", "dma", "tx"]
+        case .virtio, .virtioLegacy: return common + ["features", "reset", "busmaster", "dma", "tx"]
         }
     }
 
@@ -35,7 +35,7 @@ public struct CheckRow: Sendable, Equatable {
             let missing = missingChecks.isEmpty ? [] : ["missing: " + missingChecks.joined(separator: ",")]
             return (failed + missing).joined(separator: "; ")
         }
-        let keys: [String] = kind == .e1000 ? ["link", "mac", "dma"] : ["features", "reset", "dma"]
+        let keys: [String] = kind == .e1000 ? ["link", "mac", "dma", "tx"] : ["features", "reset", "dma", "tx"]
         return keys.compactMap { key in checks.first { $0.name == key }.map { "\(key) \($0.detail)" } }.joined(separator: "; ")
     }
 

@@ -18,6 +18,8 @@ public enum InitScript {
         #!/bin/busybox sh
         # Guest /init written by dp-lab (Tools/lab/LabKit/InitScript.swift).
         /bin/busybox mkdir -p /proc /sys /dev /tmp /run /root
+        # The rootfs root starts world-writable; DPDK refuses plugin paths under such a directory.
+        /bin/busybox chmod 755 /
         /bin/busybox mount -t proc proc /proc
         /bin/busybox mount -t sysfs sysfs /sys
         /bin/busybox mount -t devtmpfs devtmpfs /dev
@@ -27,7 +29,7 @@ public enum InitScript {
         echo "\(startedMarker)"
         . /lab/run.conf
         for module in $LAB_MODULES; do
-          insmod "/lib/modules/$module" || echo "dp-lab guest: insmod $module failed"
+          insmod "/modules/$module" || echo "dp-lab guest: insmod $module failed"
         done
         mkdir -p /dev/hugepages
         mount -t hugetlbfs nodev /dev/hugepages
@@ -46,7 +48,7 @@ public enum InitScript {
         poweroff -f
         """
 
-    /// /lab/run.conf for one run. `modules` are paths under /lib/modules.
+    /// /lab/run.conf for one run. `modules` are paths under /modules.
     public static func runConfiguration(modules: [String], hugepages: Int, access: LabAccess, nics: [LabNIC]) -> String {
         """
         LAB_MODULES=\(shellQuote(modules.joined(separator: " ")))

@@ -41,17 +41,21 @@ public struct InitramfsManifest: Sendable, Equatable {
     /// The lab guest's files: busybox as the shell and tools, the init
     /// script, the project's executables in /usr/local/bin, the shared
     /// libraries they need at the paths ldd names, the kernel modules under
-    /// /lib/modules, the PCI name database (for dp-devbind status), and
+    /// /modules, the PCI name database (for dp-devbind status), and
     /// extra files at their guest paths.
     public static func lab(
-        busybox: String, executables: [String], libraries: [String],
+        busybox: String, executables: [String], libraries: [String], libraryLinks: [(guest: String, target: String)] = [],
         modulesRoot: String, modules: [String], extraFiles: [(host: String, guest: String)],
-        pciIDs: String? = nil
+        extraLinks: [(guest: String, target: String)] = [], pciIDs: String? = nil
     ) -> InitramfsManifest {
         var manifest = InitramfsManifest()
         for directory in ["/proc", "/sys", "/dev", "/tmp", "/run", "/root", "/lab", "/usr/local/bin", "/sbin", "/usr/bin", "/usr/sbin"] {
             manifest.add(directory, .directory)
         }
+        manifest.add("/var/tmp", .directory)
+        manifest.add("/etc", .directory)
+        // DPDK's runtime directory is /var/run/dpdk.
+        manifest.add("/var/run", .symlink("../run"))
         manifest.add("/bin/busybox", .file(busybox))
         manifest.add("/bin/sh", .symlink("busybox"))
         manifest.add("/init", .text(InitScript.text))
@@ -59,10 +63,18 @@ public struct InitramfsManifest: Sendable, Equatable {
             let name = executable.split(separator: "/").last.map(String.init) ?? executable
             manifest.add("/usr/local/bin/" + name, .file(executable))
         }
+        // Top-level links of a merged-/usr host (/lib -> usr/lib), so that
+        // the loader paths baked into executables resolve.
+        for top in ["/lib", "/lib64"] {
+            if let target = LabFiles.linkTarget(top) { manifest.add(top, .symlink(target)) }
+        }
         for library in libraries { manifest.add(library, .file(library)) }
-        for module in modules { manifest.add("/lib/modules/" + module, .file(modulesRoot + "/" + module), mode: 0o644) }
+        for link in libraryLinks { manifest.add(link.guest, .symlink(link.target)) }
+        // Modules live in a lab folder of their own: /lib may be a link to usr/lib.
+        for module in modules { manifest.add("/modules/" + module, .file(modulesRoot + "/" + module), mode: 0o644) }
         if let pciIDs { manifest.add(pciIDs, .file(pciIDs), mode: 0o644) }
         for file in extraFiles { manifest.add(file.guest, .file(file.host)) }
+        for link in extraLinks { manifest.add(link.guest, .symlink(link.target)) }
         return manifest
     }
 

@@ -65,9 +65,14 @@ public enum LabBuilder {
         return products.map { scratch + "/release/" + $0 }
     }
 
-    /// Expands "HOST[:GUEST]" items (directories recursively, links followed).
-    public static func expandExtraFiles(_ items: [String]) throws(LabError) -> [(host: String, guest: String)] {
+    /// Expands "HOST[:GUEST]" items: directories recursively, symbolic
+    /// links to names in the same directory kept as links (so a library's
+    /// .so, .so.N and .so.N.M are one copy), other links followed.
+    public static func expandExtraFiles(_ items: [String]) throws(LabError)
+        -> (files: [(host: String, guest: String)], links: [(guest: String, target: String)])
+    {
         var result = [(host: String, guest: String)]()
+        var links = [(guest: String, target: String)]()
         for item in items {
             let parts = item.split(separator: ":", maxSplits: 1).map(String.init)
             guard let host = parts.first, host.hasPrefix("/") else {
@@ -76,15 +81,23 @@ public enum LabBuilder {
             let guest = parts.count > 1 ? parts[1] : host
             guard LabFiles.exists(host) else { throw LabError("--include \(item): \(host) does not exist") }
             if LabFiles.isDirectory(host) {
-                let listing = try Subprocess.check(["find", "-L", host, "-type", "f"])
-                for line in listing.split(separator: "\n") {
-                    result.append((String(line), guest + String(line.dropFirst(host.count))))
+                // A directory's guest path defaults to its canonical host path,
+                // where the links of libraries that point into it lead.
+                let guestDirectory = parts.count > 1 ? guest : (LabFiles.canonical(host) ?? host)
+                let listing = try Subprocess.check(["find", host, "(", "-type", "f", "-o", "-type", "l", ")"])
+                for line in listing.split(separator: "\n").map(String.init) {
+                    let guestPath = guestDirectory + String(line.dropFirst(host.count))
+                    if let target = LabFiles.linkTarget(line), !target.contains("/") {
+                        links.append((guestPath, target))
+                    } else {
+                        result.append((line, guestPath))
+                    }
                 }
             } else {
                 result.append((host, guest))
             }
         }
-        return result
+        return (result, links)
     }
 
     /// Kernel, executables, libraries, modules and init in one cached
@@ -96,18 +109,20 @@ public enum LabBuilder {
         let executables = try buildProducts(contents.products, packageRoot: root, log: log)
         let extras = try expandExtraFiles(contents.extraFiles)
 
-        var libraries = [String]()
-        for file in executables + extras.map(\.host) where LabFiles.isELF(file) {
-            for library in try SharedLibraries.of(file) where !libraries.contains(library) { libraries.append(library) }
+        var needed = [String]()
+        for file in executables + extras.files.map(\.host) where LabFiles.isELF(file) {
+            for library in try SharedLibraries.of(file) where !needed.contains(library) { needed.append(library) }
         }
+        let libraries = SharedLibraries.guestEntries(needed)
         let modules = try KernelModules.scan(modulesRoot: kernel.modulesRoot)
             .loadOrder(KernelModules.labModules + contents.extraModules)
         guard let busybox = ["/bin/busybox", "/usr/bin/busybox"].first(where: LabFiles.exists) else {
             throw LabError("busybox is missing: install busybox-static (Tools/bootstrap.sh does)")
         }
         let manifest = InitramfsManifest.lab(
-            busybox: busybox, executables: executables, libraries: libraries,
-            modulesRoot: kernel.modulesRoot, modules: modules, extraFiles: extras,
+            busybox: busybox, executables: executables, libraries: libraries.files,
+            libraryLinks: libraries.links,
+            modulesRoot: kernel.modulesRoot, modules: modules, extraFiles: extras.files, extraLinks: extras.links,
             pciIDs: ["/usr/share/misc/pci.ids", "/usr/share/hwdata/pci.ids"].first(where: LabFiles.exists))
 
         let directory = KernelCache.directory + "/initramfs"
