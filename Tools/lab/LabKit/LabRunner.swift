@@ -75,7 +75,7 @@ public enum LabRunner {
         perRun.addDirectory("/lab")
         perRun.addFile("/lab/run.conf", contents: Array(InitScript.runConfiguration(
             modules: artifacts.moduleLoadOrder, hugepages: options.hugepages,
-            access: options.access, nics: options.nics).utf8))
+            access: options.access, nics: options.nics, timeoutSeconds: Int(options.timeout.rounded(.up))).utf8))
         perRun.addFile("/lab/command.sh", contents: Array(InitScript.commandScript(options.command).utf8), mode: 0o755)
         let initrd = workDirectory + "/initrd.cpio"
         try LabFiles.write(try LabFiles.read(artifacts.initramfs) + perRun.finish(), to: initrd)
@@ -85,6 +85,7 @@ public enum LabRunner {
         configuration.memoryMiB = options.memoryMiB
         configuration.cpus = options.cpus
 
+        LabNamespace.removeStale(log: log)
         let namespace = try LabNamespace(nics: options.nics)
         defer { namespace.destroy() }
         let start = MonotonicClock.now
