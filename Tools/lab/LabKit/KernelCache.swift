@@ -47,6 +47,7 @@ public enum KernelCache {
         if !LabFiles.exists(unpacked + "/.complete") {
             let deb = try download(package, into: cache + "/downloads", log: log)
             log("dp-lab: unpacking \(deb)")
+            let start = MonotonicClock.now
             let staging = unpacked + ".partial.\(getpid())"
             _ = try? Subprocess.check(["rm", "-rf", staging])
             try Subprocess.check(["dpkg-deb", "-x", deb, staging])
@@ -55,6 +56,7 @@ public enum KernelCache {
             guard rename(staging, unpacked) == 0 else {
                 throw LabError("cannot move \(staging) to \(unpacked): \(String(cString: strerror(errno)))")
             }
+            log("dp-lab: kernel unpacked in \(format(MonotonicClock.now - start)) s")
         }
         let version = String(package.dropFirst("linux-image-".count))
         let kernel = LabKernel(
@@ -84,6 +86,8 @@ public enum KernelCache {
         try LabFiles.makeDirectories(downloads)
         if let deb = existingDeb(package, in: downloads) { return deb }
         log("dp-lab: downloading \(package) (about 70 MB) into \(downloads)")
+        let start = MonotonicClock.now
+        defer { log("dp-lab: download took \(format(MonotonicClock.now - start)) s") }
         let script = "cd \"$1\" && apt-get download -q \"$2\""
         var (status, output) = try Subprocess.run(["sh", "-c", script, "sh", downloads, package])
         if status != 0 {
