@@ -77,30 +77,30 @@ struct DeviceProbe {
         let driver = SystemFiles.readLink(sysfs + "/driver").map { String($0.split(separator: "/").last ?? "") } ?? "none"
         report("bound", driver == access.kernelDriver, "driver=\(driver)")
 
-        let device_: PCIDeviceAccess
-        do { device_ = try PCIDeviceAccess(address: address) } catch {
+        let opened: PCIDeviceAccess
+        do { opened = try PCIDeviceAccess(address: address) } catch {
             return report("open", false, "\(error)")
         }
-        defer { device_.close() }
-        report("open", true, "\(device_.kind.rawValue), bars: " + device_.bars.map { "\($0.index)=\($0.kind.rawValue)/\($0.size)" }.joined(separator: ","))
+        defer { opened.close() }
+        report("open", true, "\(opened.kind.rawValue), bars: " + opened.bars.map { "\($0.index)=\($0.kind.rawValue)/\($0.size)" }.joined(separator: ","))
         do {
             switch kindName {
-            case "e1000": try checkE1000(device_)
-            case "virtio": try checkModernVirtio(device_)
-            case "virtio-legacy": try checkLegacyVirtio(device_)
+            case "e1000": try checkE1000(opened)
+            case "virtio": try checkModernVirtio(opened)
+            case "virtio-legacy": try checkLegacyVirtio(opened)
             default: break
             }
         } catch {
             report("registers", false, "\(error)")
         }
-        guard let memory = checkDMA(device_, iovaMode: kindName == "virtio-legacy" ? .physical : nil) else {
+        guard let memory = checkDMA(opened, iovaMode: kindName == "virtio-legacy" ? .physical : nil) else {
             return report("tx", false, "no DMA memory to transmit from")
         }
         do {
             switch kindName {
-            case "e1000": try transmitE1000(device_, memory)
-            case "virtio": try transmitModernVirtio(device_, memory)
-            case "virtio-legacy": try transmitLegacyVirtio(device_, memory)
+            case "e1000": try transmitE1000(opened, memory)
+            case "virtio": try transmitModernVirtio(opened, memory)
+            case "virtio-legacy": try transmitLegacyVirtio(opened, memory)
             default: break
             }
         } catch {
