@@ -48,6 +48,9 @@ let package = Package(
             name: "NetDevice", dependencies: ["Packets", "Wire"],
             path: "Sources/NetDevice", swiftSettings: fastPath),
 
+        // MARK: TCP: the connection state machine and endpoint table (pure, no devices)
+        .target(name: "TCP", dependencies: ["Wire"], path: "Sources/TCP", swiftSettings: fastPath),
+
         // MARK: Umbrella library
         .target(
             name: "Dataplane",
@@ -67,5 +70,6 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], path: "Tests/PlatformTests"),
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "Platform"], path: "Tests/PacketsTests"),
+        .testTarget(name: "TCPTests", dependencies: ["TCP", "Wire"], path: "Tests/TCPTests"),
     ]
 )
