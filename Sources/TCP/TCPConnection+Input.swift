@@ -490,6 +490,7 @@ extension TCPConnection {
                 receiveNext = newNext
                 pendingEvents.insert(.readable)
                 bytesSinceLastACK += bytes.count
+                if hadHoles { duplicateACKsOwed = 0 }
                 if hadHoles || bytesSinceLastACK >= 2 * sendMSS {
                     ackNow = true
                 } else if delayedACKDeadline == nil {
@@ -502,7 +503,9 @@ extension TCPConnection {
                     statistics.outOfOrderDrops += 1
                     finHere = false
                 }
-                ackNow = true  // a duplicate ACK (with SACK blocks) tells the sender at once
+                // One duplicate ACK per out-of-order segment (RFC 5681 4.2), even
+                // when the stack handles a burst before asking for output.
+                duplicateACKsOwed = min(duplicateACKsOwed + 1, 64)
             }
         }
 

@@ -33,7 +33,7 @@ extension TCPConnection {
             // RFC 9293 3.8.4: SEG.SEQ = SND.NXT - 1 makes the peer answer with an ACK.
             return makeSegment(sequence: sendNext - 1, payloadLength: 0, flags: [.ack], now: now, isRetransmission: true)
         }
-        if ackNow {
+        if ackNow || duplicateACKsOwed > 0 {
             return makeSegment(sequence: sendNext, payloadLength: 0, flags: [.ack], now: now, isRetransmission: false)
         }
         return nil
@@ -133,6 +133,7 @@ extension TCPConnection {
 
     func noteACKSent() {
         ackNow = false
+        if duplicateACKsOwed > 0 { duplicateACKsOwed -= 1 }
         delayedACKDeadline = nil
         bytesSinceLastACK = 0
         lastAcknowledgmentSent = receiveNext

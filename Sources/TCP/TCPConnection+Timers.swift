@@ -12,7 +12,7 @@ extension TCPConnection {
 
     /// Something to send is waiting (the stack should call `nextSegment`).
     public var hasOutputPending: Bool {
-        pendingReset != nil || ackNow || sendKeepAliveProbe || sendZeroWindowProbe || retransmitFirstPending
+        pendingReset != nil || ackNow || duplicateACKsOwed > 0 || sendKeepAliveProbe || sendZeroWindowProbe || retransmitFirstPending
             || (state.isSynchronized && (dataEnd - sendNext > 0 || (finSequence.map { sendNext == $0 } ?? false)))
             || ((state == .synSent || state == .synReceived) && sendNext == initialSendSequence)
     }

@@ -88,6 +88,8 @@ public final class TCPConnection {
 
     // MARK: Output requests
     var ackNow = false
+    /// Immediate ACKs still owed for out-of-order segments.
+    var duplicateACKsOwed = 0
     var sendKeepAliveProbe = false
     var sendZeroWindowProbe = false
     var pendingReset: TCPOutgoingSegment?
@@ -331,6 +333,7 @@ public final class TCPConnection {
         finWait2Deadline = nil
         persistDeadline = nil
         ackNow = false
+        duplicateACKsOwed = 0
         sendKeepAliveProbe = false
         sendZeroWindowProbe = false
         reassembly.removeAll()

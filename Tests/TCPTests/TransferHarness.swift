@@ -9,6 +9,7 @@ final class TransferHarness {
     var toServer: ImpairedLink
     var toClient: ImpairedLink
     var now = TCPInstant.milliseconds(1000)
+    var lastDeliveredToClient: [WireSegment] = []
 
     static let clientEndpoint = TCPEndpoint(address: IPv4Address(10, 0, 0, 1), port: 50000)
     static let serverEndpoint = TCPEndpoint(address: IPv4Address(10, 0, 0, 2), port: 80)
@@ -42,7 +43,8 @@ final class TransferHarness {
         }
         now = next
         for segment in toServer.deliver(now: now) { server.handle(segment, now: now) }
-        for segment in toClient.deliver(now: now) { client.handle(segment, now: now) }
+        lastDeliveredToClient = toClient.deliver(now: now)
+        for segment in lastDeliveredToClient { client.handle(segment, now: now) }
     }
 
     /// Runs until `done` or the virtual time limit.
