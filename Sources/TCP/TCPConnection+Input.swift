@@ -477,6 +477,7 @@ extension TCPConnection {
             bytes = UnsafeRawBufferPointer(rebasing: bytes.prefix(max(room, 0)))
             finHere = false
             statistics.receiveBufferDrops += 1
+            ackNow = true  // tell the sender at once how little room there is
         }
 
         if bytes.count > 0 {

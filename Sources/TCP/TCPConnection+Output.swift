@@ -226,8 +226,12 @@ extension TCPConnection {
                 let idle = sendUnacknowledged == sendMax
                 let allQueued = payload == remaining
                 let halfWindow = maximumSendWindow > 0 && payload >= maximumSendWindow / 2
+                // Limited by the peer's window (not by our data): when nothing is in
+                // flight this is sent at once rather than after an override timer,
+                // which is at most one small segment per round trip.
+                let windowLimited = payload == sendUnacknowledged + sendWindow - sendNext
                 let pushAllowed = options.noDelay || idle
-                guard full || (pushAllowed && (allQueued || halfWindow)) else { return nil }
+                guard full || (pushAllowed && (allQueued || halfWindow || windowLimited)) else { return nil }
             }
             return emitData(at: sendNext, payload: payload, fin: fin, resending: resending, now: now)
         }

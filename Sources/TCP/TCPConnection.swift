@@ -42,7 +42,10 @@ public final class TCPConnection {
     var sendWindowUpdateSequence = TCPSequenceNumber(0)
     var sendWindowUpdateAcknowledgment = TCPSequenceNumber(0)
     /// The application shut down its sending direction: a FIN follows the data.
-    var finQueued = false
+    var finQueued = false {
+        didSet { if finQueued && !oldValue { finSequenceNumber = dataEnd } }
+    }
+    var finSequenceNumber = TCPSequenceNumber(0)
     /// The peer acknowledged our SYN (a flag, not a comparison: after 4 GiB
     /// SND.UNA may equal the ISS again).
     var ourSYNAcknowledged = false
@@ -159,8 +162,9 @@ public final class TCPConnection {
     /// Our SYN is outstanding (sent or to be sent, not yet acknowledged).
     var synUnacknowledged: Bool { !ourSYNAcknowledged }
 
-    /// The sequence number of our FIN, once the application shut down writing.
-    var finSequence: TCPSequenceNumber? { finQueued ? dataEnd : nil }
+    /// The sequence number of our FIN, once the application shut down writing
+    /// (fixed then: no data can be queued after it).
+    var finSequence: TCPSequenceNumber? { finQueued ? finSequenceNumber : nil }
 
     /// Our FIN has been sent and acknowledged.
     var finAcknowledged: Bool {
