@@ -252,6 +252,7 @@ extension TCPConnection {
             sendWindowUpdateSequence = sequence
             sendWindowUpdateAcknowledgment = ack
             if finQueued { state = .finWait1 }
+            armKeepAlive(now: now)
         }
 
         // ACK acceptability (RFC 5961 section 5).
@@ -326,7 +327,8 @@ extension TCPConnection {
         if sendUnacknowledged < ack {
             acknowledgeNewData(upTo: ack, segment: segment, now: now)
         } else if ack == sendUnacknowledged && payloadLength == 0 && !segment.flags.contains(.fin)
-                    && windowBytes == sendWindow && sendUnacknowledged < sendMax {
+                    && windowBytes == sendWindow && windowBytes > 0 && sendUnacknowledged < sendMax {
+            // (Answers to zero-window probes are not duplicate ACKs.)
             // A duplicate ACK in RFC 5681's strict sense.
             statistics.duplicateACKsReceived += 1
             duplicateACKs += 1
@@ -408,9 +410,10 @@ extension TCPConnection {
                 retransmitFirstPending = false
                 congestion.onRecoveryEnd(flightSize: flightSize, mss: sendMSS)
             } else {
-                // Partial ACK: the next hole is lost too.
+                // Partial ACK: the next hole is lost too (RFC 6582; with SACK
+                // the same inference, as the scoreboard alone may not mark it).
+                retransmitFirstPending = true
                 if !sackEnabled {
-                    retransmitFirstPending = true
                     recoveryInflation = max(recoveryInflation - acknowledged, 0) + (acknowledged >= sendMSS ? sendMSS : 0)
                 }
                 retransmitDeadline = now + roundTrip.timeout

@@ -156,10 +156,10 @@ extension TCPConnection {
     /// The pipe of RFC 6675 (SACK) or the flight size (without SACK).
     var pipe: Int {
         let flight = sendNext - sendUnacknowledged
-        guard sackEnabled && inRecovery else { return max(flight, 0) }
-        let sacked = scoreboard.sackedBytes
+        guard sackEnabled && !scoreboard.isEmpty && flight > 0 else { return max(flight, 0) }
+        let sacked = flight - scoreboard.unsackedBytes(from: sendUnacknowledged, to: sendNext)
         let lostNotResent: Int
-        if let boundary = scoreboard.lossBoundary(mss: sendMSS) {
+        if inRecovery, let boundary = scoreboard.lossBoundary(mss: sendMSS) {
             let from = TCPSequenceNumber.latest(highRetransmitted, sendUnacknowledged)
             lostNotResent = scoreboard.unsackedBytes(from: from, to: TCPSequenceNumber.earliest(boundary, sendMax))
         } else {
