@@ -70,6 +70,8 @@ public final class TCPEndpointTable {
 
     public var connectionCount: Int { byTuple.count }
     public var timeWaitCount: Int { timeWait.count }
+    /// The 4-tuples in TIME-WAIT (for diagnostics and tests).
+    public var timeWaitTuples: [TCPFourTuple] { timeWait.tuples }
 
     private func id(of slot: Int32) -> TCPConnectionID {
         TCPConnectionID(slot: slot, generation: slotInfo[Int(slot)].generation)
