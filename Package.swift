@@ -17,6 +17,7 @@ let package = Package(
     products: [
         .library(name: "Dataplane", targets: ["Dataplane"]),
         .executable(name: "dp-bench", targets: ["dp-bench"]),
+        .executable(name: "dp-tcp-bench", targets: ["dp-tcp-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -66,6 +67,15 @@ let package = Package(
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             path: "Tools/bench", swiftSettings: fastPath),
+
+        .executableTarget(
+            name: "dp-tcp-bench",
+            dependencies: [
+                "TCP", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ],
+            path: "Tools/tcp-bench", swiftSettings: fastPath),
 
         // MARK: Tests
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], path: "Tests/PlatformTests"),
