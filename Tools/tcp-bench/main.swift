@@ -44,8 +44,14 @@ struct SegmentQueue {
         }
     }
 
+    /// Drop every n-th segment (0 = none) to exercise loss recovery.
+    var dropEvery = 0
+    var delivered = 0
+
     mutating func deliver(to table: TCPEndpointTable, now: TCPInstant) {
         for index in 0..<count {
+            delivered += 1
+            if dropEvery > 0 && delivered % dropEvery == 0 { continue }
             table.handle(segment: headers[index],
                          payload: UnsafeRawBufferPointer(start: slab + index * slotSize, count: lengths[index]),
                          source: sources[index], destination: destinations[index], now: now)
@@ -66,6 +72,7 @@ struct TCPBench: ParsableCommand {
     @Option(help: "Megabytes to transfer.") var megabytes = 100
     @Option(help: "Congestion control: newreno or cubic.") var congestion = "newreno"
     @Option(help: "Send and receive buffer size in KiB.") var bufferKiB = 256
+    @Option(help: "Drop every n-th segment in each direction (0 = no loss).") var dropEvery = 0
     @Flag(help: "Allocate once per loop turn on purpose (checks that the counter counts).") var sanityAllocate = false
 
     func run() throws {
@@ -90,6 +97,8 @@ struct TCPBench: ParsableCommand {
         guard let serverID = accepted else { throw ValidationError("handshake did not complete") }
         while a.nextEvent() != nil {}
         while b.nextEvent() != nil {}
+        toB.dropEvery = dropEvery
+        toA.dropEvery = dropEvery
 
         let total = megabytes * 1_000_000
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 64)
