@@ -4,8 +4,16 @@ extension TCPConnection {
     /// A segment arrived for this connection (the table already matched the
     /// 4-tuple; a LISTEN connection takes any remote). `payload` is only read
     /// during the call.
+    /// Returns false (and changes nothing) when the segment belongs to
+    /// another 4-tuple.
+    @discardableResult
     public func handle(segment: TCPRepr, payload: UnsafeRawBufferPointer, source: IPv4Address,
-                       destination: IPv4Address, now: TCPInstant) {
+                       destination: IPv4Address, now: TCPInstant) -> Bool {
+        guard segment.destinationPort == tuple.local.port,
+              tuple.local.address.isUnspecified || destination == tuple.local.address else { return false }
+        if state != .closed && state != .listen {
+            guard segment.sourcePort == tuple.remote.port, source == tuple.remote.address else { return false }
+        }
         statistics.segmentsReceived += 1
         switch state {
         case .closed:
@@ -17,6 +25,7 @@ extension TCPConnection {
         default:
             handleSynchronized(segment, payload: payload, now: now)
         }
+        return true
     }
 
     /// The RST that answers a segment nobody wants (RFC 9293 3.10.7.1).

@@ -128,7 +128,6 @@ public final class TCPEndpointTable {
             slotInfo[slot].accepted = true
             slotInfo[slot].inAcceptQueue = false
             slotInfo[slot].parent = -1
-            listeners[index]!.halfOpen = max(listeners[index]!.halfOpen, 0)
             statistics.connectionsAccepted += 1
             if slots[slot]!.hasPendingEvents { markDirty(child.slot) }
             return child
