@@ -432,10 +432,13 @@ extension TCPConnection {
             congestion.onAcknowledged(bytes: acknowledged, mss: sendMSS, now: now, smoothedRTT: roundTrip.smoothedRTT)
         }
 
+        tailLossProbeOutstanding = false
         if sendUnacknowledged == sendMax {
             retransmitDeadline = nil
+            probeDeadline = nil
         } else if !inRecovery {
             retransmitDeadline = now + roundTrip.timeout
+            armTailLossProbe(now: now)
         }
     }
 
@@ -461,6 +464,7 @@ extension TCPConnection {
         retransmitFirstPending = true
         rttSample = nil
         retransmitDeadline = now + roundTrip.timeout
+        probeDeadline = nil
     }
 
     // MARK: Data and FIN

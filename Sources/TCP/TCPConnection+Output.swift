@@ -21,6 +21,10 @@ extension TCPConnection {
         default:
             break
         }
+        if tailLossProbePending {
+            tailLossProbePending = false
+            if let segment = makeTailLossProbe(now: now) { return segment }
+        }
         if let segment = makeRetransmission(now: now) { return segment }
         if let segment = makeNewData(now: now) { return segment }
         if sendZeroWindowProbe {
@@ -210,7 +214,11 @@ extension TCPConnection {
         let resending = sendNext < sendMax
         let remaining = dataEnd - sendNext
         if remaining > 0 {
-            var usable = congestionWindow + recoveryInflation - pipe
+            // Limited Transmit (RFC 3042): the first two duplicate ACKs each
+            // let one new segment out beyond cwnd, so that a small window
+            // still produces the three duplicates fast retransmit needs.
+            let limitedTransmit = inRecovery || resending ? 0 : min(duplicateACKs, 2) * sendMSS
+            var usable = congestionWindow + recoveryInflation + limitedTransmit - pipe
             usable = min(usable, sendUnacknowledged + sendWindow - sendNext)
             if sendWindow == 0 || (sendUnacknowledged + sendWindow - sendNext) <= 0 {
                 if sendUnacknowledged == sendMax && retransmitDeadline == nil { armPersist(now: now) }
@@ -254,6 +262,34 @@ extension TCPConnection {
                                   now: now, isRetransmission: resending)
         sendNext = sequence + payload + (fin ? 1 : 0)
         sendMax = TCPSequenceNumber.latest(sendMax, sendNext)
+        if !resending && probeDeadline == nil { armTailLossProbe(now: now) }
+        return segment
+    }
+
+    /// RFC 8985 7.3: a new segment if the peer's window allows, otherwise
+    /// the last segment again, to draw an ACK (and SACK) out of a silent tail.
+    func makeTailLossProbe(now: TCPInstant) -> TCPOutgoingSegment? {
+        statistics.tailLossProbes += 1
+        let windowRoom = sendUnacknowledged + sendWindow - sendNext
+        if sendNext == sendMax && dataEnd - sendNext > 0 && windowRoom > 0 {
+            let (payload, fin) = span(at: sendNext, maxPayload: min(payloadBudget, windowRoom), limit: nil)
+            if payload > 0 {
+                let segment = emitData(at: sendNext, payload: payload, fin: fin, resending: false, now: now)
+                retransmitDeadline = now + roundTrip.timeout
+                return segment
+            }
+        }
+        let length = min(flightSize, payloadBudget)
+        guard length > 0 else { return nil }
+        var start = sendMax - length
+        if let finAt = finSequence, finAt < sendMax, start == finAt + 1 - length, length > 1 { start = finAt - (length - 1) }
+        start = TCPSequenceNumber.latest(start, dataStart)
+        let (payload, fin) = span(at: start, maxPayload: payloadBudget, limit: sendMax)
+        guard payload > 0 || fin else { return nil }
+        rttSample = nil  // Karn
+        let segment = makeSegment(sequence: start, payloadLength: payload, flags: fin ? [.ack, .fin] : [.ack],
+                                  now: now, isRetransmission: true)
+        retransmitDeadline = now + roundTrip.timeout
         return segment
     }
 

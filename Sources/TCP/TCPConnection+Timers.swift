@@ -4,6 +4,7 @@ extension TCPConnection {
         var deadline = retransmitDeadline
         deadline = deadline.earliest(delayedACKDeadline)
         deadline = deadline.earliest(persistDeadline)
+        deadline = deadline.earliest(probeDeadline)
         deadline = deadline.earliest(keepAliveDeadline)
         deadline = deadline.earliest(timeWaitDeadline)
         deadline = deadline.earliest(finWait2Deadline)
@@ -22,6 +23,13 @@ extension TCPConnection {
         if let deadline = delayedACKDeadline, deadline <= now {
             delayedACKDeadline = nil
             ackNow = true
+        }
+        if let deadline = probeDeadline, deadline <= now {
+            probeDeadline = nil
+            if state.isSynchronized && sendUnacknowledged < sendMax && !inRecovery && !tailLossProbeOutstanding {
+                tailLossProbePending = true
+                tailLossProbeOutstanding = true
+            }
         }
         if let deadline = retransmitDeadline, deadline <= now {
             retransmitDeadline = nil
@@ -74,6 +82,8 @@ extension TCPConnection {
             break
         }
         guard sendUnacknowledged < sendMax else { return }
+        probeDeadline = nil
+        tailLossProbePending = false  // the timeout retransmits anyway
         if sendWindow == 0 && now - lastACKReceivedTime < roundTrip.timeout * 2 {
             // The peer is alive and closed its window: probe instead of counting a loss.
             armPersist(now: now)
@@ -102,6 +112,19 @@ extension TCPConnection {
         highRetransmitted = sendUnacknowledged
         sendNext = sendUnacknowledged
         retransmitDeadline = now + roundTrip.timeout
+    }
+
+    /// RFC 8985 7.2: PTO = 2 * SRTT (plus a delayed-ACK allowance when only
+    /// one segment is out), only when it would fire before the RTO.
+    func armTailLossProbe(now: TCPInstant) {
+        probeDeadline = nil
+        guard let srtt = roundTrip.smoothedRTT, !inRecovery, !tailLossProbeOutstanding,
+              sendUnacknowledged < sendMax, state.isSynchronized else { return }
+        var timeout = max(srtt * 2, .milliseconds(10))
+        if flightSize <= sendMSS { timeout = timeout + .milliseconds(200) }
+        let deadline = now + timeout
+        if let rto = retransmitDeadline, !(deadline < rto) { return }
+        probeDeadline = deadline
     }
 
     func armPersist(now: TCPInstant) {

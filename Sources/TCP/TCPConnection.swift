@@ -79,6 +79,11 @@ public final class TCPConnection {
     var keepAliveDeadline: TCPInstant?
     var timeWaitDeadline: TCPInstant?
     var persistDeadline: TCPInstant?
+    /// Tail loss probe timer (RFC 8985 section 7).
+    var probeDeadline: TCPInstant?
+    var tailLossProbePending = false
+    /// A probe was sent and no new data has been acknowledged since.
+    var tailLossProbeOutstanding = false
     var persistBackoff = 0
     /// Window probes sent since the peer last acknowledged anything.
     var unansweredProbes = 0
@@ -336,6 +341,7 @@ public final class TCPConnection {
         timeWaitDeadline = nil
         finWait2Deadline = nil
         persistDeadline = nil
+        probeDeadline = nil
         ackNow = false
         duplicateACKsOwed = 0
         sendKeepAliveProbe = false
@@ -351,6 +357,7 @@ public final class TCPConnection {
         keepAliveDeadline = nil
         finWait2Deadline = nil
         persistDeadline = nil
+        probeDeadline = nil
         timeWaitDeadline = now + configuration.maximumSegmentLifetime * 2
         pendingEvents.insert(.closed)
     }

@@ -7,6 +7,7 @@ public struct TCPConnectionStatistics: Sendable, Hashable {
     public var retransmittedSegments = 0
     public var retransmissionTimeouts = 0
     public var fastRetransmits = 0
+    public var tailLossProbes = 0
     public var duplicateACKsReceived = 0
     /// Segments outside the receive window (answered with an ACK and dropped).
     public var unacceptableSegments = 0

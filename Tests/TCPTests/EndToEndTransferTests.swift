@@ -66,3 +66,32 @@ extension EndToEndTransferTests {
         print("\(algorithm): cwnd \(harness.client.congestionWindow) time \(harness.now) \(harness.client.statistics)")
     }
 }
+
+extension EndToEndTransferTests {
+    /// The impairment level of the Linux-peer tests: 5% loss, 20% reordering
+    /// with delay, 1% duplication, both ways, several MB each way.
+    @Test(arguments: [TCPCongestionAlgorithm.newReno, .cubic])
+    func heavyImpairmentBothWays(algorithm: TCPCongestionAlgorithm) throws {
+        var options = TCPConnectionOptions()
+        options.congestionControl = algorithm
+        let forward = ImpairmentPattern(dropEvery: 20, dropPhase: 7, duplicateEvery: 100, reorderEvery: 5,
+                                        reorderDelay: .milliseconds(4), delay: .milliseconds(2))
+        var backward = forward
+        backward.dropPhase = 13
+        let harness = TransferHarness(clientOptions: options, serverOptions: options, toServer: forward, toClient: backward)
+        try harness.open()
+        #expect(harness.run(until: { harness.client.state == .established && harness.server.state == .established }))
+        let up = patternBytes(count: 5_000_000, seed: 21)
+        let start = harness.now
+        #expect(harness.transfer(up, from: harness.client, to: harness.server) == up)
+        let down = patternBytes(count: 5_000_000, seed: 22)
+        #expect(harness.transfer(down, from: harness.server, to: harness.client) == down)
+        let seconds = (harness.now - start).seconds
+        print("heavy impairment \(algorithm): 10 MB in \(seconds) s virtual, drops \(harness.toServer.dropped)+\(harness.toClient.dropped), reordered \(harness.toServer.reordered), duplicated \(harness.toServer.duplicated); client \(harness.client.statistics.retransmissionTimeouts) RTOs \(harness.client.statistics.fastRetransmits) fast; server \(harness.server.statistics.retransmissionTimeouts) RTOs \(harness.server.statistics.fastRetransmits) fast")
+        // Orderly close under the same impairment.
+        try harness.client.shutdownWrite()
+        try harness.server.shutdownWrite()
+        #expect(harness.run(until: { harness.client.state == .timeWait || harness.client.state == .closed }, limit: .seconds(60)))
+        #expect(harness.run(until: { harness.server.state == .closed || harness.server.state == .timeWait }, limit: .seconds(60)))
+    }
+}

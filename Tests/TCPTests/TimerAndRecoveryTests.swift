@@ -201,3 +201,42 @@ import Wire
         #expect(next.first?.seq == base + 300)  // 100..<300 was SACKed
     }
 }
+
+@Suite struct TailLossProbeTests {
+    let r = ScriptedConnection.remoteSeq
+
+    @Test func silentTailIsProbedBeforeTheRTO() throws {
+        let s = try ScriptedConnection.established(synOptions: TCPOptions(maximumSegmentSize: 100))
+        // One round trip gives an SRTT of 10 ms.
+        _ = try s.write([1])
+        _ = s.recv()
+        s.advance(.milliseconds(10))
+        s.send(seq: r + 1, ack: s.localSeq + 2)
+        _ = try s.write([UInt8](repeating: 2, count: 300))
+        #expect(s.recv().count == 3)
+        // No ACK comes back: at 2 * SRTT the last segment goes again.
+        let probeAt = try #require(s.connection.probeDeadline)
+        #expect(probeAt < s.connection.retransmitDeadline!)
+        s.advance(probeAt - s.now)
+        let probe = s.recvOne()
+        #expect(probe?.seq == s.localSeq + 202)
+        #expect(probe?.payload.count == 100)
+        #expect(s.connection.statistics.tailLossProbes == 1)
+        #expect(s.connection.congestionWindow >= 400)  // a probe is not a congestion signal
+    }
+
+    @Test func probeWaitsForNewAcknowledgmentBeforeRepeating() throws {
+        let s = try ScriptedConnection.established(synOptions: TCPOptions(maximumSegmentSize: 100))
+        _ = try s.write([1])
+        _ = s.recv()
+        s.advance(.milliseconds(10))
+        s.send(seq: r + 1, ack: s.localSeq + 2)
+        _ = try s.write([UInt8](repeating: 2, count: 300))
+        _ = s.recv()
+        s.advance(s.connection.probeDeadline! - s.now)
+        _ = s.recv()
+        #expect(s.connection.probeDeadline == nil)  // one probe per tail; then the RTO
+        s.advance(s.connection.retransmitDeadline! - s.now)
+        #expect(s.recv().first?.seq == s.localSeq + 2)
+    }
+}
