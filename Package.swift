@@ -23,6 +23,7 @@ let package = Package(
         .executable(name: "dp-lab", targets: ["dp-lab"]),
         .executable(name: "dp-devbind", targets: ["dp-devbind"]),
         .executable(name: "dp-probe", targets: ["dp-probe"]),
+        .executable(name: "dp-tcp-bench", targets: ["dp-tcp-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -69,6 +70,8 @@ let package = Package(
         .target(
             name: "Stack", dependencies: ["NetDevice", "Packets", "Platform", "Wire"],
             path: "Sources/Stack", swiftSettings: fastPath),
+        // MARK: TCP: the connection state machine and endpoint table (pure, no devices)
+        .target(name: "TCP", dependencies: ["Wire"], path: "Sources/TCP", swiftSettings: fastPath),
 
         // MARK: Umbrella library
         .target(
@@ -123,6 +126,15 @@ let package = Package(
             dependencies: ["Platform", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/probe"),
 
+        .executableTarget(
+            name: "dp-tcp-bench",
+            dependencies: [
+                "TCP", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ],
+            path: "Tools/tcp-bench", swiftSettings: fastPath),
+
         // MARK: Tests
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], path: "Tests/PlatformTests"),
         .testTarget(name: "LabTests", dependencies: ["LabKit"], path: "Tests/LabTests"),
@@ -138,5 +150,6 @@ let package = Package(
             dependencies: ["Stack", "LoopbackDriver", "TapDriver", "NetDevice", "Packets", "Platform", "Wire", "TestSupport"],
             path: "Tests/StackTests"),
         .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),
+        .testTarget(name: "TCPTests", dependencies: ["TCP", "Wire"], path: "Tests/TCPTests"),
     ]
 )
