@@ -17,6 +17,7 @@ let package = Package(
     products: [
         .library(name: "Dataplane", targets: ["Dataplane"]),
         .executable(name: "dp-bench", targets: ["dp-bench"]),
+        .executable(name: "dp-echo", targets: ["dp-echo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -48,6 +49,22 @@ let package = Package(
             name: "NetDevice", dependencies: ["Packets", "Wire"],
             path: "Sources/NetDevice", swiftSettings: fastPath),
 
+        // MARK: Host drivers (tests, benchmarks, Linux peers)
+        .target(
+            name: "TapDriver", dependencies: ["NetDevice", "Packets", "Wire", "CPlatform"],
+            path: "Drivers/Tap", swiftSettings: fastPath),
+        .target(
+            name: "LoopbackDriver", dependencies: ["NetDevice", "Packets", "Wire"],
+            path: "Drivers/Loopback", swiftSettings: fastPath),
+        .target(
+            name: "NullDriver", dependencies: ["NetDevice", "Packets", "Wire"],
+            path: "Drivers/Null", swiftSettings: fastPath),
+
+        // MARK: The per-core network stack
+        .target(
+            name: "Stack", dependencies: ["NetDevice", "Packets", "Platform", "Wire"],
+            path: "Sources/Stack", swiftSettings: fastPath),
+
         // MARK: Umbrella library
         .target(
             name: "Dataplane",
@@ -64,9 +81,26 @@ let package = Package(
             ],
             path: "Tools/bench", exclude: ["plot.py"], swiftSettings: fastPath),
 
+        .executableTarget(
+            name: "dp-echo",
+            dependencies: [
+                "Stack", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tools/echo", swiftSettings: fastPath),
+
         // MARK: Tests
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], path: "Tests/PlatformTests"),
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "Platform"], path: "Tests/PacketsTests"),
+        .target(name: "TestSupport", dependencies: ["CPlatform"], path: "Tests/Support"),
+        .testTarget(
+            name: "HostDriverTests",
+            dependencies: ["TapDriver", "LoopbackDriver", "NullDriver", "NetDevice", "Packets", "Platform", "Wire", "TestSupport"],
+            path: "Tests/HostDriverTests"),
+        .testTarget(
+            name: "StackTests",
+            dependencies: ["Stack", "LoopbackDriver", "TapDriver", "NetDevice", "Packets", "Platform", "Wire", "TestSupport"],
+            path: "Tests/StackTests"),
         .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),
     ]
 )
