@@ -64,6 +64,8 @@ let package = Package(
         .target(
             name: "Stack", dependencies: ["NetDevice", "Packets", "Platform", "Wire"],
             path: "Sources/Stack", swiftSettings: fastPath),
+        // MARK: TCP: the connection state machine and endpoint table (pure, no devices)
+        .target(name: "TCP", dependencies: ["Wire"], path: "Sources/TCP", swiftSettings: fastPath),
 
         // MARK: Umbrella library
         .target(
@@ -102,5 +104,6 @@ let package = Package(
             dependencies: ["Stack", "LoopbackDriver", "TapDriver", "NetDevice", "Packets", "Platform", "Wire", "TestSupport"],
             path: "Tests/StackTests"),
         .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),
+        .testTarget(name: "TCPTests", dependencies: ["TCP", "Wire"], path: "Tests/TCPTests"),
     ]
 )
