@@ -544,3 +544,68 @@ extension TCPConnection {
     /// Our timestamp clock: milliseconds plus the per-connection offset.
     func timestampClock(_ now: TCPInstant) -> UInt32 { now.milliseconds32 &+ timestampOffset }
 }
+
+extension TCPConnection {
+    /// RFC 6191 reuse of a TIME-WAIT 4-tuple: the new ISS lies beyond the
+    /// old incarnation's sequence space.
+    func raiseInitialSequence(above old: TCPSequenceNumber) {
+        guard state == .synReceived, !(old < initialSendSequence) else { return }
+        let raised = old + 65536
+        initialSendSequence = raised
+        sendUnacknowledged = raised
+        sendNext = raised
+        sendMax = raised
+        recoveryPoint = raised
+        sendWindowUpdateAcknowledgment = raised
+    }
+
+    /// The final ACK of a SYN-cookie handshake: the connection starts in
+    /// ESTABLISHED with what the cookie and the ACK carry.
+    func establishFromCookie(_ cookie: TCPSYNCookies.Decoded, segment: TCPRepr, initialSendSequence iss: TCPSequenceNumber,
+                             initialReceiveSequence irs: TCPSequenceNumber, now: TCPInstant) {
+        passiveOpen = true
+        initialSendSequence = iss
+        sendUnacknowledged = iss + 1
+        sendNext = iss + 1
+        sendMax = iss + 1
+        previousUnacknowledged = iss + 1
+        recoveryPoint = iss + 1
+        ourSYNAcknowledged = true
+        initialReceiveSequence = irs
+        receiveNext = irs + 1
+        lastAcknowledgmentSent = receiveNext
+        peerMSS = Int(cookie.maximumSegmentSize)
+        if options.windowScaling, let scale = cookie.windowScale {
+            windowScalingEnabled = true
+            sendWindowScale = scale
+        } else {
+            windowScalingEnabled = false
+            sendWindowScale = 0
+            receiveWindowScale = 0
+        }
+        sackEnabled = options.selectiveAcknowledgments && cookie.sackPermitted
+        timestampOffset = sequenceNumbers.timestampOffset(for: tuple)
+        if options.timestamps, let stamp = segment.options.timestamp {
+            timestampsEnabled = true
+            timestampRecent = stamp.value
+            timestampRecentTime = now
+        }
+        receiveAdvertisedEdge = receiveNext + min(receiveBuffer.freeSpace, 65535)
+        congestion = TCPCongestionController(options.congestionControl, mss: sendMSS)
+        sendWindow = Int(segment.window) << Int(sendWindowScale)
+        maximumSendWindow = sendWindow
+        sendWindowUpdateSequence = TCPSequenceNumber(segment.sequenceNumber)
+        sendWindowUpdateAcknowledgment = sendUnacknowledged
+        state = .established
+        pendingEvents.insert(.connected)
+        pendingEvents.insert(.writable)
+        lastSegmentReceivedTime = now
+        armKeepAlive(now: now)
+    }
+
+    /// The window to announce from TIME-WAIT (what the last ACK said).
+    var announceWindowForTimeWait: UInt16 {
+        let scale = windowScalingEnabled ? Int(receiveWindowScale) : 0
+        return UInt16(min(max(receiveAdvertisedEdge - receiveNext, 0) >> scale, 65535))
+    }
+}

@@ -13,6 +13,9 @@ public struct TCPOutgoingSegment: Sendable, Hashable {
     /// Offset of the payload from the head of the send buffer.
     public var payloadOffset: Int
     public var payloadLength: Int
+    /// The table slot of the connection whose send buffer holds the payload
+    /// (-1 for control segments such as RSTs and SYN-cookie SYN-ACKs).
+    public internal(set) var connectionSlot: Int32 = -1
 
     public init(repr: TCPRepr, source: IPv4Address, destination: IPv4Address, payloadOffset: Int = 0, payloadLength: Int = 0) {
         self.repr = repr
