@@ -62,7 +62,7 @@ let package = Package(
 
         // MARK: The per-core network stack
         .target(
-            name: "Stack", dependencies: ["NetDevice", "Packets", "Platform", "Wire"],
+            name: "Stack", dependencies: ["NetDevice", "Packets", "Platform", "TCP", "Wire"],
             path: "Sources/Stack", swiftSettings: fastPath),
         // MARK: TCP: the connection state machine and endpoint table (pure, no devices)
         .target(name: "TCP", dependencies: ["Wire"], path: "Sources/TCP", swiftSettings: fastPath),
@@ -101,7 +101,7 @@ let package = Package(
             path: "Tests/HostDriverTests"),
         .testTarget(
             name: "StackTests",
-            dependencies: ["Stack", "LoopbackDriver", "TapDriver", "NetDevice", "Packets", "Platform", "Wire", "TestSupport"],
+            dependencies: ["Stack", "TCP", "LoopbackDriver", "TapDriver", "NetDevice", "Packets", "Platform", "Wire", "TestSupport"],
             path: "Tests/StackTests"),
         .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),
         .testTarget(name: "TCPTests", dependencies: ["TCP", "Wire"], path: "Tests/TCPTests"),

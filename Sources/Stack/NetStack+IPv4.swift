@@ -98,12 +98,6 @@ extension NetStack {
         }
     }
 
-    /// The hook for TCP: segments are dropped (no RST) and counted until
-    /// the TCP state machine is wired in here.
-    func deliverTCP(_ packet: PacketBuffer, _ delivery: IPv4Delivery) {
-        counters[.ipv4TCPNotAvailable] += 1
-        packet.free()
-    }
 
     // MARK: Send
 

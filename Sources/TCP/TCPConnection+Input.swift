@@ -372,11 +372,16 @@ extension TCPConnection {
     func acknowledgeNewData(upTo ack: TCPSequenceNumber, segment: TCPRepr, now: TCPInstant) {
         let acknowledged = ack - sendUnacknowledged
         var dataBytes = acknowledged
+        // Where our FIN sits, read before the SYN's acknowledgment shifts dataStart.
+        let finAt = finSequence
         if !ourSYNAcknowledged {
             dataBytes -= 1
             ourSYNAcknowledged = true
         }
-        if let fin = finSequence, fin < ack { dataBytes -= 1 }
+        if let fin = finAt, fin < ack, !ourFINAcknowledged {
+            dataBytes -= 1
+            ourFINAcknowledged = true
+        }
         dataBytes = min(max(dataBytes, 0), sendBuffer.count)
 
         // RTT: timestamps give a sample per ACK, otherwise the timed segment (Karn).

@@ -43,6 +43,8 @@ public final class TCPConnection {
     var sendWindowUpdateAcknowledgment = TCPSequenceNumber(0)
     /// The application shut down its sending direction: a FIN follows the data.
     var finQueued = false
+    /// The peer acknowledged our FIN (SND.UNA passed it).
+    var ourFINAcknowledged = false
     /// The peer acknowledged our SYN (a flag, not a comparison: after 4 GiB
     /// SND.UNA may equal the ISS again).
     var ourSYNAcknowledged = false
@@ -150,7 +152,9 @@ public final class TCPConnection {
 
     /// Sequence number of the first byte in the send ring.
     var dataStart: TCPSequenceNumber {
-        sendUnacknowledged + (synUnacknowledged ? 1 : 0)
+        // Once our FIN is acknowledged, SND.UNA is one past it: the data
+        // (and so the FIN's own sequence number) did not move.
+        sendUnacknowledged + (synUnacknowledged ? 1 : 0) - (ourFINAcknowledged ? 1 : 0)
     }
 
     /// One past the last byte in the send ring.
