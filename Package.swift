@@ -18,11 +18,14 @@ let package = Package(
         .library(name: "Dataplane", targets: ["Dataplane"]),
         .executable(name: "dp-bench", targets: ["dp-bench"]),
         .executable(name: "dp-echo", targets: ["dp-echo"]),
+        // What C applications link: the BSD-shaped dp_* API (dataplane.h).
+        .library(name: "dataplane", type: .dynamic, targets: ["CDataplane", "DataplaneRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
         // MARK: Platform: C shim, system libraries, memory, PCI, cores, clock
@@ -67,6 +70,21 @@ let package = Package(
         // MARK: TCP: the connection state machine and endpoint table (pure, no devices)
         .target(name: "TCP", dependencies: ["Wire"], path: "Sources/TCP", swiftSettings: fastPath),
 
+        // MARK: Sockets: the per-core BSD socket API (Swift), and its C face
+        .target(
+            name: "Sockets",
+            dependencies: ["Stack", "TCP", "Wire", "Packets", "Platform",
+                           .product(name: "SystemPackage", package: "swift-system"),
+                           .product(name: "Atomics", package: "swift-atomics")],
+            path: "Sources/Sockets"),
+        .target(name: "CDataplane", path: "Sources/CDataplane"),
+        .target(
+            name: "DataplaneRuntime",
+            dependencies: ["Sockets", "CDataplane", "Stack", "TapDriver", "LoopbackDriver", "NetDevice", "Packets",
+                           "Platform", "Wire", "CPlatform",
+                           .product(name: "SystemPackage", package: "swift-system")],
+            path: "Sources/DataplaneRuntime"),
+
         // MARK: Umbrella library
         .target(
             name: "Dataplane",
@@ -86,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "dp-echo",
             dependencies: [
-                "Stack", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
+                "Stack", "Sockets", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/echo", swiftSettings: fastPath),
@@ -105,5 +123,10 @@ let package = Package(
             path: "Tests/StackTests"),
         .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),
         .testTarget(name: "TCPTests", dependencies: ["TCP", "Wire"], path: "Tests/TCPTests"),
+        .testTarget(
+            name: "SocketsTests",
+            dependencies: ["Sockets", "Stack", "TCP", "LoopbackDriver", "TapDriver", "NetDevice", "Packets", "Platform",
+                           "Wire", "TestSupport", .product(name: "SystemPackage", package: "swift-system")],
+            path: "Tests/SocketsTests"),
     ]
 )

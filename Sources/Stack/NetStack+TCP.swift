@@ -113,6 +113,8 @@ extension NetStack {
             into: TCPSegment(unchecked: UnsafeMutableRawBufferPointer(start: start, count: total)),
             source: route.source, destination: segment.destination, checksum: .compute)
         counters[.tcpSent] += 1
-        sendIPv4(packet, protocol: .tcp, to: segment.destination, route: route)
+        let ip = table.ipOptions(of: segment)
+        sendIPv4(packet, protocol: .tcp, to: segment.destination, route: route,
+                 timeToLive: ip.timeToLive, typeOfService: ip.typeOfService)
     }
 }
