@@ -125,8 +125,9 @@ let package = Package(
         .testTarget(name: "TCPTests", dependencies: ["TCP", "Wire"], path: "Tests/TCPTests"),
         .testTarget(
             name: "SocketsTests",
-            dependencies: ["Sockets", "Stack", "TCP", "LoopbackDriver", "TapDriver", "NetDevice", "Packets", "Platform",
-                           "Wire", "TestSupport", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["Sockets", "DataplaneRuntime", "Stack", "TCP", "LoopbackDriver", "TapDriver", "NetDevice",
+                           "Packets", "Platform", "Wire", "TestSupport",
+                           .product(name: "SystemPackage", package: "swift-system")],
             path: "Tests/SocketsTests"),
     ]
 )

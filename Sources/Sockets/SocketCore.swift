@@ -355,3 +355,20 @@ public final class SocketCore {
         }
     }
 }
+
+extension SocketCore {
+    /// The core a descriptor belongs to (for the C API, which has only the
+    /// number): ENOTSOCK for an open kernel descriptor, EBADF otherwise.
+    public static func owning(_ descriptor: Int32) throws(SocketError) -> SocketCore {
+        guard SocketDescriptor.decode(descriptor) != nil else {
+            if descriptor >= 0 && fcntl(descriptor, F_GETFD) != -1 {
+                throw SocketError(.notSocket, "descriptor \(descriptor) is a kernel file, not a Dataplane socket")
+            }
+            throw SocketError(.badFileDescriptor, "descriptor \(descriptor) is not open")
+        }
+        guard let core = core(of: descriptor) else {
+            throw SocketError(.badFileDescriptor, "descriptor \(descriptor) belongs to no running core")
+        }
+        return core
+    }
+}
