@@ -5,7 +5,9 @@ import Wire
 /// A socket of one core, for Swift: the descriptor and its core, with the
 /// BSD calls as throwing methods (`SocketError` carries the errno). Use it
 /// on the core's thread (or in a task on `core.executor`).
-public struct Socket: Hashable {
+/// Sendable so that a task on the core's executor can hold it; every call
+/// checks that it runs on the owning thread (EBADF otherwise).
+public struct Socket: Hashable, @unchecked Sendable {
     public let descriptor: Int32
     public unowned let core: SocketCore
 

@@ -10,8 +10,9 @@ import Wire
 /// blocking-call loop, the interrupt flag and the executor of its async
 /// tasks. Every call must come from the thread that made the core (or
 /// adopted it with `adoptCurrentThread`); from another thread a descriptor
-/// is EBADF, as a descriptor of another process would be.
-public final class SocketCore {
+/// is EBADF, as a descriptor of another process would be. (Sendable so
+/// tasks on its executor can hold it; the thread check guards every call.)
+public final class SocketCore: @unchecked Sendable {
     public let stack: NetStack
     public let group: SocketGroup
     public let configuration: SocketCoreConfiguration
