@@ -65,6 +65,15 @@ struct CAPITests {
         expectC(.badAddress, "getsockname NULL") { Int(dp_getsockname(fd, nil, nil)) }
         expectC(.badAddress, "getpeername NULL") { Int(dp_getpeername(fd, nil, nil)) }
         expectC(.badAddress, "poll NULL") { Int(dp_poll(nil, 3, 0)) }
+        // poll interrupted while waiting: EINTR.
+        var turns = 0
+        net.a.whileBlocked = { [unowned a = net.a] in
+            turns += 1
+            if turns == 3 { a.interrupt() }
+        }
+        var item = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        expectC(.interrupted, "poll interrupted") { Int(dp_poll(&item, 1, 5000)) }
+        net.a.whileBlocked = nil
         var address = IPv4SocketAddress.b(9).sockaddr
         expectC(.invalidArgument, "addrlen too short") {
             Int(withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { dp_connect(fd, $0, 8) } })
@@ -98,5 +107,54 @@ struct CAPITests {
         #expect(withUnsafeMutablePointer(to: &name) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
             dp_getsockname(fd, $0, &nameLength) } } == 0)
         #expect(IPv4SocketAddress(name).port == 9999)
+    }
+}
+
+/// State for the runtime test's loop (C callbacks capture nothing).
+final class RuntimeProbe {
+    var turns = 0
+    var udp: Int32 = -1
+    var received: [UInt8] = []
+    var coreID: Int32 = -2
+    var failure: String?
+}
+
+@Suite("C runtime")
+struct CRuntimeTests {
+    @Test("dp_init --loopback and dp_run: the loop runs on core 0, a datagram to our own address comes back, a negative return stops")
+    func loopbackRuntime() throws {
+        var arguments = ["prog", "--loopback", "--ip", "10.5.0.1/24", "--idle-sleep-us", "0", "--app-flag"]
+        var pointers = arguments.map { strdup($0) }
+        defer { pointers.forEach { free($0) } }
+        let status = pointers.withUnsafeMutableBufferPointer { dp_init(Int32($0.count), $0.baseAddress) }
+        #expect(status == 0, "dp_init failed: errno \(errno)")
+        #expect(dp_init(0, nil) == -1 && errno == EALREADY)
+        let probe = RuntimeProbe()
+        let result = dp_run({ argument in
+            let probe = Unmanaged<RuntimeProbe>.fromOpaque(argument!).takeUnretainedValue()
+            probe.turns += 1
+            probe.coreID = dp_core_id()
+            if probe.udp < 0 {
+                probe.udp = dp_socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+                var address = IPv4SocketAddress(IPv4Address(10, 5, 0, 1), 5000).sockaddr
+                let bound = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { dp_bind(probe.udp, $0, 16) }
+                }
+                let sent = withUnsafePointer(to: &address) { to in
+                    to.withMemoryRebound(to: sockaddr.self, capacity: 1) { dp_sendto(probe.udp, "loop", 4, 0, $0, 16) }
+                }
+                if bound != 0 || sent != 4 { probe.failure = "bind \(bound) send \(sent) errno \(errno)" }
+            }
+            var buffer = [UInt8](repeating: 0, count: 16)
+            let n = dp_recv(probe.udp, &buffer, 16, 0)
+            if n > 0 { probe.received = Array(buffer[0..<n]) }
+            return probe.received.isEmpty && probe.turns < 200_000 && probe.failure == nil ? 0 : -1
+        }, Unmanaged.passUnretained(probe).toOpaque())
+        #expect(result == 0)
+        #expect(probe.failure == nil, "\(probe.failure ?? "")")
+        #expect(probe.coreID == 0)
+        #expect(probe.received == Array("loop".utf8), "after \(probe.turns) turns")
+        #expect(dp_core_id() == -1, "outside dp_run")
+        #expect(dp_interrupt(99) == -1 && errno == EINVAL)
     }
 }

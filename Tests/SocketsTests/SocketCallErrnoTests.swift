@@ -89,6 +89,8 @@ struct SocketCallErrnoTests {
         try u.connect(IPv4SocketAddress(IPv4Address(10, 0, 0, 255), 9))
         let t = try Socket(.stream, on: net.a)
         expectErrno(.permissionDenied) { try t.connect(IPv4SocketAddress(.broadcast, 9)) }
+        try t.setOption(level: SOL_SOCKET, name: SO_BROADCAST, 1)
+        expectErrno(.networkUnreachable, "TCP is unicast only") { try t.connect(IPv4SocketAddress(.broadcast, 9)) }
 
         // Family, length.
         var in6 = sockaddr_in6()
@@ -341,6 +343,7 @@ struct SocketCallErrnoTests {
         }
         expectErrno(.invalidArgument, "value too short") { try s.setOption(level: SOL_SOCKET, name: SO_REUSEADDR, value: UInt8(1)) }
         expectErrno(.invalidArgument, "IP_TTL 0") { try s.setOption(level: Int32(IPPROTO_IP), name: IP_TTL, 0) }
+        expectErrno(.invalidArgument, "TCP_MAXSEG 10") { try s.setOption(level: Int32(IPPROTO_TCP), name: TCP_MAXSEG, 10) }
         expectErrno(.protocolNotAvailable, "unknown option") { try s.setOption(level: SOL_SOCKET, name: 9999, 1) }
         expectErrno(.protocolNotAvailable, "unknown level") { try s.setOption(level: 77, name: 1, 1) }
         expectErrno(.protocolNotAvailable, "read-only") { try s.setOption(level: SOL_SOCKET, name: SO_ERROR, 1) }
