@@ -41,6 +41,9 @@ public final class SocketCore: @unchecked Sendable {
 
     nonisolated(unsafe) static let registry: [ManagedAtomic<UnsafeRawPointer?>] =
         (0..<SocketDescriptor.maximumCores).map { _ in ManagedAtomic<UnsafeRawPointer?>(nil) }
+    /// Core ids in use (taken at init, given back at deinit).
+    nonisolated(unsafe) static let claimed: [ManagedAtomic<Bool>] =
+        (0..<SocketDescriptor.maximumCores).map { _ in ManagedAtomic(false) }
     nonisolated(unsafe) static let interruptFlags: [ManagedAtomic<Bool>] =
         (0..<SocketDescriptor.maximumCores).map { _ in ManagedAtomic(false) }
 
@@ -60,12 +63,10 @@ public final class SocketCore: @unchecked Sendable {
             &+ UInt16.random(in: 0...UInt16(stack.tcp.configuration.ephemeralPorts.count - 1))
         executor = SocketCoreExecutor()
         var chosen: Int?
-        for id in 0..<SocketDescriptor.maximumCores {
-            let me = Unmanaged.passUnretained(executor).toOpaque()  // placeholder until self exists
-            if Self.registry[id].compareExchange(expected: nil, desired: UnsafeRawPointer(me), ordering: .acquiringAndReleasing).exchanged {
-                chosen = id
-                break
-            }
+        for id in 0..<SocketDescriptor.maximumCores
+        where Self.claimed[id].compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
+            chosen = id
+            break
         }
         guard let chosen else {
             throw SocketError(.tooManyOpenFiles, "all \(SocketDescriptor.maximumCores) socket cores are in use: destroy one first")
@@ -81,6 +82,7 @@ public final class SocketCore: @unchecked Sendable {
         for slot in slots.indices where slots[slot] != nil { closeSlot(slot) }
         stack.tcpEventHandler = nil
         Self.registry[coreID].store(nil, ordering: .releasing)
+        Self.claimed[coreID].store(false, ordering: .releasing)
     }
 
     /// The core a descriptor belongs to, when it is alive.
@@ -228,6 +230,7 @@ public final class SocketCore: @unchecked Sendable {
                 stack.tcp.abort(id)
             } else if !entry.nonBlocking {
                 stack.tcp.release(id, now: stack.tcpNow)
+                byConnection[id] = nil
                 entry.connection = nil
                 let deadline = TSCClock.monotonicNanoseconds() + UInt64(entry.options.lingerSeconds) * 1_000_000_000
                 while let connection = stack.tcp.connection(id), connection.bytesUnacknowledged > 0,
