@@ -20,6 +20,8 @@ let package = Package(
         .executable(name: "dp-echo", targets: ["dp-echo"]),
         // What C applications link: the BSD-shaped dp_* API (dataplane.h).
         .library(name: "dataplane", type: .dynamic, targets: ["CDataplane", "DataplaneRuntime"]),
+        .executable(name: "dp-stack-bench", targets: ["dp-stack-bench"]),
+        .executable(name: "dp-wire-alloc", targets: ["dp-wire-alloc"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -100,6 +102,10 @@ let package = Package(
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             path: "Tools/bench", exclude: ["plot.py"], swiftSettings: fastPath),
+        .executableTarget(
+            name: "dp-wire-alloc",
+            dependencies: ["Wire", .product(name: "MallocInterposerSwift", package: "malloc-interposer")],
+            path: "Tools/wire-alloc", swiftSettings: fastPath),
 
         .executableTarget(
             name: "dp-echo",
@@ -108,6 +114,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/echo", swiftSettings: fastPath),
+
+        .executableTarget(
+            name: "dp-stack-bench",
+            dependencies: [
+                "Stack", "LoopbackDriver", "NetDevice", "Packets", "Platform", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ],
+            path: "Tools/stack-bench", swiftSettings: fastPath),
 
         // MARK: Tests
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], path: "Tests/PlatformTests"),

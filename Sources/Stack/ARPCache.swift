@@ -211,6 +211,15 @@ final class ARPCache {
         case none
     }
 
+    /// Gives up on incomplete entry `i` now (its retry timer could not be
+    /// scheduled): frees the waiting packets and returns how many.
+    func abandon(entry i: Int, generation: UInt32) -> Int {
+        guard i >= 0, i < capacity, entries[i].generation == generation, entries[i].state == .incomplete else { return 0 }
+        entries[i].attempts = maximumAttempts
+        if case .gaveUp(let dropped) = retry(entry: i, generation: generation) { return dropped }
+        return 0
+    }
+
     /// The retry timer of entry `i` fired.
     func retry(entry i: Int, generation: UInt32) -> RetryDecision {
         guard i >= 0, i < capacity, entries[i].generation == generation, entries[i].state == .incomplete else {

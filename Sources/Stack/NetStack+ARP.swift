@@ -89,7 +89,10 @@ extension NetStack {
         case .queued(let entry, let generation, let firstRequest):
             if firstRequest {
                 sendARPRequest(for: nextHop, on: interface)
-                _ = schedule(after: arp.retryCycles, .arpRetry(entry: Int32(entry), generation: generation))
+                if !schedule(after: arp.retryCycles, .arpRetry(entry: Int32(entry), generation: generation)) {
+                    // Without its timer the entry would wait forever.
+                    counters[.arpUnresolved] += UInt64(arp.abandon(entry: entry, generation: generation))
+                }
             }
         case .dropped(let reason):
             counters[reason] += 1
@@ -100,7 +103,9 @@ extension NetStack {
         switch arp.retry(entry: entry, generation: generation) {
         case .request(let address, let index, let after):
             sendARPRequest(for: address, on: interfaces[index])
-            _ = schedule(after: after, .arpRetry(entry: Int32(entry), generation: generation))
+            if !schedule(after: after, .arpRetry(entry: Int32(entry), generation: generation)) {
+                counters[.arpUnresolved] += UInt64(arp.abandon(entry: entry, generation: generation))
+            }
         case .gaveUp(let dropped):
             counters[.arpUnresolved] += UInt64(dropped)
         case .none:

@@ -10,7 +10,9 @@ struct IPv4Delivery {
     /// segment's buffer (for quoting in ICMP errors); this is its length.
     var headerLength: Int
     var isBroadcast: Bool
-    var interface: NetInterface
+    /// Unowned: the stack keeps its interfaces alive, and a retain per
+    /// packet is ARC traffic the fast path does not want.
+    unowned(unsafe) var interface: NetInterface
 }
 
 extension NetStack {
@@ -78,7 +80,10 @@ extension NetStack {
     /// True for one of this stack's own addresses.
     @inline(__always)
     func isLocal(_ address: IPv4Address) -> Bool {
-        for interface in interfaces where interface.address == address { return true }
+        for index in 0..<interfaces.count {
+            let interface = interfaces[index]
+            if interface.address == address { return true }
+        }
         return false
     }
 
@@ -129,7 +134,10 @@ extension NetStack {
     func route(to destination: IPv4Address, from source: IPv4Address = .any) -> Route? {
         var chosen: NetInterface?
         if !source.isUnspecified {
-            for interface in interfaces where interface.address == source { chosen = interface }
+            for index in 0..<interfaces.count {
+                let interface = interfaces[index]
+                if interface.address == source { chosen = interface }
+            }
             guard chosen != nil else { return nil }
         }
         if destination.isBroadcast {
@@ -143,10 +151,12 @@ extension NetStack {
             guard let gateway = interface.configuration.gateway else { return nil }
             return Route(interface: interface, nextHop: gateway, source: interface.address)
         }
-        for interface in interfaces where interface.network.contains(destination) {
+        for index in 0..<interfaces.count where interfaces[index].network.contains(destination) {
+            let interface = interfaces[index]
             return Route(interface: interface, nextHop: destination, source: interface.address)
         }
-        for interface in interfaces {
+        for index in 0..<interfaces.count {
+            let interface = interfaces[index]
             if let gateway = interface.configuration.gateway {
                 return Route(interface: interface, nextHop: gateway, source: interface.address)
             }

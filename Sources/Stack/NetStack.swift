@@ -92,7 +92,10 @@ public final class NetStack {
     deinit {
         // Buffers go back now, while the pools they came from are alive
         // (stored properties are released after this, in no useful order).
-        for interface in interfaces { interface.releaseBatch() }
+        for index in 0..<interfaces.count {
+            let interface = interfaces[index]
+            interface.releaseBatch()
+        }
         reassembler.releaseAll()
         arp.releaseAll()
         udp.releaseAll()
@@ -122,7 +125,10 @@ public final class NetStack {
         guard !started else { return }
         started = true
         now = TSCClock.cycles()
-        for interface in interfaces where interface.configuration.announceOnStart { sendGratuitousARP(interface) }
+        for index in 0..<interfaces.count {
+            let interface = interfaces[index]
+            if interface.configuration.announceOnStart { sendGratuitousARP(interface) }
+        }
         flush()
     }
 
@@ -138,7 +144,8 @@ public final class NetStack {
         flush()
         timers.advance(to: now) { event in fire(event) }
         var received = 0
-        for interface in interfaces {
+        for index in 0..<interfaces.count {
+            let interface = interfaces[index]
             let n = interface.device.receive(queue: interface.queue, into: receiveBurst)
             received += n
             for i in 0..<n { handleFrame(receiveBurst[i], on: interface) }
@@ -150,7 +157,10 @@ public final class NetStack {
 
     /// Hands every batched frame to its device.
     public func flush() {
-        for interface in interfaces where interface.batchCount > 0 { transmitBatch(interface) }
+        for index in 0..<interfaces.count {
+            let interface = interfaces[index]
+            if interface.batchCount > 0 { transmitBatch(interface) }
+        }
     }
 
     func transmitBatch(_ interface: NetInterface) {

@@ -131,6 +131,21 @@ import Wire
         #expect(net.pool.statistics.available == net.pool.capacity)
     }
 
+    @Test func withoutATimerAResolutionIsAbandonedNotLeaked() throws {
+        var limits = StackLimits()
+        limits.timers = 1
+        let net = try TwoStacks(limits: limits)
+        let client = try net.a.udpBind(port: 0)
+        for host in [UInt8(80), 81] {
+            try [UInt8](repeating: 1, count: 8).withUnsafeBytes {
+                try net.a.udpSend(client, bytes: $0, to: (IPv4Address(10, 0, 0, host), 7))
+            }
+        }
+        #expect(net.a.counters[.timersExhausted] == 1)
+        #expect(net.a.counters[.arpUnresolved] == 1)
+        #expect(net.a.neighbour(IPv4Address(10, 0, 0, 81)) == nil)
+    }
+
     @Test func arpQueueIsBounded() throws {
         var limits = StackLimits()
         limits.arpPendingPerEntry = 4
@@ -186,5 +201,98 @@ import Wire
         #expect(l.lastEchoReply?.source == IPv4Address(10, 1, 0, 1))
         #expect(r.lastEchoReply?.source == IPv4Address(10, 2, 0, 1))
         #expect(middle.interfaceAddresses.count == 2)
+    }
+}
+
+@Suite struct ARPAndICMPLimitTests {
+    @Test func staleEntriesAreUsedAndRefreshed() throws {
+        var limits = StackLimits()
+        limits.arpReachableMilliseconds = 20
+        limits.arpRetryMilliseconds = 1
+        let net = try TwoStacks(limits: limits)
+        let server = try net.b.udpBind(port: 7)
+        let client = try net.a.udpBind(port: 0)
+        func send() throws {
+            try [UInt8](repeating: 2, count: 4).withUnsafeBytes { try net.a.udpSend(client, bytes: $0, to: (TwoStacks.addressB, 7)) }
+        }
+        try send()
+        net.pump(4)
+        #expect(net.a.counters[.arpRequestsSent] == 1)
+        let deadline = ContinuousClock.now + .milliseconds(40)
+        while ContinuousClock.now < deadline { net.a.poll() }
+        #expect(net.a.neighbour(TwoStacks.addressB)?.reachable == false)
+        // Stale: sent at once, and a request refreshes the entry.
+        try send()
+        net.pump(4)
+        #expect(net.a.counters[.arpRequestsSent] == 2)
+        #expect(net.a.neighbour(TwoStacks.addressB)?.reachable == true)
+        var received = 0
+        while let datagram = try net.b.udpReceive(server) {
+            datagram.payload.free()
+            received += 1
+        }
+        #expect(received == 2)
+    }
+
+    @Test func icmpErrorsAreRateLimited() throws {
+        var limits = StackLimits()
+        limits.icmpErrorBurst = 3
+        limits.icmpErrorsPerSecond = 1
+        let net = try TwoStacks(limits: limits)
+        let client = try net.a.udpBind(port: 0)
+        for _ in 0..<10 {
+            try [UInt8](repeating: 1, count: 4).withUnsafeBytes {
+                try net.a.udpSend(client, bytes: $0, to: (TwoStacks.addressB, 9))
+            }
+            net.pump(2)
+        }
+        #expect(net.b.counters[.udpClosedPort] == 10)
+        #expect(net.b.counters[.icmpErrorsSent] == 3)
+        #expect(net.b.counters[.icmpRateLimited] == 7)
+    }
+
+    @Test func tcpSegmentWithABadChecksumIsACountedDrop() throws {
+        // (With TCP wired in, the former "TCP not available" drop is gone;
+        // a segment whose checksum is wrong is still dropped and counted.)
+        let net = try StackAndWire()
+        net.introducePeer()
+        var segment = [UInt8](repeating: 0, count: 20)
+        segment[12] = 0x50
+        segment[13] = 0x02  // SYN, checksum left 0
+        net.inject(net.ipv4Frame(protocol: .tcp, payload: segment))
+        #expect(net.stack.counters[.tcpReceived] == 1)
+        #expect(net.stack.counters.malformed(.tcp, .badChecksum) == 1)
+        // No RST, no answer at all.
+        #expect(net.sent().isEmpty)
+    }
+
+    @Test func malformedFramesAreCountedByLayerAndReason() throws {
+        let net = try StackAndWire()
+        net.introducePeer()
+        // Ethernet: shorter than a header.
+        net.inject([1, 2, 3])
+        #expect(net.stack.counters.malformed(.ethernet, .truncated) == 1)
+        // IPv4 header checksum broken.
+        net.inject(net.ipv4Frame(protocol: .icmp, payload: StackAndWire.echoRequest(dataLength: 8)) { $0.headerChecksum ^= 0x0101 })
+        #expect(net.stack.counters.malformed(.ipv4, .badChecksum) == 1)
+        // ICMP checksum broken.
+        var request = StackAndWire.echoRequest(dataLength: 8)
+        request[2] ^= 0xff
+        net.inject(net.ipv4Frame(protocol: .icmp, payload: request))
+        #expect(net.stack.counters.malformed(.icmp, .badChecksum) == 1)
+        // A good echo request is answered with the same data.
+        net.inject(net.ipv4Frame(protocol: .icmp, payload: StackAndWire.echoRequest(dataLength: 100)))
+        let replies = net.sent()
+        #expect(replies.count == 1)
+        if let reply = replies.first {
+            #expect(reply.count == 14 + 20 + 108)
+            #expect(reply[34] == 0)  // echo reply
+            #expect(Array(reply[42...]) == Array(StackAndWire.echoRequest(dataLength: 100)[8...]))
+        }
+        // Not for us: another unicast address.
+        net.inject(net.ipv4Frame(protocol: .icmp, payload: StackAndWire.echoRequest(dataLength: 8),
+                                 destination: IPv4Address(10, 0, 0, 99)))
+        #expect(net.stack.counters[.ipv4NotForUs] == 1)
+        #expect(net.pool.statistics.available == net.pool.capacity)
     }
 }

@@ -125,3 +125,43 @@ import Wire
         #expect(net.pool.statistics.available == net.pool.capacity)
     }
 }
+
+@Suite struct UDPChecksumTests {
+    @Test func zeroChecksumIsAcceptedAndABadOneCounted() throws {
+        let net = try StackAndWire()
+        let endpoint = try net.stack.udpBind(port: 7)
+        var datagram = [UInt8](repeating: 0x61, count: 8 + 5)
+        datagram.withUnsafeMutableBytes { bytes in
+            UDPRepr(sourcePort: 9, destinationPort: 7, payloadLength: 5)
+                .emit(into: UDPDatagram(unchecked: bytes), source: StackAndWire.peerAddress,
+                      destination: StackAndWire.stackAddress, checksum: .omit)
+        }
+        net.inject(net.ipv4Frame(protocol: .udp, payload: datagram))
+        let got = try net.stack.udpReceive(endpoint)
+        #expect(got?.payload.contents() == [0x61, 0x61, 0x61, 0x61, 0x61])
+        got?.payload.free()
+        datagram[6] = 0x12
+        datagram[7] = 0x34
+        net.inject(net.ipv4Frame(protocol: .udp, payload: datagram))
+        #expect(try net.stack.udpReceive(endpoint) == nil)
+        #expect(net.stack.counters.malformed(.udp, .badChecksum) == 1)
+    }
+
+    @Test func sentDatagramsCarryAValidChecksum() throws {
+        let net = try StackAndWire()
+        net.introducePeer()
+        let endpoint = try net.stack.udpBind(port: 7)
+        try [UInt8](repeating: 0x5a, count: 33).withUnsafeBytes {
+            try net.stack.udpSend(endpoint, bytes: $0, to: (StackAndWire.peerAddress, 1234))
+        }
+        let frames = net.sent()
+        #expect(frames.count == 1)
+        guard var frame = frames.first else { return }
+        let valid = frame.withUnsafeMutableBytes { bytes -> Bool in
+            let udp = UDPDatagram(unchecked: UnsafeMutableRawBufferPointer(rebasing: bytes[34...]))
+            return udp.checksum != 0 && udp.isChecksumValid(source: StackAndWire.stackAddress, destination: StackAndWire.peerAddress)
+                && udp.length == 41 && udp.destinationPort == 1234
+        }
+        #expect(valid)
+    }
+}

@@ -43,4 +43,5 @@ public final class NetworkNamespace: @unchecked Sendable {
 
 public struct NamespaceError: Error, CustomStringConvertible {
     public var description: String
+    public init(description: String) { self.description = description }
 }

@@ -113,6 +113,13 @@ struct Echo: ParsableCommand {
         } catch {
             throw failure("\(error)")
         }
+        // A parent may have started us with these blocked (a test runner's
+        // thread): unblock them, or SIGTERM would never end the run.
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        sigaddset(&mask, SIGINT)
+        sigaddset(&mask, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &mask, nil)
         signal(SIGINT) { _ in stopRequested = 1 }
         signal(SIGTERM) { _ in stopRequested = 1 }
         say("dp-echo: \(device.name) \(network) mac \(device.macAddress) mtu \(mtu ?? device.info.mtu)"
