@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "dataplane", type: .dynamic, targets: ["CDataplane", "DataplaneRuntime"]),
         .executable(name: "dp-stack-bench", targets: ["dp-stack-bench"]),
         .executable(name: "dp-wire-alloc", targets: ["dp-wire-alloc"]),
+        .executable(name: "dp-tcp-bench", targets: ["dp-tcp-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -123,6 +124,15 @@ let package = Package(
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             path: "Tools/stack-bench", swiftSettings: fastPath),
+
+        .executableTarget(
+            name: "dp-tcp-bench",
+            dependencies: [
+                "TCP", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ],
+            path: "Tools/tcp-bench", swiftSettings: fastPath),
 
         // MARK: Tests
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], path: "Tests/PlatformTests"),

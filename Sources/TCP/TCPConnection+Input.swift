@@ -4,8 +4,16 @@ extension TCPConnection {
     /// A segment arrived for this connection (the table already matched the
     /// 4-tuple; a LISTEN connection takes any remote). `payload` is only read
     /// during the call.
+    /// Returns false (and changes nothing) when the segment belongs to
+    /// another 4-tuple.
+    @discardableResult
     public func handle(segment: TCPRepr, payload: UnsafeRawBufferPointer, source: IPv4Address,
-                       destination: IPv4Address, now: TCPInstant) {
+                       destination: IPv4Address, now: TCPInstant) -> Bool {
+        guard segment.destinationPort == tuple.local.port,
+              tuple.local.address.isUnspecified || destination == tuple.local.address else { return false }
+        if state != .closed && state != .listen {
+            guard segment.sourcePort == tuple.remote.port, source == tuple.remote.address else { return false }
+        }
         statistics.segmentsReceived += 1
         switch state {
         case .closed:
@@ -17,6 +25,7 @@ extension TCPConnection {
         default:
             handleSynchronized(segment, payload: payload, now: now)
         }
+        return true
     }
 
     /// The RST that answers a segment nobody wants (RFC 9293 3.10.7.1).
@@ -252,6 +261,7 @@ extension TCPConnection {
             sendWindowUpdateSequence = sequence
             sendWindowUpdateAcknowledgment = ack
             if finQueued { state = .finWait1 }
+            armKeepAlive(now: now)
         }
 
         // ACK acceptability (RFC 5961 section 5).
@@ -326,7 +336,8 @@ extension TCPConnection {
         if sendUnacknowledged < ack {
             acknowledgeNewData(upTo: ack, segment: segment, now: now)
         } else if ack == sendUnacknowledged && payloadLength == 0 && !segment.flags.contains(.fin)
-                    && windowBytes == sendWindow && sendUnacknowledged < sendMax {
+                    && windowBytes == sendWindow && windowBytes > 0 && sendUnacknowledged < sendMax {
+            // (Answers to zero-window probes are not duplicate ACKs.)
             // A duplicate ACK in RFC 5681's strict sense.
             statistics.duplicateACKsReceived += 1
             duplicateACKs += 1
@@ -372,16 +383,11 @@ extension TCPConnection {
     func acknowledgeNewData(upTo ack: TCPSequenceNumber, segment: TCPRepr, now: TCPInstant) {
         let acknowledged = ack - sendUnacknowledged
         var dataBytes = acknowledged
-        // Where our FIN sits, read before the SYN's acknowledgment shifts dataStart.
-        let finAt = finSequence
         if !ourSYNAcknowledged {
             dataBytes -= 1
             ourSYNAcknowledged = true
         }
-        if let fin = finAt, fin < ack, !ourFINAcknowledged {
-            dataBytes -= 1
-            ourFINAcknowledged = true
-        }
+        if let fin = finSequence, fin < ack { dataBytes -= 1 }
         dataBytes = min(max(dataBytes, 0), sendBuffer.count)
 
         // RTT: timestamps give a sample per ACK, otherwise the timed segment (Karn).
@@ -413,9 +419,10 @@ extension TCPConnection {
                 retransmitFirstPending = false
                 congestion.onRecoveryEnd(flightSize: flightSize, mss: sendMSS)
             } else {
-                // Partial ACK: the next hole is lost too.
+                // Partial ACK: the next hole is lost too (RFC 6582; with SACK
+                // the same inference, as the scoreboard alone may not mark it).
+                retransmitFirstPending = true
                 if !sackEnabled {
-                    retransmitFirstPending = true
                     recoveryInflation = max(recoveryInflation - acknowledged, 0) + (acknowledged >= sendMSS ? sendMSS : 0)
                 }
                 retransmitDeadline = now + roundTrip.timeout
@@ -482,6 +489,7 @@ extension TCPConnection {
             bytes = UnsafeRawBufferPointer(rebasing: bytes.prefix(max(room, 0)))
             finHere = false
             statistics.receiveBufferDrops += 1
+            ackNow = true  // tell the sender at once how little room there is
         }
 
         if bytes.count > 0 {

@@ -156,10 +156,10 @@ extension TCPConnection {
     /// The pipe of RFC 6675 (SACK) or the flight size (without SACK).
     var pipe: Int {
         let flight = sendNext - sendUnacknowledged
-        guard sackEnabled && inRecovery else { return max(flight, 0) }
-        let sacked = scoreboard.sackedBytes
+        guard sackEnabled && !scoreboard.isEmpty && flight > 0 else { return max(flight, 0) }
+        let sacked = flight - scoreboard.unsackedBytes(from: sendUnacknowledged, to: sendNext)
         let lostNotResent: Int
-        if let boundary = scoreboard.lossBoundary(mss: sendMSS) {
+        if inRecovery, let boundary = scoreboard.lossBoundary(mss: sendMSS) {
             let from = TCPSequenceNumber.latest(highRetransmitted, sendUnacknowledged)
             lostNotResent = scoreboard.unsackedBytes(from: from, to: TCPSequenceNumber.earliest(boundary, sendMax))
         } else {
@@ -226,8 +226,12 @@ extension TCPConnection {
                 let idle = sendUnacknowledged == sendMax
                 let allQueued = payload == remaining
                 let halfWindow = maximumSendWindow > 0 && payload >= maximumSendWindow / 2
+                // Limited by the peer's window (not by our data): when nothing is in
+                // flight this is sent at once rather than after an override timer,
+                // which is at most one small segment per round trip.
+                let windowLimited = payload == sendUnacknowledged + sendWindow - sendNext
                 let pushAllowed = options.noDelay || idle
-                guard full || (pushAllowed && (allQueued || halfWindow)) else { return nil }
+                guard full || (pushAllowed && (allQueued || halfWindow || windowLimited)) else { return nil }
             }
             return emitData(at: sendNext, payload: payload, fin: fin, resending: resending, now: now)
         }

@@ -42,9 +42,10 @@ public final class TCPConnection {
     var sendWindowUpdateSequence = TCPSequenceNumber(0)
     var sendWindowUpdateAcknowledgment = TCPSequenceNumber(0)
     /// The application shut down its sending direction: a FIN follows the data.
-    var finQueued = false
-    /// The peer acknowledged our FIN (SND.UNA passed it).
-    var ourFINAcknowledged = false
+    var finQueued = false {
+        didSet { if finQueued && !oldValue { finSequenceNumber = dataEnd } }
+    }
+    var finSequenceNumber = TCPSequenceNumber(0)
     /// The peer acknowledged our SYN (a flag, not a comparison: after 4 GiB
     /// SND.UNA may equal the ISS again).
     var ourSYNAcknowledged = false
@@ -152,9 +153,7 @@ public final class TCPConnection {
 
     /// Sequence number of the first byte in the send ring.
     var dataStart: TCPSequenceNumber {
-        // Once our FIN is acknowledged, SND.UNA is one past it: the data
-        // (and so the FIN's own sequence number) did not move.
-        sendUnacknowledged + (synUnacknowledged ? 1 : 0) - (ourFINAcknowledged ? 1 : 0)
+        sendUnacknowledged + (synUnacknowledged ? 1 : 0)
     }
 
     /// One past the last byte in the send ring.
@@ -163,8 +162,9 @@ public final class TCPConnection {
     /// Our SYN is outstanding (sent or to be sent, not yet acknowledged).
     var synUnacknowledged: Bool { !ourSYNAcknowledged }
 
-    /// The sequence number of our FIN, once the application shut down writing.
-    var finSequence: TCPSequenceNumber? { finQueued ? dataEnd : nil }
+    /// The sequence number of our FIN, once the application shut down writing
+    /// (fixed then: no data can be queued after it).
+    var finSequence: TCPSequenceNumber? { finQueued ? finSequenceNumber : nil }
 
     /// Our FIN has been sent and acknowledged.
     var finAcknowledged: Bool {

@@ -70,6 +70,8 @@ public final class TCPEndpointTable {
 
     public var connectionCount: Int { byTuple.count }
     public var timeWaitCount: Int { timeWait.count }
+    /// The 4-tuples in TIME-WAIT (for diagnostics and tests).
+    public var timeWaitTuples: [TCPFourTuple] { timeWait.tuples }
 
     private func id(of slot: Int32) -> TCPConnectionID {
         TCPConnectionID(slot: slot, generation: slotInfo[Int(slot)].generation)
@@ -126,7 +128,6 @@ public final class TCPEndpointTable {
             slotInfo[slot].accepted = true
             slotInfo[slot].inAcceptQueue = false
             slotInfo[slot].parent = -1
-            listeners[index]!.halfOpen = max(listeners[index]!.halfOpen, 0)
             statistics.connectionsAccepted += 1
             if slots[slot]!.hasPendingEvents { markDirty(child.slot) }
             return child

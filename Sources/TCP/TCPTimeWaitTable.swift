@@ -28,6 +28,7 @@ struct TCPTimeWaitTable {
     init(capacity: Int) { self.capacity = max(capacity, 1) }
 
     var count: Int { entries.count }
+    var tuples: [TCPFourTuple] { Array(entries.keys) }
 
     subscript(tuple: TCPFourTuple) -> Entry? { entries[tuple] }
 

@@ -81,6 +81,32 @@ typealias Seq = TCPSequenceNumber
         s.expectNothing()
     }
 
+    @Test func establishedIgnoresSegmentsOfOtherTuples() throws {
+        let s = try ScriptedConnection.established()
+        var wrongPort = s.segment(seq: ScriptedConnection.remoteSeq + 1, ack: s.localSeq + 1, flags: .rst)
+        wrongPort.sourcePort = 1
+        let taken = [UInt8]().withUnsafeBytes {
+            s.connection.handle(segment: wrongPort, payload: $0, source: ScriptedConnection.remote.address,
+                                destination: ScriptedConnection.local.address, now: s.now)
+        }
+        #expect(!taken)
+        let wrongAddress = [UInt8]().withUnsafeBytes {
+            s.connection.handle(segment: s.segment(seq: ScriptedConnection.remoteSeq + 1, flags: .rst), payload: $0,
+                                source: IPv4Address(1, 1, 1, 1), destination: ScriptedConnection.local.address, now: s.now)
+        }
+        #expect(!wrongAddress)
+        #expect(s.state == .established)
+    }
+
+    @Test func listenIgnoresSYNForAnotherPort() throws {
+        let s = try ScriptedConnection.listening()
+        var syn = s.segment(seq: ScriptedConnection.remoteSeq, flags: .syn)
+        syn.destinationPort = 81
+        s.send(syn)
+        #expect(s.state == .listen)
+        s.expectNothing()
+    }
+
     @Test func listenSYNWithoutMSSAssumes536() throws {
         let s = try ScriptedConnection.listening()
         s.send(seq: ScriptedConnection.remoteSeq, flags: .syn)
