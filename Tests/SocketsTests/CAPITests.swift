@@ -61,6 +61,10 @@ struct CAPITests {
         expectC(.badAddress, "recv NULL buffer") { dp_recv(fd, nil, 10, 0) }
         var value: Int32 = 0
         expectC(.badAddress, "getsockopt NULL length") { Int(dp_getsockopt(fd, SOL_SOCKET, SO_TYPE, &value, nil)) }
+        var four = socklen_t(4)
+        expectC(.badAddress, "getsockopt NULL value") { Int(dp_getsockopt(fd, SOL_SOCKET, SO_TYPE, nil, &four)) }
+        var from = sockaddr()
+        expectC(.badAddress, "recvfrom: from without fromlen") { dp_recvfrom(fd, &value, 4, Int32(MSG_DONTWAIT), &from, nil) }
         expectC(.badAddress, "setsockopt NULL value") { Int(dp_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, nil, 4)) }
         expectC(.badAddress, "getsockname NULL") { Int(dp_getsockname(fd, nil, nil)) }
         expectC(.badAddress, "getpeername NULL") { Int(dp_getpeername(fd, nil, nil)) }

@@ -227,6 +227,11 @@ struct SocketBehaviourTests {
             expectErrno(.nowInProgress) { try c.connect(.b(8000)) }
             clients.append(c)
         }
+        expectErrno(.fileExists, "added twice") { try set.add(listener.descriptor, events: .input) }
+        let stray = try Socket(.datagram, on: net.b)
+        expectErrno(.noSuchFileOrDirectory, "not in the set") { try set.remove(stray.descriptor) }
+        expectErrno(.noSuchFileOrDirectory, "not in the set") { try set.modify(stray.descriptor, events: .input) }
+        try stray.close()
         var events = [SocketInterestSet.Event](repeating: .init(descriptor: 0, events: [], userData: 0), count: 64)
         let accepted = net.pump(seconds: 20) {
             while let (s, _) = try? listener.accept() {

@@ -137,7 +137,14 @@ struct SocketCallErrnoTests {
         try x.bind(port: 40003)
         expectErrno(.timedOut) { try x.connect(IPv4SocketAddress(IPv4Address(10, 0, 0, 77), 80)) }
 
-        // Interrupted while waiting: EINTR.
+        // A blocking connect whose SO_SNDTIMEO passes goes on in the background: EINPROGRESS, then EALREADY.
+        let slow = try Socket(.stream, on: net.a)
+        try slow.bind(port: 40005)
+        try slow.setTimeouts(send: 0.005)
+        expectErrno(.nowInProgress) { try slow.connect(IPv4SocketAddress(IPv4Address(10, 0, 0, 79), 80)) }
+        expectErrno(.alreadyInProcess) { try slow.connect(IPv4SocketAddress(IPv4Address(10, 0, 0, 79), 80)) }
+
+                // Interrupted while waiting: EINTR.
         let i = try Socket(.stream, on: net.a)
         try i.bind(port: 40004)
         var turns = 0
@@ -162,6 +169,15 @@ struct SocketCallErrnoTests {
         }
         try one.listen()
         expectErrno(.addressInUse, "another socket listens on the port") { try two.listen() }
+        // SO_REUSEPORT spreads listeners over cores, not two on one core.
+        let p1 = try Socket(.stream, on: net.a)
+        let p2 = try Socket(.stream, on: net.a)
+        for s in [p1, p2] {
+            try s.setOption(level: SOL_SOCKET, name: SO_REUSEPORT, 1)
+            try s.bind(port: 6001)
+        }
+        try p1.listen()
+        expectErrno(.addressInUse, "a second listener on one core") { try p2.listen() }
         let u = try Socket(.datagram, on: net.a)
         expectErrno(.notSupportedOnSocket) { try u.listen() }
         expectErrno(.badFileDescriptor) { try net.a.listen(SocketDescriptor.base + 77, backlog: 1) }
