@@ -42,9 +42,9 @@ public final class SocketCore: @unchecked Sendable {
     nonisolated(unsafe) static let registry: [ManagedAtomic<UnsafeRawPointer?>] =
         (0..<SocketDescriptor.maximumCores).map { _ in ManagedAtomic<UnsafeRawPointer?>(nil) }
     /// Core ids in use (taken at init, given back at deinit).
-    nonisolated(unsafe) static let claimed: [ManagedAtomic<Bool>] =
+    static let claimed: [ManagedAtomic<Bool>] =
         (0..<SocketDescriptor.maximumCores).map { _ in ManagedAtomic(false) }
-    nonisolated(unsafe) static let interruptFlags: [ManagedAtomic<Bool>] =
+    static let interruptFlags: [ManagedAtomic<Bool>] =
         (0..<SocketDescriptor.maximumCores).map { _ in ManagedAtomic(false) }
 
     /// Makes the socket table of `stack`, owned by the calling thread.
@@ -102,9 +102,11 @@ public final class SocketCore: @unchecked Sendable {
         // CapEff in /proc/self/status, bit 10 = CAP_NET_BIND_SERVICE.
         guard let file = fopen("/proc/self/status", "r") else { return false }
         defer { fclose(file) }
-        var line = [CChar](repeating: 0, count: 256)
-        while fgets(&line, Int32(line.count), file) != nil {
-            let text = String(cString: line)
+        var line = [UInt8](repeating: 0, count: 256)
+        while line.withUnsafeMutableBufferPointer({ buffer in
+            buffer.withMemoryRebound(to: CChar.self) { fgets($0.baseAddress, Int32($0.count), file) != nil }
+        }) {
+            let text = String(decoding: line.prefix { $0 != 0 }, as: UTF8.self)
             if text.hasPrefix("CapEff:") {
                 let hex = String(text.dropFirst(7).filter(\.isHexDigit))
                 return (UInt64(hex, radix: 16) ?? 0) & (1 << 10) != 0
