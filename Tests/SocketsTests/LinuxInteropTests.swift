@@ -197,4 +197,39 @@ struct LinuxInteropTests {
         let done = server()
         #expect(done.succeeded, "\(done.output)")
     }
+
+    @Test("IP_TTL and IP_TOS set on our UDP socket arrive in Linux's view of the datagram")
+    func ttlAndTOSOnTheWire() throws {
+        let tap = try TapCore()
+        let ours = try Socket(.datagram, on: tap.core)
+        try ours.bind(port: 7401)
+        try ours.setOption(level: Int32(IPPROTO_IP), name: IP_TTL, 33)
+        try ours.setOption(level: Int32(IPPROTO_IP), name: IP_TOS, 0x20)
+        try ours.setTimeouts(receive: 10)
+        let linux = tap.python("""
+            import socket
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.setsockopt(socket.IPPROTO_IP, getattr(socket, "IP_RECVTTL", 12), 1)
+            u.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
+            u.bind(("10.78.0.1", 7400)); u.settimeout(10)
+            u.sendto(b"ready", ("10.78.0.2", 7401))
+            data, ancillary, flags, source = u.recvmsg(100, 256)
+            values = {}
+            for level, kind, payload in ancillary:
+                if kind == socket.IP_TTL: values["ttl"] = int.from_bytes(payload[:4], "little")
+                if kind == socket.IP_TOS: values["tos"] = payload[0]
+            print("ttl", values.get("ttl"), "tos", values.get("tos"), data.decode())
+            """)
+        let ready: (bytes: [UInt8], source: IPv4SocketAddress?)
+        do {
+            ready = try ours.receive()
+        } catch {
+            Issue.record("no 'ready' from the Python peer: \(error); it said: \(linux().output)")
+            return
+        }
+        #expect(ready.bytes == Array("ready".utf8))
+        try ours.send(Array("marked".utf8), to: try #require(ready.source))
+        let result = linux()
+        #expect(result.output.contains("ttl 33 tos 32 marked"), "\(result.output)")
+    }
 }
