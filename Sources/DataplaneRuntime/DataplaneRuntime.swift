@@ -128,6 +128,8 @@ final class DataplaneRuntime {
 
     /// Runs core 0 on the calling thread until a loop returns < 0 or dp_stop.
     func run(_ loop: @convention(c) (UnsafeMutableRawPointer?) -> Int32, _ argument: UnsafeMutableRawPointer?) throws -> Int32 {
+        // A stop ends one dp_run; the next starts afresh.
+        defer { Self.stopRequested.store(false, ordering: .releasing) }
         let stack = NetStack(pool: pool)
         try stack.addInterface(device: device, configuration: InterfaceConfiguration(
             address: options.network!, gateway: options.gateway, mtu: options.mtu))
