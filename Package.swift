@@ -48,6 +48,11 @@ let package = Package(
             name: "NetDevice", dependencies: ["Packets", "Wire"],
             path: "Sources/NetDevice", swiftSettings: fastPath),
 
+        // MARK: Drivers
+        .target(
+            name: "VirtioNet", dependencies: ["CPlatform", "Platform", "Packets", "Wire", "NetDevice"],
+            path: "Drivers/VirtioNet", swiftSettings: fastPath),
+
         // MARK: Umbrella library
         .target(
             name: "Dataplane",
@@ -67,5 +72,12 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], path: "Tests/PlatformTests"),
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "Platform"], path: "Tests/PacketsTests"),
+        .testTarget(
+            name: "VirtioNetTests",
+            dependencies: [
+                "VirtioNet", "NetDevice", "Packets", "Platform", "Wire",
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ],
+            path: "Tests/VirtioNetTests"),
     ]
 )
