@@ -8,6 +8,7 @@ final class LegacyVirtioTransport: VirtioTransport {
     let name = "legacy"
     let isLegacy = true
     private let registers: any VirtioRegisters
+    private let addressLimit: UInt64
 
     // Register block (virtio 1.x, 4.1.4.8).
     private enum Register {
@@ -33,6 +34,7 @@ final class LegacyVirtioTransport: VirtioTransport {
                 + "the device has \(function.bar(0).map { "\($0.size) bytes" } ?? "none")")
         }
         registers = try function.registers(bar: 0)
+        addressLimit = function.legacyQueueAddressLimit
     }
 
     func reset() throws(DeviceError) {
@@ -60,12 +62,13 @@ final class LegacyVirtioTransport: VirtioTransport {
         guard acceptsQueueSize(size, forQueue: index) else {
             throw DeviceError(.invalidConfiguration, "legacy virtqueue \(index) has the fixed size \(maximumQueueSize(index)), not \(size)")
         }
-        guard layout.isLegacyLayout, baseIOVA % UInt64(Self.queueAlignment) == 0, baseIOVA >> (32 + Self.pageShift) == 0 else {
+        guard layout.isLegacyLayout, baseIOVA % UInt64(Self.queueAlignment) == 0, baseIOVA < addressLimit else {
             throw DeviceError(.invalidConfiguration,
-                "legacy virtqueue \(index) at IOVA 0x\(String(baseIOVA, radix: 16)): it must be 4 KiB aligned, below 16 TiB and laid out contiguously")
+                "legacy virtqueue \(index) at IOVA 0x\(String(baseIOVA, radix: 16)): it must be 4 KiB aligned, below 16 TiB "
+                + "(a 32-bit page number) and laid out contiguously")
         }
         registers.write16(Register.queueSelect, UInt16(index))
-        registers.write32(Register.queueAddress, UInt32(baseIOVA >> Self.pageShift))
+        registers.write32(Register.queueAddress, UInt32(truncatingIfNeeded: baseIOVA >> Self.pageShift))
     }
 
     func notifier(forQueue index: Int) throws(DeviceError) -> VirtqueueNotifier {

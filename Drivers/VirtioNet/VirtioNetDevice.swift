@@ -253,7 +253,8 @@ public final class VirtioNetDevice: NetDevice {
 
     private var controlRingSize: Int {
         // Legacy queues have the device's size; modern ones take 64 or less.
-        min(64, max(1, transport.maximumQueueSize(controlQueueIndex)))
+        let maximum = transport.maximumQueueSize(controlQueueIndex)
+        return transport.isLegacy ? maximum : min(64, maximum)
     }
 
     /// The control queue follows the data queues of all possible pairs.
@@ -424,7 +425,7 @@ public final class VirtioNetDevice: NetDevice {
 
     // MARK: Control
 
-    private func sendControl(_ commandClass: VirtioControlQueue.Class, _ command: UInt8, payload: [UInt8]) throws(DeviceError) {
+    func sendControl(_ commandClass: VirtioControlQueue.Class, _ command: UInt8, payload: [UInt8]) throws(DeviceError) {
         guard control != nil else {
             throw DeviceError(.unsupported, "\(function.name): no control queue (VIRTIO_NET_F_CTRL_VQ not negotiated)")
         }

@@ -76,7 +76,8 @@ extension VirtioNetDevice {
             _ = q.pointee.ring.releaseChain(entry.id)
             // The device wrote from the header's start: the net header in the
             // first buffer, frame bytes only in the others.
-            let capacity = Int(buffer.pointee.bufferLength) &- headroom
+            // Bytes the posted descriptor covered: header room plus data room.
+            let posted = Int(buffer.pointee.bufferLength) &- headroom &+ headerSize
             let length: Int
             if i == 0 {
                 length = entry.length &- headerSize
@@ -85,8 +86,8 @@ extension VirtioNetDevice {
                 length = entry.length
                 buffer.pointee.dataOffset = UInt16(truncatingIfNeeded: headroom &- headerSize)
             }
-            if length < 0 || entry.length > capacity &+ headerSize { valid = false }
-            buffer.pointee.dataLength = UInt16(truncatingIfNeeded: max(0, min(length, capacity)))
+            if length < 0 || entry.length > posted { valid = false }
+            buffer.pointee.dataLength = UInt16(truncatingIfNeeded: max(0, min(length, posted)))
             total &+= Int(buffer.pointee.dataLength)
             if let last {
                 last.pointee.next = buffer

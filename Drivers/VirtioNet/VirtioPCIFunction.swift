@@ -32,4 +32,11 @@ public protocol VirtioPCIFunction: AnyObject {
     func mapForDevice(_ memory: DMAMemory) throws(DeviceError)
     /// Bus mastering on, so that the device may DMA.
     func enableBusMaster() throws(DeviceError)
+    /// Exclusive upper bound of the IOVAs a legacy queue address register
+    /// (a 32-bit page frame number) can carry: 16 TiB on real hardware.
+    var legacyQueueAddressLimit: UInt64 { get }
+}
+
+extension VirtioPCIFunction {
+    public var legacyQueueAddressLimit: UInt64 { 1 << 44 }
 }
