@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "dp-lab", targets: ["dp-lab"]),
         .executable(name: "dp-devbind", targets: ["dp-devbind"]),
         .executable(name: "dp-probe", targets: ["dp-probe"]),
+        .executable(name: "dp-virtio-test", targets: ["dp-virtio-test"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -87,6 +88,16 @@ let package = Package(
             name: "dp-probe",
             dependencies: ["Platform", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/probe"),
+
+        // The guest half of the virtio lab tests (Tools/test.d/30-virtio-lab.sh).
+        .executableTarget(
+            name: "dp-virtio-test",
+            dependencies: [
+                "VirtioNet", "NetDevice", "Packets", "Platform", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            path: "Tools/virtio-test"),
 
         // MARK: Tests
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], path: "Tests/PlatformTests"),
