@@ -24,6 +24,7 @@ struct VirtioFeatureNegotiation: Equatable {
         func note(_ feature: VirtioFeatures, _ reason: String) {
             for bit in feature.intersection(offered).bits { notes.append("\(VirtioFeatures.name(ofBit: bit)): \(reason)") }
         }
+        /// Takes `feature` (a single bit) when the device offers it.
         func takeIfOffered(_ feature: VirtioFeatures) { if offered.contains(feature) { take.insert(feature) } }
 
         if request.isLegacy {
@@ -66,7 +67,9 @@ struct VirtioFeatureNegotiation: Equatable {
         if request.options.controlQueue {
             takeIfOffered(.ctrlVQ)
             if offered.contains(.ctrlVQ) {
-                takeIfOffered([.ctrlRx, .ctrlMACAddress, .multiqueue])
+                takeIfOffered(.ctrlRx)
+                takeIfOffered(.ctrlMACAddress)
+                takeIfOffered(.multiqueue)
             } else {
                 notes.append("VIRTIO_NET_F_CTRL_VQ: not offered: promiscuous, all-multicast, MAC changes and multiqueue are unavailable")
             }

@@ -20,6 +20,17 @@ struct VirtioControlTests {
         #expect(harness.port.macAddress == address)
     }
 
+    @Test func controlFeaturesAreTakenOneByOne() throws {
+        // QEMU's default: a control queue with CTRL_RX but without MQ.
+        var setup = SoftwareVirtioNetDevice.Setup()
+        setup.features.remove(.multiqueue)
+        let harness = try VirtioTestHarness(setup)
+        #expect(harness.model.driverFeatures.contains([.ctrlVQ, .ctrlRx, .ctrlMACAddress]))
+        #expect(!harness.model.driverFeatures.contains(.multiqueue))
+        try harness.port.setPromiscuous(true)
+        #expect(harness.model.promiscuous)
+    }
+
     @Test func settingsMadeBeforeStartAreAppliedAtStart() throws {
         let harness = try VirtioTestHarness(start: false)
         try harness.port.setPromiscuous(true)

@@ -17,6 +17,8 @@ import time
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
+SOL_PACKET, PACKET_AUXDATA = 263, 8
+TP_STATUS_CSUMNOTREADY = 1 << 3
 DATA, CONTROL = 0x88B5, 0x88B6
 BROADCAST = b"\xff" * 6
 PEER_MAC = bytes.fromhex("020000000001")
@@ -51,12 +53,18 @@ def checksum(data):
     return total
 
 
-def udp_checksum_valid(frame):
+def udp_checksum_valid(frame, partial):
+    """Whether the UDP checksum is right. A frame the kernel marks
+    CHECKSUM_PARTIAL (the device was asked to fill the checksum in, and the
+    host will when the frame leaves) is completed here as the device would:
+    the field must then hold the pseudo-header sum."""
     ip = frame[14:34]
     udp_length = struct.unpack("!H", frame[38:40])[0]
-    udp = frame[34:34 + udp_length]
+    udp = bytearray(frame[34:34 + udp_length])
     pseudo = ip[12:20] + struct.pack("!BBH", 0, 17, udp_length)
-    return checksum(pseudo + udp) == 0xFFFF and struct.unpack("!H", udp[6:8])[0] != 0
+    if partial:
+        udp[6:8] = struct.pack("!H", (~checksum(bytes(udp))) & 0xFFFF)
+    return checksum(pseudo + bytes(udp)) == 0xFFFF and struct.unpack("!H", bytes(udp[6:8]))[0] != 0
 
 
 def length_for(sequence):
@@ -71,6 +79,7 @@ class Peer:
         for tap in taps:
             s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+            s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
             s.bind((tap, 0))
             self.sockets.append(s)
         self.sessions = {}
@@ -96,10 +105,11 @@ class Peer:
         if command == "END":
             if session is not None and session["kind"] in ("tx", "udp"):
                 received = len(session["seen"])
-                self.reply(tap, "RESULT %d received=%d bad=%d" % (ident, received, session["bad"]))
+                partial = session.get("partial", 0)
+                self.reply(tap, "RESULT %d received=%d bad=%d partial=%d" % (ident, received, session["bad"], partial))
                 if not session.get("reported"):
                     session["reported"] = True
-                    print("session %d %s: received=%d bad=%d" % (ident, session["kind"], received, session["bad"]), flush=True)
+                    print("session %d %s: received=%d bad=%d partial=%d" % (ident, session["kind"], received, session["bad"], partial), flush=True)
             return
         if session is not None:
             self.reply(tap, "OK %d" % ident)  # a repeated request: the guest missed our answer
@@ -165,12 +175,13 @@ class Peer:
                 elif tap == 0 and sequence >= 1000000:
                     session["r10"].add(sequence)
 
-    def udp(self, tap, frame):
+    def udp(self, tap, frame, partial):
         for session in self.sessions.values():
             if session["kind"] == "udp" and session["tap"] == tap and not session.get("reported"):
                 sequence = struct.unpack("!I", frame[42:46])[0] if len(frame) >= 46 else -1
-                if udp_checksum_valid(frame):
+                if udp_checksum_valid(frame, partial):
                     session["seen"].add(sequence)
+                    session["partial"] = session.get("partial", 0) + (1 if partial else 0)
                 else:
                     session["bad"] += 1
 
@@ -218,9 +229,13 @@ class Peer:
                 tap = self.sockets.index(s)
                 for _ in range(256):
                     try:
-                        frame, address = s.recvfrom(65535, socket.MSG_DONTWAIT)
+                        frame, ancillary, _, address = s.recvmsg(65535, socket.CMSG_SPACE(20), socket.MSG_DONTWAIT)
                     except BlockingIOError:
                         break
+                    status = 0
+                    for level, kind_, payload in ancillary:
+                        if level == SOL_PACKET and kind_ == PACKET_AUXDATA and len(payload) >= 4:
+                            status = struct.unpack("I", payload[:4])[0]
                     if address[2] == PACKET_OUTGOING:
                         continue
                     kind = struct.unpack("!H", frame[12:14])[0] if len(frame) >= 14 else 0
@@ -229,7 +244,7 @@ class Peer:
                     elif kind == DATA:
                         self.data(tap, frame)
                     elif kind == 0x0800 and len(frame) >= 42 and frame[23] == 17 and frame[36:38] == b"\x00\x09":
-                        self.udp(tap, frame)
+                        self.udp(tap, frame, status & TP_STATUS_CSUMNOTREADY != 0)
             self.pump_sends()
             self.finish_io()
 
