@@ -33,7 +33,7 @@ run() {  # name, extra dp-lab options..., -- guest command
     status=${PIPESTATUS[0]}
     # 125: the guest ended before running the command (a failed boot, seen
     # once in a few dozen boots here); boot once more, then count it.
-    [ "$status" -eq 125 ] && [ "$attempt" -eq 1 ] && grep -q "before the guest command reported" "$log" || break
+    [ "$status" -eq 125 ] && [ "$attempt" -eq 1 ] && ! grep -q "guest ready" "$log" || break
     echo "--- $name: the guest did not boot, once more"
   done
   local passes fails
@@ -55,6 +55,8 @@ run "modern x vfio" --nic virtio --nic virtio --access vfio -- "$guest"
 run "modern x uio" --nic virtio --nic virtio --access uio -- "$guest"
 run "legacy x uio" --nic virtio-legacy --nic virtio-legacy --access uio -- "$guest"
 run "legacy x vfio" --nic virtio-legacy --nic virtio-legacy --access vfio -- "$guest"
+run "modern x vfio, 2 queue pairs on 2 cores" --nic virtio --nic virtio --access vfio --queue-pairs 2 -- \
+  "dp-virtio-test --ports $ports --count $count --queues 2 --tag mq info link io"
 
 echo "=== virtio lab results"
 for line in "${results[@]}"; do echo "  $line"; done

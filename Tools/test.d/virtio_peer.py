@@ -24,16 +24,30 @@ BROADCAST = b"\xff" * 6
 PEER_MAC = bytes.fromhex("020000000001")
 
 
-def data_frame(length, sequence):
-    head = BROADCAST + PEER_MAC + struct.pack("!HI", DATA, sequence)
+def data_frame(length, sequence, flows=False):
+    """A data frame; with `flows`, an IPv4/UDP frame to port 7 whose source
+    port varies, so that a multiqueue tap spreads them over its queues."""
+    if flows:
+        udp_length = length - 34
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, length - 14, 0, 0x4000, 64, 17, 0,
+                         bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+        ip = ip[:10] + struct.pack("!H", (~checksum(ip)) & 0xFFFF) + ip[12:]
+        head = BROADCAST + PEER_MAC + b"\x08\x00" + ip + struct.pack("!HHHHI", 1024 + sequence % 64, 7, udp_length, 0, sequence)
+    else:
+        head = BROADCAST + PEER_MAC + struct.pack("!HI", DATA, sequence)
     return head + bytes((sequence + i) & 0xFF for i in range(len(head), length))
 
 
 def intact_sequence(frame):
-    if len(frame) < 18 or frame[12:14] != b"\x88\xb5":
+    """The sequence number of a data frame, -1 when damaged, None when not one."""
+    if len(frame) >= 18 and frame[12:14] == b"\x88\xb5":
+        start = 18
+    elif len(frame) >= 46 and frame[12:14] == b"\x08\x00" and frame[23] == 17 and frame[36:38] == b"\x00\x07":
+        start = 46
+    else:
         return None
-    sequence = struct.unpack("!I", frame[14:18])[0]
-    for i in range(18, len(frame)):
+    sequence = struct.unpack("!I", frame[start - 4:start])[0]
+    for i in range(start, len(frame)):
         if frame[i] != (sequence + i) & 0xFF:
             return -1
     return sequence
@@ -127,8 +141,9 @@ class Peer:
             session = {"kind": "io", "count": count, "r01": set(), "r10": set(), "bad": 0, "ident": ident,
                        "started": time.monotonic()}
             self.sessions[ident] = session
-            self.sending.append([0, [data_frame(length_for(i), i) for i in range(count)], 0, time.monotonic() + 0.5])
-            self.sending.append([1, [data_frame(length_for(i), 1000000 + i) for i in range(count)], 0, time.monotonic() + 0.5])
+            flows = args.get("flows") == "1"
+            self.sending.append([0, [data_frame(length_for(i), i, flows) for i in range(count)], 0, time.monotonic() + 0.5])
+            self.sending.append([1, [data_frame(length_for(i), 1000000 + i, flows) for i in range(count)], 0, time.monotonic() + 0.5])
         elif command == "UDPSEND":
             self.sessions[ident] = {"kind": "udpsend"}
             self.reply(tap, "OK %d" % ident)
@@ -241,7 +256,7 @@ class Peer:
                     kind = struct.unpack("!H", frame[12:14])[0] if len(frame) >= 14 else 0
                     if kind == CONTROL:
                         self.control(tap, frame[14:].rstrip(b"\0").decode(errors="replace"))
-                    elif kind == DATA:
+                    elif kind == DATA or (kind == 0x0800 and len(frame) >= 46 and frame[23] == 17 and frame[36:38] == b"\x00\x07"):
                         self.data(tap, frame)
                     elif kind == 0x0800 and len(frame) >= 42 and frame[23] == 17 and frame[36:38] == b"\x00\x09":
                         self.udp(tap, frame, status & TP_STATUS_CSUMNOTREADY != 0)

@@ -150,7 +150,9 @@ struct PhaseRunner {
 
     func forward(_ id: Int) throws -> String {
         guard ports.count == 2 else { throw TestFailure("io needs two ports") }
-        _ = try ports[0].request("ID=\(id) IO count=\(count)", reply: "OK \(id)")
+        // Several queue pairs: IPv4/UDP frames of 64 flows, which the
+        // multiqueue tap spreads over its queues by flow hash.
+        _ = try ports[0].request("ID=\(id) IO count=\(count) flows=\(queues > 1 ? 1 : 0)", reply: "OK \(id)")
         let result = Forwarder(ports: ports, queues: queues, resultPrefix: "RESULT \(id)").run(timeout: .seconds(90))
         guard let text = result.peer else { throw TestFailure("no result from the peer within 90 s; forwarded per queue \(result.perQueue)") }
         let fields = Self.fields(text)

@@ -69,6 +69,9 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("peer"), help: "A host command run in the namespace once the guest is ready (repeatable).")
     var peers: [String] = []
 
+    @Option(help: "Queue pairs per virtio NIC (QEMU mq=on with a multiqueue tap).")
+    var queuePairs = 1
+
     @Option(help: "2 MiB hugepages to reserve in the guest.")
     var hugepages: Int = 128
 
@@ -97,7 +100,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         LabRunner.installSignalHandlers()
-        let nicsPlan = try LabNIC.plan(kinds: nics, macs: macs, peerAddresses: peerAddresses)
+        let nicsPlan = try LabNIC.plan(kinds: nics, macs: macs, peerAddresses: peerAddresses, queuePairs: queuePairs)
         let artifacts = try LabBuilder.prepare(content.contents, log: log)
         var options = LabRunOptions(nics: nicsPlan, access: access, command: command)
         options.hugepages = hugepages
