@@ -1,4 +1,7 @@
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import LabKit
 
 @Suite struct QEMUCommandTests {
@@ -109,5 +112,21 @@ import Testing
         #expect(NICKind(vendor: 0x1af4, device: 0x1041) == .virtio)
         #expect(NICKind(vendor: 0x1af4, device: 0x1000) == .virtioLegacy)
         #expect(NICKind(vendor: 0x1af4, device: 0x1042) == nil)
+    }
+}
+
+@Suite struct LabNamespaceTests {
+    @Test func uniqueNamesCarryTheOwner() {
+        let name = LabNamespace.uniqueName()
+        #expect(name.hasPrefix("dplab-"))
+        #expect(LabNamespace.ownerPID(name) == getpid())
+        #expect(LabNamespace.uniqueName() != name)
+    }
+
+    @Test func foreignNamesHaveNoOwner() {
+        for name in ["dplab", "dplab-x-1", "other-12-ab", "dplab-12-zz", "dplab-0-ab", "dplab-12-ab-c"] {
+            #expect(LabNamespace.ownerPID(name) == nil, "\(name)")
+        }
+        #expect(LabNamespace.ownerPID("dplab-4242-1f") == 4242)
     }
 }
