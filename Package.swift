@@ -48,6 +48,11 @@ let package = Package(
             name: "NetDevice", dependencies: ["Packets", "Wire"],
             path: "Sources/NetDevice", swiftSettings: fastPath),
 
+        // MARK: Drivers
+        .target(
+            name: "E1000", dependencies: ["NetDevice", "Packets", "Platform", "CPlatform", "Wire"],
+            path: "Drivers/E1000", swiftSettings: fastPath),
+
         // MARK: Umbrella library
         .target(
             name: "Dataplane",
@@ -66,6 +71,13 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], path: "Tests/PlatformTests"),
+        .testTarget(
+            name: "E1000Tests",
+            dependencies: [
+                "E1000", "NetDevice", "Packets", "Platform", "Wire",
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ],
+            path: "Tests/E1000Tests"),
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "Platform"], path: "Tests/PacketsTests"),
     ]
 )
