@@ -26,6 +26,9 @@ final class E1000Model: E1000Backend {
     /// QEMU's mix.
     var allStatisticsClearOnRead = false
     var linkUp = true
+    /// A TDT write only records the tail; `runTransmit()` sends (so that a
+    /// measurement can leave the model's own work out).
+    var deferTransmit = false
     /// Error bits written into the next delivered frames' descriptors.
     var nextReceiveErrors: UInt8 = 0
 
@@ -174,7 +177,7 @@ final class E1000Model: E1000Backend {
         case E1000Register.tdt:
             registerFile[index] = value & 0xFFFF
             tailWrites.transmit += 1
-            startTransmit()
+            if !deferTransmit { startTransmit() }
         case E1000Register.tctl:
             registerFile[index] = value
             startTransmit()
@@ -191,6 +194,8 @@ final class E1000Model: E1000Backend {
     }
 
     // MARK: Transmit (as QEMU's start_xmit)
+
+    func runTransmit() { startTransmit() }
 
     private func startTransmit() {
         guard reg(E1000Register.tctl) & E1000Tctl.enable != 0 else { return }
