@@ -17,6 +17,9 @@ let package = Package(
     products: [
         .library(name: "Dataplane", targets: ["Dataplane"]),
         .executable(name: "dp-bench", targets: ["dp-bench"]),
+        .executable(name: "dp-lab", targets: ["dp-lab"]),
+        .executable(name: "dp-devbind", targets: ["dp-devbind"]),
+        .executable(name: "dp-probe", targets: ["dp-probe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -69,6 +72,22 @@ let package = Package(
             ],
             path: "Tools/bench", exclude: ["plot.py"], swiftSettings: fastPath),
 
+        // The guest lab (host side) and the guest-side tools it boots with.
+        .target(name: "LabKit", path: "Tools/lab/LabKit"),
+        .executableTarget(
+            name: "dp-lab",
+            dependencies: ["LabKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/lab/dp-lab"),
+        .target(name: "DevBindKit", dependencies: ["Platform"], path: "Tools/devbind/DevBindKit"),
+        .executableTarget(
+            name: "dp-devbind",
+            dependencies: ["DevBindKit", "Platform", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/devbind/dp-devbind"),
+        .executableTarget(
+            name: "dp-probe",
+            dependencies: ["Platform", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/probe"),
+
         // MARK: Tests
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], path: "Tests/PlatformTests"),
         .testTarget(
@@ -78,6 +97,8 @@ let package = Package(
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             path: "Tests/E1000Tests"),
+        .testTarget(name: "LabTests", dependencies: ["LabKit"], path: "Tests/LabTests"),
+        .testTarget(name: "DevBindTests", dependencies: ["DevBindKit", "Platform"], path: "Tests/DevBindTests"),
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "Platform"], path: "Tests/PacketsTests"),
     ]
 )

@@ -1,5 +1,5 @@
 import CPlatform
-import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,10 +9,10 @@ import Glibc
 /// device. Opened on first use; the IOMMU type is set when the first group
 /// joins (the kernel requires a group before VFIO_SET_IOMMU).
 final class VFIOContainer: Sendable {
-    static let shared = Mutex<VFIOContainer?>(nil)
+    static let shared = ProcessLock<VFIOContainer?>(nil)
 
     let fd: Int32
-    private let state = Mutex(State())
+    private let state = ProcessLock(State())
 
     private struct State {
         var iommuSet = false
