@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Dataplane", targets: ["Dataplane"]),
         .executable(name: "dp-bench", targets: ["dp-bench"]),
         .executable(name: "dp-lab", targets: ["dp-lab"]),
+        .executable(name: "dp-testpmd", targets: ["dp-testpmd"]),
         .executable(name: "dp-devbind", targets: ["dp-devbind"]),
         .executable(name: "dp-probe", targets: ["dp-probe"]),
     ],
@@ -71,6 +72,16 @@ let package = Package(
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             path: "Tools/bench", exclude: ["plot.py"], swiftSettings: fastPath),
+
+        .executableTarget(
+            name: "dp-testpmd",
+            dependencies: [
+                "E1000", "NetDevice", "Packets", "Platform", "CPlatform", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ],
+            path: "Tools/testpmd", swiftSettings: fastPath),
 
         // The guest lab (host side) and the guest-side tools it boots with.
         .target(name: "LabKit", path: "Tools/lab/LabKit"),
