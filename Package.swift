@@ -79,7 +79,6 @@ let package = Package(
                 "E1000", "NetDevice", "Packets", "Platform", "CPlatform", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Atomics", package: "swift-atomics"),
-                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             path: "Tools/testpmd", swiftSettings: fastPath),
 

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Atomics
 import CPlatform
-import MallocInterposerSwift
 import NetDevice
 import Packets
 import Platform
@@ -75,9 +74,6 @@ struct DPTestPMD: ParsableCommand {
 
     @Flag(help: "Print each port's information (driver, limits, offloads, notes, link) and exit.")
     var info = false
-
-    @Flag(name: .customLong("count-mallocs"), help: "Count heap allocations on the forwarding cores after a warm-up second.")
-    var countMallocs = false
 
     func validate() throws {
         guard !pciAddresses.isEmpty else { throw ValidationError("give at least one port: --pci ADDRESS") }
@@ -156,20 +152,11 @@ struct DPTestPMD: ParsableCommand {
         var lastReport = (0..<ports.count).map { _ in PortSnapshot(statistics: PortStatistics(), seconds: 0) }
         var lastStreams = (0..<engine.streams.count).map { _ in StreamCounter() }
         var nextReport = statsPeriod
-        var mallocWindow: (start: Double, packets: UInt64)?
         while true {
             usleep(20_000)
             let now = elapsed()
             let handled = (0..<engine.streams.count).reduce(UInt64(0)) { sum, i in
                 sum + (mode == .txonly ? engine.counters[i].transmittedPackets : engine.counters[i].receivedPackets)
-            }
-            if countMallocs, mallocWindow == nil, now >= 1 {
-                MallocInterposerSwift.initialize()
-                MallocInterposerSwift.setAllocationHook { _ in
-                    if dp_current_core() >= 0 { mallocsOnCores.wrappingIncrement(ordering: .relaxed) }
-                }
-                MallocInterposerSwift.hook()
-                mallocWindow = (now, handled)
             }
             if statsPeriod > 0, now >= nextReport {
                 nextReport += statsPeriod
@@ -190,22 +177,13 @@ struct DPTestPMD: ParsableCommand {
         engine.stopRequested.store(true, ordering: .releasing)
         group.wait()
         let duration = elapsed()
-        var mallocReport: (count: Int, packets: UInt64)?
-        if let window = mallocWindow {
-            MallocInterposerSwift.unhook()
-            MallocInterposerSwift.setAllocationHook(nil)
-            let handled = (0..<engine.streams.count).reduce(UInt64(0)) { sum, i in
-                sum + (mode == .txonly ? engine.counters[i].transmittedPackets : engine.counters[i].receivedPackets)
-            }
-            mallocReport = (mallocsOnCores.load(ordering: .relaxed), handled - window.packets)
-        }
         // Let the devices finish what is in their rings before the reset.
         usleep(100_000)
         let final = ports.map { $0.statistics() }
-        summary(opened: opened, final: final, engine: engine, duration: duration, mallocs: mallocReport)
+        summary(opened: opened, final: final, engine: engine, duration: duration)
         for port in ports { port.stop() }
         if let json {
-            writeJSON(path: json, opened: opened, final: final, engine: engine, duration: duration, mallocs: mallocReport)
+            writeJSON(path: json, opened: opened, final: final, engine: engine, duration: duration)
         }
     }
 
@@ -219,7 +197,7 @@ struct DPTestPMD: ParsableCommand {
         for note in info.notes { print("  note: \(note)") }
     }
 
-    func summary(opened: [OpenedPort], final: [PortStatistics], engine: ForwardingEngine, duration: Double, mallocs: (count: Int, packets: UInt64)?) {
+    func summary(opened: [OpenedPort], final: [PortStatistics], engine: ForwardingEngine, duration: Double) {
         print("---- summary: \(mode.rawValue), \(StatisticsReport.fixed(duration)) s ----")
         for (index, statistics) in final.enumerated() {
             let zero = PortSnapshot(statistics: PortStatistics(), seconds: 0)
@@ -232,12 +210,9 @@ struct DPTestPMD: ParsableCommand {
         }
         let dropped = (0..<engine.streams.count).reduce(UInt64(0)) { $0 + engine.counters[$1].transmitDropped }
         print("total: rx \(final.reduce(0) { $0 + $1.receivedPackets }) tx \(final.reduce(0) { $0 + $1.transmittedPackets }) tx-dropped \(dropped)")
-        if let mallocs {
-            print("mallocs on forwarding cores: \(mallocs.count) over \(mallocs.packets) packets after warm-up")
-        }
     }
 
-    func writeJSON(path: String, opened: [OpenedPort], final: [PortStatistics], engine: ForwardingEngine, duration: Double, mallocs: (count: Int, packets: UInt64)?) {
+    func writeJSON(path: String, opened: [OpenedPort], final: [PortStatistics], engine: ForwardingEngine, duration: Double) {
         var portValues = [JSON.Value]()
         for (index, s) in final.enumerated() {
             let queues = engine.streams.enumerated().filter { $0.element.receivePort == index }.map { (i, stream) -> JSON.Value in
@@ -262,15 +237,12 @@ struct DPTestPMD: ParsableCommand {
                 ("extended", .object(s.extended.sorted { $0.key < $1.key }.map { ($0.key, .integer($0.value)) })),
             ]))
         }
-        var fields: [(String, JSON.Value)] = [
+        let fields: [(String, JSON.Value)] = [
             ("tool", .string("dp-testpmd")), ("mode", .string(mode.rawValue)), ("seconds", .number(duration)),
             ("burst", .integer(UInt64(burst))), ("rxd", .integer(UInt64(rxd))), ("txd", .integer(UInt64(txd))),
             ("cores", .integer(UInt64(engine.coreCount))), ("frame_size", .integer(UInt64(frameSize))),
             ("ports", .array(portValues)),
         ]
-        if let mallocs {
-            fields.append(("mallocs", .object([("count", .integer(UInt64(mallocs.count))), ("packets", .integer(mallocs.packets))])))
-        }
         let text = JSON.render(.object(fields)) + "\n"
         do {
             try SystemFiles.write(text, to: path)
@@ -285,6 +257,3 @@ struct DPTestPMD: ParsableCommand {
         Glibc.exit(1)
     }
 }
-
-/// Allocations seen on forwarding cores while counting (--count-mallocs).
-let mallocsOnCores = ManagedAtomic<Int>(0)
