@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Dataplane", targets: ["Dataplane"]),
         .executable(name: "dp-bench", targets: ["dp-bench"]),
         .executable(name: "dp-lab", targets: ["dp-lab"]),
+        .executable(name: "dp-testpmd", targets: ["dp-testpmd"]),
         .executable(name: "dp-devbind", targets: ["dp-devbind"]),
         .executable(name: "dp-probe", targets: ["dp-probe"]),
         .executable(name: "dp-virtio-test", targets: ["dp-virtio-test"]),
@@ -54,6 +55,9 @@ let package = Package(
 
         // MARK: Drivers
         .target(
+            name: "E1000", dependencies: ["NetDevice", "Packets", "Platform", "CPlatform", "Wire"],
+            path: "Drivers/E1000", swiftSettings: fastPath),
+        .target(
             name: "VirtioNet", dependencies: ["CPlatform", "Platform", "Packets", "Wire", "NetDevice"],
             path: "Drivers/VirtioNet", swiftSettings: fastPath),
 
@@ -72,6 +76,15 @@ let package = Package(
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             path: "Tools/bench", exclude: ["plot.py"], swiftSettings: fastPath),
+
+        .executableTarget(
+            name: "dp-testpmd",
+            dependencies: [
+                "E1000", "VirtioNet", "NetDevice", "Packets", "Platform", "CPlatform", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            path: "Tools/testpmd", swiftSettings: fastPath),
 
         // The guest lab (host side) and the guest-side tools it boots with.
         .target(name: "LabKit", path: "Tools/lab/LabKit"),
@@ -101,6 +114,13 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], path: "Tests/PlatformTests"),
+        .testTarget(
+            name: "E1000Tests",
+            dependencies: [
+                "E1000", "NetDevice", "Packets", "Platform", "Wire",
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ],
+            path: "Tests/E1000Tests"),
         .testTarget(name: "LabTests", dependencies: ["LabKit"], path: "Tests/LabTests"),
         .testTarget(name: "DevBindTests", dependencies: ["DevBindKit", "Platform"], path: "Tests/DevBindTests"),
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "Platform"], path: "Tests/PacketsTests"),

@@ -169,6 +169,13 @@ public final class VirtioNetDevice: NetDevice {
         try? transport.reset()
     }
 
+    /// The IOVA mode every pool of this port must use, when the device
+    /// dictates one: a legacy device behind an IOMMU (VFIO) bypasses it, so
+    /// its DMA addresses are physical. nil: the device access's default.
+    public var requiredIOVAMode: IOVAMode? {
+        transport.isLegacy && function.isBehindIOMMU ? .physical : nil
+    }
+
     // MARK: Configure
 
     public func configure(_ configuration: PortConfiguration) throws(DeviceError) {
@@ -184,6 +191,13 @@ public final class VirtioNetDevice: NetDevice {
         }
         let legacyBehindIOMMU = transport.isLegacy && function.isBehindIOMMU
         var mapped = Set<ObjectIdentifier>()
+        for pool in configuration.transmitPools {
+            if legacyBehindIOMMU && pool.memory.iovaMode != .physical {
+                throw DeviceError(.invalidConfiguration,
+                    "transmit pool '\(pool.name)' uses IOVA mode \(pool.memory.iovaMode): a legacy virtio device bypasses the IOMMU, so its pools need iovaMode .physical")
+            }
+            if mapped.insert(ObjectIdentifier(pool.memory)).inserted { try function.mapForDevice(pool.memory) }
+        }
         for pool in configuration.receivePools {
             guard pool.headroom >= VirtioNetHeader.sizeWithBufferCount else {
                 throw DeviceError(.invalidConfiguration,
