@@ -56,6 +56,9 @@ public final class VirtioNetDevice: NetDevice {
     var mergeable = false
     var receiveChecksum = false
     var transmitChecksum = false
+    /// Transmit requests honoured: L4 checksums with VIRTIO_NET_F_CSUM, the
+    /// IPv4 header checksum in software, as configured.
+    var transmitOffloadsInUse: OffloadFlags = []
     private(set) var isStarted = false
     private var promiscuous = false
     private var allMulticast = false
@@ -121,7 +124,8 @@ public final class VirtioNetDevice: NetDevice {
                 ringSizes: transport.isLegacy ? largest...largest : min(largest, 8)...largest,
                 ringSizeAlignment: 1, maximumFrameLength: mtu + 14, mtu: mtu,
                 receiveOffloads: offered.contains(.guestCsum) ? [.rxL4ChecksumGood, .rxL4ChecksumNone] : [],
-                transmitOffloads: offered.contains(.csum) ? [.txTCPChecksum, .txUDPChecksum] : [],
+                // The IPv4 header checksum is computed by the driver (virtio has none).
+                transmitOffloads: offered.contains(.csum) ? [.txIPChecksum, .txTCPChecksum, .txUDPChecksum] : [.txIPChecksum],
                 notes: [])
             let negotiation = try VirtioFeatureNegotiation(offered: offered, request: .init(
                 isLegacy: transport.isLegacy, behindIOMMU: function.isBehindIOMMU, queuePairs: 1,
@@ -306,6 +310,8 @@ public final class VirtioNetDevice: NetDevice {
             mergeable = negotiation.accepted.contains(.mergeableRxBuffers)
             receiveChecksum = negotiation.accepted.contains(.guestCsum)
             transmitChecksum = negotiation.accepted.contains(.csum)
+            transmitOffloadsInUse = configuration.transmitOffloads.intersection(
+                transmitChecksum ? [.txIPChecksum, .txTCPChecksum, .txUDPChecksum] : [.txIPChecksum])
             if negotiation.accepted.contains(.mtu) {
                 info.mtu = Int(transport.readDeviceConfig16(VirtioNetConfig.mtu))
                 info.maximumFrameLength = info.mtu + 14

@@ -85,20 +85,19 @@ extension VirtioNetDevice {
         if size == VirtioNetHeader.sizeWithBufferCount {
             header.storeBytes(of: 0, toByteOffset: VirtioNetHeader.bufferCount, as: UInt16.self)
         }
-        guard transmitChecksum else { return }
-        let flags = packet.pointee.offloadFlags
-        let offset: UInt16
-        if flags.contains(.txTCPChecksum) {
-            offset = VirtioNetHeader.tcpChecksumOffset
-        } else if flags.contains(.txUDPChecksum) {
-            offset = VirtioNetHeader.udpChecksumOffset
-        } else {
-            return
+        let flags = packet.pointee.offloadFlags.intersection(transmitOffloadsInUse)
+        guard !flags.isEmpty else { return }
+        guard let start = VirtioChecksumOffload.prepare(packet, flags: flags, headerSize: header == packetData(packet) ? size : 0) else {
+            return  // not IPv4 or headers not in the first segment: sent as it is
         }
-        let start = UInt16(packet.pointee.l2Length) &+ UInt16(packet.pointee.l3Length)
         header.storeBytes(of: VirtioNetHeader.needsChecksum, toByteOffset: VirtioNetHeader.flags, as: UInt8.self)
-        header.storeBytes(of: start.littleEndian, toByteOffset: VirtioNetHeader.checksumStart, as: UInt16.self)
-        header.storeBytes(of: offset.littleEndian, toByteOffset: VirtioNetHeader.checksumOffset, as: UInt16.self)
+        header.storeBytes(of: start.checksumStart.littleEndian, toByteOffset: VirtioNetHeader.checksumStart, as: UInt16.self)
+        header.storeBytes(of: start.checksumOffset.littleEndian, toByteOffset: VirtioNetHeader.checksumOffset, as: UInt16.self)
+    }
+
+    @inline(__always)
+    private func packetData(_ packet: UnsafeMutablePointer<PacketHeader>) -> UnsafeMutableRawPointer {
+        packet.pointee.bufferAddress + Int(packet.pointee.dataOffset)
     }
 
     /// Frees every packet the device finished with, in bulk.

@@ -211,24 +211,92 @@ struct VirtioDataPathTests {
         #expect(harness.port.info.notes.contains { $0.hasPrefix("VIRTIO_NET_F_GUEST_CSUM: not taken") })
     }
 
-    @Test func transmitChecksumRequestsFillTheHeader() throws {
-        let harness = try VirtioTestHarness(transmitOffloads: [.txUDPChecksum, .txTCPChecksum])
+    /// An IPv4 frame from 10.0.0.2 to 10.0.0.1 with a UDP (17) or TCP (6)
+    /// segment whose checksum field is zero.
+    static func ipv4Frame(protocol number: UInt8, payload: Int) -> [UInt8] {
+        let l4Header = number == 6 ? 20 : 8
+        let total = 20 + l4Header + payload
+        var frame: [UInt8] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00]
+        frame += [0x45, 0, UInt8(total >> 8), UInt8(total & 0xff), 0, 0, 0x40, 0, 64, number, 0xde, 0xad, 10, 0, 0, 2, 10, 0, 0, 1]
+        var l4 = [UInt8](repeating: 0, count: l4Header)
+        l4[0] = 0x0f; l4[1] = 0xa0; l4[3] = 9
+        if number == 17 { l4[4] = UInt8((8 + payload) >> 8); l4[5] = UInt8((8 + payload) & 0xff) } else { l4[12] = 0x50 }
+        frame += l4
+        for i in 0..<payload { frame.append(UInt8(truncatingIfNeeded: i * 5 + 1)) }
+        return frame
+    }
+
+    /// Whether the frame's IPv4 header checksum and, after completing the
+    /// device's part (sum from `start`, inverted, at `start + offset`), its
+    /// L4 checksum are right.
+    static func checksumsValid(_ frame: [UInt8], start: Int, offset: Int) -> (ip: Bool, l4: Bool) {
+        func sum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+            var total: UInt32 = 0
+            var i = bytes.startIndex
+            while i < bytes.endIndex {
+                total += UInt32(bytes[i]) << 8 | (i + 1 < bytes.endIndex ? UInt32(bytes[i + 1]) : 0)
+                i += 2
+            }
+            return total
+        }
+        func fold(_ value: UInt32) -> UInt16 {
+            var s = value
+            while s > 0xffff { s = (s & 0xffff) + (s >> 16) }
+            return UInt16(s)
+        }
+        var completed = frame
+        let device = ~fold(sum(frame[start...]))
+        completed[start + offset] = UInt8(device >> 8)
+        completed[start + offset + 1] = UInt8(device & 0xff)
+        let l4Length = UInt32(frame.count - 34)
+        let pseudo = sum(frame[26..<34]) + UInt32(frame[23]) + l4Length
+        return (fold(sum(frame[14..<34])) == 0xffff, fold(sum(completed[34...]) + pseudo) == 0xffff)
+    }
+
+    @Test func transmitChecksumRequestsFillTheHeaderAndSeedThePseudoHeader() throws {
+        let harness = try VirtioTestHarness(transmitOffloads: [.txIPChecksum, .txUDPChecksum, .txTCPChecksum])
         #expect(harness.model.driverFeatures.contains(.csum))
-        harness.send([testFrame(80, seed: 1)]) { packet in
-            packet.offloadFlags = [.txIPv4, .txUDPChecksum]
+        let udp = Self.ipv4Frame(protocol: 17, payload: 51)
+        let tcp = Self.ipv4Frame(protocol: 6, payload: 100)
+        harness.send([udp]) { packet in
+            packet.offloadFlags = [.txIPv4, .txIPChecksum, .txUDPChecksum]
             packet.setHeaderLengths(l2: 14, l3: 20)
         }
-        harness.send([testFrame(80, seed: 2)]) { packet in
-            packet.offloadFlags = [.txIPv4, .txTCPChecksum]
-            packet.setHeaderLengths(l2: 14, l3: 24)
+        harness.send([tcp]) { packet in
+            packet.offloadFlags = [.txIPv4, .txIPChecksum, .txTCPChecksum]
+            packet.setHeaderLengths(l2: 14, l3: 20)
         }
-        harness.send([testFrame(80, seed: 3)])
+        harness.send([udp])  // no request: untouched
+        harness.send([testFrame(80, seed: 3)]) { packet in  // not IPv4: sent as it is
+            packet.offloadFlags = [.txUDPChecksum]
+            packet.setHeaderLengths(l2: 14, l3: 20)
+        }
         harness.model.processTransmit()
-        let headers = harness.model.transmitted.map(\.header)
+        let sent = harness.model.transmitted
         // flags, gso, hdr_len(2), gso_size(2), csum_start(2), csum_offset(2), num_buffers(2)
-        #expect(headers[0] == [1, 0, 0, 0, 0, 0, 34, 0, 6, 0, 0, 0])
-        #expect(headers[1] == [1, 0, 0, 0, 0, 0, 38, 0, 16, 0, 0, 0])
-        #expect(headers[2] == [UInt8](repeating: 0, count: 12))
+        #expect(sent[0].header == [1, 0, 0, 0, 0, 0, 34, 0, 6, 0, 0, 0])
+        #expect(sent[1].header == [1, 0, 0, 0, 0, 0, 34, 0, 16, 0, 0, 0])
+        #expect(sent[2].header == [UInt8](repeating: 0, count: 12))
+        #expect(sent[3].header == [UInt8](repeating: 0, count: 12))
+        #expect(Self.checksumsValid(sent[0].frame, start: 34, offset: 6) == (true, true))
+        #expect(Self.checksumsValid(sent[1].frame, start: 34, offset: 16) == (true, true))
+        #expect(sent[2].frame == udp)
+        #expect(sent[3].frame == testFrame(80, seed: 3))
+    }
+
+    @Test func theIPChecksumIsComputedEvenWithoutVirtioChecksumOffload() throws {
+        var setup = SoftwareVirtioNetDevice.Setup()
+        setup.features.remove(.csum)
+        let harness = try VirtioTestHarness(setup, transmitOffloads: [.txIPChecksum])
+        #expect(harness.port.info.transmitOffloads == [.txIPChecksum])
+        harness.send([Self.ipv4Frame(protocol: 17, payload: 10)]) { packet in
+            packet.offloadFlags = [.txIPv4, .txIPChecksum]
+            packet.setHeaderLengths(l2: 14, l3: 20)
+        }
+        harness.model.processTransmit()
+        let sent = harness.model.transmitted[0]
+        #expect(sent.header == [UInt8](repeating: 0, count: 12))
+        #expect(Self.checksumsValid(sent.frame, start: 34, offset: 6).ip)
     }
 
     @Test func badUsedEntriesAreCountedNotTrusted() throws {
