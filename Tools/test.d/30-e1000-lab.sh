@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The e1000 driver in the QEMU lab, under VFIO and under UIO: one guest boot
-# each with two e1000 ports running dp-testpmd, and a Linux peer in the run's
-# namespace (e1000-lab-peer.py) that captures and sends on tap0/tap1.
+# each with three e1000 ports (0 and 1 under test, 2 for phase beacons)
+# running dp-testpmd, and a Linux peer in the run's namespace
+# (e1000-lab-peer.py) that captures and sends on their taps.
 # Checks: txonly N frames arrive exactly, content as sent; N frames of
 # 60..1514 bytes (64..1518 with FCS) from Linux counted by rxonly with
 # matching bytes; io forwarding tap0 -> tap1 unchanged; UDP/IPv4 checksums
@@ -23,7 +24,7 @@ for access in vfio uio; do
   log=$(mktemp /tmp/e1000-lab-$access.XXXXXX)
   echo "--- e1000 under $access (log $log)"
   set +e
-  .build/debug/dp-lab run --nic e1000 --nic e1000 --access "$access" --product dp-testpmd --timeout 240 \
+  .build/debug/dp-lab run --nic e1000 --nic e1000 --nic e1000 --access "$access" --product dp-testpmd --timeout 240 \
     --include "$PWD/Tools/test.d/e1000-lab-guest.sh:/lab/e1000-guest.sh" \
     --peer "/usr/bin/python3 -u $PWD/Tools/test.d/e1000-lab-peer.py $TXONLY $OFFLOAD $RX $IO 200" \
     -- "sh /lab/e1000-guest.sh $TXONLY $OFFLOAD $RX $RX_BYTES $IO" > "$log" 2>&1

@@ -1,14 +1,15 @@
 #!/usr/bin/python3
 """The Linux side of the e1000 lab suite (30-e1000-lab.sh), run by dp-lab
-inside the run's namespace once the guest is ready. It watches tap0/tap1
-with AF_PACKET sockets, sends frames when the guest's beacons say a phase is
-ready, checks what arrives and prints one `CHECK name pass|fail detail` line
-per check. Every wait is bounded; it only ever touches tap0 and tap1 of the
-run's own namespace."""
+inside the run's namespace once the guest is ready. It watches tap0..tap2
+with AF_PACKET sockets, sends frames into tap0 when the guest's beacons (on
+tap2) say a phase runs, checks what arrives and prints one
+`CHECK name pass|fail detail` line per check. Every wait is bounded; it
+only ever touches the taps of the run's own namespace."""
 import os, select, socket, struct, sys, time
 
 P0_MAC = bytes.fromhex("525400123456")
 P1_MAC = bytes.fromhex("525400123457")
+P2_MAC = bytes.fromhex("525400123458")
 PEER_MAC = bytes.fromhex("020000000002")
 TXONLY_PEER = bytes.fromhex("020000000001")
 BEACON_RX, BEACON_IO, BEACON_END = (bytes.fromhex(m) for m in ("020000000099", "020000000098", "020000000097"))
@@ -67,14 +68,14 @@ def open_tap(name):
     return s
 
 
-for tap in ("tap0", "tap1"):
+for tap in ("tap0", "tap1", "tap2"):
     try:
         with open(f"/proc/sys/net/ipv6/conf/{tap}/disable_ipv6", "w") as f:
             f.write("1")
     except OSError:
         pass
-taps = {"tap0": open_tap("tap0"), "tap1": open_tap("tap1")}
-seen = {"tap0": [], "tap1": []}
+taps = {name: open_tap(name) for name in ("tap0", "tap1", "tap2")}
+seen = {name: [] for name in taps}
 
 
 def pump(until=None, limit=0.2):
@@ -97,7 +98,7 @@ def pump(until=None, limit=0.2):
 
 
 def beacon(destination):
-    return lambda: any(f[:6] == destination for f in seen["tap1"])
+    return lambda: any(f[:6] == destination for f in seen["tap2"])
 
 
 def send_all(frames):
@@ -110,7 +111,7 @@ def send_all(frames):
 # Phases A (txonly) and D (checksum offload) arrive on tap0 while we wait
 # for the receive beacon.
 if not pump(until=beacon(BEACON_RX)):
-    check("rx-beacon", False, "no beacon from port 1 before the deadline")
+    check("rx-beacon", False, "no beacon from port 2 before the deadline")
     sys.exit(1)
 pump(limit=0.5)
 plain = [f for f in seen["tap0"] if f[:6] == TXONLY_PEER and len(f) == 64]
@@ -133,7 +134,7 @@ say(f"sent {len(rx_frames)} frames ({sum(map(len, rx_frames))} bytes, {min(map(l
 
 # Phase C: io forwarding port 0 -> port 1.
 if not pump(until=beacon(BEACON_IO)):
-    check("io-beacon", False, "no io beacon from port 1 before the deadline")
+    check("io-beacon", False, "no io beacon from port 2 before the deadline")
     sys.exit(1)
 start = len(seen["tap1"])
 io_frames = [peer_frame(100000 + i, SIZES[(i * 5) % len(SIZES)]) for i in range(IO_COUNT)]

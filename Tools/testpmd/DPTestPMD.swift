@@ -72,6 +72,9 @@ struct DPTestPMD: ParsableCommand {
     @Option(help: "Write the final statistics as JSON to this file.")
     var json: String?
 
+    @Option(name: .customLong("ready-file"), help: "Create this file once every port is started and the cores run (for scripts that must not send earlier).")
+    var readyFile: String?
+
     @Flag(help: "Print each port's information (driver, limits, offloads, notes, link) and exit.")
     var info = false
 
@@ -146,6 +149,9 @@ struct DPTestPMD: ParsableCommand {
             fail("starting cores: \(error)")
         }
 
+        if let readyFile {
+            if let problem = createFile(readyFile, contents: "ready\n") { fail(problem) }
+        }
         let clock = TSCClock.shared
         let start = TSCClock.cycles()
         func elapsed() -> Double { Double(TSCClock.cycles() &- start) / Double(clock.cyclesPerSecond) }
@@ -244,11 +250,7 @@ struct DPTestPMD: ParsableCommand {
             ("ports", .array(portValues)),
         ]
         let text = JSON.render(.object(fields)) + "\n"
-        do {
-            try SystemFiles.write(text, to: path)
-        } catch {
-            fail("writing \(path): \(error)")
-        }
+        if let problem = createFile(path, contents: text) { fail(problem) }
     }
 
     func fail(_ message: String) -> Never {
@@ -256,4 +258,17 @@ struct DPTestPMD: ParsableCommand {
         line.withUTF8 { _ = Glibc.write(2, $0.baseAddress, $0.count) }
         Glibc.exit(1)
     }
+}
+
+/// Creates (or replaces) a regular file; returns what went wrong, or nil.
+func createFile(_ path: String, contents: String) -> String? {
+    guard let file = fopen(path, "w") else {
+        return "cannot create \(path): \(String(cString: strerror(errno)))"
+    }
+    defer { fclose(file) }
+    let bytes = Array(contents.utf8)
+    guard fwrite(bytes, 1, bytes.count, file) == bytes.count else {
+        return "cannot write \(path): \(String(cString: strerror(errno)))"
+    }
+    return nil
 }

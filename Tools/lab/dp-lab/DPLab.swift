@@ -14,7 +14,7 @@ struct DPLab: ParsableCommand {
             with TCG only. The kernel comes from Debian's linux-image package, cached in \
             $DP_LAB_CACHE (default /var/cache/dataplane-lab). See Docs/LAB.md.
             """,
-        subcommands: [Run.self, Check.self])
+        subcommands: [Run.self, Check.self, Bench.self])
 }
 
 /// Options that shape the guest's contents, shared by run and check.
