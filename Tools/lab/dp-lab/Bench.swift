@@ -80,7 +80,10 @@ struct Bench: ParsableCommand {
         let ours = "dp-testpmd --pci \(p0) --pci \(p1) --forward-mode \(mode) --seconds \(seconds) --burst \(burst) "
             + "--rxd \(ring) --txd \(ring) --frame-size \(frameSize)"
         let startup = 8
-        let dpdk = "dpdk-testpmd -l 0-1 -n 1 -d \(Self.dpdkLibraries)/\(pmds) -a \(p0) -a \(p1) -- "
+        // A legacy virtio device bypasses the emulated IOMMU: DPDK needs
+        // IOVA = physical address there (as Dataplane's driver uses).
+        let iovaMode = nic == .virtioLegacy && access == .vfio ? "--iova-mode=pa " : ""
+        let dpdk = "dpdk-testpmd -l 0-1 -n 1 \(iovaMode)-d \(Self.dpdkLibraries)/\(pmds) -a \(p0) -a \(p1) -- "
             + "--forward-mode=\(mode) --burst=\(burst) --rxd=\(ring) --txd=\(ring) --txpkts=\(frameSize) --nb-cores=1 --stats-period 1"
         var script = "sleep 1\n"
         for round in 1...rounds {
