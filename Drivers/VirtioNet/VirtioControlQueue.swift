@@ -34,8 +34,13 @@ struct VirtioControlQueue {
 
     /// Sends one command and waits for the device's answer.
     mutating func send(_ commandClass: Class, _ command: UInt8, payload: [UInt8], timeout: Duration) throws(DeviceError) {
-        precondition(payload.count <= Self.maximumPayload && ring.freeCount >= 3)
         let what = "control command class \(commandClass.rawValue) command \(command)"
+        guard payload.count <= Self.maximumPayload else {
+            throw DeviceError(.invalidConfiguration, "\(what): \(payload.count) bytes of payload, at most \(Self.maximumPayload)")
+        }
+        guard ring.freeCount >= 3 else {
+            throw DeviceError(.deviceFailed, "\(what): the control queue still holds an unanswered command; restart the port (stop, start)")
+        }
         buffer.storeBytes(of: commandClass.rawValue, as: UInt8.self)
         buffer.storeBytes(of: command, toByteOffset: 1, as: UInt8.self)
         for (i, byte) in payload.enumerated() { buffer.storeBytes(of: byte, toByteOffset: Self.payloadOffset + i, as: UInt8.self) }

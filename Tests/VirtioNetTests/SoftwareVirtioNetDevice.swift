@@ -61,6 +61,8 @@ final class SoftwareVirtioNetDevice {
     private(set) var allMulticast = false
     private(set) var activePairs = 1
     private(set) var controlCommands: [(UInt8, UInt8, [UInt8])] = []
+    /// Whether the control queue is answered (false: a hung device).
+    var answersControl = true
     /// Set VRING_USED_F_NO_NOTIFY on every used ring (a polling device).
     var suppressNotifications = false
     /// Under EVENT_IDX: the avail index the device wants a doorbell after.
@@ -351,7 +353,7 @@ final class SoftwareVirtioNetDevice {
     private func notify(_ index: Int) {
         guard index < queues.count else { return }
         queues[index].notifications += 1
-        if index == controlQueueIndex { processControl() }
+        if index == controlQueueIndex && answersControl { processControl() }
     }
 
     var controlQueueIndex: Int {

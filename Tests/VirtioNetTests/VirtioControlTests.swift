@@ -63,6 +63,28 @@ struct VirtioControlTests {
         }
     }
 
+    @Test func anUnansweredCommandTimesOutAndBlocksTheQueueWithoutATrap() throws {
+        let harness = try VirtioTestHarness(options: VirtioNetOptions(controlTimeout: .milliseconds(50)))
+        harness.model.answersControl = false
+        #expect {
+            try harness.port.setPromiscuous(true)
+        } throws: { error in
+            (error as! DeviceError).kind == .timedOut
+        }
+        // The chain is still the device's: a second command cannot reuse it.
+        #expect {
+            try harness.port.setAllMulticast(true)
+        } throws: { error in
+            (error as! DeviceError).description.contains("unanswered")
+        }
+        // A restart resets the device and the control queue with it.
+        harness.port.stop()
+        harness.model.answersControl = true
+        try harness.port.start()
+        try harness.port.setAllMulticast(true)
+        #expect(harness.model.allMulticast)
+    }
+
     @Test func multiqueueSetsThePairsAndEveryQueueCarriesTraffic() throws {
         let harness = try VirtioTestHarness(queues: 2)
         let model = harness.model
