@@ -38,7 +38,8 @@ struct VirtioControlQueue {
         guard payload.count <= Self.maximumPayload else {
             throw DeviceError(.invalidConfiguration, "\(what): \(payload.count) bytes of payload, at most \(Self.maximumPayload)")
         }
-        guard ring.freeCount >= 3 else {
+        // One command at a time: one that timed out is still the device's.
+        guard ring.availIndex == ring.lastUsedIndex, ring.freeCount >= 3 else {
             throw DeviceError(.deviceFailed, "\(what): the control queue still holds an unanswered command; restart the port (stop, start)")
         }
         buffer.storeBytes(of: commandClass.rawValue, as: UInt8.self)
