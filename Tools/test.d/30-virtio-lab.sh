@@ -4,7 +4,7 @@
 # one boot each with two virtio ports: link status, txonly (exact count and
 # content at the tap), rxonly (exact count, 60-1514-byte frames, 64-1518 on
 # the wire), io forwarding between the two ports with and without
-# MRG_RXBUF, transmit checksum offload checked at the tap and receive
+# MRG_RXBUF (the run without it also takes EVENT_IDX), transmit checksum offload checked at the tap and receive
 # checksum flags for the namespace kernel's UDP. Then one boot with a
 # 2-queue-pair device (mq=on) forwarding on two cores.
 # The peer (virtio_peer.py) runs in the lab's namespace on its taps only.
@@ -48,7 +48,7 @@ run() {  # name, extra dp-lab options..., -- guest command
 }
 
 guest="dp-virtio-test --ports $ports --count $count --tag mrg info link txonly rxonly io csum-tx csum-rx; a=\$?; \
-dp-virtio-test --ports $ports --count $count --no-mergeable --tag no-mrg --first-id 100 rxonly io; b=\$?; \
+dp-virtio-test --ports $ports --count $count --no-mergeable --event-index --tag no-mrg+event-idx --first-id 100 info rxonly io; b=\$?; \
 [ \$a -eq 0 ] && [ \$b -eq 0 ]"
 
 run "modern x vfio" --nic virtio --nic virtio --access vfio -- "$guest"

@@ -28,6 +28,9 @@ struct DPVirtioTest: ParsableCommand {
     @Flag(help: "Do not take VIRTIO_NET_F_MRG_RXBUF.")
     var noMergeable = false
 
+    @Flag(help: "Take VIRTIO_F_RING_EVENT_IDX (doorbells by avail_event).")
+    var eventIndex = false
+
     @Option(help: "Tag printed with every result line.")
     var tag = ""
 
@@ -38,7 +41,7 @@ struct DPVirtioTest: ParsableCommand {
     var phases: [String]
 
     func run() throws {
-        let options = VirtioNetOptions(mergeableReceiveBuffers: !noMergeable)
+        let options = VirtioNetOptions(mergeableReceiveBuffers: !noMergeable, eventIndex: eventIndex)
         let addresses = ports.split(separator: ",").map(String.init)
         var opened = [LabPort]()
         for (index, address) in addresses.enumerated() {
