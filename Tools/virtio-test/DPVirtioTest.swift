@@ -160,7 +160,11 @@ struct PhaseRunner {
         guard let text = result.peer else { throw TestFailure("no result from the peer within 90 s; forwarded per queue \(result.perQueue)") }
         let fields = Self.fields(text)
         guard fields["r01"] == count, fields["r10"] == count, fields["bad"] == 0 else {
-            throw TestFailure("peer: \(text); forwarded per queue \(result.perQueue)")
+            let stats = ports.map { port in
+                let s = port.device.statistics()
+                return "\(port.address) rx \(s.receivedPackets) tx \(s.transmittedPackets) rx-errors \(s.receiveErrors) no-buffer \(s.receiveNoBuffer)"
+            }
+            throw TestFailure("peer: \(text); forwarded per queue \(result.perQueue), dropped on full rings \(result.dropped); \(stats.joined(separator: "; "))")
         }
         if queues > 1 {
             for (queue, forwarded) in result.perQueue.enumerated() where forwarded == 0 {
@@ -239,14 +243,16 @@ struct Forwarder {
         let done = ManagedAtomic<Bool>(false)
         var result: String?
         var perQueue: [Int]
+        var dropped: [Int]
         let ports: [LabPort]
         init(ports: [LabPort], queues: Int) {
             self.ports = ports
             perQueue = Array(repeating: 0, count: queues)
+            dropped = Array(repeating: 0, count: queues)
         }
     }
 
-    func run(timeout: Duration) -> (peer: String?, perQueue: [Int]) {
+    func run(timeout: Duration) -> (peer: String?, perQueue: [Int], dropped: [Int]) {
         let shared = Shared(ports: ports, queues: queues)
         let prefix = resultPrefix
         let work: @Sendable (Int) -> Void = { queue in
@@ -256,6 +262,7 @@ struct Forwarder {
             let input = UnsafeMutableBufferPointer<PacketBuffer>.allocate(capacity: 32)
             defer { out.deallocate(); input.deallocate() }
             var forwarded = 0
+            var dropped = 0
             var iterations = 0
             while !shared.done.load(ordering: .relaxed) {
                 for side in 0..<2 {
@@ -278,20 +285,25 @@ struct Forwarder {
                         }
                     }
                     if kept > 0 {
-                        var sent = 0
-                        var attempts = 0
-                        while sent < kept && attempts < 1000 {
-                            sent += to.transmit(queue: queue, UnsafeMutableBufferPointer(rebasing: out[sent..<kept]))
-                            attempts += 1
+                        // A full ring waits for the device (QEMU's thread may
+                        // be descheduled for a while on a loaded host), bounded.
+                        var sent = to.transmit(queue: queue, UnsafeMutableBufferPointer(rebasing: out[..<kept]))
+                        if sent < kept {
+                            let giveUp = clock.now.advanced(by: .seconds(2))
+                            while sent < kept && clock.now < giveUp {
+                                sent += to.transmit(queue: queue, UnsafeMutableBufferPointer(rebasing: out[sent..<kept]))
+                            }
                         }
                         PacketBuffer.free(UnsafeMutableBufferPointer(rebasing: out[sent..<kept]))
                         forwarded += sent
+                        dropped += kept - sent
                     }
                 }
                 iterations += 1
                 if iterations % 1024 == 0 && clock.now > deadline { break }
             }
             shared.perQueue[queue] = forwarded
+            shared.dropped[queue] = dropped
         }
         if queues == 1 {
             work(0)
@@ -306,6 +318,6 @@ struct Forwarder {
                 print("could not launch forwarding cores: \(error)")
             }
         }
-        return (shared.result, shared.perQueue)
+        return (shared.result, shared.perQueue, shared.dropped)
     }
 }
