@@ -50,9 +50,9 @@ import Glibc
         ])
         let devices = value(after: "-device", in: arguments).dropFirst()
         #expect(Array(devices) == [
-            "e1000,netdev=net0,mac=52:54:00:12:34:56,bus=pcie.0,addr=0x10",
-            "virtio-net-pci,netdev=net1,mac=52:54:00:12:34:57,bus=pcie.0,addr=0x11,disable-legacy=on,disable-modern=off,iommu_platform=on",
-            "virtio-net-pci,netdev=net2,mac=52:54:00:12:34:58,bus=pcie.0,addr=0x12,disable-legacy=off,disable-modern=on",
+            "e1000,netdev=net0,mac=52:54:00:12:34:56,bus=pcie.0,addr=0x10,romfile=",
+            "virtio-net-pci,netdev=net1,mac=52:54:00:12:34:57,bus=pcie.0,addr=0x11,romfile=,disable-legacy=on,disable-modern=off,iommu_platform=on",
+            "virtio-net-pci,netdev=net2,mac=52:54:00:12:34:58,bus=pcie.0,addr=0x12,romfile=,disable-legacy=off,disable-modern=on",
         ])
     }
 

@@ -231,7 +231,9 @@ struct DeviceProbe {
             report("busmaster", command & 0x4 != 0, "command 0x\(String(command, radix: 16))")
             let memory = try device.dmaMemory(size: 4 << 20, iovaMode: iovaMode)
             let first = memory.iova(atOffset: 0)
-            let last = memory.iova(atOffset: memory.size - 1)
+            // Pages of IOVA = PA memory need not be in order: list each.
+            let pages = stride(from: 0, to: memory.size, by: memory.pageSize)
+                .map { "0x" + String(memory.iova(atOffset: $0), radix: 16) }.joined(separator: ",")
             var valid = memory.isHugepageBacked && first != 0
             switch memory.iovaMode {
             case .virtual:
@@ -244,7 +246,7 @@ struct DeviceProbe {
             valid = valid && memory.base.load(as: UInt32.self) == 0x5a5a_a5a5
             report("dma", valid,
                 "\(memory.size >> 20) MiB \(memory.backing), iova=\(memory.iovaMode == .virtual ? "va" : "pa")"
-                + " first 0x\(String(first, radix: 16)) last 0x\(String(last, radix: 16)) (\(memory.size / memory.pageSize) pages)"
+                + " pages at \(pages)"
                 + (device.kind == .vfio ? " mapped with VFIO_IOMMU_MAP_DMA" : ""))
             return valid ? memory : nil
         } catch {
