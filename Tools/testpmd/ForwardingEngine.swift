@@ -150,7 +150,6 @@ final class ForwardingEngine: @unchecked Sendable {
             let flows: Int
             let size: Int
             var nextFlow = 0
-            var generated: UInt64 = 0
         }
         var work = mine.map { index -> Work in
             let template = templates[streams[index].transmitPort]
@@ -184,17 +183,21 @@ final class ForwardingEngine: @unchecked Sendable {
                 let packets = UnsafeMutableBufferPointer(rebasing: burst[0..<wanted])
                 let got = pool.allocate(into: packets)
                 guard got > 0 else { continue }
+                // Locals for the per-packet loop (no array access per packet).
                 let size = work[w].size
+                let frames = work[w].frames
+                let flows = work[w].flows
+                var flow = work[w].nextFlow
                 for i in 0..<got {
                     let packet = burst[i]
-                    packet.data.copyMemory(from: work[w].frames + work[w].nextFlow * size, byteCount: size)
+                    packet.data.copyMemory(from: frames + flow &* size, byteCount: size)
                     packet.header.pointee.dataLength = UInt16(truncatingIfNeeded: size)
                     packet.header.pointee.packetLength = UInt32(truncatingIfNeeded: size)
                     if checksumsByDevice {
                         packet.offloadFlags = offload
                         packet.setHeaderLengths(l2: 14, l3: 20, l4: 8)
                     }
-                    work[w].nextFlow = work[w].nextFlow &+ 1 == work[w].flows ? 0 : work[w].nextFlow &+ 1
+                    flow = flow &+ 1 == flows ? 0 : flow &+ 1
                 }
                 let sent = work[w].tx.transmit(queue: 0, UnsafeMutableBufferPointer(rebasing: burst[0..<got]))
                 work[w].counter.pointee.bursts &+= 1
@@ -202,9 +205,9 @@ final class ForwardingEngine: @unchecked Sendable {
                     PacketBuffer.free(UnsafeMutableBufferPointer(rebasing: burst[sent..<got]))
                     work[w].counter.pointee.emptyBursts &+= sent == 0 ? 1 : 0
                     // Not sent: the flow sequence steps back so content stays in order.
-                    let unsent = got &- sent
-                    work[w].nextFlow = ((work[w].nextFlow &- unsent) % work[w].flows + work[w].flows) % work[w].flows
+                    flow = ((flow &- (got &- sent)) % flows + flows) % flows
                 }
+                work[w].nextFlow = flow
                 work[w].counter.pointee.transmittedPackets &+= UInt64(sent)
                 work[w].counter.pointee.transmittedBytes &+= UInt64(sent &* size)
             }
