@@ -174,6 +174,23 @@ struct VirtioInitializationTests {
         #expect(harness.model.events.filter { $0.hasPrefix("queue_pfn") }.count == 3)
     }
 
+    @Test func aLegacyDeviceBehindAnIOMMUNeedsPhysicalPools() throws {
+        var setup = SoftwareVirtioNetDevice.Setup()
+        setup.legacy = true
+        setup.deviceID = 0x1000
+        setup.behindIOMMU = true
+        setup.features = VirtioFeatures(rawValue: setup.features.rawValue & 0xffff_ffff)
+        let port = try VirtioNetDevice(function: SoftwarePCIFunction(SoftwareVirtioNetDevice(setup)))
+        #expect(port.requiredIOVAMode == .physical)
+        #expect(port.info.notes.contains { $0.hasPrefix("VIRTIO_F_ACCESS_PLATFORM: a legacy device cannot negotiate it") })
+        let pool = try PacketPool(name: "t", capacity: 64, cacheSize: 0, policy: .anonymous, iovaMode: .virtual)
+        #expect {
+            try port.configure(PortConfiguration(receiveRingSize: 256, transmitRingSize: 256, receivePools: [pool]))
+        } throws: { error in
+            (error as! DeviceError).description.contains("iovaMode .physical")
+        }
+    }
+
     @Test func transitionalDevicePrefersTheModernInterface() throws {
         var setup = SoftwareVirtioNetDevice.Setup()
         setup.deviceID = 0x1000
