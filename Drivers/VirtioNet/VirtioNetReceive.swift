@@ -26,13 +26,19 @@ extension VirtioNetDevice {
             var buffers = 1
             if mergeable {
                 buffers = Int(UInt16(littleEndian: netHeader.load(fromByteOffset: VirtioNetHeader.bufferCount, as: UInt16.self)))
-                if buffers > Int(deviceIndex &- position) && buffers <= q.pointee.ring.size {
-                    break  // the rest of this frame is not in the used ring yet
+                let pending = Int(deviceIndex &- position)
+                if buffers > pending {
+                    // Wait for the rest while the device still holds buffers
+                    // it could fill; otherwise num_buffers is garbage.
+                    let heldByDevice = q.pointee.ring.size &- q.pointee.ring.freeCount &- pending
+                    if buffers <= pending &+ heldByDevice { break }
+                    buffers = 0
                 }
                 if buffers == 0 || buffers > q.pointee.ring.size { buffers = 1 }  // garbage: drop this buffer alone below
             }
             let flags = netHeader.load(fromByteOffset: VirtioNetHeader.flags, as: UInt8.self)
-            if let packet = assemble(q, at: position, buffers: buffers, headerSize: headerSize, headroom: headroom) {
+            let countValid = !mergeable || Int(UInt16(littleEndian: netHeader.load(fromByteOffset: VirtioNetHeader.bufferCount, as: UInt16.self))) == buffers
+            if let packet = assemble(q, at: position, buffers: buffers, headerSize: headerSize, headroom: headroom, valid: countValid) {
                 if receiveChecksum {
                     if flags & VirtioNetHeader.dataValid != 0 {
                         packet.pointee.offloadFlags = .rxL4ChecksumGood
@@ -57,15 +63,16 @@ extension VirtioNetDevice {
 
     /// Takes the `buffers` used entries from `position` back from the
     /// device and links them into one packet; nil (all freed) when an
-    /// entry is invalid.
+    /// entry (or, `valid` false, the frame's num_buffers) is invalid.
     @inline(__always)
     private func assemble(
-        _ q: UnsafeMutablePointer<VirtioReceiveQueue>, at position: UInt16, buffers: Int, headerSize: Int, headroom: Int
+        _ q: UnsafeMutablePointer<VirtioReceiveQueue>, at position: UInt16, buffers: Int, headerSize: Int, headroom: Int,
+        valid countValid: Bool
     ) -> UnsafeMutablePointer<PacketHeader>? {
         var first: UnsafeMutablePointer<PacketHeader>?
         var last: UnsafeMutablePointer<PacketHeader>?
         var total = 0
-        var valid = true
+        var valid = countValid
         for i in 0..<buffers {
             let entry = q.pointee.ring.usedEntry(position &+ UInt16(truncatingIfNeeded: i))
             guard let buffer = q.pointee.ring.owner(of: entry.id) else {

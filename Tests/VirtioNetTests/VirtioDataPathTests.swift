@@ -312,6 +312,27 @@ struct VirtioDataPathTests {
         #expect(harness.port.statistics().receiveErrors == 1)
     }
 
+    @Test func aBufferCountTheRingCannotHoldIsDroppedNotWaitedFor() throws {
+        let harness = try VirtioTestHarness(ringSize: 64)
+        // One frame; then claim it spans 200 buffers (more than the ring).
+        harness.model.receive([testFrame(100, seed: 1)])
+        let ring = harness.port.receiveQueues!.pointee.ring
+        let id = Int(ring.used.load(fromByteOffset: 4, as: UInt32.self))
+        let buffer = ring.slots[id]!
+        (buffer.pointee.bufferAddress + (128 - 12)).storeBytes(of: UInt16(200).littleEndian, toByteOffset: 10, as: UInt16.self)
+        #expect(harness.receiveAll(expected: 1).isEmpty)
+        #expect(harness.port.statistics().receiveErrors == 1)
+        // 30 of the ring's 64 buffers: more than this one entry, but the
+        // device still holds 63, so the driver waits for the rest.
+        harness.model.receive([testFrame(100, seed: 2)])
+        let next = Int(ring.used.load(fromByteOffset: 4 + 8, as: UInt32.self))
+        (ring.slots[next]!.pointee.bufferAddress + (128 - 12)).storeBytes(of: UInt16(30).littleEndian, toByteOffset: 10, as: UInt16.self)
+        #expect(harness.receiveAll(expected: 1).isEmpty)
+        #expect(harness.port.statistics().receiveErrors == 1)
+        // Good frames behind it wait too (the device would fill the rest first).
+        #expect(harness.port.statistics().receivedPackets == 0)
+    }
+
     @Test func anEmptyPoolIsCountedAsNoBuffer() throws {
         let harness = try VirtioTestHarness(poolSize: 300)
         // 256 posted at start; take the remaining 44 away.
