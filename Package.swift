@@ -23,9 +23,11 @@ let package = Package(
         .executable(name: "dp-stack-bench", targets: ["dp-stack-bench"]),
         .executable(name: "dp-wire-alloc", targets: ["dp-wire-alloc"]),
         .executable(name: "dp-lab", targets: ["dp-lab"]),
+        .executable(name: "dp-testpmd", targets: ["dp-testpmd"]),
         .executable(name: "dp-devbind", targets: ["dp-devbind"]),
         .executable(name: "dp-probe", targets: ["dp-probe"]),
         .executable(name: "dp-tcp-bench", targets: ["dp-tcp-bench"]),
+        .executable(name: "dp-virtio-test", targets: ["dp-virtio-test"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -90,6 +92,13 @@ let package = Package(
                            "Platform", "Wire", "CPlatform",
                            .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/DataplaneRuntime"),
+        // MARK: Drivers
+        .target(
+            name: "E1000", dependencies: ["NetDevice", "Packets", "Platform", "CPlatform", "Wire"],
+            path: "Drivers/E1000", swiftSettings: fastPath),
+        .target(
+            name: "VirtioNet", dependencies: ["CPlatform", "Platform", "Packets", "Wire", "NetDevice"],
+            path: "Drivers/VirtioNet", swiftSettings: fastPath),
 
         // MARK: Umbrella library
         .target(
@@ -128,6 +137,15 @@ let package = Package(
             ],
             path: "Tools/stack-bench", swiftSettings: fastPath),
 
+        .executableTarget(
+            name: "dp-testpmd",
+            dependencies: [
+                "E1000", "VirtioNet", "NetDevice", "Packets", "Platform", "CPlatform", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            path: "Tools/testpmd", swiftSettings: fastPath),
+
         // The guest lab (host side) and the guest-side tools it boots with.
         .target(name: "LabKit", path: "Tools/lab/LabKit"),
         .executableTarget(
@@ -152,9 +170,25 @@ let package = Package(
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             path: "Tools/tcp-bench", swiftSettings: fastPath),
+        // The guest half of the virtio lab tests (Tools/test.d/30-virtio-lab.sh).
+        .executableTarget(
+            name: "dp-virtio-test",
+            dependencies: [
+                "VirtioNet", "NetDevice", "Packets", "Platform", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            path: "Tools/virtio-test"),
 
         // MARK: Tests
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], path: "Tests/PlatformTests"),
+        .testTarget(
+            name: "E1000Tests",
+            dependencies: [
+                "E1000", "NetDevice", "Packets", "Platform", "Wire",
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ],
+            path: "Tests/E1000Tests"),
         .testTarget(name: "LabTests", dependencies: ["LabKit"], path: "Tests/LabTests"),
         .testTarget(name: "DevBindTests", dependencies: ["DevBindKit", "Platform"], path: "Tests/DevBindTests"),
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "Platform"], path: "Tests/PacketsTests"),
@@ -175,5 +209,12 @@ let package = Package(
                            "Packets", "Platform", "Wire", "TestSupport",
                            .product(name: "SystemPackage", package: "swift-system")],
             path: "Tests/SocketsTests"),
+        .testTarget(
+            name: "VirtioNetTests",
+            dependencies: [
+                "VirtioNet", "NetDevice", "Packets", "Platform", "Wire",
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ],
+            path: "Tests/VirtioNetTests"),
     ]
 )

@@ -49,8 +49,10 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
         let indexes = UnsafeMutableRawPointer.allocate(byteCount: 4 * Self.cacheLine, alignment: Self.cacheLine)
         self.indexes = indexes
         func atomic(_ line: Int) -> UnsafeAtomic<UInt32> {
-            let storage = (indexes + line * Ring.cacheLine).bindMemory(to: UInt32.AtomicRepresentation.self, capacity: 1)
-            storage.initialize(to: .init(0))
+            // Spelled through UnsafeAtomic: with Synchronization visible too,
+            // `UInt32.AtomicRepresentation` is ambiguous.
+            let storage = (indexes + line * Ring.cacheLine).bindMemory(to: UnsafeAtomic<UInt32>.Storage.self, capacity: 1)
+            storage.initialize(to: UnsafeAtomic<UInt32>.Storage(0))
             return UnsafeAtomic(at: storage)
         }
         producerHead = atomic(0)

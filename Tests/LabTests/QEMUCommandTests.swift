@@ -79,6 +79,22 @@ import Glibc
         #expect(nics.map(\.peerAddress) == ["10.0.0.1/24", nil])
     }
 
+    @Test func queuePairsMakeVirtioMultiqueueAndLeaveE1000Alone() throws {
+        let nics = try LabNIC.plan(kinds: [.virtio, .e1000], macs: [], peerAddresses: [], queuePairs: 2)
+        #expect(nics.map(\.queuePairs) == [2, 1])
+        let arguments = QEMUCommand.arguments(QEMUConfiguration(kernel: "/k", initrd: "/i", access: .vfio, nics: nics))
+        func value(after flag: String, in arguments: [String]) -> [String] {
+            arguments.indices.filter { arguments[$0] == flag && $0 + 1 < arguments.count }.map { arguments[$0 + 1] }
+        }
+        let netdevs = value(after: "-netdev", in: arguments)
+        #expect(netdevs[0].hasSuffix(",queues=2"))
+        #expect(!netdevs[1].contains("queues"))
+        let devices = value(after: "-device", in: arguments)
+        #expect(devices[1].hasPrefix("virtio-net-pci,") && devices[1].hasSuffix(",iommu_platform=on,mq=on,vectors=6"))
+        #expect(devices[2].hasPrefix("e1000,") && !devices[2].contains("mq"))
+        #expect(throws: LabError.self) { try LabNIC.plan(kinds: [.virtio], macs: [], peerAddresses: [], queuePairs: 0) }
+    }
+
     @Test func givenMACsAreUsedLowercased() throws {
         let nics = try LabNIC.plan(kinds: [.virtio], macs: ["02:AA:bb:00:00:01"], peerAddresses: [])
         #expect(nics[0].mac == "02:aa:bb:00:00:01")

@@ -25,6 +25,17 @@ public enum NICKind: String, Sendable, CaseIterable {
         }
     }
 
+    /// The device text for a NIC with `queuePairs` pairs: virtio gets
+    /// mq=on and a vector per queue plus config and control (2N + 2).
+    public func qemuDevice(netdev: String, mac: String, slot: Int, access: LabAccess, queuePairs: Int) -> String {
+        let device = qemuDevice(netdev: netdev, mac: mac, slot: slot, access: access)
+        guard queuePairs > 1, supportsQueuePairs else { return device }
+        return device + ",mq=on,vectors=\(2 * queuePairs + 2)"
+    }
+
+    /// Whether the NIC can have several queue pairs (virtio-net's MQ).
+    public var supportsQueuePairs: Bool { self != .e1000 }
+
     /// Vendor and device ID the guest sees.
     public var pciID: (vendor: UInt16, device: UInt16) {
         switch self {
@@ -69,13 +80,16 @@ public struct LabNIC: Sendable, Equatable {
     public let tap: String
     /// An address for the Linux side of the tap ("10.0.0.1/24"), or nil.
     public let peerAddress: String?
+    /// Queue pairs (virtio MQ; a multiqueue tap with as many queues), 1 otherwise.
+    public var queuePairs: Int = 1
 
     /// The NIC's PCI address in the guest.
     public var guestAddress: String { "0000:00:\(hex2(slot)).0" }
 
     /// The NICs for a run: kinds in order, MACs given or QEMU's
     /// 52:54:00:12:34:56 counted up, peer addresses by position.
-    public static func plan(kinds: [NICKind], macs: [String], peerAddresses: [String]) throws(LabError) -> [LabNIC] {
+    public static func plan(kinds: [NICKind], macs: [String], peerAddresses: [String], queuePairs: Int = 1) throws(LabError) -> [LabNIC] {
+        guard (1...8).contains(queuePairs) else { throw LabError("--queue-pairs \(queuePairs): 1...8") }
         guard kinds.count <= 16 else { throw LabError("at most 16 NICs, \(kinds.count) asked for") }
         guard macs.count <= kinds.count else { throw LabError("\(macs.count) --mac values for \(kinds.count) NICs") }
         guard peerAddresses.count <= kinds.count else {
@@ -88,7 +102,8 @@ public struct LabNIC: Sendable, Equatable {
             LabNIC(
                 kind: kind, mac: index < macs.count ? macs[index].lowercased() : "52:54:00:12:34:\(hex2(0x56 + index))",
                 slot: firstSlot + index, tap: "tap\(index)",
-                peerAddress: index < peerAddresses.count ? peerAddresses[index] : nil)
+                peerAddress: index < peerAddresses.count ? peerAddresses[index] : nil,
+                queuePairs: kind.supportsQueuePairs ? queuePairs : 1)
         }
     }
 

@@ -22,7 +22,8 @@ public final class LabNamespace {
         do throws(LabError) {
             try Subprocess.check(["ip", "-n", name, "link", "set", "lo", "up"])
             for nic in nics {
-                try Subprocess.check(["ip", "-n", name, "tuntap", "add", "dev", nic.tap, "mode", "tap"])
+                try Subprocess.check(["ip", "-n", name, "tuntap", "add", "dev", nic.tap, "mode", "tap"]
+                    + (nic.queuePairs > 1 ? ["multi_queue"] : []))
                 try Subprocess.check(["ip", "-n", name, "link", "set", nic.tap, "up"])
                 if let address = nic.peerAddress {
                     try Subprocess.check(["ip", "-n", name, "addr", "add", address, "dev", nic.tap])

@@ -40,8 +40,10 @@ public enum QEMUCommand {
         }
         for (index, nic) in configuration.nics.enumerated() {
             arguments += [
-                "-netdev", "tap,id=net\(index),ifname=\(nic.tap),script=no,downscript=no",
-                "-device", nic.kind.qemuDevice(netdev: "net\(index)", mac: nic.mac, slot: nic.slot, access: configuration.access),
+                "-netdev", "tap,id=net\(index),ifname=\(nic.tap),script=no,downscript=no"
+                    + (nic.queuePairs > 1 ? ",queues=\(nic.queuePairs)" : ""),
+                "-device", nic.kind.qemuDevice(
+                    netdev: "net\(index)", mac: nic.mac, slot: nic.slot, access: configuration.access, queuePairs: nic.queuePairs),
             ]
         }
         arguments += [

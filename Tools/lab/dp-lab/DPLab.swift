@@ -14,7 +14,7 @@ struct DPLab: ParsableCommand {
             with TCG only. The kernel comes from Debian's linux-image package, cached in \
             $DP_LAB_CACHE (default /var/cache/dataplane-lab). See Docs/LAB.md.
             """,
-        subcommands: [Run.self, Check.self])
+        subcommands: [Run.self, Check.self, Bench.self])
 }
 
 /// Options that shape the guest's contents, shared by run and check.
@@ -69,6 +69,9 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("peer"), help: "A host command run in the namespace once the guest is ready (repeatable).")
     var peers: [String] = []
 
+    @Option(help: "Queue pairs per virtio NIC (QEMU mq=on with a multiqueue tap).")
+    var queuePairs = 1
+
     @Option(help: "2 MiB hugepages to reserve in the guest.")
     var hugepages: Int = 128
 
@@ -101,7 +104,7 @@ struct Run: ParsableCommand {
     }
 
     func body() throws {
-        let nicsPlan = try LabNIC.plan(kinds: nics, macs: macs, peerAddresses: peerAddresses)
+        let nicsPlan = try LabNIC.plan(kinds: nics, macs: macs, peerAddresses: peerAddresses, queuePairs: queuePairs)
         let artifacts = try LabBuilder.prepare(content.contents, log: log)
         var options = LabRunOptions(nics: nicsPlan, access: access, command: command)
         options.hugepages = hugepages
