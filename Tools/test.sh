@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of Dataplane: the Swift test suites, then each suite in
-# Tools/test.d (lab checks, Linux-peer tests, fuzz smoke runs) in name order.
+# Tools/test.d named NN-*.sh (lab checks, Linux-peer tests, fuzz smoke runs)
+# in name order. Other files there are helpers the suites use.
 # Usage: ./Tools/test.sh [--filter REGEX]   (the filter goes to swift test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,10 +17,12 @@ status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] || { echo "test.sh: swift test failed"; exit "$status"; }
 
 if [ ${#filter[@]} -eq 0 ]; then
-  for suite in Tools/test.d/*.sh; do
+  for suite in Tools/test.d/[0-9][0-9]-*.sh; do
     [ -e "$suite" ] || continue
     echo "=== $(basename "$suite")"
+    suite_start=$(date +%s)
     bash "$suite"
+    echo "=== $(basename "$suite") passed in $(( $(date +%s) - suite_start )) s"
   done
 fi
 echo "test.sh: all tests passed in $(( $(date +%s) - start )) s"
