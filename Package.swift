@@ -17,6 +17,9 @@ let package = Package(
     products: [
         .library(name: "Dataplane", targets: ["Dataplane"]),
         .executable(name: "dp-bench", targets: ["dp-bench"]),
+        .executable(name: "dp-echo", targets: ["dp-echo"]),
+        .executable(name: "dp-stack-bench", targets: ["dp-stack-bench"]),
+        .executable(name: "dp-wire-alloc", targets: ["dp-wire-alloc"]),
         .executable(name: "dp-lab", targets: ["dp-lab"]),
         .executable(name: "dp-testpmd", targets: ["dp-testpmd"]),
         .executable(name: "dp-devbind", targets: ["dp-devbind"]),
@@ -56,6 +59,21 @@ let package = Package(
         .target(
             name: "E1000", dependencies: ["NetDevice", "Packets", "Platform", "CPlatform", "Wire"],
             path: "Drivers/E1000", swiftSettings: fastPath),
+        // MARK: Host drivers (tests, benchmarks, Linux peers)
+        .target(
+            name: "TapDriver", dependencies: ["NetDevice", "Packets", "Wire", "CPlatform"],
+            path: "Drivers/Tap", swiftSettings: fastPath),
+        .target(
+            name: "LoopbackDriver", dependencies: ["NetDevice", "Packets", "Wire"],
+            path: "Drivers/Loopback", swiftSettings: fastPath),
+        .target(
+            name: "NullDriver", dependencies: ["NetDevice", "Packets", "Wire"],
+            path: "Drivers/Null", swiftSettings: fastPath),
+
+        // MARK: The per-core network stack
+        .target(
+            name: "Stack", dependencies: ["NetDevice", "Packets", "Platform", "Wire"],
+            path: "Sources/Stack", swiftSettings: fastPath),
 
         // MARK: Umbrella library
         .target(
@@ -72,11 +90,32 @@ let package = Package(
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             path: "Tools/bench", exclude: ["plot.py"], swiftSettings: fastPath),
+        .executableTarget(
+            name: "dp-wire-alloc",
+            dependencies: ["Wire", .product(name: "MallocInterposerSwift", package: "malloc-interposer")],
+            path: "Tools/wire-alloc", swiftSettings: fastPath),
+
+        .executableTarget(
+            name: "dp-echo",
+            dependencies: [
+                "Stack", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tools/echo", swiftSettings: fastPath),
+
+        .executableTarget(
+            name: "dp-stack-bench",
+            dependencies: [
+                "Stack", "LoopbackDriver", "NetDevice", "Packets", "Platform", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ],
+            path: "Tools/stack-bench", swiftSettings: fastPath),
 
         .executableTarget(
             name: "dp-testpmd",
             dependencies: [
-                "E1000", "NetDevice", "Packets", "Platform", "CPlatform", "Wire",
+                "E1000", "NullDriver", "TapDriver", "NetDevice", "Packets", "Platform", "CPlatform", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Atomics", package: "swift-atomics"),
             ],
@@ -110,5 +149,15 @@ let package = Package(
         .testTarget(name: "LabTests", dependencies: ["LabKit"], path: "Tests/LabTests"),
         .testTarget(name: "DevBindTests", dependencies: ["DevBindKit", "Platform"], path: "Tests/DevBindTests"),
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "Platform"], path: "Tests/PacketsTests"),
+        .target(name: "TestSupport", dependencies: ["CPlatform"], path: "Tests/Support"),
+        .testTarget(
+            name: "HostDriverTests",
+            dependencies: ["TapDriver", "LoopbackDriver", "NullDriver", "NetDevice", "Packets", "Platform", "Wire", "TestSupport"],
+            path: "Tests/HostDriverTests"),
+        .testTarget(
+            name: "StackTests",
+            dependencies: ["Stack", "LoopbackDriver", "TapDriver", "NetDevice", "Packets", "Platform", "Wire", "TestSupport"],
+            path: "Tests/StackTests"),
+        .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),
     ]
 )

@@ -11,7 +11,8 @@ public struct DeviceRegisters: @unchecked Sendable {
     public enum Space: @unchecked Sendable {
         /// A memory BAR mapped into this process (VFIO mmap or sysfs resourceN).
         case memory(UnsafeMutableRawPointer)
-        /// An I/O-port BAR reached with in/out instructions after iopl(3) (UIO).
+        /// An I/O-port BAR reached with in/out instructions after iopl(3) (UIO);
+        /// only threads created after the BAR was mapped inherit the privilege.
         case ports(base: UInt16)
         /// A BAR reached through pread/pwrite on a VFIO device file at an
         /// offset (I/O-port BARs under VFIO): one system call per access.

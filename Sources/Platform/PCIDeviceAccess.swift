@@ -6,7 +6,11 @@ import Glibc
 /// vfio-pci or uio_pci_generic it is bound to. It refuses any device bound
 /// to another driver (or to none): binding is an explicit step
 /// (`dp-devbind bind`), only ever done inside the lab guest.
-public final class PCIDeviceAccess: DeviceAccess {
+///
+/// Sendable so a driver can open the device on one thread and poll it on a
+/// core's thread; its set-up calls (bar, dmaMemory, close...) must not run
+/// on two threads at once. The registers it hands out are plain values.
+public final class PCIDeviceAccess: DeviceAccess, @unchecked Sendable {
     public let address: PCIAddress
     public let kind: DeviceAccessKind
     public let vendorID: UInt16

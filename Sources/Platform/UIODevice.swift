@@ -6,6 +6,9 @@ import Glibc
 /// A PCI function bound to uio_pci_generic: BARs mapped through sysfs
 /// `resourceN`, config space through sysfs `config`, I/O-port BARs through
 /// in/out after iopl(3). There is no IOMMU: devices see physical addresses.
+///
+/// iopl(3) holds for the calling thread and threads it creates afterwards:
+/// map an I/O-port BAR (`bar(n)`) before launching the cores that use it.
 final class UIODevice {
     let address: PCIAddress
     let sysfsDevice: String

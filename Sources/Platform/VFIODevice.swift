@@ -22,6 +22,8 @@ final class VFIODevice {
     let container: VFIOContainer
     private(set) var fd: Int32
     let supportsReset: Bool
+    /// Where config space starts in the device file.
+    private var configOffset: Int64 = 0
     private var mappedBars: [Int: (pointer: UnsafeMutableRawPointer, size: Int)] = [:]
 
     init(address: PCIAddress, group: Int, devRoot: String) throws(PlatformError) {
@@ -45,6 +47,12 @@ final class VFIODevice {
         }
         self.fd = fd
         supportsReset = info.flags & UInt32(VFIO_DEVICE_FLAGS_RESET) != 0
+        do {
+            configOffset = try region(Int(DP_VFIO_PCI_CONFIG_REGION_INDEX)).offset
+        } catch {
+            close()
+            throw error
+        }
     }
 
     deinit { close() }
@@ -79,17 +87,15 @@ final class VFIODevice {
     }
 
     func readConfig<T: FixedWidthInteger>(_ offset: Int, as: T.Type) throws(PlatformError) -> T {
-        let config = try region(Int(DP_VFIO_PCI_CONFIG_REGION_INDEX))
         var value = T.zero
-        let n = pread(fd, &value, MemoryLayout<T>.size, off_t(config.offset + Int64(offset)))
+        let n = pread(fd, &value, MemoryLayout<T>.size, off_t(configOffset + Int64(offset)))
         guard n == MemoryLayout<T>.size else { throw .systemCall("read config offset \(offset) of \(address) through VFIO") }
         return T(littleEndian: value)
     }
 
     func writeConfig<T: FixedWidthInteger>(_ offset: Int, _ value: T) throws(PlatformError) {
-        let config = try region(Int(DP_VFIO_PCI_CONFIG_REGION_INDEX))
         var copy = value.littleEndian
-        let n = pwrite(fd, &copy, MemoryLayout<T>.size, off_t(config.offset + Int64(offset)))
+        let n = pwrite(fd, &copy, MemoryLayout<T>.size, off_t(configOffset + Int64(offset)))
         guard n == MemoryLayout<T>.size else { throw .systemCall("write config offset \(offset) of \(address) through VFIO") }
     }
 

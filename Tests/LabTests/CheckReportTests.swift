@@ -9,8 +9,8 @@ import Testing
     }
 
     @Test func rowsPassWhenEveryRequiredCheckPasses() {
-        let output = lines("0000:00:10.0", "e1000", ["found", "bound", "open", "bar", "link", "mac", "busmaster", "dma", "tx"])
-            + lines("0000:00:11.0", "virtio", ["found", "bound", "open", "bar", "features", "reset", "busmaster", "dma", "tx"])
+        let output = lines("0000:00:10.0", "e1000", ["found", "bound", "open", "bar", "link", "mac", "busmaster", "dma", "tx", "reopen"])
+            + lines("0000:00:11.0", "virtio", ["found", "bound", "open", "bar", "features", "reset", "busmaster", "dma", "tx", "reopen"])
             + ["some other guest line"]
         let rows = CheckReport.rows(from: output, nics: nics, access: .vfio)
         #expect(rows.map(\.kind) == [.e1000, .virtio, .virtioLegacy])
@@ -24,13 +24,13 @@ import Testing
 
     @Test func aFailedOrMissingCheckFailsTheRow() {
         let failed = CheckReport.rows(
-            from: lines("0000:00:10.0", "e1000", ["found", "bound", "open", "bar", "link", "mac", "busmaster", "dma", "tx"], failing: "link"),
+            from: lines("0000:00:10.0", "e1000", ["found", "bound", "open", "bar", "link", "mac", "busmaster", "dma", "tx", "reopen"], failing: "link"),
             nics: nics, access: .uio)
         #expect(!failed[0].passed)
         #expect(failed[0].summary.contains("link: detail of link"))
         let missing = CheckReport.rows(from: lines("0000:00:10.0", "e1000", ["found", "bound"]), nics: nics, access: .uio)
         #expect(!missing[0].passed)
-        #expect(missing[0].summary.contains("missing: open,bar,link,mac,busmaster,dma,tx"))
+        #expect(missing[0].summary.contains("missing: open,bar,link,mac,busmaster,dma,tx,reopen"))
     }
 
     @Test func probeCommandNamesAccessMACsAndAddresses() {

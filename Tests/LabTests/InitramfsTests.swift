@@ -121,6 +121,7 @@ func parseNewc(_ bytes: [UInt8]) throws -> [(name: String, mode: UInt32, data: [
         let text = InitScript.runConfiguration(modules: ["kernel/a.ko", "kernel/b.ko"], hugepages: 64, access: .uio, nics: nics)
         #expect(text.contains("LAB_MODULES='kernel/a.ko kernel/b.ko'\n"))
         #expect(text.contains("LAB_HUGEPAGES=64\n"))
+        #expect(text.contains("LAB_TIMEOUT=3600\n"))
         #expect(text.contains("LAB_DRIVER='uio_pci_generic'\n"))
         #expect(text.contains("LAB_NICS='0000:00:10.0 0000:00:11.0'\n"))
         #expect(InitScript.runConfiguration(modules: [], hugepages: 0, access: .none, nics: nics).contains("LAB_DRIVER=''"))
@@ -128,7 +129,8 @@ func parseNewc(_ bytes: [UInt8]) throws -> [(name: String, mode: UInt32, data: [
 
     @Test func initMountsAndReportsStatusWithMarkers() {
         for needed in ["mount -t proc", "mount -t sysfs", "mount -t devtmpfs", "hugetlbfs", "nr_hugepages",
-                       InitScript.readyMarker, InitScript.exitMarker + "$?", "poweroff -f", ". /lab/run.conf"] {
+                       InitScript.readyMarker, InitScript.exitMarker + "$?", "poweroff -f", ". /lab/run.conf",
+                       "timeout -s KILL \"$LAB_TIMEOUT\" sh /lab/command.sh"] {
             #expect(InitScript.text.contains(needed), "init lacks \(needed)")
         }
     }

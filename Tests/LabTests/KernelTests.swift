@@ -1,4 +1,7 @@
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import LabKit
 
 @Suite struct KernelModulesTests {
@@ -74,5 +77,29 @@ import Testing
         #expect(throws: LabError.self) {
             try SharedLibraries.parse(lddOutput: "\tlibpci.so.3 => not found\n", of: "dp-devbind")
         }
+    }
+}
+
+@Suite struct LibraryLinkTests {
+    /// A library reached through a chain of links, the way Debian's DPDK
+    /// links /usr/lib/.../librte_x.so.23 into its pmds directory.
+    @Test func chainsBecomeLinksAndOneFile() throws {
+        var template = Array("/tmp/dp-lab-libs.XXXXXX".utf8CString)
+        let root = String(cString: mkdtemp(&template)!)
+        defer {
+            for path in ["/lib/librte_x.so.23", "/lib/dpdk/librte_x.so.23", "/lib/dpdk/librte_x.so.23.0", "/lib/libc.so.6"] { unlink(root + path) }
+            rmdir(root + "/lib/dpdk"); rmdir(root + "/lib"); rmdir(root)
+        }
+        mkdir(root + "/lib", 0o755)
+        mkdir(root + "/lib/dpdk", 0o755)
+        try LabFiles.write([1], to: root + "/lib/dpdk/librte_x.so.23.0")
+        try LabFiles.write([2], to: root + "/lib/libc.so.6")
+        symlink("librte_x.so.23.0", root + "/lib/dpdk/librte_x.so.23")
+        symlink("dpdk/librte_x.so.23", root + "/lib/librte_x.so.23")
+        let canonicalRoot = try #require(LabFiles.canonical(root))
+        let entries = SharedLibraries.guestEntries([root + "/lib/librte_x.so.23", root + "/lib/libc.so.6", root + "/lib/librte_x.so.23"])
+        #expect(entries.files == [canonicalRoot + "/lib/dpdk/librte_x.so.23.0", canonicalRoot + "/lib/libc.so.6"])
+        #expect(entries.links.map(\.guest) == [canonicalRoot + "/lib/librte_x.so.23", canonicalRoot + "/lib/dpdk/librte_x.so.23"])
+        #expect(entries.links.map(\.target) == ["dpdk/librte_x.so.23", "librte_x.so.23.0"])
     }
 }

@@ -1,4 +1,7 @@
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import LabKit
 
 @Suite struct QEMUCommandTests {
@@ -47,9 +50,9 @@ import Testing
         ])
         let devices = value(after: "-device", in: arguments).dropFirst()
         #expect(Array(devices) == [
-            "e1000,netdev=net0,mac=52:54:00:12:34:56,bus=pcie.0,addr=0x10",
-            "virtio-net-pci,netdev=net1,mac=52:54:00:12:34:57,bus=pcie.0,addr=0x11,disable-legacy=on,disable-modern=off,iommu_platform=on",
-            "virtio-net-pci,netdev=net2,mac=52:54:00:12:34:58,bus=pcie.0,addr=0x12,disable-legacy=off,disable-modern=on",
+            "e1000,netdev=net0,mac=52:54:00:12:34:56,bus=pcie.0,addr=0x10,romfile=",
+            "virtio-net-pci,netdev=net1,mac=52:54:00:12:34:57,bus=pcie.0,addr=0x11,romfile=,disable-legacy=on,disable-modern=off,iommu_platform=on",
+            "virtio-net-pci,netdev=net2,mac=52:54:00:12:34:58,bus=pcie.0,addr=0x12,romfile=,disable-legacy=off,disable-modern=on",
         ])
     }
 
@@ -93,5 +96,21 @@ import Testing
         #expect(NICKind(vendor: 0x1af4, device: 0x1041) == .virtio)
         #expect(NICKind(vendor: 0x1af4, device: 0x1000) == .virtioLegacy)
         #expect(NICKind(vendor: 0x1af4, device: 0x1042) == nil)
+    }
+}
+
+@Suite struct LabNamespaceTests {
+    @Test func uniqueNamesCarryTheOwner() {
+        let name = LabNamespace.uniqueName()
+        #expect(name.hasPrefix("dplab-"))
+        #expect(LabNamespace.ownerPID(name) == getpid())
+        #expect(LabNamespace.uniqueName() != name)
+    }
+
+    @Test func foreignNamesHaveNoOwner() {
+        for name in ["dplab", "dplab-x-1", "other-12-ab", "dplab-12-zz", "dplab-0-ab", "dplab-12-ab-c"] {
+            #expect(LabNamespace.ownerPID(name) == nil, "\(name)")
+        }
+        #expect(LabNamespace.ownerPID("dplab-4242-1f") == 4242)
     }
 }

@@ -30,13 +30,21 @@ struct DPProbe: ParsableCommand {
             guard parts.count == 2 else { throw ValidationError("--mac takes ADDRESS=MAC") }
             expectedMACs[parts[0]] = parts[1].lowercased()
         }
-        var failures = 0
+        var probes = [DeviceProbe]()
         for text in addresses {
             guard let address = PCIAddress(text) else { throw ValidationError("\(text) is not a PCI address") }
-            var probe = DeviceProbe(address: address, access: kind, expectedMAC: expectedMACs[text] ?? expectedMACs[address.description])
-            probe.run()
-            failures += probe.failures
+            probes.append(DeviceProbe(address: address, access: kind, expectedMAC: expectedMACs[text] ?? expectedMACs[address.description]))
         }
+        // Every device stays open until all are checked, as in a multi-port
+        // application: under VFIO their groups share one container and its
+        // DMA mappings. Then all close, and each must open again cleanly.
+        var opened = [PCIDeviceAccess]()
+        for index in probes.indices {
+            if let device = probes[index].run() { opened.append(device) }
+        }
+        for device in opened { device.close() }
+        for index in probes.indices { probes[index].reopen() }
+        let failures = probes.reduce(0) { $0 + $1.failures }
         print("DP-PROBE-SUMMARY devices=\(addresses.count) failures=\(failures)")
         if failures > 0 { throw ExitCode.failure }
     }
@@ -62,7 +70,8 @@ struct DeviceProbe {
         print("DP-PROBE \(address) \(kindName) \(check) \(passed ? "pass" : "fail") \(String(clean))")
     }
 
-    mutating func run() {
+    /// Runs the checks; returns the device, still open, when it opened.
+    mutating func run() -> PCIDeviceAccess? {
         let sysfs = "/sys/bus/pci/devices/\(address)"
         let vendor = SystemFiles.readInteger(sysfs + "/vendor") ?? -1
         let device = SystemFiles.readInteger(sysfs + "/device") ?? -1
@@ -72,39 +81,61 @@ struct DeviceProbe {
         case (0x1af4, 0x1000): kindName = "virtio-legacy"
         default: break
         }
-        guard vendor >= 0 else { return report("found", false, "no device at \(address)") }
+        guard vendor >= 0 else {
+            report("found", false, "no device at \(address)")
+            return nil
+        }
         report("found", kindName != "unknown", "id \(String(vendor, radix: 16)):\(String(device, radix: 16))")
         let driver = SystemFiles.readLink(sysfs + "/driver").map { String($0.split(separator: "/").last ?? "") } ?? "none"
         report("bound", driver == access.kernelDriver, "driver=\(driver)")
 
-        let device_: PCIDeviceAccess
-        do { device_ = try PCIDeviceAccess(address: address) } catch {
-            return report("open", false, "\(error)")
+        let opened: PCIDeviceAccess
+        do { opened = try PCIDeviceAccess(address: address) } catch {
+            report("open", false, "\(error)")
+            return nil
         }
-        defer { device_.close() }
-        report("open", true, "\(device_.kind.rawValue), bars: " + device_.bars.map { "\($0.index)=\($0.kind.rawValue)/\($0.size)" }.joined(separator: ","))
+        report("open", true, "\(opened.kind.rawValue), bars: " + opened.bars.map { "\($0.index)=\($0.kind.rawValue)/\($0.size)" }.joined(separator: ","))
         do {
             switch kindName {
-            case "e1000": try checkE1000(device_)
-            case "virtio": try checkModernVirtio(device_)
-            case "virtio-legacy": try checkLegacyVirtio(device_)
+            case "e1000": try checkE1000(opened)
+            case "virtio": try checkModernVirtio(opened)
+            case "virtio-legacy": try checkLegacyVirtio(opened)
             default: break
             }
         } catch {
             report("registers", false, "\(error)")
         }
-        guard let memory = checkDMA(device_, iovaMode: kindName == "virtio-legacy" ? .physical : nil) else {
-            return report("tx", false, "no DMA memory to transmit from")
+        guard let memory = checkDMA(opened, iovaMode: kindName == "virtio-legacy" ? .physical : nil) else {
+            report("tx", false, "no DMA memory to transmit from")
+            return opened
         }
         do {
             switch kindName {
-            case "e1000": try transmitE1000(device_, memory)
-            case "virtio": try transmitModernVirtio(device_, memory)
-            case "virtio-legacy": try transmitLegacyVirtio(device_, memory)
+            case "e1000": try transmitE1000(opened, memory)
+            case "virtio": try transmitModernVirtio(opened, memory)
+            case "virtio-legacy": try transmitLegacyVirtio(opened, memory)
             default: break
             }
         } catch {
             report("tx", false, "\(error)")
+        }
+        return opened
+    }
+
+    /// After every device was closed: opens again, reads the identity
+    /// through the access layer and a register, and closes.
+    mutating func reopen() {
+        do {
+            let device = try PCIDeviceAccess(address: address)
+            defer { device.close() }
+            let identity = try device.readConfig32(0x00)
+            let bar = device.bars.first { $0.kind == .memory } ?? device.bars.first
+            let registers = try device.bar(bar?.index ?? 0)
+            let value = registers.size >= 4 ? registers.read32(0) : 0
+            report("reopen", identity == UInt32(device.deviceID) << 16 | UInt32(device.vendorID) && value != 0xffff_ffff,
+                "after closing every device: config id 0x\(String(identity, radix: 16)), BAR\(bar?.index ?? 0) reads 0x\(String(value, radix: 16))")
+        } catch {
+            report("reopen", false, "\(error)")
         }
     }
 
@@ -200,7 +231,9 @@ struct DeviceProbe {
             report("busmaster", command & 0x4 != 0, "command 0x\(String(command, radix: 16))")
             let memory = try device.dmaMemory(size: 4 << 20, iovaMode: iovaMode)
             let first = memory.iova(atOffset: 0)
-            let last = memory.iova(atOffset: memory.size - 1)
+            // Pages of IOVA = PA memory need not be in order: list each.
+            let pages = stride(from: 0, to: memory.size, by: memory.pageSize)
+                .map { "0x" + String(memory.iova(atOffset: $0), radix: 16) }.joined(separator: ",")
             var valid = memory.isHugepageBacked && first != 0
             switch memory.iovaMode {
             case .virtual:
@@ -213,7 +246,7 @@ struct DeviceProbe {
             valid = valid && memory.base.load(as: UInt32.self) == 0x5a5a_a5a5
             report("dma", valid,
                 "\(memory.size >> 20) MiB \(memory.backing), iova=\(memory.iovaMode == .virtual ? "va" : "pa")"
-                + " first 0x\(String(first, radix: 16)) last 0x\(String(last, radix: 16)) (\(memory.size / memory.pageSize) pages)"
+                + " pages at \(pages)"
                 + (device.kind == .vfio ? " mapped with VFIO_IOMMU_MAP_DMA" : ""))
             return valid ? memory : nil
         } catch {

@@ -1,6 +1,8 @@
 import E1000
 import NetDevice
+import NullDriver
 import Platform
+import TapDriver
 
 /// An opened port and what the tool needs to know about it.
 struct OpenedPort {
@@ -9,6 +11,8 @@ struct OpenedPort {
     let iovaMode: IOVAMode
     /// "e1000 0000:00:10.0 (vfio)".
     let label: String
+    /// PCI ports need hugepage memory; host ports take anonymous memory too.
+    let isPCI: Bool
 }
 
 /// Opens PCI ports by their vendor and device IDs: each driver registers
@@ -21,6 +25,18 @@ enum PortOpener {
             try E1000Device(backend: try E1000PCIBackend(access: access))
         }),
     ] }
+
+    /// A null port (DPDK's net_null): receive yields copies of `template`,
+    /// transmit frees.
+    static func openNull(index: Int, template: [UInt8]) throws(DeviceError) -> OpenedPort {
+        let device = try NullDevice(name: "null\(index)", template: template)
+        return OpenedPort(device: device, iovaMode: .virtual, label: "null null\(index)", isPCI: false)
+    }
+
+    /// A tap in the current network namespace (created when missing).
+    static func openTap(_ name: String) throws(DeviceError) -> OpenedPort {
+        OpenedPort(device: try TapDevice(name: name), iovaMode: .virtual, label: "tap \(name)", isPCI: false)
+    }
 
     static func openPCI(_ text: String) throws(DeviceError) -> OpenedPort {
         guard let address = PCIAddress(text) else {
@@ -41,7 +57,7 @@ enum PortOpener {
                 "\(address) is \(hex4(access.vendorID)):\(hex4(access.deviceID)): no driver for it (drivers: \(known.joined(separator: "; ")))")
         }
         let device = try driver.open(access)
-        return OpenedPort(device: device, iovaMode: access.defaultIOVAMode, label: "\(driver.name) \(address) (\(access.kind.rawValue))")
+        return OpenedPort(device: device, iovaMode: access.defaultIOVAMode, label: "\(driver.name) \(address) (\(access.kind.rawValue))", isPCI: true)
     }
 }
 

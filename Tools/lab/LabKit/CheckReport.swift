@@ -15,8 +15,8 @@ public struct CheckRow: Sendable, Equatable {
     public var requiredChecks: [String] {
         let common = ["found", "bound", "open", "bar"]
         switch kind {
-        case .e1000: return common + ["link", "mac", "busmaster", "dma", "tx"]
-        case .virtio, .virtioLegacy: return common + ["features", "reset", "busmaster", "dma", "tx"]
+        case .e1000: return common + ["link", "mac", "busmaster", "dma", "tx", "reopen"]
+        case .virtio, .virtioLegacy: return common + ["features", "reset", "busmaster", "dma", "tx", "reopen"]
         }
     }
 

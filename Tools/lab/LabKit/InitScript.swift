@@ -42,16 +42,20 @@ public enum InitScript {
         fi
         echo "\(readyMarker)"
         cd /root
-        sh /lab/command.sh
+        # The guest bounds itself too, in case dp-lab is killed and cannot stop QEMU.
+        timeout -s KILL "$LAB_TIMEOUT" sh /lab/command.sh
         echo "\(exitMarker)$?"
         sync
         poweroff -f
         """
 
     /// /lab/run.conf for one run. `modules` are paths under /modules.
-    public static func runConfiguration(modules: [String], hugepages: Int, access: LabAccess, nics: [LabNIC]) -> String {
+    public static func runConfiguration(
+        modules: [String], hugepages: Int, access: LabAccess, nics: [LabNIC], timeoutSeconds: Int = 3600
+    ) -> String {
         """
         LAB_MODULES=\(shellQuote(modules.joined(separator: " ")))
+        LAB_TIMEOUT=\(timeoutSeconds)
         LAB_HUGEPAGES=\(hugepages)
         LAB_DRIVER=\(shellQuote(access.kernelDriver ?? ""))
         LAB_NICS=\(shellQuote(nics.map(\.guestAddress).joined(separator: " ")))

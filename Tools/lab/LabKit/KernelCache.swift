@@ -47,14 +47,22 @@ public enum KernelCache {
         if !LabFiles.exists(unpacked + "/.complete") {
             let deb = try download(package, into: cache + "/downloads", log: log)
             log("dp-lab: unpacking \(deb)")
+            let start = MonotonicClock.now
             let staging = unpacked + ".partial.\(getpid())"
             _ = try? Subprocess.check(["rm", "-rf", staging])
             try Subprocess.check(["dpkg-deb", "-x", deb, staging])
             try LabFiles.write(Array(package.utf8), to: staging + "/.complete")
-            _ = try? Subprocess.check(["rm", "-rf", unpacked])
-            guard rename(staging, unpacked) == 0 else {
-                throw LabError("cannot move \(staging) to \(unpacked): \(String(cString: strerror(errno)))")
+            if LabFiles.exists(unpacked + "/.complete") {
+                // Another run unpacked it meanwhile and may be using it.
+                _ = try? Subprocess.check(["rm", "-rf", staging])
+            } else {
+                _ = try? Subprocess.check(["rm", "-rf", unpacked])
+                guard rename(staging, unpacked) == 0 else {
+                    throw LabError("cannot move \(staging) to \(unpacked): \(String(cString: strerror(errno)))")
+                }
             }
+            log("dp-lab: kernel unpacked in \(format(MonotonicClock.now - start)) s")
+            removeOtherVersions(than: package, cache: cache, log: log)
         }
         let version = String(package.dropFirst("linux-image-".count))
         let kernel = LabKernel(
@@ -64,6 +72,19 @@ public enum KernelCache {
             throw LabError("\(unpacked) lacks boot/vmlinuz-\(version) or lib/modules/\(version): delete it and run again")
         }
         return kernel
+    }
+
+    /// Older kernels (after a Debian update) and their .debs go, so the
+    /// cache holds one version.
+    private static func removeOtherVersions(than package: String, cache: String, log: (String) -> Void) {
+        for folder in ["kernels", "downloads"] {
+            let listing = (try? Subprocess.check(["ls", cache + "/" + folder])) ?? ""
+            for name in listing.split(separator: "\n").map(String.init)
+            where name.hasPrefix("linux-image-") && name != package && !name.hasPrefix(package + "_") && !name.contains(".partial") {
+                log("dp-lab: removing the older kernel \(cache)/\(folder)/\(name)")
+                _ = try? Subprocess.run(["rm", "-rf", cache + "/" + folder + "/" + name])
+            }
+        }
     }
 
     private static func currentPackage(log: (String) -> Void) throws(LabError) -> String? {
@@ -84,6 +105,8 @@ public enum KernelCache {
         try LabFiles.makeDirectories(downloads)
         if let deb = existingDeb(package, in: downloads) { return deb }
         log("dp-lab: downloading \(package) (about 70 MB) into \(downloads)")
+        let start = MonotonicClock.now
+        defer { log("dp-lab: download took \(format(MonotonicClock.now - start)) s") }
         let script = "cd \"$1\" && apt-get download -q \"$2\""
         var (status, output) = try Subprocess.run(["sh", "-c", script, "sh", downloads, package])
         if status != 0 {

@@ -34,9 +34,9 @@ public enum LabBuilder {
     /// from the current one that holds this package's Package.swift.
     public static func packageRoot() throws(LabError) -> String {
         if let value = getenv("DP_LAB_PACKAGE_ROOT") { return String(cString: value) }
-        var buffer = [CChar](repeating: 0, count: 4096)
-        guard getcwd(&buffer, buffer.count) != nil else { throw LabError("getcwd failed") }
-        var directory = String(cString: buffer)
+        guard let current = getcwd(nil, 0) else { throw LabError("getcwd failed: \(String(cString: strerror(errno)))") }
+        var directory = String(cString: current)
+        free(current)
         while true {
             if let text = try? LabFiles.read(directory + "/Package.swift"),
                 String(decoding: text, as: UTF8.self).contains("\"dp-lab\"")

@@ -11,7 +11,9 @@ public enum NICKind: String, Sendable, CaseIterable {
     /// Under VFIO a modern virtio device must translate its DMA through the
     /// emulated IOMMU (iommu_platform=on, so it offers ACCESS_PLATFORM).
     public func qemuDevice(netdev: String, mac: String, slot: Int, access: LabAccess) -> String {
-        let placement = "netdev=\(netdev),mac=\(mac),bus=pcie.0,addr=0x\(String(slot, radix: 16))"
+        // romfile= (empty): no boot ROM; the firmware would spend seconds
+        // starting iPXE on every NIC of a guest that boots from -kernel.
+        let placement = "netdev=\(netdev),mac=\(mac),bus=pcie.0,addr=0x\(String(slot, radix: 16)),romfile="
         switch self {
         case .e1000:
             return "e1000,\(placement)"

@@ -34,6 +34,28 @@ public final class LabNamespace {
         }
     }
 
+    /// Deletes namespaces of earlier runs whose dp-lab died without
+    /// tearing down (SIGKILL), when no process is left inside them.
+    public static func removeStale(log: (String) -> Void) {
+        guard let listing = try? Subprocess.check(["ip", "netns", "list"]) else { return }
+        for line in listing.split(separator: "\n") {
+            let name = String(line.split(separator: " ").first ?? "")
+            guard let owner = ownerPID(name), kill(owner, 0) != 0, errno == ESRCH else { continue }
+            guard let pids = try? Subprocess.check(["ip", "netns", "pids", name]), pids.trimmingWhitespace().isEmpty else { continue }
+            log("dp-lab: removing namespace \(name) left by an earlier run (process \(owner) is gone)")
+            _ = try? Subprocess.run(["ip", "netns", "del", name])
+        }
+    }
+
+    /// The dp-lab process id in a name made by `uniqueName()`.
+    public static func ownerPID(_ name: String) -> pid_t? {
+        let parts = name.split(separator: "-")
+        guard parts.count == 3, parts[0] == "dplab", let pid = pid_t(parts[1]), pid > 0,
+            UInt32(parts[2], radix: 16) != nil
+        else { return nil }
+        return pid
+    }
+
     /// `arguments` run inside the namespace.
     public func command(_ arguments: [String]) -> [String] { ["ip", "netns", "exec", name] + arguments }
 

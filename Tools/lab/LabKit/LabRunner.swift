@@ -46,7 +46,7 @@ public struct LabRunResult: Sendable {
     }
 }
 
-nonisolated(unsafe) private var interruptSignal: sig_atomic_t = 0
+nonisolated(unsafe) var interruptSignal: sig_atomic_t = 0
 
 public enum LabRunner {
     /// Ctrl-C and SIGTERM set a flag; the run loop sees it and tears down.
@@ -65,6 +65,12 @@ public enum LabRunner {
         _ options: LabRunOptions, artifacts: LabArtifacts,
         log: @escaping (String) -> Void, onLine: (String) -> Void
     ) throws(LabError) -> LabRunResult {
+        guard geteuid() == 0 else {
+            throw LabError("dp-lab needs root for its network namespace and taps: run it as root (sudo)")
+        }
+        guard LabFiles.exists("/dev/net/tun") else {
+            throw LabError("/dev/net/tun is missing: load the tun module (modprobe tun)")
+        }
         var template = Array("/tmp/dp-lab.XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw LabError("mkdtemp failed: \(String(cString: strerror(errno)))") }
         let workDirectory = String(cString: made)
@@ -75,7 +81,7 @@ public enum LabRunner {
         perRun.addDirectory("/lab")
         perRun.addFile("/lab/run.conf", contents: Array(InitScript.runConfiguration(
             modules: artifacts.moduleLoadOrder, hugepages: options.hugepages,
-            access: options.access, nics: options.nics).utf8))
+            access: options.access, nics: options.nics, timeoutSeconds: Int(options.timeout.rounded(.up))).utf8))
         perRun.addFile("/lab/command.sh", contents: Array(InitScript.commandScript(options.command).utf8), mode: 0o755)
         let initrd = workDirectory + "/initrd.cpio"
         try LabFiles.write(try LabFiles.read(artifacts.initramfs) + perRun.finish(), to: initrd)
@@ -85,13 +91,21 @@ public enum LabRunner {
         configuration.memoryMiB = options.memoryMiB
         configuration.cpus = options.cpus
 
+        LabNamespace.removeStale(log: log)
         let namespace = try LabNamespace(nics: options.nics)
         defer { namespace.destroy() }
         let start = MonotonicClock.now
         let qemu = try Subprocess(namespace.command(QEMUCommand.arguments(configuration)), captureOutput: true)
         var peers: [(process: Subprocess, buffer: LineBuffer)] = []
         defer {
-            for peer in peers { peer.process.terminate() }
+            for (index, peer) in peers.enumerated() {
+                if let status = peer.process.poll() {
+                    log("dp-lab: peer \(index + 1) exited with status \(status)")
+                } else {
+                    peer.process.terminate()
+                    log("dp-lab: peer \(index + 1) was still running and was stopped")
+                }
+            }
             qemu.terminate()
         }
 

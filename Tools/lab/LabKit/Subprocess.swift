@@ -109,6 +109,13 @@ public final class Subprocess {
         var bytes = [UInt8]()
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
+            // Ctrl-C stops a long step (a build) too, not only the guest.
+            if interruptSignal != 0 {
+                process.terminate()
+                throw LabError("interrupted while running \(arguments[0])")
+            }
+            var ready = [pollfd(fd: process.outputFD!, events: Int16(POLLIN), revents: 0)]
+            if Glibc.poll(&ready, 1, 200) == 0 { continue }
             let n = chunk.withUnsafeMutableBytes { read(process.outputFD!, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }

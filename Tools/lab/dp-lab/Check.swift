@@ -19,6 +19,10 @@ struct Check: ParsableCommand {
 
     func run() throws {
         LabRunner.installSignalHandlers()
+        try exitingOnInterrupt(body)
+    }
+
+    func body() throws {
         let start = MonotonicClock.now
         let artifacts = try LabBuilder.prepare(content.contents, log: log)
         let nics = try LabNIC.plan(kinds: NICKind.allCases, macs: [], peerAddresses: [])

@@ -97,6 +97,10 @@ struct Run: ParsableCommand {
 
     func run() throws {
         LabRunner.installSignalHandlers()
+        try exitingOnInterrupt(body)
+    }
+
+    func body() throws {
         let nicsPlan = try LabNIC.plan(kinds: nics, macs: macs, peerAddresses: peerAddresses)
         let artifacts = try LabBuilder.prepare(content.contents, log: log)
         var options = LabRunOptions(nics: nicsPlan, access: access, command: command)
@@ -112,6 +116,16 @@ struct Run: ParsableCommand {
         }
         log("dp-lab: guest command status \(result.status.map(String.init) ?? "none"); boot \(result.bootSeconds.map(format) ?? "-") s, total \(format(result.totalSeconds)) s")
         throw ExitCode(result.exitCode)
+    }
+}
+
+/// Runs `body`; an interruption (Ctrl-C, SIGTERM) exits with 130.
+func exitingOnInterrupt(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as LabError where LabRunner.wasInterrupted {
+        log("dp-lab: \(error)")
+        throw ExitCode(130)
     }
 }
 
