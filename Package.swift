@@ -18,17 +18,21 @@ let package = Package(
         .library(name: "Dataplane", targets: ["Dataplane"]),
         .executable(name: "dp-bench", targets: ["dp-bench"]),
         .executable(name: "dp-echo", targets: ["dp-echo"]),
+        // What C applications link: the BSD-shaped dp_* API (dataplane.h).
+        .library(name: "dataplane", type: .dynamic, targets: ["CDataplane", "DataplaneRuntime"]),
         .executable(name: "dp-stack-bench", targets: ["dp-stack-bench"]),
         .executable(name: "dp-wire-alloc", targets: ["dp-wire-alloc"]),
         .executable(name: "dp-lab", targets: ["dp-lab"]),
         .executable(name: "dp-testpmd", targets: ["dp-testpmd"]),
         .executable(name: "dp-devbind", targets: ["dp-devbind"]),
         .executable(name: "dp-probe", targets: ["dp-probe"]),
+        .executable(name: "dp-tcp-bench", targets: ["dp-tcp-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
         // MARK: Platform: C shim, system libraries, memory, PCI, cores, clock
@@ -72,8 +76,25 @@ let package = Package(
 
         // MARK: The per-core network stack
         .target(
-            name: "Stack", dependencies: ["NetDevice", "Packets", "Platform", "Wire"],
+            name: "Stack", dependencies: ["NetDevice", "Packets", "Platform", "TCP", "Wire"],
             path: "Sources/Stack", swiftSettings: fastPath),
+        // MARK: TCP: the connection state machine and endpoint table (pure, no devices)
+        .target(name: "TCP", dependencies: ["Wire"], path: "Sources/TCP", swiftSettings: fastPath),
+
+        // MARK: Sockets: the per-core BSD socket API (Swift), and its C face
+        .target(
+            name: "Sockets",
+            dependencies: ["Stack", "TCP", "Wire", "Packets", "Platform",
+                           .product(name: "SystemPackage", package: "swift-system"),
+                           .product(name: "Atomics", package: "swift-atomics")],
+            path: "Sources/Sockets"),
+        .target(name: "CDataplane", path: "Sources/CDataplane"),
+        .target(
+            name: "DataplaneRuntime",
+            dependencies: ["Sockets", "CDataplane", "Stack", "TapDriver", "LoopbackDriver", "NetDevice", "Packets",
+                           "Platform", "Wire", "CPlatform",
+                           .product(name: "SystemPackage", package: "swift-system")],
+            path: "Sources/DataplaneRuntime"),
 
         // MARK: Umbrella library
         .target(
@@ -98,7 +119,7 @@ let package = Package(
         .executableTarget(
             name: "dp-echo",
             dependencies: [
-                "Stack", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
+                "Stack", "Sockets", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/echo", swiftSettings: fastPath),
@@ -137,6 +158,15 @@ let package = Package(
             dependencies: ["Platform", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/probe"),
 
+        .executableTarget(
+            name: "dp-tcp-bench",
+            dependencies: [
+                "TCP", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ],
+            path: "Tools/tcp-bench", swiftSettings: fastPath),
+
         // MARK: Tests
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], path: "Tests/PlatformTests"),
         .testTarget(
@@ -156,8 +186,15 @@ let package = Package(
             path: "Tests/HostDriverTests"),
         .testTarget(
             name: "StackTests",
-            dependencies: ["Stack", "LoopbackDriver", "TapDriver", "NetDevice", "Packets", "Platform", "Wire", "TestSupport"],
+            dependencies: ["Stack", "TCP", "LoopbackDriver", "TapDriver", "NetDevice", "Packets", "Platform", "Wire", "TestSupport"],
             path: "Tests/StackTests"),
         .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),
+        .testTarget(name: "TCPTests", dependencies: ["TCP", "Wire"], path: "Tests/TCPTests"),
+        .testTarget(
+            name: "SocketsTests",
+            dependencies: ["Sockets", "DataplaneRuntime", "Stack", "TCP", "LoopbackDriver", "TapDriver", "NetDevice",
+                           "Packets", "Platform", "Wire", "TestSupport",
+                           .product(name: "SystemPackage", package: "swift-system")],
+            path: "Tests/SocketsTests"),
     ]
 )

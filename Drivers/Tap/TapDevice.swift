@@ -52,7 +52,7 @@ public final class TapDevice: NetDevice {
 
     deinit {
         stop()
-        if fileDescriptor >= 0 { _ = dp_close(fileDescriptor) }
+        if fileDescriptor >= 0 { _ = dp_fd_close(fileDescriptor) }
         vectors.deallocate()
     }
 

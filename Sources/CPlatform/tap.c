@@ -61,4 +61,4 @@ long dp_writev_nonblocking(int fd, const struct iovec *vectors, int count) {
     return n < 0 ? -errno : n;
 }
 
-int dp_close(int fd) { return close(fd); }
+int dp_fd_close(int fd) { return close(fd); }

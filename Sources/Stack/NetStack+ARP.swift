@@ -17,7 +17,11 @@ extension NetStack {
         let forUs = repr.targetProtocolAddress == interface.address
         if repr.operation == .request { counters[.arpRequestsReceived] += 1 } else { counters[.arpRepliesReceived] += 1 }
         let sender = repr.senderProtocolAddress
-        if !sender.isUnspecified && !sender.isBroadcast && sender != interface.address && repr.senderHardwareAddress.isValidUnicast {
+        // Our own address is learnt only from our own MAC: a port that
+        // reflects frames (dp_init --loopback) lets the stack talk to itself.
+        let fromSelf = sender == interface.address && repr.senderHardwareAddress == interface.macAddress
+        if !sender.isUnspecified && !sender.isBroadcast && (sender != interface.address || fromSelf)
+            && repr.senderHardwareAddress.isValidUnicast {
             arp.confirm(sender, at: repr.senderHardwareAddress, interface: interface.index, create: forUs, now: now) {
                 waiting, mac, index in
                 sendFrame(waiting, to: mac, etherType: .ipv4, on: interfaces[index])

@@ -103,14 +103,24 @@ extension NetStack {
         }
     }
 
-    /// The hook for TCP: segments are dropped (no RST) and counted until
-    /// the TCP state machine is wired in here.
-    func deliverTCP(_ packet: PacketBuffer, _ delivery: IPv4Delivery) {
-        counters[.ipv4TCPNotAvailable] += 1
-        packet.free()
-    }
 
     // MARK: Send
+
+    /// The source address a packet to `destination` would carry (nil: no
+    /// route). For the socket layer's connect and getsockname.
+    public func sourceAddress(toward destination: IPv4Address, from source: IPv4Address = .any) -> IPv4Address? {
+        route(to: destination, from: source)?.source
+    }
+
+    /// True for 255.255.255.255 and the directed broadcast of an interface's subnet.
+    public func isBroadcast(_ address: IPv4Address) -> Bool {
+        address.isBroadcast || interfaces.contains { $0.network.prefixLength < 31 && address == $0.network.broadcastAddress }
+    }
+
+    /// True when `address` is one of the interfaces' addresses.
+    public func isLocalAddress(_ address: IPv4Address) -> Bool {
+        interfaces.contains { $0.address == address }
+    }
 
     struct Route {
         var interface: NetInterface
@@ -158,7 +168,7 @@ extension NetStack {
     /// as IPv4 from `route`: one packet when it fits the MTU, else
     /// fragments. Takes the payload in every case.
     func sendIPv4(_ payload: PacketBuffer, protocol: IPProtocol, to destination: IPv4Address, route: Route,
-                  timeToLive: UInt8 = 64) {
+                  timeToLive: UInt8 = 64, typeOfService: UInt8 = 0) {
         let identification = nextIdentification
         nextIdentification &+= 1
         let interface = route.interface
@@ -170,7 +180,8 @@ extension NetStack {
                 return
             }
             IPv4Repr(source: route.source, destination: destination, protocol: `protocol`, payloadLength: length,
-                     timeToLive: timeToLive, identification: identification)
+                     timeToLive: timeToLive, identification: identification,
+                     dscp: typeOfService >> 2, ecn: typeOfService & 3)
                 .emit(into: IPv4Packet(unchecked: UnsafeMutableRawBufferPointer(start: start, count: IPv4Packet.minimumHeaderLength)))
             counters[.ipv4Sent] += 1
             sendIPv4Frame(payload, nextHop: route.nextHop, on: interface)
@@ -195,7 +206,8 @@ extension NetStack {
             let start = fragment.prepend(IPv4Packet.minimumHeaderLength)!
             IPv4Repr(source: route.source, destination: destination, protocol: `protocol`, payloadLength: size,
                      timeToLive: timeToLive, identification: identification,
-                     moreFragments: offset + size < length, fragmentOffset: offset)
+                     moreFragments: offset + size < length, fragmentOffset: offset,
+                     dscp: typeOfService >> 2, ecn: typeOfService & 3)
                 .emit(into: IPv4Packet(unchecked: UnsafeMutableRawBufferPointer(start: start, count: IPv4Packet.minimumHeaderLength)))
             counters[.ipv4FragmentsSent] += 1
             sendIPv4Frame(fragment, nextHop: route.nextHop, on: interface)

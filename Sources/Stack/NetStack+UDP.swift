@@ -171,7 +171,8 @@ extension NetStack {
     /// connected peer when nil. Takes the buffer in every case, also when
     /// it throws.
     public func udpSend(_ endpoint: UDPEndpoint, _ payload: PacketBuffer,
-                        to destination: (address: IPv4Address, port: UInt16)? = nil) throws(StackError) {
+                        to destination: (address: IPv4Address, port: UInt16)? = nil,
+                        timeToLive: UInt8 = 64, typeOfService: UInt8 = 0) throws(StackError) {
         let i: Int
         do { i = try udp.entryIndex(endpoint) } catch {
             payload.free()
@@ -211,13 +212,14 @@ extension NetStack {
         let checksum = InternetChecksum.finish(InternetChecksum.sum(packet: payload, initial: pseudo))
         header.checksum = checksum == 0 ? 0xFFFF : checksum
         counters[.udpSent] += 1
-        sendIPv4(payload, protocol: .udp, to: address, route: route)
+        sendIPv4(payload, protocol: .udp, to: address, route: route, timeToLive: timeToLive, typeOfService: typeOfService)
     }
 
     /// Sends a copy of `bytes`; buffers come from the stack's pool (a chain
     /// when they do not fit one).
     public func udpSend(_ endpoint: UDPEndpoint, bytes: UnsafeRawBufferPointer,
-                        to destination: (address: IPv4Address, port: UInt16)? = nil) throws(StackError) {
+                        to destination: (address: IPv4Address, port: UInt16)? = nil,
+                        timeToLive: UInt8 = 64, typeOfService: UInt8 = 0) throws(StackError) {
         guard bytes.count <= Self.maximumUDPPayload else {
             throw StackError(.messageTooLong, "UDP payload of \(bytes.count) bytes: at most \(Self.maximumUDPPayload)")
         }
@@ -225,7 +227,7 @@ extension NetStack {
             counters[.noBuffers] += 1
             throw StackError(.noBuffers, "the packet pool '\(pool.name)' is exhausted: free received datagrams or make a larger pool")
         }
-        try udpSend(endpoint, head, to: destination)
+        try udpSend(endpoint, head, to: destination, timeToLive: timeToLive, typeOfService: typeOfService)
     }
 
     /// Copies `bytes` into a chain of pool buffers; nil when the pool runs out.

@@ -1,6 +1,7 @@
 import NetDevice
 import Packets
 import Platform
+import TCP
 import Wire
 
 /// An ICMP echo reply the stack received.
@@ -26,9 +27,9 @@ public struct EchoReply: Sendable, Equatable {
 /// API (`udpBind`, `udpSend`, `udpReceive`, ...) between polls on the same
 /// core.
 ///
-/// TCP (protocol 6) is not handled here yet: segments are counted as
-/// `drop.ipv4.tcpNotAvailable` and dropped without a RST. The state
-/// machine in Sources/TCP will be dispatched from `deliverTCP`.
+/// TCP (protocol 6) goes to the pure state machine of Sources/TCP
+/// (`tcp`, a `TCPEndpointTable`): segments in from `deliverTCP`, timers and
+/// segments out from `runTCP` on every poll step (NetStack+TCP.swift).
 public final class NetStack {
     public let limits: StackLimits
     public let clock: TSCClock
@@ -54,10 +55,24 @@ public final class NetStack {
     var icmpTokens: Int
     var icmpRefilledAt: UInt64
     let cyclesPerICMPToken: UInt64
+    // TCP: the endpoint table is made on first use, when the interfaces
+    // (and so the MTU that bounds the MSS) are known.
+    let tcpConfiguration: TCPConfiguration
+    var tcpTable: TCPEndpointTable?
+    var tcpDeadline: TCPInstant?
+    /// Where a TCP segment that arrived in several buffers is made
+    /// contiguous for the state machine (64 KiB, once per stack).
+    let tcpScratch: UnsafeMutableRawBufferPointer
+    /// Receives TCP events (readable, writable, acceptable, closed) for the
+    /// socket layer, after each poll step.
+    public var tcpEventHandler: ((TCPTableEvent) -> Void)?
 
     /// - Parameter pool: where the stack takes buffers for packets it builds.
-    public init(pool: PacketPool, limits: StackLimits = StackLimits(), clock: TSCClock = .shared) {
+    public init(pool: PacketPool, limits: StackLimits = StackLimits(), clock: TSCClock = .shared,
+                tcpConfiguration: TCPConfiguration = TCPConfiguration()) {
         self.limits = limits
+        self.tcpConfiguration = tcpConfiguration
+        tcpScratch = .allocate(byteCount: 65_536, alignment: 64)
         self.clock = clock
         self.pool = pool
         now = TSCClock.cycles()
@@ -85,6 +100,7 @@ public final class NetStack {
         arp.releaseAll()
         udp.releaseAll()
         receiveBurst.deallocate()
+        tcpScratch.deallocate()
     }
 
     // MARK: Configuration
@@ -134,6 +150,7 @@ public final class NetStack {
             received += n
             for i in 0..<n { handleFrame(receiveBurst[i], on: interface) }
         }
+        runTCP()
         flush()
         return received
     }

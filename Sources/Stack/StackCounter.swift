@@ -20,6 +20,8 @@ public enum StackCounter: Int, CaseIterable, Sendable {
     case udpReceived
     case udpDelivered
     case udpSent
+    case tcpReceived
+    case tcpSent
     case arpRequestsReceived
     case arpRepliesReceived
     case arpRequestsSent
@@ -39,7 +41,8 @@ public enum StackCounter: Int, CaseIterable, Sendable {
     case ipv4TTLExpired
     case ipv4SourceInvalid
     case ipv4UnknownProtocol
-    case ipv4TCPNotAvailable
+    case tcpToBroadcast
+    case tcpNoRoute
     case ipv4NoRoute
     case ipv4FragmentationNeededDF
     case reassemblyOverlap
@@ -79,6 +82,8 @@ public enum StackCounter: Int, CaseIterable, Sendable {
         case .udpReceived: "udp.received"
         case .udpDelivered: "udp.delivered"
         case .udpSent: "udp.sent"
+        case .tcpReceived: "tcp.received"
+        case .tcpSent: "tcp.sent"
         case .arpRequestsReceived: "arp.requestsReceived"
         case .arpRepliesReceived: "arp.repliesReceived"
         case .arpRequestsSent: "arp.requestsSent"
@@ -96,7 +101,8 @@ public enum StackCounter: Int, CaseIterable, Sendable {
         case .ipv4TTLExpired: "drop.ipv4.ttlExpired"
         case .ipv4SourceInvalid: "drop.ipv4.sourceInvalid"
         case .ipv4UnknownProtocol: "drop.ipv4.unknownProtocol"
-        case .ipv4TCPNotAvailable: "drop.ipv4.tcpNotAvailable"
+        case .tcpToBroadcast: "drop.tcp.toBroadcast"
+        case .tcpNoRoute: "drop.tcp.noRoute"
         case .ipv4NoRoute: "drop.ipv4.noRoute"
         case .ipv4FragmentationNeededDF: "drop.ipv4.fragmentationNeededDF"
         case .reassemblyOverlap: "drop.reassembly.overlap"

@@ -251,14 +251,17 @@ import Wire
         #expect(net.b.counters[.icmpRateLimited] == 7)
     }
 
-    @Test func tcpIsACountedDropUntilTheStateMachineIsWiredIn() throws {
+    @Test func tcpSegmentWithABadChecksumIsACountedDrop() throws {
+        // (With TCP wired in, the former "TCP not available" drop is gone;
+        // a segment whose checksum is wrong is still dropped and counted.)
         let net = try StackAndWire()
         net.introducePeer()
         var segment = [UInt8](repeating: 0, count: 20)
         segment[12] = 0x50
-        segment[13] = 0x02  // SYN
+        segment[13] = 0x02  // SYN, checksum left 0
         net.inject(net.ipv4Frame(protocol: .tcp, payload: segment))
-        #expect(net.stack.counters[.ipv4TCPNotAvailable] == 1)
+        #expect(net.stack.counters[.tcpReceived] == 1)
+        #expect(net.stack.counters.malformed(.tcp, .badChecksum) == 1)
         // No RST, no answer at all.
         #expect(net.sent().isEmpty)
     }

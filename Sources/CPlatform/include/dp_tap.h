@@ -24,4 +24,4 @@ int dp_interface_mtu(const char *name);
 long dp_read_nonblocking(int fd, void *buffer, size_t length);
 long dp_writev_nonblocking(int fd, const struct iovec *vectors, int count);
 /// close(2).
-int dp_close(int fd);
+int dp_fd_close(int fd);

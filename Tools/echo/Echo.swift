@@ -3,6 +3,7 @@ import Foundation
 import NetDevice
 import Packets
 import Platform
+import Sockets
 import Stack
 import TapDriver
 import Wire
@@ -14,7 +15,7 @@ nonisolated(unsafe) var stopRequested: Int32 = 0
 struct Echo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dp-echo",
-        abstract: "Runs the Dataplane stack on one port and serves UDP echo (TCP echo/discard once TCP exists).",
+        abstract: "Runs the Dataplane stack on one port and serves UDP echo, TCP echo and TCP discard.",
         discussion: """
             The kernel side of a tap (its address, routes) is configured by the caller, not by dp-echo.
             Example, in a namespace:
@@ -42,10 +43,10 @@ struct Echo: ParsableCommand {
     @Option(name: .customLong("udp-echo"), help: "Serve UDP echo on PORT (repeatable).")
     var udpEcho: [UInt16] = []
 
-    @Option(name: .customLong("tcp-echo"), help: "Serve TCP echo on PORT (repeatable; needs TCP).")
+    @Option(name: .customLong("tcp-echo"), help: "Serve TCP echo on PORT (repeatable).")
     var tcpEcho: [UInt16] = []
 
-    @Option(name: .customLong("tcp-discard"), help: "Serve TCP discard on PORT (repeatable; needs TCP).")
+    @Option(name: .customLong("tcp-discard"), help: "Serve TCP discard on PORT (repeatable).")
     var tcpDiscard: [UInt16] = []
 
     @Option(help: "Stop after N seconds (default: until SIGINT/SIGTERM).")
@@ -83,9 +84,6 @@ struct Echo: ParsableCommand {
         if pci != nil {
             throw failure("PCI drivers not available yet: dp-echo runs only with --tap for now")
         }
-        if !tcpEcho.isEmpty || !tcpDiscard.isEmpty {
-            throw failure("TCP not yet available: --tcp-echo and --tcp-discard need the TCP state machine in the stack; use --udp-echo")
-        }
         guard let tap else { throw failure("no port given") }
         let network = IPv4Network(ip)!
 
@@ -101,10 +99,17 @@ struct Echo: ParsableCommand {
         }
         let stack = NetStack(pool: pool)
         var endpoints: [UDPEndpoint] = []
+        let core: SocketCore
+        let tcp: TCPServices
         do {
             try stack.addInterface(device: device, configuration: InterfaceConfiguration(
                 address: network, gateway: gateway.flatMap { IPv4Address($0) }, mtu: mtu))
             for port in udpEcho { endpoints.append(try stack.udpBind(port: port)) }
+            // TCP goes through the socket layer; the ports are the command line's choice.
+            var configuration = SocketCoreConfiguration()
+            configuration.privilegedPorts = .allowed
+            core = try SocketCore(stack: stack, configuration: configuration)
+            tcp = try TCPServices(core: core, echoPorts: tcpEcho, discardPorts: tcpDiscard)
         } catch {
             throw failure("\(error)")
         }
@@ -119,6 +124,8 @@ struct Echo: ParsableCommand {
         signal(SIGTERM) { _ in stopRequested = 1 }
         say("dp-echo: \(device.name) \(network) mac \(device.macAddress) mtu \(mtu ?? device.info.mtu)"
               + (udpEcho.isEmpty ? "" : " udp echo on \(udpEcho.map(String.init).joined(separator: ","))")
+              + (tcpEcho.isEmpty ? "" : " tcp echo on \(tcpEcho.map(String.init).joined(separator: ","))")
+              + (tcpDiscard.isEmpty ? "" : " tcp discard on \(tcpDiscard.map(String.init).joined(separator: ","))")
               + (seconds.map { " for \($0) s" } ?? ""))
 
         let started = TSCClock.monotonicNanoseconds()
@@ -127,7 +134,8 @@ struct Echo: ParsableCommand {
         var echoed: UInt64 = 0
         var iterations: UInt64 = 0
         while stopRequested == 0 {
-            var work = stack.poll()
+            var work = core.runOnce()
+            work += tcp.serve()
             for endpoint in endpoints {
                 while let datagram = try? stack.udpReceive(endpoint) {
                     // Echo in place: the received buffer goes back out.
@@ -148,6 +156,7 @@ struct Echo: ParsableCommand {
         let elapsed = Double(TSCClock.monotonicNanoseconds() - started) / 1e9
         let counters = stack.counters.named
         say("dp-echo: \(String(format: "%.1f", elapsed)) s, \(echoed) datagrams echoed, "
+              + "\(tcp.accepted) TCP connections, \(tcp.bytesEchoed) TCP bytes echoed, \(tcp.bytesDiscarded) discarded, "
               + "\(stack.counters[.icmpEchoReplies]) pings answered, \(stack.counters.totalDropped) dropped")
         if let statsJSON {
             let port = device.statistics()
@@ -155,6 +164,9 @@ struct Echo: ParsableCommand {
             let document: [String: Any] = [
                 "seconds": elapsed,
                 "udpEchoed": echoed,
+                "tcpConnections": tcp.accepted,
+                "tcpBytesEchoed": tcp.bytesEchoed,
+                "tcpBytesDiscarded": tcp.bytesDiscarded,
                 "counters": counters,
                 "port": [
                     "receivedPackets": port.receivedPackets, "receivedBytes": port.receivedBytes,

@@ -1,0 +1,65 @@
+/// Per-connection settings (the socket options). Chosen at open time; the
+/// socket layer may change the run-time ones (`noDelay`, keepalive) later.
+public struct TCPConnectionOptions: Sendable, Hashable {
+    /// Bytes of the send ring.
+    public var sendBufferSize = 256 * 1024
+    /// Bytes of the receive ring; also bounds the advertised window.
+    public var receiveBufferSize = 256 * 1024
+    /// TCP_NODELAY: send small segments at once instead of Nagle's waiting.
+    public var noDelay = false
+    /// SO_KEEPALIVE with TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT.
+    public var keepAlive = false
+    public var keepAliveIdle = TCPDuration.seconds(7200)
+    public var keepAliveInterval = TCPDuration.seconds(75)
+    public var keepAliveCount = 9
+    public var congestionControl = TCPCongestionAlgorithm.newReno
+    /// Offer and use these options in the handshake.
+    public var windowScaling = true
+    public var timestamps = true
+    public var selectiveAcknowledgments = true
+    /// TCP_MAXSEG: caps the MSS we announce and send with (nil: from the MTU).
+    public var maximumSegmentSize: Int?
+    /// IP_TTL and IP_TOS of the connection's packets.
+    public var timeToLive: UInt8 = 64
+    public var typeOfService: UInt8 = 0
+
+    public init() {}
+}
+
+/// Stack-wide TCP settings; read-only once the table is running.
+public struct TCPConfiguration: Sendable, Hashable {
+    /// The interface MTU: our MSS is MTU - 40, and segments never exceed it.
+    public var mtu = 1500
+    public var minimumRTO = TCPDuration.milliseconds(200)
+    public var maximumRTO = TCPDuration.seconds(60)
+    public var initialRTO = TCPDuration.seconds(1)
+    /// Retransmissions of data before the connection fails with timedOut.
+    public var maximumRetransmissions = 15
+    /// Retransmissions of SYN / SYN-ACK before giving up.
+    public var maximumSYNRetransmissions = 6
+    public var delayedACKTimeout = TCPDuration.milliseconds(40)
+    /// Maximum segment lifetime; TIME-WAIT lasts twice this.
+    public var maximumSegmentLifetime = TCPDuration.seconds(30)
+    /// How long an orphaned (closed by the application) connection may sit in FIN-WAIT-2.
+    public var finWait2Timeout = TCPDuration.seconds(60)
+    /// Out-of-order ranges kept per connection (the rest are dropped).
+    public var maximumOutOfOrderRanges = 8
+    /// SACK ranges remembered per connection on the send side.
+    public var maximumSACKScoreboardRanges = 32
+    /// RFC 5961 challenge ACKs allowed per connection per second.
+    public var challengeACKsPerSecond = 10
+    /// Minimum and maximum persist (zero window probe) interval.
+    public var minimumPersistInterval = TCPDuration.milliseconds(200)
+    public var maximumPersistInterval = TCPDuration.seconds(60)
+    /// Ephemeral ports for active opens (IANA's suggested range).
+    public var ephemeralPorts: ClosedRange<UInt16> = 49152...65535
+    /// Maximum TIME-WAIT entries; the oldest is dropped beyond this.
+    public var maximumTimeWaitEntries = 65536
+    /// Answer SYNs with SYN cookies when a listener's backlog is full.
+    public var synCookies = true
+
+    public init() {}
+
+    /// The MSS we announce: the MTU less the IPv4 and TCP headers.
+    public var localMSS: Int { max(mtu - 40, 88) }
+}

@@ -1,0 +1,70 @@
+/// A passive open on a local endpoint (address `.any` matches every local
+/// address): the SYN backlog of half-open children and the queue of
+/// established ones waiting for `accept`.
+struct TCPListener {
+    var local: TCPEndpoint
+    var options: TCPConnectionOptions
+    /// Children in SYN-RECEIVED allowed at once; beyond this, SYN cookies.
+    var synBacklog: Int
+    /// Established children waiting for accept; beyond this, SYNs are dropped.
+    var acceptBacklog: Int
+    var halfOpen = 0
+    var acceptQueue: [TCPConnectionID] = []
+    var acceptQueueHead = 0
+    var generation: UInt32
+    var eventsPending: TCPEvents = []
+
+    var acceptQueueCount: Int { acceptQueue.count - acceptQueueHead }
+
+    mutating func popAccept() -> TCPConnectionID? {
+        guard acceptQueueHead < acceptQueue.count else { return nil }
+        let id = acceptQueue[acceptQueueHead]
+        acceptQueueHead += 1
+        if acceptQueueHead == acceptQueue.count {
+            acceptQueue.removeAll(keepingCapacity: true)
+            acceptQueueHead = 0
+        }
+        return id
+    }
+}
+
+/// A handle on a connection in a `TCPEndpointTable` (slot and generation, so
+/// a stale handle never reaches a slot's next occupant).
+public struct TCPConnectionID: Hashable, Sendable, CustomStringConvertible {
+    public var slot: Int32
+    public var generation: UInt32
+    public var description: String { "conn#\(slot).\(generation)" }
+}
+
+/// A handle on a listener in a `TCPEndpointTable`.
+public struct TCPListenerID: Hashable, Sendable, CustomStringConvertible {
+    public var index: Int32
+    public var generation: UInt32
+    public var description: String { "listener#\(index).\(generation)" }
+}
+
+/// What the socket layer learns from `TCPEndpointTable.nextEvent()`.
+public enum TCPTableEvent: Sendable, Hashable {
+    case connection(TCPConnectionID, TCPEvents)
+    case listener(TCPListenerID, TCPEvents)
+}
+
+/// Table-wide counters.
+public struct TCPTableStatistics: Sendable, Hashable {
+    public var segmentsReceived = 0
+    /// RSTs sent for segments to ports with no connection or listener.
+    public var resetsForClosedPorts = 0
+    public var synCookiesSent = 0
+    public var synCookiesAccepted = 0
+    public var synCookiesRejected = 0
+    /// SYNs dropped because the accept queue was full (or the backlog, without cookies).
+    public var synsDropped = 0
+    public var timeWaitReused = 0
+    public var timeWaitACKs = 0
+    public var connectionsOpened = 0
+    public var connectionsAccepted = 0
+    /// Control segments dropped because the control queue was full.
+    public var controlQueueDrops = 0
+    public var connectionsFreed = 0
+    public init() {}
+}

@@ -1,0 +1,100 @@
+import Wire
+@testable import TCP
+
+/// A segment in flight between two in-process endpoints, payload copied out.
+struct WireSegment {
+    var repr: TCPRepr
+    var payload: [UInt8]
+    var source: IPv4Address
+    var destination: IPv4Address
+}
+
+/// What the link does to the n-th segment in one direction, by pattern: the
+/// patterns are deterministic so a failing run replays exactly.
+struct ImpairmentPattern {
+    /// Drop segment n when n % dropEvery == dropPhase (0 = never).
+    var dropEvery = 0
+    var dropPhase = 0
+    /// Send segment n twice when n % duplicateEvery == 0.
+    var duplicateEvery = 0
+    /// Hold segment n back by `reorderDelay` when n % reorderEvery == 0.
+    var reorderEvery = 0
+    var reorderDelay = TCPDuration.milliseconds(3)
+    /// The link's one-way delay.
+    var delay = TCPDuration.milliseconds(1)
+    /// Drop every segment numbered in this set too (for scripted losses).
+    var dropIndices: Set<Int> = []
+
+    static let clean = ImpairmentPattern()
+}
+
+/// A one-way impaired link: segments go in with a send time, come out at
+/// their delivery time (possibly never, twice, or after later ones).
+struct ImpairedLink {
+    var pattern: ImpairmentPattern
+    private(set) var sent = 0
+    private(set) var dropped = 0
+    private(set) var duplicated = 0
+    private(set) var reordered = 0
+    private var inFlight: [(at: TCPInstant, order: Int, segment: WireSegment)] = []
+    private var order = 0
+
+    init(_ pattern: ImpairmentPattern) { self.pattern = pattern }
+
+    mutating func send(_ segment: WireSegment, now: TCPInstant) {
+        let n = sent
+        sent += 1
+        if pattern.dropIndices.contains(n) || (pattern.dropEvery > 0 && n % pattern.dropEvery == pattern.dropPhase) {
+            dropped += 1
+            return
+        }
+        var at = now + pattern.delay
+        if pattern.reorderEvery > 0 && n % pattern.reorderEvery == pattern.reorderEvery - 1 {
+            at = at + pattern.reorderDelay
+            reordered += 1
+        }
+        enqueue(segment, at: at)
+        if pattern.duplicateEvery > 0 && n % pattern.duplicateEvery == 0 {
+            duplicated += 1
+            enqueue(segment, at: at + .microseconds(100))
+        }
+    }
+
+    private mutating func enqueue(_ segment: WireSegment, at: TCPInstant) {
+        order += 1
+        inFlight.append((at, order, segment))
+    }
+
+    var nextDelivery: TCPInstant? { inFlight.map(\.at).min() }
+
+    /// Segments due by `now`, in delivery order.
+    mutating func deliver(now: TCPInstant) -> [WireSegment] {
+        let due = inFlight.filter { $0.at <= now }.sorted { ($0.at, $0.order) < ($1.at, $1.order) }
+        inFlight.removeAll { $0.at <= now }
+        return due.map(\.segment)
+    }
+}
+
+extension TCPDuration {
+    static func microseconds(_ value: UInt64) -> TCPDuration { TCPDuration(microseconds: value) }
+}
+
+extension TCPConnection {
+    /// Drains every segment the connection wants to send, payloads copied.
+    func drain(now: TCPInstant) -> [WireSegment] {
+        var out: [WireSegment] = []
+        while let segment = nextSegment(now: now) {
+            var bytes = [UInt8](repeating: 0, count: segment.payloadLength)
+            bytes.withUnsafeMutableBytes { copyPayload(of: segment, to: $0.baseAddress!) }
+            out.append(WireSegment(repr: segment.repr, payload: bytes, source: segment.source, destination: segment.destination))
+            if out.count > 10_000 { break }
+        }
+        return out
+    }
+
+    func handle(_ segment: WireSegment, now: TCPInstant) {
+        segment.payload.withUnsafeBytes {
+            handle(segment: segment.repr, payload: $0, source: segment.source, destination: segment.destination, now: now)
+        }
+    }
+}
