@@ -39,6 +39,8 @@ public final class TCPEndpointTable {
     private var events: [TCPTableEvent] = []
     private var eventsHead = 0
     private var ephemeralCounter: UInt32 = 0
+    /// Lower bound of every connection's and TIME-WAIT entry's deadline.
+    private var cachedDeadline: TCPInstant?
 
     struct SlotInfo {
         var generation: UInt32 = 0
@@ -418,21 +420,28 @@ public final class TCPEndpointTable {
     // MARK: Timers
 
     /// Fires due timers of every connection and expires TIME-WAIT entries.
+    /// Scans all connections (O(n)) and recomputes the exact next deadline,
+    /// so it runs once per deadline, not once per loop turn.
     public func poll(now: TCPInstant) {
         timeWait.expire(now: now)
+        var earliest = timeWait.nextExpiry
         for index in slots.indices {
-            guard let connection = slots[index], let deadline = connection.nextDeadline, deadline <= now else { continue }
-            connection.poll(now: now)
-            markDirty(Int32(index))
+            guard let connection = slots[index], let deadline = connection.nextDeadline else { continue }
+            if deadline <= now {
+                connection.poll(now: now)
+                markDirty(Int32(index))
+            } else {
+                earliest = earliest.earliest(deadline)
+            }
         }
+        cachedDeadline = earliest
     }
 
-    /// When `poll` is next needed (O(connections); cache it per loop turn).
-    public var nextDeadline: TCPInstant? {
-        var deadline = timeWait.nextExpiry
-        for connection in slots { if let connection { deadline = deadline.earliest(connection.nextDeadline) } }
-        return deadline
-    }
+    /// When `poll` is next needed. O(1): a lower bound kept as connections
+    /// are touched (it may be early, never late; an early `poll` only
+    /// recomputes it). Touch connections only through the table's calls
+    /// (`send`, `receive`, `withConnection`, ...) so that this stays true.
+    public var nextDeadline: TCPInstant? { cachedDeadline }
 
     // MARK: Segments out, events
 
@@ -486,6 +495,7 @@ public final class TCPEndpointTable {
     /// move it to TIME-WAIT, free it, and report its events.
     private func settle(_ slot: Int32, now: TCPInstant) {
         guard let connection = slots[Int(slot)] else { return }
+        cachedDeadline = cachedDeadline.earliest(connection.nextDeadline)
         var info = slotInfo[Int(slot)]
         if !info.accepted {
             if info.parent >= 0, !info.inAcceptQueue, connection.state != .synReceived && connection.state != .closed,
@@ -514,6 +524,7 @@ public final class TCPEndpointTable {
                 timestampsEnabled: connection.timestampsEnabled, timestampRecent: connection.timestampRecent,
                 timestampOffset: connection.timestampOffset, window: connection.announceWindowForTimeWait,
                 expires: expires))
+            cachedDeadline = cachedDeadline.earliest(expires)
             free(slot)
         } else if connection.state == .closed {
             free(slot)

@@ -258,3 +258,50 @@ import Wire
         #expect(pair.a.timeWaitCount > 0)
     }
 }
+
+extension EndpointTableTests {
+    @Test func thousandConcurrentConnectionsEcho() throws {
+        var options = TCPConnectionOptions()
+        options.sendBufferSize = 8192
+        options.receiveBufferSize = 8192
+        let pair = TablePair(toB: ImpairmentPattern(dropEvery: 97, dropPhase: 11), toA: ImpairmentPattern(dropEvery: 89, dropPhase: 5))
+        let listener = try pair.b.listen(on: Self.server, backlog: 1024, synBacklog: 256, options: options)
+        var clients: [TCPConnectionID] = []
+        for _ in 0..<1000 {
+            clients.append(try pair.a.connect(from: TablePair.addressA, to: Self.server, options: options, now: pair.now))
+        }
+        var servers: [TCPConnectionID] = []
+        var echoed = [Int](repeating: 0, count: 1000)
+        var sent = [Bool](repeating: false, count: 1000)
+        let message = patternBytes(count: 3000, seed: 77)
+        var received = [[UInt8]](repeating: [], count: 1000)
+        var buffer = [UInt8](repeating: 0, count: 8192)
+        let done = pair.run(until: {
+            while let child = pair.b.accept(listener) { servers.append(child) }
+            // Servers echo whatever arrives.
+            for server in servers {
+                let count = buffer.withUnsafeMutableBytes { (try? pair.b.receive(server, into: $0)) ?? 0 }
+                if count > 0 {
+                    let taken = buffer.withUnsafeBytes { (try? pair.b.send(server, UnsafeRawBufferPointer(rebasing: $0[0..<count]))) ?? 0 }
+                    #expect(taken == count)  // rings are as large as the message
+                }
+            }
+            for (index, client) in clients.enumerated() {
+                guard pair.a.connection(client)?.state == .established else { continue }
+                if !sent[index] {
+                    let taken = message.withUnsafeBytes { (try? pair.a.send(client, $0)) ?? 0 }
+                    sent[index] = taken == message.count
+                }
+                let count = buffer.withUnsafeMutableBytes { (try? pair.a.receive(client, into: $0)) ?? 0 }
+                if count > 0 {
+                    received[index] += buffer[0..<count]
+                    echoed[index] = received[index].count
+                }
+            }
+            return echoed.allSatisfy { $0 == message.count }
+        }, limit: .seconds(120))
+        #expect(done)
+        #expect(received.allSatisfy { $0 == message })
+        #expect(servers.count == 1000)
+    }
+}
