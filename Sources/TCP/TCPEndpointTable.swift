@@ -90,8 +90,9 @@ public final class TCPEndpointTable {
     /// Opens a listener. `backlog` bounds the accept queue; `synBacklog`
     /// the half-open children (defaults to the same).
     public func listen(on local: TCPEndpoint, backlog: Int, synBacklog: Int? = nil,
-                       options: TCPConnectionOptions = TCPConnectionOptions()) throws(TCPCallError) -> TCPListenerID {
+                       options: TCPConnectionOptions? = nil) throws(TCPCallError) -> TCPListenerID {
         guard listenerByEndpoint[local] == nil else { throw .addressInUse(local) }
+        let options = options ?? configuration.defaultConnectionOptions
         let index = listeners.firstIndex { $0 == nil } ?? listeners.count
         let generation = UInt32(truncatingIfNeeded: index &* 7919) &+ ephemeralCounter
         ephemeralCounter &+= 1
@@ -145,8 +146,9 @@ public final class TCPEndpointTable {
     /// Active open from `localAddress` (port chosen from the ephemeral range
     /// unless given) to `remote`.
     public func connect(from localAddress: IPv4Address, port: UInt16? = nil, to remote: TCPEndpoint,
-                        options: TCPConnectionOptions = TCPConnectionOptions(),
+                        options: TCPConnectionOptions? = nil,
                         now: TCPInstant) throws(TCPCallError) -> TCPConnectionID {
+        let options = options ?? configuration.defaultConnectionOptions
         let localPort: UInt16
         if let port {
             let tuple = TCPFourTuple(local: TCPEndpoint(address: localAddress, port: port), remote: remote)
@@ -221,6 +223,11 @@ public final class TCPEndpointTable {
 
     public func shutdownWrite(_ id: TCPConnectionID) throws(TCPCallError) {
         try withConnection(id) { (c) throws(TCPCallError) in try c.shutdownWrite() }
+    }
+
+    /// setsockopt: TCP_NODELAY, SO_KEEPALIVE and the keepalive timings.
+    public func setOptions(_ id: TCPConnectionID, _ options: TCPConnectionOptions, now: TCPInstant) throws(TCPCallError) {
+        try withConnection(id) { $0.setOptions(options, now: now) }
     }
 
     public func abort(_ id: TCPConnectionID) {

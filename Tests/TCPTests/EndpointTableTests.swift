@@ -327,3 +327,35 @@ extension EndpointTableTests {
         #expect(pair.b.statistics.synCookiesAccepted > 0)
     }
 }
+
+extension EndpointTableTests {
+    @Test func stackWideDefaultOptionsApply() throws {
+        var configuration = TCPConfiguration()
+        configuration.defaultConnectionOptions.congestionControl = .cubic
+        configuration.defaultConnectionOptions.receiveBufferSize = 32 * 1024
+        let table = TCPEndpointTable(configuration: configuration, key: SipHashKey(k0: 1, k1: 1))
+        let id = try table.connect(from: TablePair.addressA, to: Self.server, now: .zero)
+        let connection = try #require(table.connection(id))
+        if case .cubic = connection.congestion {} else { Issue.record("expected CUBIC from the stack default") }
+        #expect(connection.receiveBuffer.capacity == 32 * 1024)
+        var perSocket = TCPConnectionOptions()
+        perSocket.congestionControl = .newReno
+        let other = try table.connect(from: TablePair.addressA, to: Self.server, options: perSocket, now: .zero)
+        if case .newReno = try #require(table.connection(other)).congestion {} else { Issue.record("expected NewReno per socket") }
+    }
+
+    @Test func setOptionsTurnsKeepAliveOn() throws {
+        let pair = TablePair()
+        let listener = try pair.b.listen(on: Self.server, backlog: 4)
+        let client = try pair.a.connect(from: TablePair.addressA, to: Self.server, now: pair.now)
+        #expect(pair.run(until: { pair.b.accept(listener) != nil && pair.a.connection(client)?.state == .established }))
+        var options = try #require(pair.a.connection(client)).options
+        options.keepAlive = true
+        options.keepAliveIdle = .seconds(5)
+        try pair.a.setOptions(client, options, now: pair.now)
+        pair.step()
+        #expect(pair.a.nextDeadline != nil)
+        pair.advance(.seconds(5))
+        #expect(pair.a.connection(client)?.statistics.keepAliveProbes == 1)
+    }
+}
