@@ -566,7 +566,8 @@ extension TCPConnection {
     /// RFC 6191 reuse of a TIME-WAIT 4-tuple: the new ISS lies beyond the
     /// old incarnation's sequence space.
     func raiseInitialSequence(above old: TCPSequenceNumber) {
-        guard state == .synReceived, !(old < initialSendSequence) else { return }
+        guard state == .synReceived || (state == .synSent && sendNext == initialSendSequence),
+              !(old < initialSendSequence) else { return }
         let raised = old + 65536
         initialSendSequence = raised
         sendUnacknowledged = raised

@@ -150,17 +150,30 @@ public final class TCPEndpointTable {
                         now: TCPInstant) throws(TCPCallError) -> TCPConnectionID {
         let options = options ?? configuration.defaultConnectionOptions
         let localPort: UInt16
+        var reused: TCPTimeWaitTable.Entry? = nil
         if let port {
             let tuple = TCPFourTuple(local: TCPEndpoint(address: localAddress, port: port), remote: remote)
-            guard byTuple[tuple] == nil, timeWait[tuple] == nil else { throw .addressInUse(tuple.local) }
+            guard byTuple[tuple] == nil else { throw .addressInUse(tuple.local) }
+            if let entry = timeWait[tuple] {
+                guard isReusable(entry, now: now) else { throw .addressInUse(tuple.local) }
+                reused = entry
+            }
             localPort = port
         } else {
-            localPort = try ephemeralPort(from: localAddress, to: remote)
+            (localPort, reused) = try ephemeralPort(from: localAddress, to: remote, now: now)
         }
         let local = TCPEndpoint(address: localAddress, port: localPort)
         let connection = TCPConnection(configuration: configuration, options: options, local: local,
                                        remote: remote, secrets: sequenceNumbers)
         try connection.connect(to: remote, now: now)
+        if let reused {
+            // Our own TIME-WAIT reused for an active open (like Linux's
+            // tcp_tw_reuse): timestamps keep old duplicates out (PAWS at the
+            // peer), and the new ISS lies beyond the old sequence space.
+            timeWait.remove(reused.tuple)
+            statistics.timeWaitReused += 1
+            connection.raiseInitialSequence(above: reused.sendNext)
+        }
         let slot = insert(connection)
         statistics.connectionsOpened += 1
         markDirty(slot)
@@ -169,21 +182,38 @@ public final class TCPEndpointTable {
 
     /// RFC 6056 algorithm 3: a keyed-hash offset per destination plus a
     /// counter, the first candidate whose 4-tuple is free wins.
-    private func ephemeralPort(from localAddress: IPv4Address, to remote: TCPEndpoint) throws(TCPCallError) -> UInt16 {
+    /// A free port first; only when none is left, the oldest-enough
+    /// TIME-WAIT entry that used timestamps (RFC 6191 conditions).
+    private func ephemeralPort(from localAddress: IPv4Address, to remote: TCPEndpoint,
+                               now: TCPInstant) throws(TCPCallError) -> (UInt16, TCPTimeWaitTable.Entry?) {
         let range = configuration.ephemeralPorts
         let size = UInt32(range.upperBound - range.lowerBound) + 1
         let offset = UInt32(truncatingIfNeeded: portKey.hash(
             UInt64(localAddress.value) << 32 | UInt64(remote.address.value), UInt64(remote.port)))
+        var reusable: TCPTimeWaitTable.Entry? = nil
         for attempt in 0..<size {
             let candidate = UInt16(UInt32(range.lowerBound) + (offset &+ ephemeralCounter &+ attempt) % size)
             let tuple = TCPFourTuple(local: TCPEndpoint(address: localAddress, port: candidate), remote: remote)
-            if byTuple[tuple] != nil || timeWait[tuple] != nil { continue }
+            if byTuple[tuple] != nil { continue }
             if listenerByEndpoint[tuple.local] != nil
                 || listenerByEndpoint[TCPEndpoint(address: .any, port: candidate)] != nil { continue }
+            if let entry = timeWait[tuple] {
+                if reusable == nil && isReusable(entry, now: now) { reusable = entry }
+                continue
+            }
             ephemeralCounter &+= attempt + 1
-            return candidate
+            return (candidate, nil)
         }
+        if let entry = reusable { return (entry.tuple.local.port, entry) }
         throw .noEphemeralPort
+    }
+
+    /// A TIME-WAIT entry of ours may be reused after one second when the
+    /// connection used timestamps.
+    private func isReusable(_ entry: TCPTimeWaitTable.Entry, now: TCPInstant) -> Bool {
+        guard entry.timestampsEnabled else { return false }
+        let enteredAt = entry.expires.microseconds - (configuration.maximumSegmentLifetime * 2).microseconds
+        return now.microseconds >= enteredAt + 1_000_000
     }
 
     private func insert(_ connection: TCPConnection) -> Int32 {

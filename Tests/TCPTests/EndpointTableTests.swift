@@ -359,3 +359,30 @@ extension EndpointTableTests {
         #expect(pair.a.connection(client)?.statistics.keepAliveProbes == 1)
     }
 }
+
+extension EndpointTableTests {
+    @Test func ownTimeWaitReusedWhenPortsRunOut() throws {
+        var configuration = TCPConfiguration()
+        configuration.ephemeralPorts = 50000...50003
+        let pair = TablePair(configuration: configuration)
+        let listener = try pair.b.listen(on: Self.server, backlog: 8)
+        func cycle() throws {
+            let client = try pair.a.connect(from: TablePair.addressA, to: Self.server, now: pair.now)
+            var server: TCPConnectionID? = nil
+            #expect(pair.run(until: {
+                if server == nil { server = pair.b.accept(listener) }
+                return server != nil && pair.a.connection(client)?.state == .established
+            }, limit: .seconds(5)))
+            pair.a.release(client, now: pair.now)
+            #expect(pair.run(until: { pair.b.connection(server!)?.state == .closeWait }, limit: .seconds(5)))
+            pair.b.release(server!, now: pair.now)
+            #expect(pair.run(until: { pair.a.connectionCount == 0 && pair.b.connectionCount == 0 }, limit: .seconds(5)))
+        }
+        for _ in 0..<4 { try cycle() }
+        #expect(pair.a.timeWaitCount == 4)
+        pair.advance(.seconds(1))
+        try cycle()  // all four ports are in TIME-WAIT: one of them (over 1 s old, timestamps) is reused
+        #expect(pair.a.statistics.timeWaitReused == 1)
+        #expect(pair.a.timeWaitCount == 4)
+    }
+}
