@@ -201,7 +201,9 @@ extension TCPConnection {
         if !isAcceptable(sequence: sequence, length: segmentLength, window: window) {
             statistics.unacceptableSegments += 1
             if !flags.contains(.rst) {
-                if state == .timeWait && flags.contains(.fin) {
+                // Only the peer's FIN retransmitted exactly restarts 2 MSL
+                // (anything else could hold the 4-tuple forever).
+                if state == .timeWait && flags.contains(.fin) && sequence + segmentLength == receiveNext {
                     timeWaitDeadline = now + configuration.maximumSegmentLifetime * 2
                 }
                 ackNow = true
@@ -290,7 +292,9 @@ extension TCPConnection {
         case .timeWait:
             if flags.contains(.fin) {
                 ackNow = true
-                timeWaitDeadline = now + configuration.maximumSegmentLifetime * 2
+                if sequence + segmentLength == receiveNext {
+                    timeWaitDeadline = now + configuration.maximumSegmentLifetime * 2
+                }
             }
         case .closeWait, .closing, .lastAck:
             if flags.contains(.fin) { ackNow = true }  // a retransmitted FIN

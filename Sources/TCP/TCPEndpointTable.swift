@@ -324,7 +324,8 @@ public final class TCPEndpointTable {
         if flags.contains(.fin) || !flags.contains(.ack) || TCPSequenceNumber(segment.sequenceNumber) != entry.receiveNext
             || payloadLength > 0 {
             // Re-acknowledge (a retransmitted FIN, or anything unexpected).
-            if flags.contains(.fin) {
+            let length = payloadLength + 1
+            if flags.contains(.fin) && TCPSequenceNumber(segment.sequenceNumber) + length == entry.receiveNext {
                 timeWait.restart(entry.tuple, expires: now + configuration.maximumSegmentLifetime * 2)
             }
             var options = TCPOptions()
