@@ -92,3 +92,47 @@ import Wire
         print("random start \(start): \(restarts) restarts, final state \(s.state), \(s.connection.statistics.segmentsReceived) segments in the last incarnation")
     }
 }
+
+extension RandomSegmentTests {
+    @Test func randomSegmentsAtATableNeverBreakIt() throws {
+        let table = TCPEndpointTable(key: SipHashKey(k0: 3, k1: 3))
+        let local = TCPEndpoint(address: TablePair.addressB, port: 80)
+        let listener = try table.listen(on: local, backlog: 16, synBacklog: 8)
+        var random = Generator(state: 12345)
+        var now = TCPInstant.milliseconds(1000)
+        var accepted: [TCPConnectionID] = []
+        var lastSYNACK: [UInt16: UInt32] = [:]
+        for _ in 0..<20_000 {
+            let port = UInt16.random(in: 40000...40040, using: &random)
+            var flags = TCPFlags(rawValue: UInt8.random(in: 0...255, using: &random))
+            if Int.random(in: 0..<20, using: &random) != 0 { flags.remove(.rst) }
+            // Often answer our own SYN-ACK correctly, so connections do form.
+            var ack = UInt32.random(in: 0...UInt32.max, using: &random)
+            if let isn = lastSYNACK[port], Bool.random(using: &random) { ack = isn &+ 1 }
+            let repr = TCPRepr(sourcePort: port, destinationPort: Bool.random(using: &random) ? 80 : UInt16.random(in: 1...100, using: &random),
+                               sequenceNumber: UInt32(port) * 1000 + UInt32.random(in: 0...3, using: &random), acknowledgmentNumber: ack,
+                               flags: flags, window: UInt16.random(in: 0...UInt16.max, using: &random),
+                               options: Bool.random(using: &random) ? TCPOptions(maximumSegmentSize: 1460, windowScale: 7, sackPermitted: true, timestamp: (1, 0)) : TCPOptions())
+            let payload = [UInt8](repeating: 7, count: Int.random(in: 0..<3, using: &random) == 0 ? Int.random(in: 1...1500, using: &random) : 0)
+            payload.withUnsafeBytes {
+                table.handle(segment: repr, payload: $0, source: TablePair.addressA, destination: TablePair.addressB, now: now)
+            }
+            while let out = table.nextSegment(now: now) {
+                if out.repr.flags == [.syn, .ack] { lastSYNACK[out.repr.destinationPort] = out.repr.sequenceNumber }
+                #expect(out.payloadLength <= 1460)
+            }
+            while table.nextEvent() != nil {}
+            while let child = table.accept(listener) { accepted.append(child) }
+            if Int.random(in: 0..<50, using: &random) == 0, let victim = accepted.popLast() { table.release(victim, now: now) }
+            if Int.random(in: 0..<10, using: &random) == 0 {
+                now = now + .milliseconds(UInt64.random(in: 0...5000, using: &random))
+                table.poll(now: now)
+            }
+            #expect(table.acceptQueueLength(listener) <= 16)
+            #expect(table.connectionCount <= 8 + 16 + accepted.count + 64)
+        }
+        #expect(table.statistics.segmentsReceived == 20_000)
+        #expect(table.statistics.connectionsAccepted > 0)  // the random peers did get connections made
+        print("table fuzz: \(table.statistics)")
+    }
+}
