@@ -17,12 +17,23 @@ let package = Package(
     products: [
         .library(name: "Dataplane", targets: ["Dataplane"]),
         .executable(name: "dp-bench", targets: ["dp-bench"]),
+        .executable(name: "dp-echo", targets: ["dp-echo"]),
+        // What C applications link: the BSD-shaped dp_* API (dataplane.h).
+        .library(name: "dataplane", type: .dynamic, targets: ["CDataplane", "DataplaneRuntime"]),
+        .executable(name: "dp-stack-bench", targets: ["dp-stack-bench"]),
+        .executable(name: "dp-wire-alloc", targets: ["dp-wire-alloc"]),
+        .executable(name: "dp-lab", targets: ["dp-lab"]),
+        .executable(name: "dp-testpmd", targets: ["dp-testpmd"]),
+        .executable(name: "dp-devbind", targets: ["dp-devbind"]),
+        .executable(name: "dp-probe", targets: ["dp-probe"]),
         .executable(name: "dp-tcp-bench", targets: ["dp-tcp-bench"]),
+        .executable(name: "dp-virtio-test", targets: ["dp-virtio-test"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
         // MARK: Platform: C shim, system libraries, memory, PCI, cores, clock
@@ -49,8 +60,45 @@ let package = Package(
             name: "NetDevice", dependencies: ["Packets", "Wire"],
             path: "Sources/NetDevice", swiftSettings: fastPath),
 
+        // MARK: Host drivers (tests, benchmarks, Linux peers)
+        .target(
+            name: "TapDriver", dependencies: ["NetDevice", "Packets", "Wire", "CPlatform"],
+            path: "Drivers/Tap", swiftSettings: fastPath),
+        .target(
+            name: "LoopbackDriver", dependencies: ["NetDevice", "Packets", "Wire"],
+            path: "Drivers/Loopback", swiftSettings: fastPath),
+        .target(
+            name: "NullDriver", dependencies: ["NetDevice", "Packets", "Wire"],
+            path: "Drivers/Null", swiftSettings: fastPath),
+
+        // MARK: The per-core network stack
+        .target(
+            name: "Stack", dependencies: ["NetDevice", "Packets", "Platform", "TCP", "Wire"],
+            path: "Sources/Stack", swiftSettings: fastPath),
         // MARK: TCP: the connection state machine and endpoint table (pure, no devices)
         .target(name: "TCP", dependencies: ["Wire"], path: "Sources/TCP", swiftSettings: fastPath),
+
+        // MARK: Sockets: the per-core BSD socket API (Swift), and its C face
+        .target(
+            name: "Sockets",
+            dependencies: ["Stack", "TCP", "Wire", "Packets", "Platform",
+                           .product(name: "SystemPackage", package: "swift-system"),
+                           .product(name: "Atomics", package: "swift-atomics")],
+            path: "Sources/Sockets"),
+        .target(name: "CDataplane", path: "Sources/CDataplane"),
+        .target(
+            name: "DataplaneRuntime",
+            dependencies: ["Sockets", "CDataplane", "Stack", "TapDriver", "LoopbackDriver", "NetDevice", "Packets",
+                           "Platform", "Wire", "CPlatform",
+                           .product(name: "SystemPackage", package: "swift-system")],
+            path: "Sources/DataplaneRuntime"),
+        // MARK: Drivers
+        .target(
+            name: "E1000", dependencies: ["NetDevice", "Packets", "Platform", "CPlatform", "Wire"],
+            path: "Drivers/E1000", swiftSettings: fastPath),
+        .target(
+            name: "VirtioNet", dependencies: ["CPlatform", "Platform", "Packets", "Wire", "NetDevice"],
+            path: "Drivers/VirtioNet", swiftSettings: fastPath),
 
         // MARK: Umbrella library
         .target(
@@ -66,7 +114,53 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
-            path: "Tools/bench", swiftSettings: fastPath),
+            path: "Tools/bench", exclude: ["plot.py"], swiftSettings: fastPath),
+        .executableTarget(
+            name: "dp-wire-alloc",
+            dependencies: ["Wire", .product(name: "MallocInterposerSwift", package: "malloc-interposer")],
+            path: "Tools/wire-alloc", swiftSettings: fastPath),
+
+        .executableTarget(
+            name: "dp-echo",
+            dependencies: [
+                "Stack", "Sockets", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tools/echo", swiftSettings: fastPath),
+
+        .executableTarget(
+            name: "dp-stack-bench",
+            dependencies: [
+                "Stack", "LoopbackDriver", "NetDevice", "Packets", "Platform", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ],
+            path: "Tools/stack-bench", swiftSettings: fastPath),
+
+        .executableTarget(
+            name: "dp-testpmd",
+            dependencies: [
+                "E1000", "VirtioNet", "NetDevice", "Packets", "Platform", "CPlatform", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            path: "Tools/testpmd", swiftSettings: fastPath),
+
+        // The guest lab (host side) and the guest-side tools it boots with.
+        .target(name: "LabKit", path: "Tools/lab/LabKit"),
+        .executableTarget(
+            name: "dp-lab",
+            dependencies: ["LabKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/lab/dp-lab"),
+        .target(name: "DevBindKit", dependencies: ["Platform"], path: "Tools/devbind/DevBindKit"),
+        .executableTarget(
+            name: "dp-devbind",
+            dependencies: ["DevBindKit", "Platform", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/devbind/dp-devbind"),
+        .executableTarget(
+            name: "dp-probe",
+            dependencies: ["Platform", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/probe"),
 
         .executableTarget(
             name: "dp-tcp-bench",
@@ -76,10 +170,51 @@ let package = Package(
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             path: "Tools/tcp-bench", swiftSettings: fastPath),
+        // The guest half of the virtio lab tests (Tools/test.d/30-virtio-lab.sh).
+        .executableTarget(
+            name: "dp-virtio-test",
+            dependencies: [
+                "VirtioNet", "NetDevice", "Packets", "Platform", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            path: "Tools/virtio-test"),
 
         // MARK: Tests
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], path: "Tests/PlatformTests"),
+        .testTarget(
+            name: "E1000Tests",
+            dependencies: [
+                "E1000", "NetDevice", "Packets", "Platform", "Wire",
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ],
+            path: "Tests/E1000Tests"),
+        .testTarget(name: "LabTests", dependencies: ["LabKit"], path: "Tests/LabTests"),
+        .testTarget(name: "DevBindTests", dependencies: ["DevBindKit", "Platform"], path: "Tests/DevBindTests"),
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "Platform"], path: "Tests/PacketsTests"),
+        .target(name: "TestSupport", dependencies: ["CPlatform"], path: "Tests/Support"),
+        .testTarget(
+            name: "HostDriverTests",
+            dependencies: ["TapDriver", "LoopbackDriver", "NullDriver", "NetDevice", "Packets", "Platform", "Wire", "TestSupport"],
+            path: "Tests/HostDriverTests"),
+        .testTarget(
+            name: "StackTests",
+            dependencies: ["Stack", "TCP", "LoopbackDriver", "TapDriver", "NetDevice", "Packets", "Platform", "Wire", "TestSupport"],
+            path: "Tests/StackTests"),
+        .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),
         .testTarget(name: "TCPTests", dependencies: ["TCP", "Wire"], path: "Tests/TCPTests"),
+        .testTarget(
+            name: "SocketsTests",
+            dependencies: ["Sockets", "DataplaneRuntime", "Stack", "TCP", "LoopbackDriver", "TapDriver", "NetDevice",
+                           "Packets", "Platform", "Wire", "TestSupport",
+                           .product(name: "SystemPackage", package: "swift-system")],
+            path: "Tests/SocketsTests"),
+        .testTarget(
+            name: "VirtioNetTests",
+            dependencies: [
+                "VirtioNet", "NetDevice", "Packets", "Platform", "Wire",
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ],
+            path: "Tests/VirtioNetTests"),
     ]
 )

@@ -10,6 +10,7 @@ PACKAGES=(
   valgrind                                      # instruction counts
   iproute2 iptables ethtool iputils-ping arping socat tcpdump tshark python3-scapy
   python3-matplotlib                            # benchmark plots
+  gcc python3                                   # the C socket example and its Linux clients (Tools/test.d)
   qemu-system-x86 busybox-static cpio           # the guest lab
 )
 

@@ -88,6 +88,9 @@ public struct PortConfiguration {
     public var transmitRingSize: Int
     /// Receive buffers for queue i come from `receivePools[i % count]`.
     public var receivePools: [PacketPool]
+    /// Pools whose buffers this port will transmit besides the receive
+    /// pools (a generator's, another port's): PCI drivers map them for DMA.
+    public var transmitPools: [PacketPool]
     /// Offloads to turn on (a subset of `DeviceInfo`'s).
     public var receiveOffloads: OffloadFlags
     public var transmitOffloads: OffloadFlags
@@ -95,7 +98,7 @@ public struct PortConfiguration {
 
     public init(
         receiveQueues: Int = 1, transmitQueues: Int = 1, receiveRingSize: Int = 256, transmitRingSize: Int = 256,
-        receivePools: [PacketPool], receiveOffloads: OffloadFlags = [], transmitOffloads: OffloadFlags = [],
+        receivePools: [PacketPool], transmitPools: [PacketPool] = [], receiveOffloads: OffloadFlags = [], transmitOffloads: OffloadFlags = [],
         promiscuous: Bool = false
     ) {
         self.receiveQueues = receiveQueues
@@ -103,6 +106,7 @@ public struct PortConfiguration {
         self.receiveRingSize = receiveRingSize
         self.transmitRingSize = transmitRingSize
         self.receivePools = receivePools
+        self.transmitPools = transmitPools
         self.receiveOffloads = receiveOffloads
         self.transmitOffloads = transmitOffloads
         self.promiscuous = promiscuous

@@ -237,9 +237,31 @@ public struct PacketBuffer: Hashable, @unchecked Sendable {
         }
     }
 
-    /// Frees a burst of packets.
+    /// Frees a burst of packets. Runs of single-segment packets from one
+    /// pool go back in one bulk operation.
     @inlinable
     public static func free(_ packets: UnsafeMutableBufferPointer<PacketBuffer>) {
-        for packet in packets { packet.free() }
+        guard let base = packets.baseAddress else { return }
+        // A PacketBuffer is exactly a header pointer (one stored property).
+        let headers = UnsafeMutableRawPointer(base)
+            .assumingMemoryBound(to: UnsafeMutablePointer<PacketHeader>.self)
+        var start = 0
+        while start < packets.count {
+            let owner = headers[start].pointee.pool
+            var end = start
+            while end < packets.count, headers[end].pointee.next == nil, headers[end].pointee.pool == owner {
+                PacketPool.markFree(headers[end])
+                end += 1
+            }
+            if end == start {
+                packets[start].free()  // a chain: segment by segment
+                start += 1
+                continue
+            }
+            Unmanaged<PacketPool>.fromOpaque(owner)._withUnsafeGuaranteedRef { pool in
+                pool.put(bulk: UnsafeBufferPointer(start: headers + start, count: end - start))
+            }
+            start = end
+        }
     }
 }

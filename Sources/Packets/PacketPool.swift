@@ -122,7 +122,7 @@ public final class PacketPool: @unchecked Sendable {
         caches = .allocate(capacity: Cores.maximumCount)
         for core in 0..<Cores.maximumCount {
             caches[core] = CoreCache(
-                count: 0, objects: .allocate(capacity: max(1, cacheFlushThreshold + 64)), failures: 0)
+                count: 0, objects: .allocate(capacity: max(1, 2 * cacheFlushThreshold + 64)), failures: 0)
         }
 
         let owner = Unmanaged.passUnretained(self).toOpaque()
@@ -237,12 +237,17 @@ public final class PacketPool: @unchecked Sendable {
 
     /// Returns one segment to the pool that owns it.
     @inlinable
-    static func returnToOwner(_ header: UnsafeMutablePointer<PacketHeader>) {
+    static func markFree(_ header: UnsafeMutablePointer<PacketHeader>) {
         #if DEBUG
         precondition(header.pointee.state == PacketHeader.allocatedState, "double free of a PacketBuffer")
         #endif
         header.pointee.state = PacketHeader.freeState
         header.pointee.next = nil
+    }
+
+    @inlinable
+    static func returnToOwner(_ header: UnsafeMutablePointer<PacketHeader>) {
+        markFree(header)
         Unmanaged<PacketPool>.fromOpaque(header.pointee.pool)._withUnsafeGuaranteedRef { pool in
             pool.put(header)
         }
@@ -260,6 +265,25 @@ public final class PacketPool: @unchecked Sendable {
         cache.pointee.count += 1
         if cache.pointee.count > cacheFlushThreshold {
             // Give back everything above the cache size in one ring access.
+            let surplus = cache.pointee.count - cacheSize
+            _ = freeRing.enqueue(burst: UnsafeBufferPointer(start: cache.pointee.objects + cacheSize, count: surplus))
+            cache.pointee.count = cacheSize
+        }
+    }
+
+    /// Returns free headers (already marked free) in one operation: into
+    /// this core's cache, or straight to the ring when they would overflow it.
+    @inlinable
+    func put(bulk headers: UnsafeBufferPointer<UnsafeMutablePointer<PacketHeader>>) {
+        let core = Int(dp_current_core())
+        guard core >= 0, cacheSize > 0, headers.count <= cacheFlushThreshold else {
+            _ = freeRing.enqueue(burst: headers)
+            return
+        }
+        let cache = caches + core
+        (cache.pointee.objects + cache.pointee.count).update(from: headers.baseAddress!, count: headers.count)
+        cache.pointee.count += headers.count
+        if cache.pointee.count > cacheFlushThreshold {
             let surplus = cache.pointee.count - cacheSize
             _ = freeRing.enqueue(burst: UnsafeBufferPointer(start: cache.pointee.objects + cacheSize, count: surplus))
             cache.pointee.count = cacheSize

@@ -49,8 +49,10 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
         let indexes = UnsafeMutableRawPointer.allocate(byteCount: 4 * Self.cacheLine, alignment: Self.cacheLine)
         self.indexes = indexes
         func atomic(_ line: Int) -> UnsafeAtomic<UInt32> {
-            let storage = (indexes + line * Ring.cacheLine).bindMemory(to: UInt32.AtomicRepresentation.self, capacity: 1)
-            storage.initialize(to: .init(0))
+            // Spelled through UnsafeAtomic: with Synchronization visible too,
+            // `UInt32.AtomicRepresentation` is ambiguous.
+            let storage = (indexes + line * Ring.cacheLine).bindMemory(to: UnsafeAtomic<UInt32>.Storage.self, capacity: 1)
+            storage.initialize(to: UnsafeAtomic<UInt32>.Storage(0))
             return UnsafeAtomic(at: storage)
         }
         producerHead = atomic(0)
@@ -95,7 +97,7 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
         withUnsafePointer(to: value) { enqueue(UnsafeBufferPointer(start: $0, count: 1), exact: true) == 1 }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func enqueue(_ values: UnsafeBufferPointer<Element>, exact: Bool) -> Int {
         let wanted = UInt32(truncatingIfNeeded: values.count)
         guard wanted > 0 else { return 0 }
@@ -166,7 +168,7 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
         }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func dequeue(_ output: UnsafeMutableBufferPointer<Element>, exact: Bool) -> Int {
         let wanted = UInt32(truncatingIfNeeded: output.count)
         guard wanted > 0 else { return 0 }

@@ -55,11 +55,16 @@ public enum PCIBus {
     /// Lists every PCI function, sorted by address. `sysfsRoot` points at
     /// /sys/bus/pci (a fixture tree in tests).
     public static func devices(sysfsRoot: String = "/sys/bus/pci") throws(PlatformError) -> [PCIDevice] {
+        // libpci's error handler exits the process: check what it would fail on first.
+        guard let directory = opendir(sysfsRoot + "/devices") else {
+            throw .systemCall("open \(sysfsRoot)/devices (is sysfs mounted?)")
+        }
+        closedir(directory)
         guard let access = pci_alloc() else { throw PlatformError(.systemCall, "pci_alloc failed") }
         defer { pci_cleanup(access) }
         let devicesPath = sysfsRoot + "/devices"
         let parameter = strdup("sysfs.path")
-        let value = strdup(sysfsRoot)
+        let value = strdup(sysfsRoot)  // libpci appends "/devices" itself
         defer { free(parameter); free(value) }
         _ = pci_set_param(access, parameter, value)
         access.pointee.method = UInt32(PCI_ACCESS_SYS_BUS_PCI.rawValue)

@@ -17,6 +17,11 @@ public struct TCPConnectionOptions: Sendable, Hashable {
     public var windowScaling = true
     public var timestamps = true
     public var selectiveAcknowledgments = true
+    /// TCP_MAXSEG: caps the MSS we announce and send with (nil: from the MTU).
+    public var maximumSegmentSize: Int?
+    /// IP_TTL and IP_TOS of the connection's packets.
+    public var timeToLive: UInt8 = 64
+    public var typeOfService: UInt8 = 0
 
     public init() {}
 }

@@ -77,7 +77,7 @@ extension TCPConnection {
     func makeSYN(now: TCPInstant) -> TCPOutgoingSegment {
         var flags: TCPFlags = [.syn]
         var synOptions = TCPOptions()
-        synOptions.maximumSegmentSize = UInt16(min(configuration.localMSS, 65535))
+        synOptions.maximumSegmentSize = UInt16(min(localMSS, 65535))
         let window = UInt16(min(receiveBuffer.freeSpace, 65535))
         if state == .synReceived {
             flags.insert(.ack)

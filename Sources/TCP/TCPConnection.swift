@@ -179,7 +179,10 @@ public final class TCPConnection {
 
     /// Largest payload plus options per segment (RFC 6691: the peer's MSS
     /// limits data plus options; our MTU limits everything).
-    var segmentBudget: Int { max(min(peerMSS, configuration.localMSS), 64) }
+    var segmentBudget: Int { max(min(peerMSS, localMSS), 64) }
+
+    /// The MSS we announce: the MTU's, capped by TCP_MAXSEG.
+    var localMSS: Int { min(configuration.localMSS, max(options.maximumSegmentSize ?? Int.max, 88)) }
 
     /// SMSS: the payload of a full segment with the options every segment carries.
     public var sendMSS: Int { segmentBudget - (timestampsEnabled ? 12 : 0) }

@@ -516,6 +516,14 @@ public final class TCPEndpointTable {
         connection.copyPayload(of: segment, to: destination)
     }
 
+    /// IP_TTL and IP_TOS of the connection a segment belongs to (defaults
+    /// for RSTs and SYN cookies, which belong to none).
+    public func ipOptions(of segment: TCPOutgoingSegment) -> (timeToLive: UInt8, typeOfService: UInt8) {
+        guard segment.connectionSlot >= 0, Int(segment.connectionSlot) < slots.count,
+              let connection = slots[Int(segment.connectionSlot)] else { return (64, 0) }
+        return (connection.options.timeToLive, connection.options.typeOfService)
+    }
+
     /// The next event for the socket layer, or nil. Call after draining
     /// `nextSegment` (which is when connections settle).
     public func nextEvent() -> TCPTableEvent? {

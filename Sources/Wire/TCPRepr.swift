@@ -128,7 +128,7 @@ public struct TCPOptions: Sendable, Hashable {
 }
 
 /// A TCP header as a plain value (smoltcp's "Repr"): what the TCP state
-/// machine reads and writes. The wire view (`TCPHeader`) is the only code
+/// machine reads and writes. The wire view (`TCPSegment`) is the only code
 /// that knows byte offsets; it parses into and emits from this.
 public struct TCPRepr: Sendable, Hashable {
     public var sourcePort: UInt16

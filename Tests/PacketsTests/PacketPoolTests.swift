@@ -120,6 +120,25 @@ struct PacketPoolTests {
         #expect(pool.statistics.available == before + 2)
     }
 
+    @Test("burst free returns runs in bulk, chains segment by segment, each to its own pool", arguments: [false, true])
+    func burstFree(asCore: Bool) throws {
+        if asCore { try Cores.adoptCurrentThread(asCore: 7) }
+        defer { if asCore { Cores.releaseCurrentThread() } }
+        let a = try makePool(capacity: 64, cacheSize: 8)
+        let b = try makePool(capacity: 64, cacheSize: 8)
+        var burst = [PacketBuffer]()
+        for i in 0..<40 {
+            let buffer = try #require((i % 7 == 3 ? b : a).allocate())
+            burst.append(buffer)
+        }
+        let head = try #require(a.allocate())
+        head.chain(try #require(b.allocate()))
+        burst.insert(head, at: 20)
+        burst.withUnsafeMutableBufferPointer { PacketBuffer.free($0) }
+        #expect(a.statistics.available == 64)
+        #expect(b.statistics.available == 64)
+    }
+
     @Test("a double free traps in debug builds")
     func doubleFreeTraps() async {
         await #expect(processExitsWith: .failure) {

@@ -1,0 +1,26 @@
+/// The header in front of every frame on a virtio-net queue (virtio 1.x,
+/// 5.1.6): 12 bytes with VERSION_1 or MRG_RXBUF (it ends in num_buffers),
+/// 10 bytes on a legacy device without MRG_RXBUF.
+enum VirtioNetHeader {
+    static let flags = 0
+    static let gsoType = 1
+    static let headerLength = 2
+    static let gsoSize = 4
+    static let checksumStart = 6
+    static let checksumOffset = 8
+    static let bufferCount = 10
+
+    static let sizeWithBufferCount = 12
+    static let legacySize = 10
+
+    /// flags: the checksum from checksumStart on is to be filled in (TX) /
+    /// was left partial (RX).
+    static let needsChecksum: UInt8 = 1
+    /// flags (RX): the device checked the checksum.
+    static let dataValid: UInt8 = 2
+    static let gsoNone: UInt8 = 0
+
+    /// Offsets of the checksum field within TCP and UDP headers.
+    static let tcpChecksumOffset: UInt16 = 16
+    static let udpChecksumOffset: UInt16 = 6
+}

@@ -1,0 +1,122 @@
+import CPlatform
+import NetDevice
+import Packets
+
+extension VirtioNetDevice {
+    /// Queues up to `packets.count` packets on transmit queue `queue` (a
+    /// prefix; the rest stay the caller's when the ring is full), with one
+    /// avail.idx store and at most one doorbell per burst. The virtio-net
+    /// header goes into the first segment's headroom, or into a header slot
+    /// of the ring when the headroom is too small.
+    ///
+    /// Checksum offload (`.txTCPChecksum` / `.txUDPChecksum` with header
+    /// lengths set): as with DPDK, the L4 checksum field must hold the
+    /// pseudo-header checksum; the device adds the rest.
+    public func transmit(queue: Int, _ packets: UnsafeMutableBufferPointer<PacketBuffer>) -> Int {
+        guard isStarted, queue >= 0, queue < transmitQueueCount, let queues = transmitQueues, !packets.isEmpty else { return 0 }
+        let q = queues + queue
+        let completed = Int(q.pointee.ring.deviceUsedIndex() &- q.pointee.ring.lastUsedIndex)
+        if completed >= Self.reclaimThreshold || (completed > 0 && q.pointee.ring.freeCount < packets.count) {
+            reclaim(q)
+        }
+        let headerSize = self.headerSize
+        var sent = 0
+        var bytes = 0
+        var errors: UInt64 = 0
+        while sent < packets.count {
+            let packet = packets[sent]
+            let segments = Int(packet.header.pointee.segmentCount)
+            let inHeadroom = packet.headroom >= headerSize
+            let needed = segments &+ (inHeadroom ? 0 : 1)
+            if needed > q.pointee.ring.size {
+                // Can never fit this ring: taken and dropped, counted.
+                packet.free()
+                errors &+= 1
+                sent &+= 1
+                continue
+            }
+            guard needed <= q.pointee.ring.freeCount else { break }
+            bytes &+= packet.packetLength
+            let head = q.pointee.ring.takeDescriptor()
+            let netHeader: UnsafeMutableRawPointer
+            var previous = -1
+            if inHeadroom {
+                netHeader = packet.prepend(headerSize)!
+            } else {
+                netHeader = q.pointee.headers + head &* 16
+                q.pointee.ring.setDescriptor(head, address: q.pointee.headersIOVA &+ UInt64(head &* 16),
+                                             length: headerSize, flags: SplitVirtqueue.descriptorNext)
+                previous = head
+            }
+            writeHeader(netHeader, for: packet.header, size: headerSize)
+            var segment: UnsafeMutablePointer<PacketHeader>? = packet.header
+            while let current = segment {
+                let id: Int
+                if previous < 0 {
+                    id = head
+                } else {
+                    id = q.pointee.ring.takeDescriptor()
+                    q.pointee.ring.setNext(previous, id)
+                }
+                segment = current.pointee.next
+                q.pointee.ring.setDescriptor(
+                    id, address: current.pointee.bufferIOVA &+ UInt64(current.pointee.dataOffset),
+                    length: Int(current.pointee.dataLength), flags: segment == nil ? 0 : SplitVirtqueue.descriptorNext)
+                previous = id
+            }
+            q.pointee.ring.slots[head] = packet.header
+            q.pointee.ring.publish(head)
+            sent &+= 1
+        }
+        if sent > 0 {
+            q.pointee.ring.commitAvail()
+            q.pointee.ring.kickIfNeeded()
+        }
+        q.pointee.ring.counters.packets &+= UInt64(sent) &- errors
+        q.pointee.ring.counters.bytes &+= UInt64(bytes)
+        q.pointee.ring.counters.errors &+= errors
+        return sent
+    }
+
+    @inline(__always)
+    private func writeHeader(_ header: UnsafeMutableRawPointer, for packet: UnsafeMutablePointer<PacketHeader>, size: Int) {
+        header.storeBytes(of: 0, as: UInt64.self)
+        header.storeBytes(of: 0, toByteOffset: 8, as: UInt16.self)
+        if size == VirtioNetHeader.sizeWithBufferCount {
+            header.storeBytes(of: 0, toByteOffset: VirtioNetHeader.bufferCount, as: UInt16.self)
+        }
+        let flags = packet.pointee.offloadFlags.intersection(transmitOffloadsInUse)
+        guard !flags.isEmpty else { return }
+        guard let start = VirtioChecksumOffload.prepare(packet, flags: flags, headerSize: header == packetData(packet) ? size : 0) else {
+            return  // not IPv4 or headers not in the first segment: sent as it is
+        }
+        header.storeBytes(of: VirtioNetHeader.needsChecksum, toByteOffset: VirtioNetHeader.flags, as: UInt8.self)
+        header.storeBytes(of: start.checksumStart.littleEndian, toByteOffset: VirtioNetHeader.checksumStart, as: UInt16.self)
+        header.storeBytes(of: start.checksumOffset.littleEndian, toByteOffset: VirtioNetHeader.checksumOffset, as: UInt16.self)
+    }
+
+    @inline(__always)
+    private func packetData(_ packet: UnsafeMutablePointer<PacketHeader>) -> UnsafeMutableRawPointer {
+        packet.pointee.bufferAddress + Int(packet.pointee.dataOffset)
+    }
+
+    /// Frees every packet the device finished with, in bulk.
+    func reclaim(_ q: UnsafeMutablePointer<VirtioTransmitQueue>) {
+        let deviceIndex = q.pointee.ring.deviceUsedIndex()
+        var staged = 0
+        while q.pointee.ring.lastUsedIndex != deviceIndex {
+            let entry = q.pointee.ring.usedEntry(q.pointee.ring.lastUsedIndex)
+            q.pointee.ring.lastUsedIndex &+= 1
+            guard let packet = q.pointee.ring.owner(of: entry.id) else { continue }
+            q.pointee.ring.slots[entry.id] = nil
+            _ = q.pointee.ring.releaseChain(entry.id)
+            q.pointee.staging[staged] = PacketBuffer(header: packet)
+            staged &+= 1
+            if staged == q.pointee.staging.count {
+                PacketBuffer.free(q.pointee.staging)
+                staged = 0
+            }
+        }
+        if staged > 0 { PacketBuffer.free(UnsafeMutableBufferPointer(rebasing: q.pointee.staging[0..<staged])) }
+    }
+}

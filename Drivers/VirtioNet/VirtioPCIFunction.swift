@@ -1,0 +1,42 @@
+import NetDevice
+import Platform
+
+/// What the virtio driver needs of a PCI function: its identity, BARs,
+/// configuration space and DMA memory the device can reach. The VFIO/UIO
+/// device access of Platform provides it in the guest; the software device
+/// model provides it in the host tests.
+public protocol VirtioPCIFunction: AnyObject {
+    /// The PCI address (or another name) for messages and `DeviceInfo`.
+    var name: String { get }
+    var vendorID: UInt16 { get }
+    var deviceID: UInt16 { get }
+    /// True when an IOMMU translates the device's DMA (VFIO): a modern
+    /// device must then negotiate VIRTIO_F_ACCESS_PLATFORM, and a legacy one
+    /// needs IOVA = physical address.
+    var isBehindIOMMU: Bool { get }
+
+    /// Size of BAR `index` in bytes and whether it is I/O-port space; nil
+    /// when the BAR is absent.
+    func bar(_ index: Int) -> (size: Int, isIOSpace: Bool)?
+    /// The registers of BAR `index`.
+    func registers(bar index: Int) throws(DeviceError) -> any VirtioRegisters
+
+    func readConfig8(_ offset: Int) throws(DeviceError) -> UInt8
+    func readConfig16(_ offset: Int) throws(DeviceError) -> UInt16
+    func readConfig32(_ offset: Int) throws(DeviceError) -> UInt32
+
+    /// DMA memory the device can reach at `memory.iova(...)`; `iovaMode`
+    /// nil means the access's own default.
+    func dmaMemory(size: Int, iovaMode: IOVAMode?) throws(DeviceError) -> DMAMemory
+    /// Makes memory made elsewhere (a packet pool's) reachable by the device.
+    func mapForDevice(_ memory: DMAMemory) throws(DeviceError)
+    /// Bus mastering on, so that the device may DMA.
+    func enableBusMaster() throws(DeviceError)
+    /// Exclusive upper bound of the IOVAs a legacy queue address register
+    /// (a 32-bit page frame number) can carry: 16 TiB on real hardware.
+    var legacyQueueAddressLimit: UInt64 { get }
+}
+
+extension VirtioPCIFunction {
+    public var legacyQueueAddressLimit: UInt64 { 1 << 44 }
+}

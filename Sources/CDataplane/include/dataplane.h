@@ -1,0 +1,69 @@
+/*
+ * Dataplane: the BSD socket API of a userspace, poll-mode TCP/UDP/IPv4
+ * stack, for C applications. Every dp_* call mirrors the libc call of the
+ * same name (same arguments, standard <sys/socket.h> constants and
+ * structs), returns -1 and sets errno on failure. A program written
+ * against BSD sockets ports by renaming socket() to dp_socket() and so on.
+ *
+ * Descriptors belong to the core (thread) that made them: use them inside
+ * the loop function given to dp_run, on that core. A descriptor of another
+ * core, or a number that is no socket, is EBADF; a kernel file descriptor
+ * is ENOTSOCK. See Docs/SOCKETS.md for every errno.
+ */
+#ifndef DATAPLANE_H
+#define DATAPLANE_H
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <netinet/in.h>
+#include <fcntl.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Runtime. dp_init takes dp-echo's port and address flags:
+ *   --tap NAME | --pci ADDR | --loopback,  --ip A.B.C.D/PREFIX,
+ *   [--gateway A.B.C.D] [--mac XX:..] [--mtu N] [--cores N] [--idle-sleep-us N]
+ *   [--pool-size N] [--privileged-ports capability|allowed|denied]
+ * Unknown arguments are left alone (so applications can add their own).
+ * Returns 0, or -1 with errno set and a message on stderr. */
+int dp_init(int argc, char **argv);
+/* Calls loop(arg) on every core on each turn of its poll loop (the calling
+ * thread is core 0). loop returns 0 to go on, a negative value to stop every
+ * core (as dp_stop). Returns 0 once all cores have stopped. */
+int dp_run(int (*loop)(void *), void *arg);
+/* The calling thread's core, or -1 outside dp_run. */
+int dp_core_id(void);
+/* Makes the call blocked on `core` return -1/EINTR (async-signal-safe). */
+int dp_interrupt(int core);
+/* Asks every core to stop after its current turn (async-signal-safe). */
+void dp_stop(void);
+
+/* Sockets (AF_INET; SOCK_STREAM, SOCK_DGRAM; SOCK_NONBLOCK). */
+int dp_socket(int domain, int type, int protocol);
+int dp_bind(int sockfd, const struct sockaddr *addr, socklen_t addrlen);
+int dp_connect(int sockfd, const struct sockaddr *addr, socklen_t addrlen);
+int dp_listen(int sockfd, int backlog);
+int dp_accept(int sockfd, struct sockaddr *addr, socklen_t *addrlen);
+ssize_t dp_send(int sockfd, const void *buf, size_t len, int flags);
+ssize_t dp_sendto(int sockfd, const void *buf, size_t len, int flags,
+                  const struct sockaddr *to, socklen_t tolen);
+ssize_t dp_recv(int sockfd, void *buf, size_t len, int flags);
+ssize_t dp_recvfrom(int sockfd, void *buf, size_t len, int flags,
+                    struct sockaddr *from, socklen_t *fromlen);
+int dp_setsockopt(int sockfd, int level, int option, const void *value, socklen_t value_len);
+int dp_getsockopt(int sockfd, int level, int option, void *value, socklen_t *value_len);
+int dp_close(int sockfd);
+int dp_shutdown(int sockfd, int how);
+int dp_getsockname(int sockfd, struct sockaddr *addr, socklen_t *addrlen);
+int dp_getpeername(int sockfd, struct sockaddr *addr, socklen_t *addrlen);
+int dp_poll(struct pollfd *fds, nfds_t nfds, int timeout);
+/* F_GETFL and F_SETFL (O_NONBLOCK) only. */
+int dp_fcntl(int sockfd, int cmd, ...);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,300 @@
+import Glibc
+import Sockets
+import SystemPackage
+
+// The C API of dataplane.h: each function finds the core of its descriptor,
+// makes the call and turns a SocketError into -1 with errno set.
+
+@inline(__always)
+private func fail(_ error: SocketError) -> Int32 {
+    Glibc.errno = error.errno.rawValue
+    return -1
+}
+
+@inline(__always)
+private func fail(_ code: Int32) -> Int32 {
+    Glibc.errno = code
+    return -1
+}
+
+private func call(_ descriptor: Int32, _ body: (SocketCore) throws(SocketError) -> Int32) -> Int32 {
+    do {
+        return try body(try SocketCore.owning(descriptor))
+    } catch {
+        return fail(error)
+    }
+}
+
+private func callSize(_ descriptor: Int32, _ body: (SocketCore) throws(SocketError) -> Int) -> Int {
+    do {
+        return try body(try SocketCore.owning(descriptor))
+    } catch {
+        return Int(fail(error))
+    }
+}
+
+/// Writes an IPv4 address to a caller's sockaddr: at most *length bytes
+/// (truncated), then *length = the full size.
+private func store(_ address: IPv4SocketAddress, _ pointer: UnsafeMutablePointer<sockaddr>?,
+                   _ length: UnsafeMutablePointer<socklen_t>?) {
+    guard let pointer, let length else { return }
+    var value = address.sockaddr
+    let full = MemoryLayout<sockaddr_in>.size
+    let count = min(Int(length.pointee), full)
+    withUnsafeBytes(of: &value) { UnsafeMutableRawPointer(pointer).copyMemory(from: $0.baseAddress!, byteCount: count) }
+    length.pointee = socklen_t(full)
+}
+
+private func parse(_ pointer: UnsafePointer<sockaddr>?, _ length: socklen_t) throws(SocketError) -> SocketAddress {
+    guard let pointer else { throw SocketError(.badAddress, "the address pointer is NULL") }
+    return try SocketAddress.parse(UnsafeRawPointer(pointer), length: Int(length))
+}
+
+// MARK: Runtime
+
+/// A message on standard error (unbuffered write, no shared FILE).
+private func report(_ message: String) {
+    var bytes = Array((message).utf8)
+    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+}
+
+@_cdecl("dp_init")
+public func dp_init(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    guard DataplaneRuntime.current == nil else {
+        report("dp_init: already initialised\n")
+        return fail(EALREADY)
+    }
+    var arguments: [String] = []
+    if let argv {
+        for i in 0..<Int(max(argc, 0)) { if let c = argv[i] { arguments.append(String(cString: c)) } }
+    }
+    do {
+        let options = try RuntimeOptions.parse(arguments)
+        DataplaneRuntime.current = try DataplaneRuntime(options: options)
+        DataplaneRuntime.stopRequested.store(false, ordering: .releasing)
+        return 0
+    } catch let failure as RuntimeOptions.Failure {
+        report("dp_init: \(failure.message)\n")
+        return fail(failure.errno)
+    } catch {
+        report("dp_init: \(error)\n")
+        return fail(ENODEV)
+    }
+}
+
+@_cdecl("dp_run")
+public func dp_run(_ loop: (@convention(c) (UnsafeMutableRawPointer?) -> Int32)?, _ argument: UnsafeMutableRawPointer?) -> Int32 {
+    guard let runtime = DataplaneRuntime.current else {
+        report("dp_run: call dp_init first\n")
+        return fail(EINVAL)
+    }
+    guard let loop else { return fail(EFAULT) }
+    do {
+        return try runtime.run(loop, argument)
+    } catch {
+        report("dp_run: \(error)\n")
+        return fail(EIO)
+    }
+}
+
+@_cdecl("dp_core_id")
+public func dp_core_id() -> Int32 { DataplaneRuntime.current?.coreIndex() ?? -1 }
+
+@_cdecl("dp_interrupt")
+public func dp_interrupt(_ core: Int32) -> Int32 {
+    guard core >= 0, Int(core) < SocketDescriptor.maximumCores else { return fail(EINVAL) }
+    let id = DataplaneRuntime.coreIDs[Int(core)].load(ordering: .acquiring)
+    guard id >= 0 else { return fail(EINVAL) }
+    SocketCore.interrupt(coreID: id)
+    return 0
+}
+
+@_cdecl("dp_stop")
+public func dp_stop() {
+    DataplaneRuntime.stopRequested.store(true, ordering: .releasing)
+    for flag in DataplaneRuntime.coreIDs {
+        let id = flag.load(ordering: .relaxed)
+        if id >= 0 { SocketCore.interrupt(coreID: id) }
+    }
+}
+
+// MARK: Sockets
+
+@_cdecl("dp_socket")
+public func dp_socket(_ domain: Int32, _ type: Int32, _ proto: Int32) -> Int32 {
+    guard let runtime = DataplaneRuntime.current, let index = Optional(runtime.coreIndex()), index >= 0 else {
+        return fail(SocketError(.invalidArgument, "dp_socket outside a core: call it from the loop given to dp_run"))
+    }
+    do {
+        return try runtime.cores[Int(index)].socket(domain: domain, type: type, protocol: proto)
+    } catch {
+        return fail(error)
+    }
+}
+
+@_cdecl("dp_bind")
+public func dp_bind(_ fd: Int32, _ address: UnsafePointer<sockaddr>?, _ length: socklen_t) -> Int32 {
+    call(fd) { (core) throws(SocketError) -> Int32 in
+        guard case .inet(let inet) = try parse(address, length) else {
+            throw SocketError(.addressFamilyNotSupported, "bind needs an AF_INET address")
+        }
+        try core.bind(fd, to: inet)
+        return 0
+    }
+}
+
+@_cdecl("dp_connect")
+public func dp_connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>?, _ length: socklen_t) -> Int32 {
+    call(fd) { (core) throws(SocketError) -> Int32 in
+        try core.connect(fd, to: try parse(address, length))
+        return 0
+    }
+}
+
+@_cdecl("dp_listen")
+public func dp_listen(_ fd: Int32, _ backlog: Int32) -> Int32 {
+    call(fd) { (core) throws(SocketError) -> Int32 in
+        try core.listen(fd, backlog: Int(backlog))
+        return 0
+    }
+}
+
+@_cdecl("dp_accept")
+public func dp_accept(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?) -> Int32 {
+    call(fd) { (core) throws(SocketError) -> Int32 in
+        if address != nil && length == nil { throw SocketError(.badAddress, "addr is given but addrlen is NULL") }
+        let (child, peer) = try core.accept(fd)
+        store(peer, address, length)
+        return child
+    }
+}
+
+@_cdecl("dp_send")
+public func dp_send(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ length: Int, _ flags: Int32) -> Int {
+    dp_sendto(fd, buffer, length, flags, nil, 0)
+}
+
+@_cdecl("dp_sendto")
+public func dp_sendto(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ length: Int, _ flags: Int32,
+                      _ to: UnsafePointer<sockaddr>?, _ toLength: socklen_t) -> Int {
+    callSize(fd) { (core) throws(SocketError) -> Int in
+        guard buffer != nil || length == 0 else { throw SocketError(.badAddress, "buf is NULL") }
+        guard length >= 0 else { throw SocketError(.invalidArgument, "len is negative") }
+        var destination: IPv4SocketAddress?
+        if to != nil {
+            switch try parse(to, toLength) {
+            case .inet(let inet): destination = inet
+            case .unspecified: throw SocketError(.addressFamilyNotSupported, "sendto needs an AF_INET address")
+            }
+        }
+        return try core.send(fd, UnsafeRawBufferPointer(start: buffer, count: length),
+                             flags: MessageFlags(rawValue: flags), to: destination)
+    }
+}
+
+@_cdecl("dp_recv")
+public func dp_recv(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ length: Int, _ flags: Int32) -> Int {
+    dp_recvfrom(fd, buffer, length, flags, nil, nil)
+}
+
+@_cdecl("dp_recvfrom")
+public func dp_recvfrom(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ length: Int, _ flags: Int32,
+                        _ from: UnsafeMutablePointer<sockaddr>?, _ fromLength: UnsafeMutablePointer<socklen_t>?) -> Int {
+    callSize(fd) { (core) throws(SocketError) -> Int in
+        guard buffer != nil || length == 0 else { throw SocketError(.badAddress, "buf is NULL") }
+        guard length >= 0 else { throw SocketError(.invalidArgument, "len is negative") }
+        if from != nil && fromLength == nil { throw SocketError(.badAddress, "from is given but fromlen is NULL") }
+        let result = try core.receive(fd, into: UnsafeMutableRawBufferPointer(start: buffer, count: length),
+                                      flags: MessageFlags(rawValue: flags))
+        if let source = result.source { store(source, from, fromLength) }
+        return result.count
+    }
+}
+
+@_cdecl("dp_setsockopt")
+public func dp_setsockopt(_ fd: Int32, _ level: Int32, _ option: Int32, _ value: UnsafeRawPointer?, _ length: socklen_t) -> Int32 {
+    call(fd) { (core) throws(SocketError) -> Int32 in
+        guard value != nil || length == 0 else { throw SocketError(.badAddress, "value is NULL") }
+        try core.setOption(fd, level: level, name: option, value: UnsafeRawBufferPointer(start: value, count: Int(length)))
+        return 0
+    }
+}
+
+@_cdecl("dp_getsockopt")
+public func dp_getsockopt(_ fd: Int32, _ level: Int32, _ option: Int32, _ value: UnsafeMutableRawPointer?,
+                          _ length: UnsafeMutablePointer<socklen_t>?) -> Int32 {
+    call(fd) { (core) throws(SocketError) -> Int32 in
+        guard let length else { throw SocketError(.badAddress, "value_len is NULL") }
+        guard value != nil || length.pointee == 0 else { throw SocketError(.badAddress, "value is NULL") }
+        let full = try core.getOption(fd, level: level, name: option,
+                                      into: UnsafeMutableRawBufferPointer(start: value, count: Int(length.pointee)))
+        length.pointee = socklen_t(min(full, Int(length.pointee)))
+        return 0
+    }
+}
+
+@_cdecl("dp_close")
+public func dp_close(_ fd: Int32) -> Int32 {
+    call(fd) { (core) throws(SocketError) -> Int32 in
+        try core.close(fd)
+        return 0
+    }
+}
+
+@_cdecl("dp_shutdown")
+public func dp_shutdown(_ fd: Int32, _ how: Int32) -> Int32 {
+    call(fd) { (core) throws(SocketError) -> Int32 in
+        try core.shutdown(fd, how: how)
+        return 0
+    }
+}
+
+@_cdecl("dp_getsockname")
+public func dp_getsockname(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?) -> Int32 {
+    call(fd) { (core) throws(SocketError) -> Int32 in
+        guard address != nil, length != nil else { throw SocketError(.badAddress, "addr or addrlen is NULL") }
+        store(try core.localAddress(fd), address, length)
+        return 0
+    }
+}
+
+@_cdecl("dp_getpeername")
+public func dp_getpeername(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?) -> Int32 {
+    call(fd) { (core) throws(SocketError) -> Int32 in
+        guard address != nil, length != nil else { throw SocketError(.badAddress, "addr or addrlen is NULL") }
+        store(try core.peerAddress(fd), address, length)
+        return 0
+    }
+}
+
+@_cdecl("dp_poll")
+public func dp_poll(_ fds: UnsafeMutablePointer<pollfd>?, _ count: UInt, _ timeout: Int32) -> Int32 {
+    guard fds != nil || count == 0 else { return fail(EFAULT) }
+    let items = UnsafeMutableBufferPointer(start: fds, count: Int(count))
+    // The calling thread's core; else the core of the first of our descriptors.
+    var core: SocketCore?
+    if let runtime = DataplaneRuntime.current, case let index = runtime.coreIndex(), index >= 0 {
+        core = runtime.cores[Int(index)]
+    } else {
+        for item in items { if let c = try? SocketCore.owning(item.fd) { core = c; break } }
+    }
+    guard let core else { return fail(EINVAL) }
+    do {
+        return Int32(try core.poll(items, timeoutMilliseconds: timeout))
+    } catch {
+        return fail(error)
+    }
+}
+
+@_cdecl("dp_fcntl_impl")
+public func dp_fcntl_impl(_ fd: Int32, _ command: Int32, _ argument: Int) -> Int32 {
+    call(fd) { (core) throws(SocketError) -> Int32 in
+        switch command {
+        case F_GETFL: return O_RDWR | (try core.isNonBlocking(fd) ? O_NONBLOCK : 0)
+        case F_SETFL:
+            try core.setNonBlocking(fd, Int32(truncatingIfNeeded: argument) & O_NONBLOCK != 0)
+            return 0
+        default: throw SocketError(.invalidArgument, "fcntl command \(command): only F_GETFL and F_SETFL (O_NONBLOCK) apply to sockets")
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import Glibc
+import Stack
+import SystemPackage
+import TCP
+import Wire
+
+extension SocketCore {
+    /// bind(): port 0 takes an ephemeral port, 0.0.0.0 every interface.
+    public func bind(_ descriptor: Int32, to address: IPv4SocketAddress) throws(SocketError) {
+        let (slot, entry) = try entry(descriptor)
+        guard entry.local == nil, entry.connection == nil else {
+            throw SocketError(.invalidArgument, "the socket is already bound to \(entry.local ?? .any): make a new socket to bind again")
+        }
+        try bindEntry(slot, entry, to: address)
+    }
+
+    func bindEntry(_ slot: Int, _ entry: SocketEntry, to address: IPv4SocketAddress) throws(SocketError) {
+        if !address.address.isUnspecified && !stack.isLocalAddress(address.address) {
+            throw SocketError(.addressNotAvailable, "\(address.address) is not an address of this core's interfaces \(stack.interfaceAddresses): bind to one of them or to 0.0.0.0")
+        }
+        if address.port != 0 && address.port < 1024 && !privileged {
+            throw SocketError(.permissionDenied, "port \(address.port) is privileged (< 1024): it needs CAP_NET_BIND_SERVICE (or SocketCoreConfiguration.privilegedPorts = .allowed)")
+        }
+        let stream = entry.kind == .stream
+        var claim = SocketGroup.PortClaim(core: coreID, slot: slot, address: address.address.value,
+                                          reuseAddress: entry.options.reuseAddress, reusePort: entry.options.reusePort,
+                                          listening: false)
+        var port = address.port
+        if port == 0 {
+            let range = stack.tcp.configuration.ephemeralPorts
+            var found = false
+            for _ in 0..<range.count {
+                let candidate = nextEphemeralPort
+                nextEphemeralPort = candidate >= range.upperBound ? range.lowerBound : candidate + 1
+                claim.reuseAddress = false
+                claim.reusePort = false
+                if group.claim(stream: stream, port: candidate, claim) {
+                    port = candidate
+                    found = true
+                    break
+                }
+            }
+            guard found else {
+                throw SocketError(.addressInUse, "no free ephemeral port in \(range)")
+            }
+        } else if !group.claim(stream: stream, port: port, claim) {
+            throw SocketError(.addressInUse, "\(stream ? "TCP" : "UDP") port \(port) is already bound by another socket: close it, or set SO_REUSEADDR / SO_REUSEPORT on both")
+        }
+        if !stream {
+            do {
+                entry.udp = try stack.udpBind(address: address.address, port: port)
+            } catch {
+                group.release(stream: false, port: port, core: coreID, slot: slot)
+                throw SocketError(error.kind == StackError.Kind.addressInUse ? .addressInUse : .addressNotAvailable,
+                                  "\(error.description) (UDP sockets of one core cannot share a port; SO_REUSEPORT shares it between cores)")
+            }
+        }
+        entry.claimedPort = port
+        entry.local = IPv4SocketAddress(address.address, port)
+    }
+
+    /// Binds an unbound socket to an ephemeral port (before sendto, connect, listen).
+    func autobind(_ slot: Int, _ entry: SocketEntry) throws(SocketError) {
+        guard entry.local == nil else { return }
+        try bindEntry(slot, entry, to: .any)
+    }
+
+    /// getsockname(): the bound address (0.0.0.0:0 when unbound).
+    public func localAddress(_ descriptor: Int32) throws(SocketError) -> IPv4SocketAddress {
+        let (_, entry) = try entry(descriptor)
+        if let id = entry.connection, let connection = stack.tcp.connection(id) {
+            return IPv4SocketAddress(connection.tuple.local.address, connection.tuple.local.port)
+        }
+        if let udp = entry.udp, let addresses = try? stack.udpAddresses(udp) {
+            return IPv4SocketAddress(addresses.localAddress, addresses.localPort)
+        }
+        return entry.local ?? .any
+    }
+
+    /// getpeername(): the connected peer (ENOTCONN when there is none).
+    public func peerAddress(_ descriptor: Int32) throws(SocketError) -> IPv4SocketAddress {
+        let (_, entry) = try entry(descriptor)
+        guard let remote = entry.remote, !entry.connecting, entry.connection != nil || entry.kind == .datagram,
+              !entry.connectionEnded else {
+            throw SocketError(.socketNotConnected, "the socket is not connected: connect (or accept) first")
+        }
+        return remote
+    }
+
+    /// fcntl(F_GETFL/F_SETFL) for O_NONBLOCK.
+    public func isNonBlocking(_ descriptor: Int32) throws(SocketError) -> Bool {
+        try entry(descriptor).entry.nonBlocking
+    }
+
+    public func setNonBlocking(_ descriptor: Int32, _ on: Bool) throws(SocketError) {
+        try entry(descriptor).entry.nonBlocking = on
+    }
+
+    /// listen(): TCP only; binds an ephemeral port when unbound.
+    public func listen(_ descriptor: Int32, backlog: Int) throws(SocketError) {
+        let (slot, entry) = try entry(descriptor)
+        guard entry.kind == .stream else {
+            throw SocketError(.notSupportedOnSocket, "listen on a SOCK_DGRAM socket: only SOCK_STREAM sockets listen")
+        }
+        guard entry.connection == nil else {
+            throw SocketError(.invalidArgument, "the socket is connected; listen needs an unconnected socket")
+        }
+        if entry.listener != nil { return }  // listening already; the backlog stays as first given
+        try autobind(slot, entry)
+        let local = entry.local!
+        guard group.listen(stream: true, port: local.port, core: coreID, slot: slot) else {
+            throw SocketError(.addressInUse, "another socket already listens on port \(local.port): close it, or set SO_REUSEPORT on both (one listener per core)")
+        }
+        do {
+            let id = try stack.tcp.listen(on: TCPEndpoint(address: local.address, port: local.port),
+                                          backlog: min(max(backlog, 1), configuration.maximumBacklog),
+                                          options: entry.options.tcp)
+            entry.listener = id
+            byListener[id] = slot
+        } catch {
+            throw SocketError(.addressInUse, "another socket on this core already listens on \(local): SO_REUSEPORT spreads listeners over cores, not within one")
+        }
+    }
+}
+
+extension SocketCore {
+    /// The TCP connection behind a descriptor (for tools and tests that
+    /// look at the state machine).
+    public func connectionID(of descriptor: Int32) throws(SocketError) -> TCPConnectionID? {
+        try entry(descriptor).entry.connection
+    }
+}

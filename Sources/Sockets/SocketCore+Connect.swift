@@ -1,0 +1,170 @@
+import Platform
+import Stack
+import SystemPackage
+import TCP
+import Wire
+
+extension SocketCore {
+    /// connect(): TCP opens a connection (blocking until established, or
+    /// EINPROGRESS when non-blocking); UDP sets the default peer and
+    /// filters received datagrams to it (`.unspecified` dissolves it).
+    public func connect(_ descriptor: Int32, to address: SocketAddress) throws(SocketError) {
+        let (slot, entry) = try entry(descriptor)
+        switch entry.kind {
+        case .datagram: try connectDatagram(slot, entry, to: address)
+        case .stream: try connectStream(slot, entry, to: address)
+        }
+    }
+
+    private func connectDatagram(_ slot: Int, _ entry: SocketEntry, to address: SocketAddress) throws(SocketError) {
+        guard case .inet(let peer) = address else {
+            if let udp = entry.udp { try? stack.udpConnect(udp, to: .any, port: 0) }
+            entry.remote = nil
+            return
+        }
+        if stack.isBroadcast(peer.address) && !entry.options.broadcast {
+            throw SocketError(.permissionDenied, "\(peer.address) is a broadcast address: set SO_BROADCAST first")
+        }
+        guard stack.sourceAddress(toward: peer.address, from: entry.local?.address ?? .any) != nil else {
+            throw SocketError(.networkUnreachable, "no route to \(peer.address): it is on no interface's subnet and there is no gateway")
+        }
+        try autobind(slot, entry)
+        do {
+            try stack.udpConnect(entry.udp!, to: peer.address, port: peer.port)
+        } catch {
+            throw SocketError(error.kind == .networkUnreachable ? .networkUnreachable : .invalidArgument, error.description)
+        }
+        entry.remote = peer
+        // Datagrams from others that were queued before the connect go.
+        filterQueued(entry)
+    }
+
+    private func connectStream(_ slot: Int, _ entry: SocketEntry, to address: SocketAddress) throws(SocketError) {
+        guard case .inet(let peer) = address else {
+            throw SocketError(.addressFamilyNotSupported, "AF_UNSPEC on a SOCK_STREAM socket: give an AF_INET address")
+        }
+        if entry.listener != nil {
+            throw SocketError(.socketIsConnected, "the socket is listening; connect needs a new socket")
+        }
+        if let id = entry.connection {
+            if entry.connecting {
+                throw SocketError(.alreadyInProcess, "a connect to \(entry.remote ?? peer) is still in progress: wait for writability and read SO_ERROR")
+            }
+            if let connection = stack.tcp.connection(id), connection.state != .closed, !entry.connectionEnded {
+                if entry.pendingError == nil {
+                    throw SocketError(.socketIsConnected, "the socket is already connected to \(entry.remote ?? peer)")
+                }
+            }
+            // The last attempt failed: start over on the same socket.
+            byConnection[id] = nil
+            stack.tcp.release(id, now: stack.tcpNow)
+            entry.connection = nil
+            entry.connectionEnded = false
+            entry.pendingError = nil
+        }
+        if stack.isBroadcast(peer.address) {
+            if !entry.options.broadcast {
+                throw SocketError(.permissionDenied, "\(peer.address) is a broadcast address: TCP cannot connect there (and SO_BROADCAST is off)")
+            }
+            throw SocketError(.networkUnreachable, "\(peer.address) is a broadcast address: TCP is unicast only")
+        }
+        let bound = entry.local?.address ?? .any
+        guard let source = stack.sourceAddress(toward: peer.address, from: bound) else {
+            throw SocketError(.networkUnreachable, "no route to \(peer.address): it is on no interface's subnet and there is no gateway")
+        }
+        let id: TCPConnectionID
+        do {
+            id = try stack.tcp.connect(from: source, port: entry.local?.port, to: TCPEndpoint(address: peer.address, port: peer.port),
+                                       options: entry.options.tcp, now: stack.tcpNow)
+        } catch {
+            switch error {
+            case .noEphemeralPort:
+                throw SocketError(.resourceTemporarilyUnavailable, "no free local port toward \(peer): \(error.description)")
+            case .addressInUse:
+                throw SocketError(.addressInUse, error.description)
+            default:
+                throw SocketError(.invalidArgument, error.description)
+            }
+        }
+        entry.connection = id
+        byConnection[id] = slot
+        entry.remote = peer
+        if entry.local == nil, let connection = stack.tcp.connection(id) {
+            entry.local = IPv4SocketAddress(connection.tuple.local.address, connection.tuple.local.port)
+        }
+        entry.connecting = true
+        stack.runTCP()
+        if entry.nonBlocking {
+            throw SocketError(.nowInProgress, "connecting to \(peer): poll for writability, then read SO_ERROR")
+        }
+        do {
+            try block(timeoutNanoseconds: entry.options.sendTimeout, "connect to \(peer)") { () throws(SocketError) -> Bool in
+                guard let connection = stack.tcp.connection(id) else { return true }
+                return connection.state != .synSent && connection.state != .synReceived
+            }
+        } catch {
+            // Timed out (SO_SNDTIMEO) or interrupted: the handshake goes on.
+            if error.errno == .resourceTemporarilyUnavailable {
+                throw SocketError(.nowInProgress, "connect to \(peer) did not complete within SO_SNDTIMEO; it goes on: poll for writability")
+            }
+            throw error
+        }
+        entry.connecting = false
+        if let failure = takeConnectionError(entry) { throw failure }
+    }
+
+    /// The error of a failed connection, reported once (then reads give 0, writes EPIPE).
+    func takeConnectionError(_ entry: SocketEntry) -> SocketError? {
+        guard let id = entry.connection else { return nil }
+        let error = entry.pendingError ?? stack.tcp.connection(id)?.error.map(Self.errno(for:))
+        guard let error, !entry.connectionEnded else { return nil }
+        entry.pendingError = nil
+        entry.connectionEnded = true
+        switch error {
+        case .connectionRefused:
+            return SocketError(error, "connection refused by \(entry.remote.map(\.description) ?? "the peer"): nothing listens there")
+        case .timedOut:
+            return SocketError(error, "connection to \(entry.remote.map(\.description) ?? "the peer") timed out: no answer to retransmissions")
+        default:
+            return SocketError(error, "connection reset by \(entry.remote.map(\.description) ?? "the peer")")
+        }
+    }
+
+    /// accept(): the next established connection of a listening socket, as a
+    /// new blocking socket of this core, and the peer's address.
+    public func accept(_ descriptor: Int32) throws(SocketError) -> (descriptor: Int32, peer: IPv4SocketAddress) {
+        let (_, entry) = try entry(descriptor)
+        guard entry.kind == .stream else {
+            throw SocketError(.notSupportedOnSocket, "accept on a SOCK_DGRAM socket: only SOCK_STREAM sockets accept")
+        }
+        guard let listener = entry.listener else {
+            throw SocketError(.invalidArgument, "the socket is not listening: call listen first")
+        }
+        let ready = { () -> Bool in self.stack.tcp.acceptQueueLength(listener) > 0 }
+        if !ready() {
+            if entry.nonBlocking {
+                throw SocketError(.resourceTemporarilyUnavailable, "no connection is waiting to be accepted")
+            }
+            try block(timeoutNanoseconds: entry.options.receiveTimeout, "accept") { () throws(SocketError) -> Bool in
+                guard slots.indices.contains(Int(descriptor & 0xFFFF)), slots[Int(descriptor & 0xFFFF)] === entry else {
+                    throw SocketError(.badFileDescriptor, "the listening socket was closed while accept waited")
+                }
+                return ready()
+            }
+        }
+        // Limits first, so a refused accept leaves the connection queued.
+        var options = entry.options
+        options.receiveTimeout = entry.options.receiveTimeout
+        let child = SocketEntry(kind: .stream, nonBlocking: false, options: options)
+        let slot = try allocate(child)
+        guard let id = stack.tcp.accept(listener), let connection = stack.tcp.connection(id) else {
+            closeSlot(slot)
+            throw SocketError(.resourceTemporarilyUnavailable, "the waiting connection went away before accept took it")
+        }
+        child.connection = id
+        child.local = IPv4SocketAddress(connection.tuple.local.address, connection.tuple.local.port)
+        child.remote = IPv4SocketAddress(connection.tuple.remote.address, connection.tuple.remote.port)
+        byConnection[id] = slot
+        return (self.descriptor(slot), child.remote!)
+    }
+}

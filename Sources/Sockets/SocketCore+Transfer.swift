@@ -1,0 +1,323 @@
+import Glibc
+import Stack
+import SystemPackage
+import TCP
+import Wire
+
+/// The flags send and receive understand.
+public struct MessageFlags: OptionSet, Sendable {
+    public var rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+    public static let dontWait = MessageFlags(rawValue: Int32(MSG_DONTWAIT))
+    public static let peek = MessageFlags(rawValue: Int32(MSG_PEEK))
+    public static let waitAll = MessageFlags(rawValue: Int32(MSG_WAITALL))
+    public static let noSignal = MessageFlags(rawValue: Int32(MSG_NOSIGNAL))
+    public static let truncate = MessageFlags(rawValue: Int32(MSG_TRUNC))
+    public static let outOfBand = MessageFlags(rawValue: Int32(MSG_OOB))
+
+    static let sendFlags: MessageFlags = [.dontWait, .noSignal]
+    static let receiveFlags: MessageFlags = [.dontWait, .peek, .waitAll, .truncate]
+}
+
+/// What a receive returned: bytes copied, the datagram's real length
+/// (larger when it was truncated) and its source.
+public struct ReceiveResult: Sendable {
+    public var count: Int
+    public var fullLength: Int
+    public var source: IPv4SocketAddress?
+}
+
+extension SocketCore {
+    // MARK: Send
+
+    /// send/sendto. TCP queues as much as the send buffer takes (a blocking
+    /// socket waits until all of it is queued); UDP sends one datagram.
+    public func send(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, flags: MessageFlags = [],
+                     to destination: IPv4SocketAddress? = nil) throws(SocketError) -> Int {
+        let (slot, entry) = try entry(descriptor)
+        if flags.contains(.outOfBand) {
+            throw SocketError(.notSupportedOnSocket, "MSG_OOB: urgent data is not supported")
+        }
+        guard flags.subtracting(MessageFlags.sendFlags).isEmpty else {
+            throw SocketError(.invalidArgument, "send flags 0x\(String(flags.rawValue, radix: 16)): only MSG_DONTWAIT and MSG_NOSIGNAL apply to send")
+        }
+        switch entry.kind {
+        case .datagram: return try sendDatagram(slot, entry, bytes, flags: flags, to: destination)
+        case .stream: return try sendStream(entry, bytes, flags: flags, to: destination)
+        }
+    }
+
+    private func sendDatagram(_ slot: Int, _ entry: SocketEntry, _ bytes: UnsafeRawBufferPointer, flags: MessageFlags,
+                              to destination: IPv4SocketAddress?) throws(SocketError) -> Int {
+        if entry.shutWrite { throw brokenPipe(flags, "the socket was shut down for writing") }
+        guard let target = destination ?? entry.remote else {
+            throw SocketError(.addressRequired, "the datagram socket has no peer: use sendto with an address, or connect first")
+        }
+        if stack.isBroadcast(target.address) && !entry.options.broadcast {
+            throw SocketError(.permissionDenied, "\(target.address) is a broadcast address: set SO_BROADCAST first")
+        }
+        guard bytes.count <= NetStack.maximumUDPPayload else {
+            throw SocketError(.messageTooLong, "a UDP datagram carries at most \(NetStack.maximumUDPPayload) bytes, not \(bytes.count)")
+        }
+        guard bytes.count <= entry.options.sendBufferSize else {
+            throw SocketError(.messageTooLong, "the datagram (\(bytes.count) bytes) is larger than SO_SNDBUF (\(entry.options.sendBufferSize))")
+        }
+        try autobind(slot, entry)
+        if entry.remote != nil, let error = try? stack.udpTakeError(entry.udp!), error.kind == .connectionRefused {
+            throw SocketError(.connectionRefused, error.description)
+        }
+        do {
+            try stack.udpSend(entry.udp!, bytes: bytes, to: (target.address, target.port),
+                              timeToLive: entry.options.timeToLive, typeOfService: entry.options.typeOfService)
+        } catch {
+            switch error.kind {
+            case .noBuffers:
+                throw SocketError(.noBufferSpace, "\(error.description)")
+            case .networkUnreachable, .noRoute, .hostUnreachable:
+                throw SocketError(.networkUnreachable, error.description)
+            case .messageTooLong:
+                throw SocketError(.messageTooLong, error.description)
+            default:
+                throw SocketError(.invalidArgument, error.description)
+            }
+        }
+        stack.flush()
+        return bytes.count
+    }
+
+    /// EPIPE, with SIGPIPE raised unless MSG_NOSIGNAL (or the core is set not to).
+    func brokenPipe(_ flags: MessageFlags, _ why: String) -> SocketError {
+        if configuration.raisesSIGPIPE && !flags.contains(.noSignal) { raise(SIGPIPE) }
+        return SocketError(.brokenPipe, "\(why): nothing more can be sent")
+    }
+
+    private func sendStream(_ entry: SocketEntry, _ bytes: UnsafeRawBufferPointer, flags: MessageFlags,
+                            to destination: IPv4SocketAddress?) throws(SocketError) -> Int {
+        if destination != nil {
+            if entry.connection != nil {
+                throw SocketError(.socketIsConnected, "sendto with an address on a connected SOCK_STREAM socket: use send")
+            }
+            throw SocketError(.socketNotConnected, "sendto on an unconnected SOCK_STREAM socket: connect first")
+        }
+        if entry.shutWrite { throw brokenPipe(flags, "the socket was shut down for writing") }
+        guard let id = entry.connection else {
+            throw SocketError(.socketNotConnected, "the socket is not connected: connect (or accept) first")
+        }
+        if let error = takeConnectionError(entry) { throw error }
+        if entry.connectionEnded { throw brokenPipe(flags, "the connection has ended") }
+        let nonBlocking = entry.nonBlocking || flags.contains(.dontWait)
+        var sent = 0
+        while true {
+            guard let connection = stack.tcp.connection(id) else {
+                throw brokenPipe(flags, "the connection has ended")
+            }
+            switch connection.state {
+            case .synSent, .synReceived:
+                break
+            case .established, .closeWait:
+                if sent < bytes.count {
+                    do {
+                        sent += try stack.tcp.send(id, UnsafeRawBufferPointer(rebasing: bytes[sent...]))
+                    } catch {
+                        if let failure = takeConnectionError(entry) { throw failure }
+                        throw brokenPipe(flags, "the connection cannot send any more (\(error.description))")
+                    }
+                    stack.runTCP()
+                }
+                if sent == bytes.count { return sent }
+            default:
+                if let failure = takeConnectionError(entry) {
+                    if sent > 0 { return sent }
+                    throw failure
+                }
+                if sent > 0 { return sent }
+                throw brokenPipe(flags, "the connection is closing (\(connection.state))")
+            }
+            if nonBlocking {
+                if sent > 0 { return sent }
+                throw SocketError(.resourceTemporarilyUnavailable, "the send buffer is full (or the connection is not yet established)")
+            }
+            do {
+                try block(timeoutNanoseconds: entry.options.sendTimeout, "send") { () throws(SocketError) -> Bool in
+                    guard let connection = stack.tcp.connection(id) else { return true }
+                    if connection.state == .synSent || connection.state == .synReceived { return false }
+                    return connection.sendSpace > 0 || !connection.state.canSendData || connection.error != nil
+                }
+            } catch {
+                if sent > 0 { return sent }
+                throw error
+            }
+        }
+    }
+
+    // MARK: Receive
+
+    /// recv/recvfrom. Returns 0 at the end of a TCP stream (the peer's
+    /// orderly shutdown, or after our SHUT_RD).
+    public func receive(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer,
+                        flags: MessageFlags = []) throws(SocketError) -> ReceiveResult {
+        let (_, entry) = try entry(descriptor)
+        guard flags.subtracting(MessageFlags.receiveFlags).isEmpty else {
+            throw SocketError(.invalidArgument, "receive flags 0x\(String(flags.rawValue, radix: 16)): MSG_DONTWAIT, MSG_PEEK, MSG_WAITALL and MSG_TRUNC apply")
+        }
+        switch entry.kind {
+        case .datagram: return try receiveDatagram(entry, into: buffer, flags: flags)
+        case .stream: return try receiveStream(entry, into: buffer, flags: flags)
+        }
+    }
+
+    /// Drops queued datagrams that are not from the connected peer.
+    func filterQueued(_ entry: SocketEntry) {
+        guard let peer = entry.remote, let udp = entry.udp else { return }
+        if let peeked = entry.peeked, peeked.source != peer.address || peeked.sourcePort != peer.port {
+            peeked.payload.free()
+            entry.peeked = nil
+        }
+        var keep: [ReceivedDatagram] = []
+        while let datagram = try? stack.udpReceive(udp) {
+            if datagram.source == peer.address && datagram.sourcePort == peer.port { keep.append(datagram) } else { datagram.payload.free() }
+        }
+        if entry.peeked == nil, !keep.isEmpty { entry.peeked = keep.removeFirst() }
+        // More than one datagram from the peer queued before connect is rare;
+        // those beyond the first are dropped like a full queue would.
+        for datagram in keep { datagram.payload.free() }
+    }
+
+    private func nextDatagram(_ entry: SocketEntry) -> ReceivedDatagram? {
+        if let peeked = entry.peeked { return peeked }
+        guard let udp = entry.udp else { return nil }
+        while let datagram = try? stack.udpReceive(udp) {
+            if let peer = entry.remote, datagram.source != peer.address || datagram.sourcePort != peer.port {
+                datagram.payload.free()
+                continue
+            }
+            entry.peeked = datagram
+            return datagram
+        }
+        return nil
+    }
+
+    private func receiveDatagram(_ entry: SocketEntry, into buffer: UnsafeMutableRawBufferPointer,
+                                 flags: MessageFlags) throws(SocketError) -> ReceiveResult {
+        let nonBlocking = entry.nonBlocking || flags.contains(.dontWait)
+        let refused = { () -> SocketError? in
+            guard entry.remote != nil, let udp = entry.udp, let error = try? self.stack.udpTakeError(udp),
+                  error.kind == .connectionRefused else { return nil }
+            return SocketError(.connectionRefused, error.description)
+        }
+        if nextDatagram(entry) == nil {
+            if let error = refused() { throw error }
+            if entry.shutRead { return ReceiveResult(count: 0, fullLength: 0, source: nil) }
+            if nonBlocking {
+                throw SocketError(.resourceTemporarilyUnavailable, "no datagram is waiting")
+            }
+            try block(timeoutNanoseconds: entry.options.receiveTimeout, "recv") { () throws(SocketError) -> Bool in
+                if nextDatagram(entry) != nil || entry.shutRead { return true }
+                if let error = refused() { throw error }
+                return false
+            }
+            guard nextDatagram(entry) != nil else { return ReceiveResult(count: 0, fullLength: 0, source: nil) }
+        }
+        let datagram = entry.peeked!
+        let count = min(buffer.count, datagram.length)
+        if count > 0 { _ = datagram.payload.copyBytes(from: 0, count: count, to: buffer.baseAddress!) }
+        let result = ReceiveResult(count: flags.contains(.truncate) ? datagram.length : count, fullLength: datagram.length,
+                                   source: IPv4SocketAddress(datagram.source, datagram.sourcePort))
+        if !flags.contains(.peek) {
+            datagram.payload.free()
+            entry.peeked = nil
+        }
+        return result
+    }
+
+    private func receiveStream(_ entry: SocketEntry, into buffer: UnsafeMutableRawBufferPointer,
+                               flags: MessageFlags) throws(SocketError) -> ReceiveResult {
+        if entry.shutRead { return ReceiveResult(count: 0, fullLength: 0, source: nil) }
+        guard let id = entry.connection else {
+            throw SocketError(.socketNotConnected, "the socket is not connected: connect (or accept) first")
+        }
+        let nonBlocking = entry.nonBlocking || flags.contains(.dontWait)
+        var received = 0
+        while true {
+            guard let connection = stack.tcp.connection(id) else {
+                return ReceiveResult(count: received, fullLength: received, source: entry.remote)
+            }
+            if connection.bytesReadable > 0 && received < buffer.count {
+                let offset = received
+                let peek = flags.contains(.peek)
+                let copied = (try? stack.tcp.withConnection(id) { connection in
+                    connection.consumeReceived { a, b in
+                        var n = 0
+                        for region in [a, b] where n < buffer.count - offset && region.count > 0 {
+                            let take = min(region.count, buffer.count - offset - n)
+                            (buffer.baseAddress! + offset + n).copyMemory(from: region.baseAddress!, byteCount: take)
+                            n += take
+                        }
+                        return peek ? 0 : n
+                    }
+                }) ?? 0
+                // consumeReceived reports what was removed; a peek removes nothing.
+                received += peek ? min(connection.bytesReadable, buffer.count - offset) : copied
+                if !peek { stack.runTCP() }
+                if peek || !flags.contains(.waitAll) || received == buffer.count {
+                    return ReceiveResult(count: received, fullLength: received, source: entry.remote)
+                }
+            }
+            if received > 0 && (connection.isAtEndOfStream || connection.state == .closed) {
+                return ReceiveResult(count: received, fullLength: received, source: entry.remote)
+            }
+            if connection.isAtEndOfStream { return ReceiveResult(count: 0, fullLength: 0, source: entry.remote) }
+            if let error = takeConnectionError(entry) {
+                if received > 0 { return ReceiveResult(count: received, fullLength: received, source: entry.remote) }
+                throw error
+            }
+            if connection.state == .closed || entry.connectionEnded {
+                return ReceiveResult(count: received, fullLength: received, source: entry.remote)
+            }
+            if buffer.count == 0 { return ReceiveResult(count: 0, fullLength: 0, source: entry.remote) }
+            if nonBlocking {
+                if received > 0 { return ReceiveResult(count: received, fullLength: received, source: entry.remote) }
+                throw SocketError(.resourceTemporarilyUnavailable, "no data is waiting")
+            }
+            do {
+                try block(timeoutNanoseconds: entry.options.receiveTimeout, "recv") { () throws(SocketError) -> Bool in
+                    guard let connection = stack.tcp.connection(id) else { return true }
+                    return connection.bytesReadable > 0 || connection.isAtEndOfStream || connection.state == .closed
+                        || entry.shutRead
+                }
+            } catch {
+                if received > 0 { return ReceiveResult(count: received, fullLength: received, source: entry.remote) }
+                throw error
+            }
+            if entry.shutRead { return ReceiveResult(count: received, fullLength: received, source: entry.remote) }
+        }
+    }
+
+    // MARK: Shutdown
+
+    /// shutdown(SHUT_RD / SHUT_WR / SHUT_RDWR).
+    public func shutdown(_ descriptor: Int32, how: Int32) throws(SocketError) {
+        let (slot, entry) = try entry(descriptor)
+        guard how == Int32(SHUT_RD) || how == Int32(SHUT_WR) || how == Int32(SHUT_RDWR) else {
+            throw SocketError(.invalidArgument, "how = \(how): use SHUT_RD, SHUT_WR or SHUT_RDWR")
+        }
+        switch entry.kind {
+        case .stream:
+            guard let id = entry.connection, !entry.connecting || stack.tcp.connection(id)?.state != .closed else {
+                throw SocketError(.socketNotConnected, "the socket is not connected")
+            }
+            if how != Int32(SHUT_RD) {
+                try? stack.tcp.shutdownWrite(id)
+                entry.shutWrite = true
+            }
+        case .datagram:
+            guard entry.remote != nil else {
+                throw SocketError(.socketNotConnected, "the datagram socket is not connected")
+            }
+            if how != Int32(SHUT_RD) { entry.shutWrite = true }
+        }
+        if how != Int32(SHUT_WR) { entry.shutRead = true }
+        stack.runTCP()
+        wake(slot)
+    }
+}

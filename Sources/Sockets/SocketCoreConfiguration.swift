@@ -1,0 +1,32 @@
+/// Who may bind ports below 1024.
+public enum PrivilegedPortPolicy: Sendable, Equatable {
+    /// As the kernel: only with CAP_NET_BIND_SERVICE in the effective set.
+    case capability
+    /// Everyone (a core that owns its NIC decides for itself).
+    case allowed
+    /// No one (tests running as root use this to see EACCES).
+    case denied
+}
+
+/// The bounds and policies of one core's socket table.
+public struct SocketCoreConfiguration: Sendable {
+    /// Open sockets on this core (EMFILE beyond).
+    public var maximumSockets = 4096
+    /// Bytes of socket buffers (SO_RCVBUF + SO_SNDBUF of every socket) the
+    /// core may hold; ENOMEM beyond.
+    public var bufferBudgetBytes = 1 << 30
+    public var defaultReceiveBufferSize = 256 * 1024
+    public var defaultSendBufferSize = 256 * 1024
+    /// Largest SO_RCVBUF / SO_SNDBUF accepted (larger values are clamped, as Linux's rmem_max).
+    public var maximumBufferSize = 16 << 20
+    public var privilegedPorts = PrivilegedPortPolicy.capability
+    /// Sleep this long in a blocking call's loop when a poll step found
+    /// nothing (0 spins, as a poll-mode core does).
+    public var idleSleepMicroseconds: UInt32 = 0
+    /// Largest listen backlog (as net.core.somaxconn).
+    public var maximumBacklog = 4096
+    /// Raise SIGPIPE when send fails with EPIPE and MSG_NOSIGNAL is not given (as the kernel does).
+    public var raisesSIGPIPE = true
+
+    public init() {}
+}

@@ -1,0 +1,87 @@
+import Stack
+import SystemPackage
+import TCP
+
+/// SOCK_STREAM (TCP) or SOCK_DGRAM (UDP).
+public enum SocketKind: Sendable, Equatable {
+    case stream
+    case datagram
+}
+
+/// The option values of one socket (what setsockopt sets).
+struct SocketOptionValues {
+    var reuseAddress = false
+    var reusePort = false
+    var receiveBufferSize: Int
+    var sendBufferSize: Int
+    /// Nanoseconds; 0 = wait forever.
+    var receiveTimeout: UInt64 = 0
+    var sendTimeout: UInt64 = 0
+    var keepAlive = false
+    var lingerOn = false
+    var lingerSeconds: Int32 = 0
+    var broadcast = false
+    var timeToLive: UInt8 = 64
+    var typeOfService: UInt8 = 0
+    var noDelay = false
+    var maximumSegmentSize: Int?
+    var keepAliveIdleSeconds = 7200
+    var keepAliveIntervalSeconds = 75
+    var keepAliveCount = 9
+
+    /// The TCP state machine's view of these options.
+    var tcp: TCPConnectionOptions {
+        var options = TCPConnectionOptions()
+        options.sendBufferSize = sendBufferSize
+        options.receiveBufferSize = receiveBufferSize
+        options.noDelay = noDelay
+        options.keepAlive = keepAlive
+        options.keepAliveIdle = .seconds(UInt64(keepAliveIdleSeconds))
+        options.keepAliveInterval = .seconds(UInt64(keepAliveIntervalSeconds))
+        options.keepAliveCount = keepAliveCount
+        options.maximumSegmentSize = maximumSegmentSize
+        options.timeToLive = timeToLive
+        options.typeOfService = typeOfService
+        return options
+    }
+}
+
+/// One open socket of a core (the slot behind a descriptor).
+final class SocketEntry {
+    let kind: SocketKind
+    var nonBlocking: Bool
+    var options: SocketOptionValues
+    /// The bound address (nil until bind, connect, listen or sendto binds it).
+    var local: IPv4SocketAddress?
+    /// The claimed port in the group (released at close).
+    var claimedPort: UInt16?
+    /// UDP default peer / TCP peer.
+    var remote: IPv4SocketAddress?
+    var udp: UDPEndpoint?
+    /// A datagram taken by MSG_PEEK, handed out by the next receive.
+    var peeked: ReceivedDatagram?
+    var connection: TCPConnectionID?
+    var listener: TCPListenerID?
+    /// A non-blocking (or timed out / interrupted) connect is under way.
+    var connecting = false
+    /// The connection failed or was reset and the error was reported: reads
+    /// give 0, writes EPIPE.
+    var connectionEnded = false
+    /// SO_ERROR: set by an asynchronous failure, cleared when reported.
+    var pendingError: Errno?
+    var shutRead = false
+    var shutWrite = false
+    /// Bytes of the core's buffer budget held by this socket.
+    var reservedBytes: Int
+    /// Interest sets that watch this socket.
+    var interestSets: [ObjectIdentifier: SocketInterestSet] = [:]
+    /// Async tasks waiting for this socket to change.
+    var waiters: [UnsafeContinuation<Void, Never>] = []
+
+    init(kind: SocketKind, nonBlocking: Bool, options: SocketOptionValues) {
+        self.kind = kind
+        self.nonBlocking = nonBlocking
+        self.options = options
+        reservedBytes = options.receiveBufferSize + options.sendBufferSize
+    }
+}

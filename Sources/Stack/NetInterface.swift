@@ -1,0 +1,60 @@
+import NetDevice
+import Packets
+import Wire
+
+/// One interface of a stack: a device queue with an address. Frames to
+/// send are batched here and handed to the device in bursts.
+final class NetInterface {
+    let index: Int
+    let device: any NetDevice
+    let queue: Int
+    let configuration: InterfaceConfiguration
+    let macAddress: MACAddress
+    let mtu: Int
+    var address: IPv4Address { configuration.address.address }
+    let network: IPv4Network
+    let directedBroadcast: IPv4Address
+    /// Frames waiting for the next transmit burst.
+    let batch: UnsafeMutableBufferPointer<PacketBuffer>
+    var batchCount = 0
+
+    init(index: Int, device: any NetDevice, queue: Int, configuration: InterfaceConfiguration, burstSize: Int) throws(StackError) {
+        let deviceMTU = device.info.mtu
+        let mtu = configuration.mtu ?? deviceMTU
+        guard mtu >= 68, mtu <= deviceMTU else {
+            throw StackError(.invalidConfiguration, "interface MTU \(mtu): must be 68...\(deviceMTU) (the device's MTU)")
+        }
+        guard !configuration.address.address.isUnspecified, !configuration.address.address.isMulticast,
+              !configuration.address.address.isBroadcast else {
+            throw StackError(.invalidConfiguration, "interface address \(configuration.address): must be a unicast address")
+        }
+        if let gateway = configuration.gateway, !configuration.address.contains(gateway) {
+            throw StackError(.invalidConfiguration, "gateway \(gateway) is not in \(configuration.address): give a gateway on the interface's subnet")
+        }
+        self.index = index
+        self.device = device
+        self.queue = queue
+        self.configuration = configuration
+        self.macAddress = device.macAddress
+        self.mtu = mtu
+        network = configuration.address
+        directedBroadcast = configuration.address.prefixLength >= 31 ? .broadcast : configuration.address.broadcastAddress
+        batch = .allocate(capacity: max(burstSize, 1))
+    }
+
+    func releaseBatch() {
+        PacketBuffer.free(UnsafeMutableBufferPointer(rebasing: batch[0..<batchCount]))
+        batchCount = 0
+    }
+
+    deinit {
+        releaseBatch()
+        batch.deallocate()
+    }
+
+    /// True for the addresses this interface takes as its own or broadcast.
+    @inline(__always)
+    func accepts(_ destination: IPv4Address) -> Bool {
+        destination == address || destination.isBroadcast || destination == directedBroadcast
+    }
+}

@@ -1,0 +1,259 @@
+import Packets
+import Wire
+
+extension NetStack {
+    /// The largest UDP payload: 65,535 less the IPv4 and UDP headers.
+    public static let maximumUDPPayload = 65_507
+
+    // MARK: Receive
+
+    func handleUDP(_ packet: PacketBuffer, _ delivery: IPv4Delivery) {
+        counters[.udpReceived] += 1
+        // The header is in the first segment (a first fragment holds at
+        // least 8 bytes); the datagram may span a chain.
+        guard packet.length >= UDPDatagram.headerLength else {
+            counters.countMalformed(.udp, .truncated)
+            packet.free()
+            return
+        }
+        let header = UDPDatagram(unchecked: UnsafeMutableRawBufferPointer(start: packet.data, count: UDPDatagram.headerLength))
+        let length = header.length
+        guard length >= UDPDatagram.headerLength else {
+            counters.countMalformed(.udp, .badLength)
+            packet.free()
+            return
+        }
+        guard length <= packet.packetLength else {
+            counters.countMalformed(.udp, .truncated)
+            packet.free()
+            return
+        }
+        if length < packet.packetLength {
+            // Bytes after the UDP length are not part of the datagram.
+            guard trim(packet, to: length) else {
+                counters.countMalformed(.udp, .badLength)
+                packet.free()
+                return
+            }
+        }
+        // A zero checksum means none was computed (RFC 768).
+        if header.checksum != 0 {
+            let pseudo = InternetChecksum.pseudoHeaderSum(source: delivery.source, destination: delivery.destination,
+                                                          protocol: .udp, length: length)
+            guard InternetChecksum.sum(packet: packet, initial: pseudo) == 0xFFFF else {
+                counters.countMalformed(.udp, .badChecksum)
+                packet.free()
+                return
+            }
+        }
+        let sourcePort = header.sourcePort
+        let destinationPort = header.destinationPort
+        guard let i = udp.find(destination: delivery.isBroadcast ? .any : delivery.destination,
+                               destinationPort: destinationPort, source: delivery.source, sourcePort: sourcePort)
+        else {
+            if delivery.isBroadcast {
+                counters[.udpBroadcastUnmatched] += 1
+            } else {
+                counters[.udpClosedPort] += 1
+                sendUnreachable(.port, about: packet, delivery)
+            }
+            packet.free()
+            return
+        }
+        packet.removeFirst(UDPDatagram.headerLength)
+        packet.userData = UInt64(delivery.source.value) << 32 | UInt64(sourcePort) << 16
+        guard udp.enqueue(i, packet) else {
+            counters[.udpReceiveQueueFull] += 1
+            packet.free()
+            return
+        }
+        counters[.udpDelivered] += 1
+    }
+
+    /// Shortens a chain to `length` bytes (freeing whole segments past it);
+    /// false when the chain cannot be cut there.
+    func trim(_ packet: PacketBuffer, to length: Int) -> Bool {
+        var excess = packet.packetLength - length
+        while excess > 0 {
+            var last = packet
+            var beforeLast: PacketBuffer?
+            while let next = last.nextSegment {
+                beforeLast = last
+                last = next
+            }
+            if last.length > excess || beforeLast == nil {
+                return packet.removeLast(excess)
+            }
+            // Drop the whole last segment.
+            excess -= last.length
+            packet.header.pointee.packetLength -= UInt32(last.length)
+            packet.header.pointee.segmentCount -= 1
+            beforeLast!.header.pointee.next = nil
+            last.header.pointee.packetLength = UInt32(last.length)
+            last.header.pointee.segmentCount = 1
+            last.free()
+        }
+        return true
+    }
+
+    // MARK: Endpoint API (what the socket layer calls)
+
+    /// Opens an endpoint bound to `address` (.any for every interface) and
+    /// `port` (0 picks an ephemeral port).
+    public func udpBind(address: IPv4Address = .any, port: UInt16) throws(StackError) -> UDPEndpoint {
+        if !address.isUnspecified && !isLocal(address) {
+            throw StackError(.addressNotAvailable, "\(address) is not an address of this stack: bind to one of \(interfaces.map { $0.address.description }) or 0.0.0.0")
+        }
+        return try udp.bind(address: address, port: port)
+    }
+
+    /// Restricts the endpoint to one peer: only its datagrams are received
+    /// and `udpSend(to: nil)` goes there. `.any` disconnects.
+    public func udpConnect(_ endpoint: UDPEndpoint, to address: IPv4Address, port: UInt16) throws(StackError) {
+        let i = try udp.entryIndex(endpoint)
+        if address.isUnspecified {
+            udp.connect(i, remote: .any, port: 0, local: udp.key(of: i).localAddress)
+            return
+        }
+        guard port != 0 else { throw StackError(.invalidConfiguration, "cannot connect to port 0") }
+        guard let route = route(to: address, from: udp.key(of: i).localAddress) else {
+            throw StackError(.networkUnreachable, "no route to \(address): add an interface on its subnet or a gateway")
+        }
+        udp.connect(i, remote: address, port: port, local: route.source)
+    }
+
+    /// The local address and port, and the peer when connected.
+    public func udpAddresses(_ endpoint: UDPEndpoint) throws(StackError)
+        -> (localAddress: IPv4Address, localPort: UInt16, remoteAddress: IPv4Address, remotePort: UInt16) {
+        let key = udp.key(of: try udp.entryIndex(endpoint))
+        return (key.localAddress, key.localPort, key.remoteAddress, key.remotePort)
+    }
+
+    /// Closes the endpoint and frees what it had queued.
+    public func udpClose(_ endpoint: UDPEndpoint) {
+        guard let i = try? udp.entryIndex(endpoint) else { return }
+        udp.close(i)
+    }
+
+    /// The next received datagram, or nil.
+    public func udpReceive(_ endpoint: UDPEndpoint) throws(StackError) -> ReceivedDatagram? {
+        let i = try udp.entryIndex(endpoint)
+        guard let packet = udp.dequeue(i) else { return nil }
+        let tag = packet.userData
+        return ReceivedDatagram(payload: packet, source: IPv4Address(UInt32(truncatingIfNeeded: tag >> 32)),
+                                sourcePort: UInt16(truncatingIfNeeded: tag >> 16))
+    }
+
+    /// Takes the error an ICMP message left on the endpoint (once).
+    public func udpTakeError(_ endpoint: UDPEndpoint) throws(StackError) -> StackError? {
+        let i = try udp.entryIndex(endpoint)
+        guard let kind = udp.takeError(i) else { return nil }
+        let key = udp.key(of: i)
+        switch kind {
+        case .connectionRefused:
+            return StackError(kind, "\(key.remoteAddress.isUnspecified ? "the peer" : "\(key.remoteAddress):\(key.remotePort)") answered port unreachable: nothing listens there")
+        default:
+            return StackError(kind, "an ICMP destination unreachable arrived for a datagram of this endpoint")
+        }
+    }
+
+    public func udpReadiness(_ endpoint: UDPEndpoint) -> Readiness {
+        guard let i = try? udp.entryIndex(endpoint) else { return [.error] }
+        var result: Readiness = []
+        if udp.queued(i) > 0 { result.insert(.readable) }
+        if udp.hasError(i) { result.insert(.error) }
+        if pool.statistics.available > 0 { result.insert(.writable) }
+        return result
+    }
+
+    /// Sends `payload` (the datagram's data, possibly a chain; the stack
+    /// prepends the headers into its headroom) to `destination`, or to the
+    /// connected peer when nil. Takes the buffer in every case, also when
+    /// it throws.
+    public func udpSend(_ endpoint: UDPEndpoint, _ payload: PacketBuffer,
+                        to destination: (address: IPv4Address, port: UInt16)? = nil,
+                        timeToLive: UInt8 = 64, typeOfService: UInt8 = 0) throws(StackError) {
+        let i: Int
+        do { i = try udp.entryIndex(endpoint) } catch {
+            payload.free()
+            throw error
+        }
+        let key = udp.key(of: i)
+        let address = destination?.address ?? key.remoteAddress
+        let port = destination?.port ?? key.remotePort
+        guard !address.isUnspecified, port != 0 else {
+            payload.free()
+            throw StackError(.notConnected, "\(endpoint) is not connected: give a destination or connect first")
+        }
+        guard payload.packetLength <= Self.maximumUDPPayload else {
+            let length = payload.packetLength
+            payload.free()
+            throw StackError(.messageTooLong, "UDP payload of \(length) bytes: at most \(Self.maximumUDPPayload)")
+        }
+        guard let route = route(to: address, from: key.localAddress) else {
+            payload.free()
+            counters[.ipv4NoRoute] += 1
+            throw StackError(.networkUnreachable, "no route to \(address): add an interface on its subnet or a gateway")
+        }
+        guard let start = payload.prepend(UDPDatagram.headerLength) else {
+            payload.free()
+            throw StackError(.noBuffers, "no headroom for the UDP header: allocate payload buffers from a pool with headroom")
+        }
+        let length = payload.packetLength
+        let header = UDPDatagram(unchecked: UnsafeMutableRawBufferPointer(start: start, count: UDPDatagram.headerLength))
+        // Field by field: UDPRepr.emit wants the whole datagram in one
+        // buffer, and this one may be a chain.
+        header.sourcePort = key.localPort
+        header.destinationPort = port
+        header.length = length
+        header.checksum = 0
+        // The checksum covers the whole chain, so it is summed here.
+        let pseudo = InternetChecksum.pseudoHeaderSum(source: route.source, destination: address, protocol: .udp, length: length)
+        let checksum = InternetChecksum.finish(InternetChecksum.sum(packet: payload, initial: pseudo))
+        header.checksum = checksum == 0 ? 0xFFFF : checksum
+        counters[.udpSent] += 1
+        sendIPv4(payload, protocol: .udp, to: address, route: route, timeToLive: timeToLive, typeOfService: typeOfService)
+    }
+
+    /// Sends a copy of `bytes`; buffers come from the stack's pool (a chain
+    /// when they do not fit one).
+    public func udpSend(_ endpoint: UDPEndpoint, bytes: UnsafeRawBufferPointer,
+                        to destination: (address: IPv4Address, port: UInt16)? = nil,
+                        timeToLive: UInt8 = 64, typeOfService: UInt8 = 0) throws(StackError) {
+        guard bytes.count <= Self.maximumUDPPayload else {
+            throw StackError(.messageTooLong, "UDP payload of \(bytes.count) bytes: at most \(Self.maximumUDPPayload)")
+        }
+        guard let head = copyIntoBuffers(bytes) else {
+            counters[.noBuffers] += 1
+            throw StackError(.noBuffers, "the packet pool '\(pool.name)' is exhausted: free received datagrams or make a larger pool")
+        }
+        try udpSend(endpoint, head, to: destination, timeToLive: timeToLive, typeOfService: typeOfService)
+    }
+
+    /// Copies `bytes` into a chain of pool buffers; nil when the pool runs out.
+    func copyIntoBuffers(_ bytes: UnsafeRawBufferPointer) -> PacketBuffer? {
+        var head: PacketBuffer?
+        var offset = 0
+        repeat {
+            guard let segment = pool.allocate() else {
+                head?.free()
+                return nil
+            }
+            let size = min(segment.tailroom, bytes.count - offset)
+            if size > 0, let destination = segment.append(size) {
+                destination.copyMemory(from: bytes.baseAddress! + offset, byteCount: size)
+            }
+            offset += size
+            if let head {
+                guard head.chain(segment) else {
+                    segment.free()
+                    head.free()
+                    return nil
+                }
+            } else {
+                head = segment
+            }
+        } while offset < bytes.count
+        return head
+    }
+}

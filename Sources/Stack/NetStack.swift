@@ -1,0 +1,262 @@
+import NetDevice
+import Packets
+import Platform
+import TCP
+import Wire
+
+/// An ICMP echo reply the stack received.
+public struct EchoReply: Sendable, Equatable {
+    public var source: IPv4Address
+    public var identifier: UInt16
+    public var sequenceNumber: UInt16
+    public var payloadLength: Int
+
+    public init(source: IPv4Address, identifier: UInt16, sequenceNumber: UInt16, payloadLength: Int) {
+        self.source = source
+        self.identifier = identifier
+        self.sequenceNumber = sequenceNumber
+        self.payloadLength = payloadLength
+    }
+}
+
+/// One core's network stack: its interfaces, ARP, IPv4 with reassembly,
+/// ICMP and UDP, its timers and counters. Nothing is shared with other
+/// cores and nothing blocks: `poll()` runs one run-to-completion step
+/// (transmit what is waiting → timers → receive burst → demultiplex →
+/// protocols → transmit burst), and the application calls the endpoint
+/// API (`udpBind`, `udpSend`, `udpReceive`, ...) between polls on the same
+/// core.
+///
+/// TCP (protocol 6) goes to the pure state machine of Sources/TCP
+/// (`tcp`, a `TCPEndpointTable`): segments in from `deliverTCP`, timers and
+/// segments out from `runTCP` on every poll step (NetStack+TCP.swift).
+public final class NetStack {
+    public let limits: StackLimits
+    public let clock: TSCClock
+    /// The counter value of the current poll step.
+    public private(set) var now: UInt64
+    public var counters = StackCounters()
+    /// The last ICMP echo reply received (for `sendEchoRequest`).
+    public var lastEchoReply: EchoReply?
+
+    /// Buffers for what the stack makes itself (ARP, fragments, ICMP errors,
+    /// copies sent by `udpSend(bytes:)`).
+    let pool: PacketPool
+    var interfaces: [NetInterface] = []
+    let timers: TimerWheel<StackTimer>
+    let arp: ARPCache
+    let reassembler: Reassembler
+    let udp: UDPTable
+    let receiveBurst: UnsafeMutableBufferPointer<PacketBuffer>
+    var nextIdentification: UInt16
+    var reassemblySweepScheduled = false
+    var started = false
+    // ICMP error rate limit (token bucket).
+    var icmpTokens: Int
+    var icmpRefilledAt: UInt64
+    let cyclesPerICMPToken: UInt64
+    // TCP: the endpoint table is made on first use, when the interfaces
+    // (and so the MTU that bounds the MSS) are known.
+    let tcpConfiguration: TCPConfiguration
+    var tcpTable: TCPEndpointTable?
+    var tcpDeadline: TCPInstant?
+    /// Where a TCP segment that arrived in several buffers is made
+    /// contiguous for the state machine (64 KiB, once per stack).
+    let tcpScratch: UnsafeMutableRawBufferPointer
+    /// Receives TCP events (readable, writable, acceptable, closed) for the
+    /// socket layer, after each poll step.
+    public var tcpEventHandler: ((TCPTableEvent) -> Void)?
+
+    /// - Parameter pool: where the stack takes buffers for packets it builds.
+    public init(pool: PacketPool, limits: StackLimits = StackLimits(), clock: TSCClock = .shared,
+                tcpConfiguration: TCPConfiguration = TCPConfiguration()) {
+        self.limits = limits
+        self.tcpConfiguration = tcpConfiguration
+        tcpScratch = .allocate(byteCount: 65_536, alignment: 64)
+        self.clock = clock
+        self.pool = pool
+        now = TSCClock.cycles()
+        timers = TimerWheel(capacity: limits.timers,
+                            tickCycles: max(clock.cyclesPerSecond * limits.timerTickMicroseconds / 1_000_000, 1),
+                            now: now)
+        arp = ARPCache(limits: limits, cyclesPerSecond: clock.cyclesPerSecond)
+        reassembler = Reassembler(limits: limits, cyclesPerSecond: clock.cyclesPerSecond)
+        udp = UDPTable(limits: limits)
+        receiveBurst = .allocate(capacity: max(limits.burstSize, 1))
+        nextIdentification = UInt16.random(in: 0...UInt16.max)
+        icmpTokens = max(limits.icmpErrorBurst, 1)
+        icmpRefilledAt = now
+        cyclesPerICMPToken = clock.cyclesPerSecond / UInt64(max(limits.icmpErrorsPerSecond, 1))
+    }
+
+    deinit {
+        // Buffers go back now, while the pools they came from are alive
+        // (stored properties are released after this, in no useful order).
+        for index in 0..<interfaces.count {
+            let interface = interfaces[index]
+            interface.releaseBatch()
+        }
+        reassembler.releaseAll()
+        arp.releaseAll()
+        udp.releaseAll()
+        receiveBurst.deallocate()
+        tcpScratch.deallocate()
+    }
+
+    // MARK: Configuration
+
+    /// Adds an interface on `device` (configured and started by the caller)
+    /// and returns its index. More than one interface per stack is fine;
+    /// their subnets should not overlap.
+    @discardableResult
+    public func addInterface(device: any NetDevice, queue: Int = 0, configuration: InterfaceConfiguration) throws(StackError) -> Int {
+        if interfaces.contains(where: { $0.address == configuration.address.address }) {
+            throw StackError(.addressInUse, "address \(configuration.address.address) is already on an interface of this stack")
+        }
+        let interface = try NetInterface(index: interfaces.count, device: device, queue: queue,
+                                         configuration: configuration, burstSize: limits.burstSize)
+        interfaces.append(interface)
+        if started && configuration.announceOnStart { sendGratuitousARP(interface) }
+        return interface.index
+    }
+
+    /// Announces the interfaces (gratuitous ARP). Call once, after adding them.
+    public func start() {
+        guard !started else { return }
+        started = true
+        now = TSCClock.cycles()
+        for index in 0..<interfaces.count {
+            let interface = interfaces[index]
+            if interface.configuration.announceOnStart { sendGratuitousARP(interface) }
+        }
+        flush()
+    }
+
+    /// The interfaces' addresses, in order.
+    public var interfaceAddresses: [IPv4Network] { interfaces.map(\.network) }
+
+    // MARK: The poll step
+
+    /// One run-to-completion step; returns the number of frames received.
+    @discardableResult
+    public func poll() -> Int {
+        now = TSCClock.cycles()
+        flush()
+        timers.advance(to: now) { event in fire(event) }
+        var received = 0
+        for index in 0..<interfaces.count {
+            let interface = interfaces[index]
+            let n = interface.device.receive(queue: interface.queue, into: receiveBurst)
+            received += n
+            for i in 0..<n { handleFrame(receiveBurst[i], on: interface) }
+        }
+        runTCP()
+        flush()
+        return received
+    }
+
+    /// Hands every batched frame to its device.
+    public func flush() {
+        for index in 0..<interfaces.count {
+            let interface = interfaces[index]
+            if interface.batchCount > 0 { transmitBatch(interface) }
+        }
+    }
+
+    func transmitBatch(_ interface: NetInterface) {
+        let count = interface.batchCount
+        interface.batchCount = 0
+        let frames = UnsafeMutableBufferPointer(rebasing: interface.batch[0..<count])
+        let sent = interface.device.transmit(queue: interface.queue, frames)
+        counters[.framesTransmitted] += UInt64(sent)
+        if sent < count {
+            // The device ring is full: these are lost, as on a wire.
+            counters[.transmitQueueFull] += UInt64(count - sent)
+            PacketBuffer.free(UnsafeMutableBufferPointer(rebasing: frames[sent..<count]))
+        }
+    }
+
+    /// Queues a complete frame for the interface's next burst.
+    @inline(__always)
+    func enqueueFrame(_ frame: PacketBuffer, on interface: NetInterface) {
+        if interface.batchCount == interface.batch.count { transmitBatch(interface) }
+        interface.batch[interface.batchCount] = frame
+        interface.batchCount += 1
+    }
+
+    func fire(_ event: StackTimer) {
+        switch event {
+        case .arpRetry(let entry, let generation):
+            arpRetryFired(entry: Int(entry), generation: generation)
+        case .reassemblySweep:
+            reassemblySweepScheduled = false
+            let expired = reassembler.expire(now: now)
+            counters[.reassemblyTimeout] += UInt64(expired)
+            scheduleReassemblySweep()
+        }
+    }
+
+    func schedule(after cycles: UInt64, _ event: StackTimer) -> Bool {
+        if timers.schedule(at: now + cycles, event) != nil { return true }
+        counters[.timersExhausted] += 1
+        return false
+    }
+
+    func scheduleReassemblySweep() {
+        guard !reassemblySweepScheduled, reassembler.inFlight > 0 else { return }
+        // A tenth of the timeout (at most 100 ms) bounds how late a datagram expires.
+        let period = min(clock.cyclesPerSecond / 10, max(reassembler.timeoutCycles / 10, 1))
+        reassemblySweepScheduled = schedule(after: period, .reassemblySweep)
+    }
+
+    // MARK: Receive: Ethernet
+
+    @inline(__always)
+    func handleFrame(_ packet: PacketBuffer, on interface: NetInterface) {
+        counters[.framesReceived] += 1
+        let frame: EthernetFrame
+        do {
+            frame = try EthernetFrame(checking: packet.bytes)
+        } catch {
+            counters.countMalformed(.ethernet, error)
+            packet.free()
+            return
+        }
+        let destination = frame.destination
+        guard destination == interface.macAddress || destination.isBroadcast else {
+            counters[.ethernetNotForUs] += 1
+            packet.free()
+            return
+        }
+        guard !frame.hasVLANTag else {
+            counters[.ethernetVLANUnsupported] += 1
+            packet.free()
+            return
+        }
+        let etherType = frame.etherType
+        packet.removeFirst(EthernetFrame.headerLength)
+        if etherType == .ipv4 {
+            handleIPv4(packet, on: interface)
+        } else if etherType == .arp {
+            handleARP(packet, on: interface)
+        } else {
+            counters[.ethernetUnknownType] += 1
+            packet.free()
+        }
+    }
+
+    // MARK: Transmit: Ethernet
+
+    /// Prepends the Ethernet header to a finished IPv4 packet and queues it.
+    @inline(__always)
+    func sendFrame(_ packet: PacketBuffer, to destination: MACAddress, etherType: EtherType, on interface: NetInterface) {
+        guard let start = packet.prepend(EthernetFrame.headerLength) else {
+            counters[.noBuffers] += 1
+            packet.free()
+            return
+        }
+        EthernetRepr(destination: destination, source: interface.macAddress, etherType: etherType)
+            .emit(into: EthernetFrame(unchecked: UnsafeMutableRawBufferPointer(start: start, count: EthernetFrame.headerLength)))
+        enqueueFrame(packet, on: interface)
+    }
+}

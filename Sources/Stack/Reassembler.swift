@@ -1,0 +1,243 @@
+import Packets
+import Wire
+
+/// What identifies the fragments of one datagram (RFC 791): source,
+/// destination, protocol and identification.
+struct ReassemblyKey: Equatable {
+    var source: IPv4Address
+    var destination: IPv4Address
+    var identification: UInt16
+    var protocolNumber: UInt8
+}
+
+/// IPv4 reassembly (RFC 791, with RFC 815's idea of tracking what is
+/// missing): fragments are kept as the packet buffers they arrived in,
+/// sorted by offset, and chained in order when the datagram is whole, so
+/// nothing is copied.
+///
+/// Everything is bounded: datagrams in flight, fragments per datagram,
+/// bytes of buffers held, and time. Overlapping fragments (teardrop and
+/// friends) drop the whole datagram; an exact duplicate is dropped alone.
+/// Every drop is counted under its reason.
+final class Reassembler {
+    struct Slot {
+        var inUse = false
+        var key = ReassemblyKey(source: .any, destination: .any, identification: 0, protocolNumber: 0)
+        var count = 0
+        /// Payload length once the last fragment (MF = 0) is seen, else -1.
+        var totalLength = -1
+        var receivedBytes = 0
+        var bufferBytes = 0
+        var deadline: UInt64 = 0
+        var fragments: UnsafeMutablePointer<PacketBuffer>
+        /// Byte range [start, end) of each fragment's payload in the datagram.
+        var starts: UnsafeMutablePointer<Int32>
+        var ends: UnsafeMutablePointer<Int32>
+    }
+
+    enum Outcome {
+        /// Kept; more fragments are needed.
+        case held
+        /// The whole payload, chained in order (the caller owns it).
+        case complete(PacketBuffer)
+        /// Freed and counted.
+        case dropped(StackCounter)
+    }
+
+    let maximumFragments: Int
+    let memoryLimit: Int
+    let timeoutCycles: UInt64
+    private var slots: UnsafeMutablePointer<Slot>
+    private let slotCount: Int
+    private(set) var heldBytes = 0
+    private(set) var inFlight = 0
+
+    /// The largest IPv4 payload: 65,535 less a 20-byte header.
+    static let maximumPayload = 65_535 - 20
+
+    init(limits: StackLimits, cyclesPerSecond: UInt64) {
+        slotCount = max(limits.reassemblyDatagrams, 1)
+        maximumFragments = max(limits.reassemblyFragmentsPerDatagram, 2)
+        memoryLimit = limits.reassemblyMemoryBytes
+        timeoutCycles = limits.reassemblyTimeoutMilliseconds * cyclesPerSecond / 1000
+        slots = .allocate(capacity: slotCount)
+        for i in 0..<slotCount {
+            slots[i] = Slot(fragments: .allocate(capacity: maximumFragments),
+                            starts: .allocate(capacity: maximumFragments),
+                            ends: .allocate(capacity: maximumFragments))
+        }
+    }
+
+    /// Frees every held fragment (while the pools are still alive).
+    func releaseAll() {
+        for i in 0..<slotCount { release(i) }
+    }
+
+    deinit {
+        for i in 0..<slotCount {
+            release(i)
+            slots[i].fragments.deallocate()
+            slots[i].starts.deallocate()
+            slots[i].ends.deallocate()
+        }
+        slots.deallocate()
+    }
+
+    private static func footprint(_ packet: PacketBuffer) -> Int {
+        Int(packet.header.pointee.bufferLength) + PacketHeader.reservedSize
+    }
+
+    /// Takes one fragment whose data is exactly its payload (headers and
+    /// padding removed). `offset` is in bytes.
+    func add(_ fragment: PacketBuffer, key: ReassemblyKey, offset: Int, moreFragments: Bool, now: UInt64) -> Outcome {
+        let length = fragment.packetLength
+        let end = offset + length
+        guard end <= Self.maximumPayload else {
+            fragment.free()
+            if let index = find(key) { release(index) }
+            return .dropped(.reassemblyTooLong)
+        }
+        // Every fragment but the last carries a multiple of 8 bytes.
+        guard length > 0 || !moreFragments, !moreFragments || length % 8 == 0 else {
+            fragment.free()
+            return .dropped(.reassemblyBadFragment)
+        }
+        let footprint = Self.footprint(fragment)
+        let index: Int
+        if let found = find(key) {
+            index = found
+        } else {
+            guard let free = freeSlot() else {
+                fragment.free()
+                return .dropped(.reassemblyTooManyDatagrams)
+            }
+            index = free
+            slots[index].inUse = true
+            slots[index].key = key
+            slots[index].count = 0
+            slots[index].totalLength = -1
+            slots[index].receivedBytes = 0
+            slots[index].bufferBytes = 0
+            slots[index].deadline = now + timeoutCycles
+            inFlight += 1
+        }
+        guard heldBytes + footprint <= memoryLimit else {
+            fragment.free()
+            release(index)
+            return .dropped(.reassemblyMemoryLimit)
+        }
+        let slot = slots + index
+        if !moreFragments {
+            if slot.pointee.totalLength >= 0 && slot.pointee.totalLength != end {
+                fragment.free()
+                release(index)
+                return .dropped(.reassemblyBadFragment)
+            }
+            slot.pointee.totalLength = end
+        }
+        if slot.pointee.totalLength >= 0 && end > slot.pointee.totalLength {
+            fragment.free()
+            release(index)
+            return .dropped(.reassemblyBadFragment)
+        }
+        // Find the place by offset, and check both neighbours for overlap.
+        var position = slot.pointee.count
+        while position > 0 && Int(slot.pointee.starts[position - 1]) > offset { position -= 1 }
+        if position > 0 {
+            let previousStart = Int(slot.pointee.starts[position - 1])
+            let previousEnd = Int(slot.pointee.ends[position - 1])
+            if previousStart == offset && previousEnd == end {
+                fragment.free()
+                return .dropped(.reassemblyDuplicate)
+            }
+            if previousEnd > offset {
+                fragment.free()
+                release(index)
+                return .dropped(.reassemblyOverlap)
+            }
+        }
+        if position < slot.pointee.count && end > Int(slot.pointee.starts[position]) {
+            fragment.free()
+            release(index)
+            return .dropped(.reassemblyOverlap)
+        }
+        guard slot.pointee.count < maximumFragments else {
+            fragment.free()
+            release(index)
+            return .dropped(.reassemblyTooManyFragments)
+        }
+        var i = slot.pointee.count
+        while i > position {
+            slot.pointee.fragments[i] = slot.pointee.fragments[i - 1]
+            slot.pointee.starts[i] = slot.pointee.starts[i - 1]
+            slot.pointee.ends[i] = slot.pointee.ends[i - 1]
+            i -= 1
+        }
+        slot.pointee.fragments[position] = fragment
+        slot.pointee.starts[position] = Int32(offset)
+        slot.pointee.ends[position] = Int32(end)
+        slot.pointee.count += 1
+        slot.pointee.receivedBytes += length
+        slot.pointee.bufferBytes += footprint
+        heldBytes += footprint
+
+        guard slot.pointee.totalLength >= 0, slot.pointee.receivedBytes == slot.pointee.totalLength else {
+            return .held
+        }
+        // Whole: no overlaps and every byte present, so the fragments tile
+        // [0, total). Chain them in order.
+        let head = slot.pointee.fragments[0]
+        for j in 1..<slot.pointee.count {
+            let segment = slot.pointee.fragments[j]
+            if segment.length == 0 {
+                segment.free()
+            } else if !head.chain(segment) {
+                // More segments than a packet may have: give up on it.
+                for k in j..<slot.pointee.count { slot.pointee.fragments[k].free() }
+                head.free()
+                forget(index)
+                return .dropped(.reassemblyTooManyFragments)
+            }
+        }
+        forget(index)
+        return .complete(head)
+    }
+
+    /// Drops datagrams whose time is up; returns how many.
+    func expire(now: UInt64) -> Int {
+        guard inFlight > 0 else { return 0 }
+        var expired = 0
+        for i in 0..<slotCount where slots[i].inUse && slots[i].deadline <= now {
+            release(i)
+            expired += 1
+        }
+        return expired
+    }
+
+    private func find(_ key: ReassemblyKey) -> Int? {
+        guard inFlight > 0 else { return nil }
+        for i in 0..<slotCount where slots[i].inUse && slots[i].key == key { return i }
+        return nil
+    }
+
+    private func freeSlot() -> Int? {
+        for i in 0..<slotCount where !slots[i].inUse { return i }
+        return nil
+    }
+
+    /// Frees the fragments of slot `index` and empties it.
+    private func release(_ index: Int) {
+        guard slots[index].inUse else { return }
+        for j in 0..<slots[index].count { slots[index].fragments[j].free() }
+        forget(index)
+    }
+
+    /// Empties slot `index` without freeing (its buffers were handed on).
+    private func forget(_ index: Int) {
+        heldBytes -= slots[index].bufferBytes
+        slots[index].inUse = false
+        slots[index].count = 0
+        slots[index].bufferBytes = 0
+        inFlight -= 1
+    }
+}

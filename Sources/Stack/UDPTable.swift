@@ -1,0 +1,169 @@
+import Packets
+import Wire
+
+/// The UDP endpoints of a stack and their demultiplexing: a datagram goes
+/// to the endpoint connected to its exact 4-tuple, else to one bound to its
+/// destination address and port, else to one bound to the port on any
+/// address. Each endpoint has a bounded queue of received datagrams.
+final class UDPTable {
+    struct Key: Hashable {
+        var localAddress: IPv4Address
+        var localPort: UInt16
+        var remoteAddress: IPv4Address
+        var remotePort: UInt16
+    }
+
+    struct Entry {
+        var inUse = false
+        var generation: UInt32 = 0
+        var key = Key(localAddress: .any, localPort: 0, remoteAddress: .any, remotePort: 0)
+        var queue: UnsafeMutablePointer<PacketBuffer>
+        var head = 0
+        var count = 0
+        var pendingError: StackError.Kind?
+        var dropped: UInt64 = 0
+    }
+
+    let capacity: Int
+    let queueCapacity: Int
+    let ephemeralPorts: ClosedRange<UInt16>
+    private var nextEphemeral: UInt16
+    private(set) var entries: UnsafeMutablePointer<Entry>
+    private var bindings: [Key: Int]
+
+    init(limits: StackLimits) {
+        capacity = max(limits.udpEndpoints, 1)
+        queueCapacity = max(limits.udpReceiveQueueDatagrams, 1)
+        ephemeralPorts = limits.udpEphemeralPorts
+        nextEphemeral = ephemeralPorts.lowerBound &+ UInt16.random(in: 0...UInt16(ephemeralPorts.count - 1))
+        entries = .allocate(capacity: capacity)
+        for i in 0..<capacity {
+            entries.advanced(by: i).initialize(to: Entry(queue: .allocate(capacity: queueCapacity)))
+        }
+        bindings = [:]
+        bindings.reserveCapacity(capacity * 2)
+    }
+
+    /// Frees every queued datagram (while the pools are still alive).
+    func releaseAll() {
+        for i in 0..<capacity { drain(i) }
+    }
+
+    deinit {
+        for i in 0..<capacity {
+            drain(i)
+            entries[i].queue.deallocate()
+        }
+        entries.deallocate()
+    }
+
+    func entryIndex(_ endpoint: UDPEndpoint) throws(StackError) -> Int {
+        let i = Int(endpoint.index)
+        guard i >= 0, i < capacity, entries[i].inUse, entries[i].generation == endpoint.generation else {
+            throw StackError(.badEndpoint, "\(endpoint) is closed or belongs to another stack")
+        }
+        return i
+    }
+
+    func key(of i: Int) -> Key { entries[i].key }
+
+    private func portInUse(_ port: UInt16, address: IPv4Address) -> Bool {
+        for i in 0..<capacity where entries[i].inUse && entries[i].key.localPort == port {
+            let other = entries[i].key.localAddress
+            if other == address || other.isUnspecified || address.isUnspecified { return true }
+        }
+        return false
+    }
+
+    /// Makes an endpoint bound to `address` (any for all) and `port` (0 for
+    /// an ephemeral one).
+    func bind(address: IPv4Address, port: UInt16) throws(StackError) -> UDPEndpoint {
+        guard let i = (0..<capacity).first(where: { !entries[$0].inUse }) else {
+            throw StackError(.tooManyEndpoints, "all \(capacity) UDP endpoints are in use: close some or raise StackLimits.udpEndpoints")
+        }
+        var chosen = port
+        if chosen == 0 {
+            var tries = 0
+            repeat {
+                chosen = nextEphemeral
+                nextEphemeral = nextEphemeral >= ephemeralPorts.upperBound ? ephemeralPorts.lowerBound : nextEphemeral + 1
+                tries += 1
+            } while portInUse(chosen, address: address) && tries <= ephemeralPorts.count
+            guard !portInUse(chosen, address: address) else {
+                throw StackError(.addressInUse, "no free ephemeral UDP port in \(ephemeralPorts)")
+            }
+        } else if portInUse(chosen, address: address) {
+            throw StackError(.addressInUse, "UDP port \(chosen) on \(address) is already bound")
+        }
+        let key = Key(localAddress: address, localPort: chosen, remoteAddress: .any, remotePort: 0)
+        entries[i].inUse = true
+        entries[i].generation &+= 1
+        entries[i].key = key
+        entries[i].head = 0
+        entries[i].count = 0
+        entries[i].pendingError = nil
+        entries[i].dropped = 0
+        bindings[key] = i
+        return UDPEndpoint(index: Int32(i), generation: entries[i].generation)
+    }
+
+    /// Restricts the endpoint to one peer (remote .any disconnects).
+    func connect(_ i: Int, remote: IPv4Address, port: UInt16, local: IPv4Address) {
+        bindings[entries[i].key] = nil
+        entries[i].key.remoteAddress = remote
+        entries[i].key.remotePort = remote.isUnspecified ? 0 : port
+        if entries[i].key.localAddress.isUnspecified && !remote.isUnspecified { entries[i].key.localAddress = local }
+        bindings[entries[i].key] = i
+    }
+
+    func close(_ i: Int) {
+        bindings[entries[i].key] = nil
+        drain(i)
+        entries[i].inUse = false
+        entries[i].generation &+= 1
+    }
+
+    private func drain(_ i: Int) {
+        while let packet = dequeue(i) { packet.free() }
+    }
+
+    /// The endpoint a datagram to (destination, port) from (source, port)
+    /// belongs to.
+    @inline(__always)
+    func find(destination: IPv4Address, destinationPort: UInt16, source: IPv4Address, sourcePort: UInt16) -> Int? {
+        if let i = bindings[Key(localAddress: destination, localPort: destinationPort, remoteAddress: source, remotePort: sourcePort)] { return i }
+        if let i = bindings[Key(localAddress: destination, localPort: destinationPort, remoteAddress: .any, remotePort: 0)] { return i }
+        if let i = bindings[Key(localAddress: .any, localPort: destinationPort, remoteAddress: .any, remotePort: 0)] { return i }
+        return nil
+    }
+
+    /// Queues a datagram; false (not freed) when the queue is full.
+    func enqueue(_ i: Int, _ packet: PacketBuffer) -> Bool {
+        guard entries[i].count < queueCapacity else {
+            entries[i].dropped += 1
+            return false
+        }
+        entries[i].queue[(entries[i].head + entries[i].count) % queueCapacity] = packet
+        entries[i].count += 1
+        return true
+    }
+
+    func dequeue(_ i: Int) -> PacketBuffer? {
+        guard entries[i].count > 0 else { return nil }
+        let packet = entries[i].queue[entries[i].head]
+        entries[i].head = (entries[i].head + 1) % queueCapacity
+        entries[i].count -= 1
+        return packet
+    }
+
+    func queued(_ i: Int) -> Int { entries[i].count }
+
+    func setError(_ i: Int, _ error: StackError.Kind) { entries[i].pendingError = error }
+
+    func takeError(_ i: Int) -> StackError.Kind? {
+        defer { entries[i].pendingError = nil }
+        return entries[i].pendingError
+    }
+
+    func hasError(_ i: Int) -> Bool { entries[i].pendingError != nil }
+}

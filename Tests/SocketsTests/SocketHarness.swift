@@ -1,0 +1,93 @@
+import Glibc
+import LoopbackDriver
+import NetDevice
+import Packets
+import Sockets
+import Stack
+import SystemPackage
+import TCP
+import Testing
+import Wire
+
+/// Two socket cores in one thread over a LoopbackPair: A is 10.0.0.1/24,
+/// B is 10.0.0.2/24. While one blocks, it runs the other (`whileBlocked`),
+/// so a blocking call on A sees B answer.
+final class TwoCores {
+    static let addressA = IPv4Address(10, 0, 0, 1)
+    static let addressB = IPv4Address(10, 0, 0, 2)
+    let pool: PacketPool
+    let pair: LoopbackPair
+    let group: SocketGroup
+    let a: SocketCore
+    let b: SocketCore
+
+    init(configuration: SocketCoreConfiguration = TwoCores.testConfiguration, group: SocketGroup = SocketGroup(),
+         tcp: TCPConfiguration = TCPConfiguration(), limits: StackLimits = StackLimits(), poolSize: Int = 2048,
+         gatewayA: IPv4Address? = nil) throws {
+        pool = try PacketPool(name: "sockets-test", capacity: poolSize, cacheSize: 0, policy: .anonymous)
+        pair = try LoopbackPair(ringSize: 1024)
+        for port in [pair.first, pair.second] {
+            try port.configure(PortConfiguration(receivePools: [pool]))
+            try port.start()
+        }
+        let stackA = NetStack(pool: pool, limits: limits, tcpConfiguration: tcp)
+        let stackB = NetStack(pool: pool, limits: limits, tcpConfiguration: tcp)
+        try stackA.addInterface(device: pair.first, configuration: InterfaceConfiguration(
+            address: IPv4Network(address: Self.addressA, prefixLength: 24)!, gateway: gatewayA, announceOnStart: false))
+        try stackB.addInterface(device: pair.second, configuration: InterfaceConfiguration(
+            address: IPv4Network(address: Self.addressB, prefixLength: 24)!, announceOnStart: false))
+        stackA.start()
+        stackB.start()
+        self.group = group
+        a = try SocketCore(stack: stackA, group: group, configuration: configuration)
+        b = try SocketCore(stack: stackB, group: group, configuration: configuration)
+        a.whileBlocked = { [unowned b] in b.runOnce() }
+        b.whileBlocked = { [unowned a] in a.runOnce() }
+    }
+
+    static var testConfiguration: SocketCoreConfiguration {
+        var configuration = SocketCoreConfiguration()
+        configuration.privilegedPorts = .allowed
+        configuration.raisesSIGPIPE = false
+        return configuration
+    }
+
+    /// Runs both cores until `condition` holds (false after `seconds`).
+    @discardableResult
+    func pump(seconds: Double = 2, until condition: () -> Bool = { false }) -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            a.runOnce()
+            b.runOnce()
+            if condition() { return true }
+        }
+        return condition()
+    }
+
+    /// A listening TCP socket on B and a connected pair (client on A, server on B).
+    func connectedTCP(port: UInt16 = 5000) throws -> (client: Socket, server: Socket, listener: Socket) {
+        let listener = try Socket(.stream, on: b)
+        try listener.bind(port: port)
+        try listener.listen()
+        let client = try Socket(.stream, on: a)
+        try client.connect(IPv4SocketAddress(Self.addressB, port))
+        let (server, _) = try listener.accept()
+        return (client, server, listener)
+    }
+}
+
+/// Expects `body` to fail with `errno`.
+func expectErrno<T>(_ errno: Errno, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation,
+                    _ body: () throws -> T) {
+    do {
+        _ = try body()
+        Issue.record("expected \(errno), the call succeeded. \(comment.map { "\($0)" } ?? "")", sourceLocation: sourceLocation)
+    } catch {
+        #expect((error as? SocketError)?.errno == errno, "\(error) \(comment.map { "\($0)" } ?? "")", sourceLocation: sourceLocation)
+    }
+}
+
+extension IPv4SocketAddress {
+    static func b(_ port: UInt16) -> IPv4SocketAddress { IPv4SocketAddress(TwoCores.addressB, port) }
+    static func a(_ port: UInt16) -> IPv4SocketAddress { IPv4SocketAddress(TwoCores.addressA, port) }
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+
+/// `dp-bench`: Dataplane's benchmarks, each measured side by side with its
+/// peer (DPDK's own test programs, or the Linux kernel) in the same run.
+@main
+struct DPBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dp-bench",
+        abstract: "Benchmarks of Dataplane against DPDK and Linux, side by side in one run.",
+        subcommands: [RingCommand.self, PoolCommand.self])
+}
+
+/// Options every suite shares.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "Folder for the JSON results (and plots).")
+    var results = "results"
+
+    @Option(help: "Repetitions per figure; the median is reported.")
+    var repetitions = 3
+
+    @Flag(help: "Skip the peer (DPDK) measurement.")
+    var noPeer = false
+
+    @Flag(help: "Shorter measurements (for smoke tests).")
+    var quick = false
+
+    @Option(help: "Run only the figures whose name contains this text.")
+    var only: String?
+}
+
+struct RingCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ring",
+        abstract: "Ring enqueue+dequeue cost (cycles per element) vs DPDK's ring_perf_autotest.")
+
+    @OptionGroup var options: CommonOptions
+
+    func run() throws {
+        let report = try RingBenchmark(options: options).run()
+        try report.finish(options: options)
+    }
+}
+
+struct PoolCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pool",
+        abstract: "Packet pool get+put cost vs DPDK's mempool_perf_autotest.")
+
+    @OptionGroup var options: CommonOptions
+
+    @Option(help: "Seconds DPDK's mempool test may run (it runs each of its ~360 cases 5 s; the cases we compare come first).")
+    var peerSeconds = 330
+
+    func run() throws {
+        let report = try PoolBenchmark(options: options, peerSeconds: peerSeconds).run()
+        try report.finish(options: options)
+    }
+}

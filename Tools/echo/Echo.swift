@@ -1,0 +1,199 @@
+import ArgumentParser
+import Foundation
+import NetDevice
+import Packets
+import Platform
+import Sockets
+import Stack
+import TapDriver
+import Wire
+
+/// Set by SIGINT/SIGTERM; the loop checks it every iteration.
+nonisolated(unsafe) var stopRequested: Int32 = 0
+
+@main
+struct Echo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dp-echo",
+        abstract: "Runs the Dataplane stack on one port and serves UDP echo, TCP echo and TCP discard.",
+        discussion: """
+            The kernel side of a tap (its address, routes) is configured by the caller, not by dp-echo.
+            Example, in a namespace:
+              ip netns exec NS dp-echo --tap dp0 --ip 10.9.0.2/24 --udp-echo 7 --seconds 30 --stats-json stats.json
+            """)
+
+    @Option(help: "Use the Linux tap device NAME (created in the current network namespace when absent).")
+    var tap: String?
+
+    @Option(help: "Use the PCI device at ADDR (inside the QEMU guest).")
+    var pci: String?
+
+    @Option(help: "The stack's address and prefix, A.B.C.D/PREFIX.")
+    var ip: String
+
+    @Option(help: "Default gateway A.B.C.D (on the interface's subnet).")
+    var gateway: String?
+
+    @Option(help: "The stack's MAC address (default: a random locally administered one).")
+    var mac: String?
+
+    @Option(help: "Interface MTU (default: the device's).")
+    var mtu: Int?
+
+    @Option(name: .customLong("udp-echo"), help: "Serve UDP echo on PORT (repeatable).")
+    var udpEcho: [UInt16] = []
+
+    @Option(name: .customLong("tcp-echo"), help: "Serve TCP echo on PORT (repeatable).")
+    var tcpEcho: [UInt16] = []
+
+    @Option(name: .customLong("tcp-discard"), help: "Serve TCP discard on PORT (repeatable).")
+    var tcpDiscard: [UInt16] = []
+
+    @Option(help: "Stop after N seconds (default: until SIGINT/SIGTERM).")
+    var seconds: Double?
+
+    @Option(name: .customLong("stats-json"), help: "Write the stack's and the port's counters to FILE at exit.")
+    var statsJSON: String?
+
+    @Option(name: .customLong("pool-size"), help: "Packet buffers in the pool.")
+    var poolSize: Int = 8192
+
+    @Option(name: .customLong("idle-sleep-us"),
+            help: "Sleep this many microseconds after a poll that found nothing (0 spins, as a poll-mode core does).")
+    var idleSleepMicroseconds: UInt32 = 50
+
+    func validate() throws {
+        guard (tap == nil) != (pci == nil) else {
+            throw ValidationError("give exactly one port: --tap NAME or --pci ADDR")
+        }
+        guard IPv4Network(ip) != nil, ip.contains("/") else {
+            throw ValidationError("--ip '\(ip)': expected A.B.C.D/PREFIX, e.g. 10.9.0.2/24")
+        }
+        if let gateway, IPv4Address(gateway) == nil {
+            throw ValidationError("--gateway '\(gateway)': expected A.B.C.D")
+        }
+        if let mac, MACAddress(mac)?.isValidUnicast != true {
+            throw ValidationError("--mac '\(mac)': expected a unicast address like 02:00:00:00:00:01")
+        }
+        if let seconds, !(seconds > 0) {
+            throw ValidationError("--seconds \(seconds): must be positive")
+        }
+    }
+
+    func run() throws {
+        if pci != nil {
+            throw failure("PCI drivers not available yet: dp-echo runs only with --tap for now")
+        }
+        guard let tap else { throw failure("no port given") }
+        let network = IPv4Network(ip)!
+
+        let pool: PacketPool
+        let device: TapDevice
+        do {
+            pool = try PacketPool(name: "dp-echo", capacity: poolSize, policy: .hugepagesOrAnonymousFallback)
+            device = try TapDevice(name: tap, macAddress: mac.flatMap(MACAddress.init))
+            try device.configure(PortConfiguration(receivePools: [pool]))
+            try device.start()
+        } catch {
+            throw failure("\(error)")
+        }
+        let stack = NetStack(pool: pool)
+        var endpoints: [UDPEndpoint] = []
+        let core: SocketCore
+        let tcp: TCPServices
+        do {
+            try stack.addInterface(device: device, configuration: InterfaceConfiguration(
+                address: network, gateway: gateway.flatMap { IPv4Address($0) }, mtu: mtu))
+            for port in udpEcho { endpoints.append(try stack.udpBind(port: port)) }
+            // TCP goes through the socket layer; the ports are the command line's choice.
+            var configuration = SocketCoreConfiguration()
+            configuration.privilegedPorts = .allowed
+            core = try SocketCore(stack: stack, configuration: configuration)
+            tcp = try TCPServices(core: core, echoPorts: tcpEcho, discardPorts: tcpDiscard)
+        } catch {
+            throw failure("\(error)")
+        }
+        // A parent may have started us with these blocked (a test runner's
+        // thread): unblock them, or SIGTERM would never end the run.
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        sigaddset(&mask, SIGINT)
+        sigaddset(&mask, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &mask, nil)
+        signal(SIGINT) { _ in stopRequested = 1 }
+        signal(SIGTERM) { _ in stopRequested = 1 }
+        say("dp-echo: \(device.name) \(network) mac \(device.macAddress) mtu \(mtu ?? device.info.mtu)"
+              + (udpEcho.isEmpty ? "" : " udp echo on \(udpEcho.map(String.init).joined(separator: ","))")
+              + (tcpEcho.isEmpty ? "" : " tcp echo on \(tcpEcho.map(String.init).joined(separator: ","))")
+              + (tcpDiscard.isEmpty ? "" : " tcp discard on \(tcpDiscard.map(String.init).joined(separator: ","))")
+              + (seconds.map { " for \($0) s" } ?? ""))
+
+        let started = TSCClock.monotonicNanoseconds()
+        let limit = seconds.map { UInt64($0 * 1e9) } ?? UInt64.max
+        stack.start()
+        var echoed: UInt64 = 0
+        var iterations: UInt64 = 0
+        while stopRequested == 0 {
+            var work = core.runOnce()
+            work += tcp.serve()
+            for endpoint in endpoints {
+                while let datagram = try? stack.udpReceive(endpoint) {
+                    // Echo in place: the received buffer goes back out.
+                    do {
+                        try stack.udpSend(endpoint, datagram.payload, to: (datagram.source, datagram.sourcePort))
+                        echoed += 1
+                    } catch {}
+                    work += 1
+                }
+            }
+            iterations += 1
+            if work == 0 {
+                if iterations & 63 == 0, TSCClock.monotonicNanoseconds() - started >= limit { break }
+                if idleSleepMicroseconds > 0 { usleep(idleSleepMicroseconds) }
+            }
+        }
+        stack.flush()
+        let elapsed = Double(TSCClock.monotonicNanoseconds() - started) / 1e9
+        let counters = stack.counters.named
+        say("dp-echo: \(String(format: "%.1f", elapsed)) s, \(echoed) datagrams echoed, "
+              + "\(tcp.accepted) TCP connections, \(tcp.bytesEchoed) TCP bytes echoed, \(tcp.bytesDiscarded) discarded, "
+              + "\(stack.counters[.icmpEchoReplies]) pings answered, \(stack.counters.totalDropped) dropped")
+        if let statsJSON {
+            let port = device.statistics()
+            let pools = pool.statistics
+            let document: [String: Any] = [
+                "seconds": elapsed,
+                "udpEchoed": echoed,
+                "tcpConnections": tcp.accepted,
+                "tcpBytesEchoed": tcp.bytesEchoed,
+                "tcpBytesDiscarded": tcp.bytesDiscarded,
+                "counters": counters,
+                "port": [
+                    "receivedPackets": port.receivedPackets, "receivedBytes": port.receivedBytes,
+                    "transmittedPackets": port.transmittedPackets, "transmittedBytes": port.transmittedBytes,
+                    "receiveErrors": port.receiveErrors, "transmitErrors": port.transmitErrors,
+                    "receiveNoBuffer": port.receiveNoBuffer,
+                ],
+                "pool": ["capacity": pools.capacity, "available": pools.available,
+                         "allocationFailures": pools.allocationFailures],
+            ]
+            do {
+                let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
+                try data.write(to: URL(fileURLWithPath: statsJSON))
+            } catch {
+                throw failure("cannot write --stats-json \(statsJSON): \(error)")
+            }
+        }
+        device.stop()
+    }
+
+    /// Unbuffered, so a caller reading our output sees it at once.
+    func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    func failure(_ message: String) -> ExitCode {
+        FileHandle.standardError.write(Data("dp-echo: \(message)\n".utf8))
+        return ExitCode(2)
+    }
+}

@@ -1,0 +1,107 @@
+import Glibc
+import Sockets
+import SystemPackage
+
+/// TCP echo and discard through the socket layer, non-blocking: each poll
+/// turn accepts what is waiting and serves every connection once.
+final class TCPServices {
+    struct Connection {
+        var socket: Socket
+        var echo: Bool
+        /// Received and not yet echoed (echo only).
+        var buffer: UnsafeMutableRawBufferPointer
+        var pending = 0
+    }
+
+    let core: SocketCore
+    var listeners: [(socket: Socket, echo: Bool)] = []
+    var connections: [Int32: Connection] = [:]
+    var closed: [Int32] = []
+    private(set) var accepted: UInt64 = 0
+    private(set) var bytesEchoed: UInt64 = 0
+    private(set) var bytesDiscarded: UInt64 = 0
+    static let bufferSize = 64 * 1024
+
+    init(core: SocketCore, echoPorts: [UInt16], discardPorts: [UInt16]) throws(SocketError) {
+        self.core = core
+        for (ports, echo) in [(echoPorts, true), (discardPorts, false)] {
+            for port in ports {
+                let listener = try Socket(.stream, on: core, nonBlocking: true)
+                try listener.setOption(level: SOL_SOCKET, name: SO_REUSEADDR, 1)
+                try listener.bind(port: port)
+                try listener.listen(backlog: 1024)
+                listeners.append((listener, echo))
+            }
+        }
+    }
+
+    deinit {
+        for connection in connections.values {
+            try? connection.socket.close()
+            connection.buffer.deallocate()
+        }
+    }
+
+    /// One turn: accept, then read (and echo) on every connection. Returns the work done.
+    func serve() -> Int {
+        var work = 0
+        for (listener, echo) in listeners {
+            while let (socket, _) = try? listener.accept() {
+                try? socket.setNonBlocking(true)
+                try? socket.setOption(level: Int32(IPPROTO_TCP), name: TCP_NODELAY, 1)
+                connections[socket.descriptor] = Connection(
+                    socket: socket, echo: echo,
+                    buffer: .allocate(byteCount: echo ? Self.bufferSize : Self.bufferSize, alignment: 16))
+                accepted += 1
+                work += 1
+            }
+        }
+        for (descriptor, var connection) in connections {
+            if serve(&connection) {
+                connections[descriptor] = connection
+            } else {
+                closed.append(descriptor)
+            }
+        }
+        for descriptor in closed {
+            if let connection = connections.removeValue(forKey: descriptor) {
+                try? connection.socket.close()
+                connection.buffer.deallocate()
+            }
+            work += 1
+        }
+        closed.removeAll(keepingCapacity: true)
+        return work
+    }
+
+    /// False when the connection is finished (end of stream or error).
+    private func serve(_ connection: inout Connection) -> Bool {
+        let free = UnsafeMutableRawBufferPointer(rebasing: connection.buffer[connection.pending...])
+        if free.count > 0 {
+            do {
+                let n = try connection.socket.receive(into: free).count
+                if n == 0 && connection.pending == 0 { return false }
+                if connection.echo { connection.pending += n } else { bytesDiscarded += UInt64(n) }
+                if n == 0 && !connection.echo { return false }
+            } catch {
+                if error.errno != .resourceTemporarilyUnavailable { return false }
+            }
+        }
+        if connection.pending > 0 {
+            do {
+                let sent = try core.send(connection.socket.descriptor,
+                                         UnsafeRawBufferPointer(rebasing: connection.buffer[0..<connection.pending]),
+                                         flags: .noSignal)
+                bytesEchoed += UInt64(sent)
+                let rest = connection.pending - sent
+                if rest > 0 {
+                    connection.buffer.baseAddress!.copyMemory(from: connection.buffer.baseAddress! + sent, byteCount: rest)
+                }
+                connection.pending = rest
+            } catch {
+                if error.errno != .resourceTemporarilyUnavailable { return false }
+            }
+        }
+        return true
+    }
+}

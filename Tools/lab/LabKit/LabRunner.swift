@@ -1,0 +1,283 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One guest run: what to boot and what to run in it.
+public struct LabRunOptions: Sendable {
+    public var nics: [LabNIC]
+    public var access: LabAccess
+    public var hugepages: Int = 128
+    /// Host-side commands run in the namespace once the guest is ready.
+    public var peers: [String] = []
+    /// Wall-clock bound of the whole run, boot included.
+    public var timeout: Double = 120
+    public var command: [String]
+    public var memoryMiB: Int = 2048
+    public var cpus: Int = 2
+    /// Show the kernel's boot messages too.
+    public var verbose = false
+    /// Show a progress line while the guest boots.
+    public var progress = true
+
+    public init(nics: [LabNIC], access: LabAccess, command: [String]) {
+        self.nics = nics
+        self.access = access
+        self.command = command
+    }
+}
+
+public struct LabRunResult: Sendable {
+    /// The guest command's exit status; nil when the guest never said.
+    public var status: Int32?
+    /// Seconds from QEMU's start to the command's start.
+    public var bootSeconds: Double?
+    public var totalSeconds: Double
+    public var timedOut = false
+    public var interrupted = false
+    /// Guest lines from /init on (markers removed).
+    public var guestLines: [String] = []
+
+    /// What dp-lab exits with: the command's status, or 124 on timeout,
+    /// 130 on Ctrl-C, 125 when the guest ended without reporting one.
+    public var exitCode: Int32 {
+        if let status { return status }
+        if interrupted { return 130 }
+        return timedOut ? 124 : 125
+    }
+}
+
+nonisolated(unsafe) var interruptSignal: sig_atomic_t = 0
+
+public enum LabRunner {
+    /// Ctrl-C and SIGTERM set a flag; the run loop sees it and tears down.
+    public static func installSignalHandlers() {
+        signal(SIGINT) { interruptSignal = $0 }
+        signal(SIGTERM) { interruptSignal = $0 }
+        signal(SIGHUP) { interruptSignal = $0 }
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    public static var wasInterrupted: Bool { interruptSignal != 0 }
+
+    /// Boots a guest, runs the command, streams guest lines to `onLine`
+    /// and always tears down QEMU, peers, taps and the namespace.
+    public static func run(
+        _ options: LabRunOptions, artifacts: LabArtifacts,
+        log: @escaping (String) -> Void, onLine: (String) -> Void
+    ) throws(LabError) -> LabRunResult {
+        guard geteuid() == 0 else {
+            throw LabError("dp-lab needs root for its network namespace and taps: run it as root (sudo)")
+        }
+        guard LabFiles.exists("/dev/net/tun") else {
+            throw LabError("/dev/net/tun is missing: load the tun module (modprobe tun)")
+        }
+        var template = Array("/tmp/dp-lab.XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw LabError("mkdtemp failed: \(String(cString: strerror(errno)))") }
+        let workDirectory = String(cString: made)
+        defer { _ = try? Subprocess.run(["rm", "-rf", workDirectory]) }
+
+        // The per-run archive goes after the cached one: the kernel unpacks both.
+        var perRun = CPIOWriter()
+        perRun.addDirectory("/lab")
+        perRun.addFile("/lab/run.conf", contents: Array(InitScript.runConfiguration(
+            modules: artifacts.moduleLoadOrder, hugepages: options.hugepages,
+            access: options.access, nics: options.nics, timeoutSeconds: Int(options.timeout.rounded(.up))).utf8))
+        perRun.addFile("/lab/command.sh", contents: Array(InitScript.commandScript(options.command).utf8), mode: 0o755)
+        let initrd = workDirectory + "/initrd.cpio"
+        try LabFiles.write(try LabFiles.read(artifacts.initramfs) + perRun.finish(), to: initrd)
+
+        var configuration = QEMUConfiguration(
+            kernel: artifacts.kernel.vmlinuz, initrd: initrd, access: options.access, nics: options.nics)
+        configuration.memoryMiB = options.memoryMiB
+        configuration.cpus = options.cpus
+
+        LabNamespace.removeStale(log: log)
+        let namespace = try LabNamespace(nics: options.nics)
+        defer { namespace.destroy() }
+        let start = MonotonicClock.now
+        let qemu = try Subprocess(namespace.command(QEMUCommand.arguments(configuration)), captureOutput: true)
+        var peers: [(process: Subprocess, buffer: LineBuffer)] = []
+        defer {
+            for (index, peer) in peers.enumerated() {
+                if let status = peer.process.poll() {
+                    log("dp-lab: peer \(index + 1) exited with status \(status)")
+                } else {
+                    peer.process.terminate()
+                    log("dp-lab: peer \(index + 1) was still running and was stopped")
+                }
+            }
+            qemu.terminate()
+        }
+
+        var result = LabRunResult(totalSeconds: 0)
+        var qemuOutput = LineBuffer()
+        var hiddenLines = [String]()
+        var initStarted = false
+        var exitSeen: Double?
+        let progress = Progress(enabled: options.progress, log: log)
+        var qemuOpen = true
+
+        while true {
+            let now = MonotonicClock.now
+            if interruptSignal != 0 {
+                result.interrupted = true
+                progress.clear()
+                log("dp-lab: interrupted, tearing down")
+                break
+            }
+            if now - start > options.timeout {
+                result.timedOut = true
+                progress.clear()
+                log("dp-lab: timed out after \(format(options.timeout)) s (--timeout), tearing down")
+                if !initStarted { hiddenLines.suffix(30).forEach(log) }
+                break
+            }
+            if result.bootSeconds == nil { progress.update(now - start, initStarted: initStarted) }
+            // After the status, give the guest a moment to power off.
+            if let exitSeen, now - exitSeen > 5 { break }
+
+            var fds = [pollfd]()
+            if qemuOpen { fds.append(pollfd(fd: qemu.outputFD!, events: Int16(POLLIN), revents: 0)) }
+            for peer in peers where peer.buffer.open { fds.append(pollfd(fd: peer.process.outputFD!, events: Int16(POLLIN), revents: 0)) }
+            if fds.isEmpty {
+                usleep(50_000)
+            } else {
+                _ = Glibc.poll(&fds, nfds_t(fds.count), 100)
+            }
+
+            if qemuOpen {
+                qemuOpen = qemuOutput.read(qemu.outputFD!)
+                for line in qemuOutput.takeLines() {
+                    if line.hasPrefix(InitScript.startedMarker) {
+                        initStarted = true
+                        continue
+                    }
+                    if line.hasPrefix(InitScript.readyMarker) {
+                        result.bootSeconds = MonotonicClock.now - start
+                        progress.clear()
+                        progress.ready(result.bootSeconds!)
+                        for command in options.peers {
+                            let process = try Subprocess(namespace.command(["sh", "-c", command]), captureOutput: true)
+                            peers.append((process, LineBuffer()))
+                        }
+                        continue
+                    }
+                    if line.hasPrefix(InitScript.exitMarker) {
+                        result.status = Int32(line.dropFirst(InitScript.exitMarker.count).trimmingWhitespace())
+                        exitSeen = MonotonicClock.now
+                        continue
+                    }
+                    // The kernel's last word at power-off is noise.
+                    if line.hasSuffix("reboot: Power down") && !options.verbose { continue }
+                    if initStarted || options.verbose {
+                        progress.clear()
+                        result.guestLines.append(line)
+                        onLine(line)
+                    } else {
+                        hiddenLines.append(line)
+                    }
+                }
+            }
+            for index in peers.indices where peers[index].buffer.open {
+                peers[index].buffer.open = peers[index].buffer.read(peers[index].process.outputFD!)
+                for line in peers[index].buffer.takeLines() { onLine("peer: " + line) }
+            }
+            if !qemuOpen, qemu.poll() != nil {
+                if result.status == nil {
+                    progress.clear()
+                    log("dp-lab: QEMU ended (status \(qemu.poll()!)) before the guest command reported its status")
+                    if !initStarted { hiddenLines.suffix(40).forEach(log) }
+                }
+                break
+            }
+        }
+        result.totalSeconds = MonotonicClock.now - start
+        return result
+    }
+}
+
+/// Splits a byte stream into lines (serial consoles end them with CR LF).
+struct LineBuffer {
+    private var pending = [UInt8]()
+    private var lines = [String]()
+    var open = true
+
+    /// Reads what is there without blocking; false at end of stream.
+    mutating func read(_ fd: Int32) -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        var ready = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+        guard Glibc.poll(&ready, 1, 0) > 0 else { return true }
+        let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        if n < 0 { return errno == EINTR || errno == EAGAIN }
+        if n == 0 {
+            if !pending.isEmpty { lines.append(String(decoding: pending, as: UTF8.self)); pending = [] }
+            return false
+        }
+        for byte in chunk[0..<n] {
+            if byte == 0x0a {
+                lines.append(String(decoding: pending, as: UTF8.self))
+                pending.removeAll(keepingCapacity: true)
+            } else if byte != 0x0d {
+                pending.append(byte)
+            }
+        }
+        return true
+    }
+
+    mutating func takeLines() -> [String] {
+        defer { lines.removeAll() }
+        return lines
+    }
+}
+
+/// The boot progress line: rewritten in place on a terminal, two plain
+/// lines otherwise.
+final class Progress {
+    private let enabled: Bool
+    private let terminal = isatty(2) != 0
+    private let log: (String) -> Void
+    private var shown = false
+    private var lastUpdate = 0.0
+    private var announced = false
+
+    init(enabled: Bool, log: @escaping (String) -> Void) {
+        self.enabled = enabled
+        self.log = log
+    }
+
+    func update(_ elapsed: Double, initStarted: Bool) {
+        guard enabled else { return }
+        if !terminal {
+            if !announced { log("dp-lab: booting the guest (QEMU TCG)") }
+            announced = true
+            return
+        }
+        guard elapsed - lastUpdate >= 0.2 else { return }
+        lastUpdate = elapsed
+        let stage = initStarted ? "guest init running" : "booting the guest (QEMU TCG)"
+        writeStandardError("\r\u{1b}[Kdp-lab: \(stage) \(format(elapsed)) s")
+        shown = true
+    }
+
+    func clear() {
+        guard shown else { return }
+        writeStandardError("\r\u{1b}[K")
+        shown = false
+    }
+
+    func ready(_ seconds: Double) {
+        guard enabled else { return }
+        log("dp-lab: guest ready in \(format(seconds)) s")
+    }
+}
+
+/// Writes text to file descriptor 2 unbuffered.
+public func writeStandardError(_ text: String) {
+    var bytes = Array(text.utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress! + offset, $0.count - offset) }
+        if n <= 0 { if errno == EINTR { continue }; return }
+        offset += n
+    }
+}

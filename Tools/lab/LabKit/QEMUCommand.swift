@@ -1,0 +1,55 @@
+/// Everything that shapes one guest's QEMU command line.
+public struct QEMUConfiguration: Sendable, Equatable {
+    public var kernel: String
+    public var initrd: String
+    public var access: LabAccess
+    public var nics: [LabNIC]
+    public var memoryMiB: Int = 2048
+    public var cpus: Int = 2
+    /// Extra kernel command-line words.
+    public var extraKernelArguments: [String] = []
+
+    public init(kernel: String, initrd: String, access: LabAccess, nics: [LabNIC]) {
+        self.kernel = kernel
+        self.initrd = initrd
+        self.access = access
+        self.nics = nics
+    }
+}
+
+/// Builds the QEMU command line: TCG only (a stock guest kernel hangs under
+/// KVM on these machines), q35, `-cpu max` (Debian's DPDK needs SSE4.2 and
+/// more), the serial console on stdout, no reboot, one tap per NIC.
+public enum QEMUCommand {
+    public static let executable = "qemu-system-x86_64"
+
+    public static func arguments(_ configuration: QEMUConfiguration) -> [String] {
+        var kernelArguments = ["console=ttyS0", "panic=-1", "quiet", "loglevel=3"]
+        var arguments = [
+            executable,
+            "-machine", "q35", "-accel", "tcg", "-cpu", "max",
+            "-smp", String(configuration.cpus), "-m", String(configuration.memoryMiB),
+            "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+            "-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console",
+        ]
+        if configuration.access == .vfio {
+            // The emulated IOMMU gives each device an IOMMU group (Debian has
+            // no VFIO no-IOMMU mode); 48 address bits admit IOVA = virtual address.
+            arguments += ["-device", "intel-iommu,aw-bits=48"]
+            kernelArguments += ["intel_iommu=on", "iommu=pt"]
+        }
+        for (index, nic) in configuration.nics.enumerated() {
+            arguments += [
+                "-netdev", "tap,id=net\(index),ifname=\(nic.tap),script=no,downscript=no"
+                    + (nic.queuePairs > 1 ? ",queues=\(nic.queuePairs)" : ""),
+                "-device", nic.kind.qemuDevice(
+                    netdev: "net\(index)", mac: nic.mac, slot: nic.slot, access: configuration.access, queuePairs: nic.queuePairs),
+            ]
+        }
+        arguments += [
+            "-kernel", configuration.kernel, "-initrd", configuration.initrd,
+            "-append", (kernelArguments + configuration.extraKernelArguments).joined(separator: " "),
+        ]
+        return arguments
+    }
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The C example (Tools/c-echo/echo.c): built with the system cc against
+# libdataplane, run on a tap in a network namespace this script makes, and
+# served to Linux TCP and UDP clients in that namespace. The namespace is
+# deleted and the server stopped at the end, also on failure.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+if [ "$(id -u)" != 0 ]; then echo "c-echo: needs root for network namespaces; skipped"; exit 0; fi
+swift build --product dataplane >/dev/null
+lib=$(swift build --show-bin-path)
+work=$(mktemp -d)
+ns="dpc-$$-$RANDOM"
+server=""
+cleanup() {
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  ip netns delete "$ns" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cc -Wall -Wextra -Werror -O2 -o "$work/echo" Tools/c-echo/echo.c -I Sources/CDataplane/include \
+  -L "$lib" -ldataplane -Wl,-rpath,"$lib" -Wl,-rpath,"$(dirname "$(command -v swift)")/../lib/swift/linux"
+cc -Wall -Wextra -Werror -O2 -DKERNEL_SOCKETS -o "$work/echo-kernel" Tools/c-echo/echo.c  # the BSD original still builds
+
+ip netns add "$ns"
+ip netns exec "$ns" ip link set lo up
+ip netns exec "$ns" "$work/echo" --tap dpc0 --ip 10.77.0.2/24 --port 7007 --seconds 60 --idle-sleep-us 50 \
+  >"$work/server.log" 2>&1 &
+server=$!
+for _ in $(seq 100); do
+  ip netns exec "$ns" ip link show dpc0 >/dev/null 2>&1 && grep -q serving "$work/server.log" && break
+  sleep 0.1
+done
+ip netns exec "$ns" ip addr add 10.77.0.1/24 dev dpc0
+ip netns exec "$ns" ip link set dpc0 up
+ip netns exec "$ns" timeout 60 python3 Tools/c-echo/echo-client.py 10.77.0.2 7007 4
+kill -INT "$server"
+wait "$server"
+server=""
+cat "$work/server.log"
+grep -q "4 connections" "$work/server.log"
+grep -q "20 datagrams echoed" "$work/server.log"
