@@ -140,7 +140,7 @@ let package = Package(
         .executableTarget(
             name: "dp-testpmd",
             dependencies: [
-                "E1000", "VirtioNet", "NetDevice", "Packets", "Platform", "CPlatform", "Wire",
+                "E1000", "VirtioNet", "NullDriver", "TapDriver", "NetDevice", "Packets", "Platform", "CPlatform", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Atomics", package: "swift-atomics"),
             ],

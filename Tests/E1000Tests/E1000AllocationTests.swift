@@ -55,9 +55,16 @@ struct E1000AllocationTests {
         allocationsOnMeasuringThread = 0
         MallocInterposerSwift.hook()
         let packets = forward(rounds: 1000)
+        let allocations = allocationsOnMeasuringThread
+        // Control: the hook does see an allocation made on this thread.
+        countingOnThisThread = true
+        let control = [Int](repeating: packets, count: 64 + packets % 2)
+        countingOnThisThread = false
+        let controlAllocations = allocationsOnMeasuringThread - allocations
         MallocInterposerSwift.unhook()
         MallocInterposerSwift.setAllocationHook(nil)
-        let allocations = allocationsOnMeasuringThread
+        #expect(control.count >= 64)
+        #expect(controlAllocations >= 1, "the malloc hook counted nothing: the measurement would be blind")
         print("e1000 model io forwarding: \(packets) packets, \(allocations) mallocs on the forwarding thread")
         #expect(packets == 32_000)
         #expect(fixture.model.transmittedCount >= 32_000)

@@ -16,13 +16,19 @@ struct DPTestPMD: ParsableCommand {
         abstract: "Forward, receive or generate packets on Dataplane ports (DPDK testpmd's role).",
         discussion: """
             Ports are PCI functions bound to vfio-pci or uio_pci_generic (inside the lab guest only), \
-            opened by the driver their vendor:device IDs name (e1000: 8086:100e). Ports pair up for io \
-            and macswap: 0<->1, 2<->3; a lone port sends back on itself. Host ports (--null, --tap) come \
-            with those drivers. The run ends after --seconds, or once --count packets were handled.
+            opened by the driver their vendor:device IDs name (e1000: 8086:100e), then null ports, then \
+            taps, in that order. Ports pair up for io and macswap: 0<->1, 2<->3; a lone port sends back \
+            on itself. The run ends after --seconds, or once --count packets were handled.
             """)
 
     @Option(name: .customLong("pci"), help: "A port: PCI address (repeatable), e.g. 0000:00:10.0.")
     var pciAddresses: [String] = []
+
+    @Flag(name: .customLong("null"), help: "A null port (receive yields copies of a txonly frame, transmit frees); repeat for more.")
+    var nullPorts: Int
+
+    @Option(name: .customLong("tap"), help: "A tap port in the current network namespace, created when missing (repeatable).")
+    var taps: [String] = []
 
     @Option(name: .customLong("forward-mode"), help: "io, macswap, rxonly or txonly.")
     var mode: ForwardingMode = .io
@@ -63,7 +69,7 @@ struct DPTestPMD: ParsableCommand {
     @Option(help: "Stop after this many seconds.")
     var seconds: Double = 10
 
-    @Option(help: "Stop after this many packets: txonly sends exactly this many per port; rxonly/io stop once this many were received in total.")
+    @Option(help: "Stop after this many packets: txonly sends exactly this many per port; rxonly/io stop once this many were received in total (checked every 20 ms).")
     var count: UInt64?
 
     @Option(name: .customLong("stats-period"), help: "Print per-port and per-queue statistics every N seconds (0: only the summary).")
@@ -79,7 +85,9 @@ struct DPTestPMD: ParsableCommand {
     var info = false
 
     func validate() throws {
-        guard !pciAddresses.isEmpty else { throw ValidationError("give at least one port: --pci ADDRESS") }
+        guard !pciAddresses.isEmpty || nullPorts > 0 || !taps.isEmpty else {
+            throw ValidationError("give at least one port: --pci ADDRESS, --null or --tap NAME")
+        }
         guard (1...512).contains(burst) else { throw ValidationError("--burst \(burst): 1...512") }
         guard (1...Cores.maximumCount).contains(cores) else { throw ValidationError("--cores \(cores): 1...\(Cores.maximumCount)") }
         guard (42...1518).contains(frameSize) else { throw ValidationError("--frame-size \(frameSize): 42...1518 bytes (UDP/IPv4 headers take 42)") }
@@ -93,6 +101,11 @@ struct DPTestPMD: ParsableCommand {
         var opened = [OpenedPort]()
         do {
             for address in pciAddresses { opened.append(try PortOpener.openPCI(address)) }
+            let template = FrameTemplates.frame(
+                size: frameSize, sourcePort: FrameTemplates.firstSourcePort, source: MACAddress(0x02, 0, 0, 0, 0, 0x0e),
+                destination: MACAddress(ethPeer)!, checksums: true)
+            for index in 0..<nullPorts { opened.append(try PortOpener.openNull(index: index, template: template)) }
+            for name in taps { opened.append(try PortOpener.openTap(name)) }
         } catch {
             fail("port: \(error)")
         }
@@ -110,7 +123,7 @@ struct DPTestPMD: ParsableCommand {
         do {
             pool = try PacketPool(
                 name: "testpmd", capacity: capacity, cacheSize: min(cacheSize, capacity * 2 / 3),
-                policy: .hugepagesRequired, iovaMode: iovaMode)
+                policy: opened.contains(where: \.isPCI) ? .hugepagesRequired : .hugepagesOrAnonymousFallback, iovaMode: iovaMode)
         } catch {
             fail("packet pool of \(capacity) buffers: \(error)")
         }

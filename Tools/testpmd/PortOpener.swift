@@ -1,6 +1,8 @@
 import E1000
 import NetDevice
+import NullDriver
 import Platform
+import TapDriver
 import VirtioNet
 
 /// An opened port and what the tool needs to know about it.
@@ -10,6 +12,8 @@ struct OpenedPort {
     let iovaMode: IOVAMode
     /// "e1000 0000:00:10.0 (vfio)".
     let label: String
+    /// PCI ports need hugepage memory; host ports take anonymous memory too.
+    let isPCI: Bool
 }
 
 /// Opens PCI ports by their vendor and device IDs: each driver registers
@@ -27,6 +31,18 @@ enum PortOpener {
             try VirtioNetDevice(function: DeviceAccessVirtioFunction(access))
         }),
     ] }
+
+    /// A null port (DPDK's net_null): receive yields copies of `template`,
+    /// transmit frees.
+    static func openNull(index: Int, template: [UInt8]) throws(DeviceError) -> OpenedPort {
+        let device = try NullDevice(name: "null\(index)", template: template)
+        return OpenedPort(device: device, iovaMode: .virtual, label: "null null\(index)", isPCI: false)
+    }
+
+    /// A tap in the current network namespace (created when missing).
+    static func openTap(_ name: String) throws(DeviceError) -> OpenedPort {
+        OpenedPort(device: try TapDevice(name: name), iovaMode: .virtual, label: "tap \(name)", isPCI: false)
+    }
 
     static func openPCI(_ text: String) throws(DeviceError) -> OpenedPort {
         guard let address = PCIAddress(text) else {
@@ -49,7 +65,7 @@ enum PortOpener {
         let device = try driver.open(access)
         // A legacy virtio device behind VFIO bypasses the IOMMU: IOVA = PA.
         let iovaMode = (device as? VirtioNetDevice)?.requiredIOVAMode ?? access.defaultIOVAMode
-        return OpenedPort(device: device, iovaMode: iovaMode, label: "\(driver.name) \(address) (\(access.kind.rawValue))")
+        return OpenedPort(device: device, iovaMode: iovaMode, label: "\(driver.name) \(address) (\(access.kind.rawValue))", isPCI: true)
     }
 }
 
