@@ -57,6 +57,9 @@ public struct TCPConfiguration: Sendable, Hashable {
     public var maximumTimeWaitEntries = 65536
     /// Answer SYNs with SYN cookies when a listener's backlog is full.
     public var synCookies = true
+    /// Options for connections and listeners opened without their own
+    /// (the per-stack choice of buffers, congestion control, ...).
+    public var defaultConnectionOptions = TCPConnectionOptions()
 
     public init() {}
 

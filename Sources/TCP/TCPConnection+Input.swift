@@ -201,7 +201,9 @@ extension TCPConnection {
         if !isAcceptable(sequence: sequence, length: segmentLength, window: window) {
             statistics.unacceptableSegments += 1
             if !flags.contains(.rst) {
-                if state == .timeWait && flags.contains(.fin) {
+                // Only the peer's FIN retransmitted exactly restarts 2 MSL
+                // (anything else could hold the 4-tuple forever).
+                if state == .timeWait && flags.contains(.fin) && sequence + segmentLength == receiveNext {
                     timeWaitDeadline = now + configuration.maximumSegmentLifetime * 2
                 }
                 ackNow = true
@@ -290,7 +292,9 @@ extension TCPConnection {
         case .timeWait:
             if flags.contains(.fin) {
                 ackNow = true
-                timeWaitDeadline = now + configuration.maximumSegmentLifetime * 2
+                if sequence + segmentLength == receiveNext {
+                    timeWaitDeadline = now + configuration.maximumSegmentLifetime * 2
+                }
             }
         case .closeWait, .closing, .lastAck:
             if flags.contains(.fin) { ackNow = true }  // a retransmitted FIN
@@ -566,7 +570,8 @@ extension TCPConnection {
     /// RFC 6191 reuse of a TIME-WAIT 4-tuple: the new ISS lies beyond the
     /// old incarnation's sequence space.
     func raiseInitialSequence(above old: TCPSequenceNumber) {
-        guard state == .synReceived, !(old < initialSendSequence) else { return }
+        guard state == .synReceived || (state == .synSent && sendNext == initialSendSequence),
+              !(old < initialSendSequence) else { return }
         let raised = old + 65536
         initialSendSequence = raised
         sendUnacknowledged = raised

@@ -39,6 +39,8 @@ public final class TCPEndpointTable {
     private var events: [TCPTableEvent] = []
     private var eventsHead = 0
     private var ephemeralCounter: UInt32 = 0
+    /// Lower bound of every connection's and TIME-WAIT entry's deadline.
+    private var cachedDeadline: TCPInstant?
 
     struct SlotInfo {
         var generation: UInt32 = 0
@@ -88,8 +90,9 @@ public final class TCPEndpointTable {
     /// Opens a listener. `backlog` bounds the accept queue; `synBacklog`
     /// the half-open children (defaults to the same).
     public func listen(on local: TCPEndpoint, backlog: Int, synBacklog: Int? = nil,
-                       options: TCPConnectionOptions = TCPConnectionOptions()) throws(TCPCallError) -> TCPListenerID {
+                       options: TCPConnectionOptions? = nil) throws(TCPCallError) -> TCPListenerID {
         guard listenerByEndpoint[local] == nil else { throw .addressInUse(local) }
+        let options = options ?? configuration.defaultConnectionOptions
         let index = listeners.firstIndex { $0 == nil } ?? listeners.count
         let generation = UInt32(truncatingIfNeeded: index &* 7919) &+ ephemeralCounter
         ephemeralCounter &+= 1
@@ -143,20 +146,34 @@ public final class TCPEndpointTable {
     /// Active open from `localAddress` (port chosen from the ephemeral range
     /// unless given) to `remote`.
     public func connect(from localAddress: IPv4Address, port: UInt16? = nil, to remote: TCPEndpoint,
-                        options: TCPConnectionOptions = TCPConnectionOptions(),
+                        options: TCPConnectionOptions? = nil,
                         now: TCPInstant) throws(TCPCallError) -> TCPConnectionID {
+        let options = options ?? configuration.defaultConnectionOptions
         let localPort: UInt16
+        var reused: TCPTimeWaitTable.Entry? = nil
         if let port {
             let tuple = TCPFourTuple(local: TCPEndpoint(address: localAddress, port: port), remote: remote)
-            guard byTuple[tuple] == nil, timeWait[tuple] == nil else { throw .addressInUse(tuple.local) }
+            guard byTuple[tuple] == nil else { throw .addressInUse(tuple.local) }
+            if let entry = timeWait[tuple] {
+                guard isReusable(entry, now: now) else { throw .addressInUse(tuple.local) }
+                reused = entry
+            }
             localPort = port
         } else {
-            localPort = try ephemeralPort(from: localAddress, to: remote)
+            (localPort, reused) = try ephemeralPort(from: localAddress, to: remote, now: now)
         }
         let local = TCPEndpoint(address: localAddress, port: localPort)
         let connection = TCPConnection(configuration: configuration, options: options, local: local,
                                        remote: remote, secrets: sequenceNumbers)
         try connection.connect(to: remote, now: now)
+        if let reused {
+            // Our own TIME-WAIT reused for an active open (like Linux's
+            // tcp_tw_reuse): timestamps keep old duplicates out (PAWS at the
+            // peer), and the new ISS lies beyond the old sequence space.
+            timeWait.remove(reused.tuple)
+            statistics.timeWaitReused += 1
+            connection.raiseInitialSequence(above: reused.sendNext)
+        }
         let slot = insert(connection)
         statistics.connectionsOpened += 1
         markDirty(slot)
@@ -165,21 +182,38 @@ public final class TCPEndpointTable {
 
     /// RFC 6056 algorithm 3: a keyed-hash offset per destination plus a
     /// counter, the first candidate whose 4-tuple is free wins.
-    private func ephemeralPort(from localAddress: IPv4Address, to remote: TCPEndpoint) throws(TCPCallError) -> UInt16 {
+    /// A free port first; only when none is left, the oldest-enough
+    /// TIME-WAIT entry that used timestamps (RFC 6191 conditions).
+    private func ephemeralPort(from localAddress: IPv4Address, to remote: TCPEndpoint,
+                               now: TCPInstant) throws(TCPCallError) -> (UInt16, TCPTimeWaitTable.Entry?) {
         let range = configuration.ephemeralPorts
         let size = UInt32(range.upperBound - range.lowerBound) + 1
         let offset = UInt32(truncatingIfNeeded: portKey.hash(
             UInt64(localAddress.value) << 32 | UInt64(remote.address.value), UInt64(remote.port)))
+        var reusable: TCPTimeWaitTable.Entry? = nil
         for attempt in 0..<size {
             let candidate = UInt16(UInt32(range.lowerBound) + (offset &+ ephemeralCounter &+ attempt) % size)
             let tuple = TCPFourTuple(local: TCPEndpoint(address: localAddress, port: candidate), remote: remote)
-            if byTuple[tuple] != nil || timeWait[tuple] != nil { continue }
+            if byTuple[tuple] != nil { continue }
             if listenerByEndpoint[tuple.local] != nil
                 || listenerByEndpoint[TCPEndpoint(address: .any, port: candidate)] != nil { continue }
+            if let entry = timeWait[tuple] {
+                if reusable == nil && isReusable(entry, now: now) { reusable = entry }
+                continue
+            }
             ephemeralCounter &+= attempt + 1
-            return candidate
+            return (candidate, nil)
         }
+        if let entry = reusable { return (entry.tuple.local.port, entry) }
         throw .noEphemeralPort
+    }
+
+    /// A TIME-WAIT entry of ours may be reused after one second when the
+    /// connection used timestamps.
+    private func isReusable(_ entry: TCPTimeWaitTable.Entry, now: TCPInstant) -> Bool {
+        guard entry.timestampsEnabled else { return false }
+        let enteredAt = entry.expires.microseconds - (configuration.maximumSegmentLifetime * 2).microseconds
+        return now.microseconds >= enteredAt + 1_000_000
     }
 
     private func insert(_ connection: TCPConnection) -> Int32 {
@@ -219,6 +253,11 @@ public final class TCPEndpointTable {
 
     public func shutdownWrite(_ id: TCPConnectionID) throws(TCPCallError) {
         try withConnection(id) { (c) throws(TCPCallError) in try c.shutdownWrite() }
+    }
+
+    /// setsockopt: TCP_NODELAY, SO_KEEPALIVE and the keepalive timings.
+    public func setOptions(_ id: TCPConnectionID, _ options: TCPConnectionOptions, now: TCPInstant) throws(TCPCallError) {
+        try withConnection(id) { $0.setOptions(options, now: now) }
     }
 
     public func abort(_ id: TCPConnectionID) {
@@ -285,7 +324,8 @@ public final class TCPEndpointTable {
         if flags.contains(.fin) || !flags.contains(.ack) || TCPSequenceNumber(segment.sequenceNumber) != entry.receiveNext
             || payloadLength > 0 {
             // Re-acknowledge (a retransmitted FIN, or anything unexpected).
-            if flags.contains(.fin) {
+            let length = payloadLength + 1
+            if flags.contains(.fin) && TCPSequenceNumber(segment.sequenceNumber) + length == entry.receiveNext {
                 timeWait.restart(entry.tuple, expires: now + configuration.maximumSegmentLifetime * 2)
             }
             var options = TCPOptions()
@@ -418,21 +458,28 @@ public final class TCPEndpointTable {
     // MARK: Timers
 
     /// Fires due timers of every connection and expires TIME-WAIT entries.
+    /// Scans all connections (O(n)) and recomputes the exact next deadline,
+    /// so it runs once per deadline, not once per loop turn.
     public func poll(now: TCPInstant) {
         timeWait.expire(now: now)
+        var earliest = timeWait.nextExpiry
         for index in slots.indices {
-            guard let connection = slots[index], let deadline = connection.nextDeadline, deadline <= now else { continue }
-            connection.poll(now: now)
-            markDirty(Int32(index))
+            guard let connection = slots[index], let deadline = connection.nextDeadline else { continue }
+            if deadline <= now {
+                connection.poll(now: now)
+                markDirty(Int32(index))
+            } else {
+                earliest = earliest.earliest(deadline)
+            }
         }
+        cachedDeadline = earliest
     }
 
-    /// When `poll` is next needed (O(connections); cache it per loop turn).
-    public var nextDeadline: TCPInstant? {
-        var deadline = timeWait.nextExpiry
-        for connection in slots { if let connection { deadline = deadline.earliest(connection.nextDeadline) } }
-        return deadline
-    }
+    /// When `poll` is next needed. O(1): a lower bound kept as connections
+    /// are touched (it may be early, never late; an early `poll` only
+    /// recomputes it). Touch connections only through the table's calls
+    /// (`send`, `receive`, `withConnection`, ...) so that this stays true.
+    public var nextDeadline: TCPInstant? { cachedDeadline }
 
     // MARK: Segments out, events
 
@@ -494,6 +541,7 @@ public final class TCPEndpointTable {
     /// move it to TIME-WAIT, free it, and report its events.
     private func settle(_ slot: Int32, now: TCPInstant) {
         guard let connection = slots[Int(slot)] else { return }
+        cachedDeadline = cachedDeadline.earliest(connection.nextDeadline)
         var info = slotInfo[Int(slot)]
         if !info.accepted {
             if info.parent >= 0, !info.inAcceptQueue, connection.state != .synReceived && connection.state != .closed,
@@ -522,6 +570,7 @@ public final class TCPEndpointTable {
                 timestampsEnabled: connection.timestampsEnabled, timestampRecent: connection.timestampRecent,
                 timestampOffset: connection.timestampOffset, window: connection.announceWindowForTimeWait,
                 expires: expires))
+            cachedDeadline = cachedDeadline.earliest(expires)
             free(slot)
         } else if connection.state == .closed {
             free(slot)

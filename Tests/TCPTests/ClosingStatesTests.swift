@@ -161,6 +161,15 @@ import Wire
         #expect(s.state == .closed)
     }
 
+    @Test func timeWaitNotExtendedByOtherFINs() throws {
+        let s = try ScriptedConnection.timeWait()
+        s.advance(.seconds(30))
+        s.send(seq: r + 500, ack: s.localSeq + 2, flags: .fin)  // not the peer's FIN
+        _ = s.recv()
+        s.advance(.seconds(30))
+        #expect(s.state == .closed)
+    }
+
     @Test func timeWaitExpiresAfterTwoMSL() throws {
         let s = try ScriptedConnection.timeWait()
         s.advance(.seconds(59))

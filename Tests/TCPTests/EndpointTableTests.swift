@@ -258,3 +258,131 @@ import Wire
         #expect(pair.a.timeWaitCount > 0)
     }
 }
+
+extension EndpointTableTests {
+    /// Many connections at once through one listener (some through SYN
+    /// cookies), each echoing a message, with loss both ways.
+    @Test(arguments: [200, 1000])
+    func concurrentConnectionsEcho(count: Int) throws {
+        var options = TCPConnectionOptions()
+        options.sendBufferSize = 8192
+        options.receiveBufferSize = 8192
+        let pair = TablePair(toB: ImpairmentPattern(dropEvery: 97, dropPhase: 11), toA: ImpairmentPattern(dropEvery: 89, dropPhase: 5))
+        let listener = try pair.b.listen(on: Self.server, backlog: count, synBacklog: count / 4, options: options)
+        var clients: [TCPConnectionID: Int] = [:]
+        for index in 0..<count {
+            clients[try pair.a.connect(from: TablePair.addressA, to: Self.server, options: options, now: pair.now)] = index
+        }
+        let message = patternBytes(count: 3000, seed: 77)
+        var received = [[UInt8]](repeating: [], count: count)
+        var complete = 0
+        var accepted = 0
+        var buffer = [UInt8](repeating: 0, count: 8192)
+        var handledA = 0
+        var handledB = 0
+        let done = pair.run(until: {
+            // Events drive the work, as the socket layer would.
+            while handledB < pair.eventsB.count {
+                let event = pair.eventsB[handledB]
+                handledB += 1
+                switch event {
+                case .listener:
+                    while let child = pair.b.accept(listener) {
+                        accepted += 1
+                        pair.eventsB.append(.connection(child, [.readable]))
+                    }
+                case .connection(let server, let events) where events.contains(.readable):
+                    while true {
+                        let got = buffer.withUnsafeMutableBytes { (try? pair.b.receive(server, into: $0)) ?? 0 }
+                        if got == 0 { break }
+                        let taken = buffer.withUnsafeBytes { (try? pair.b.send(server, UnsafeRawBufferPointer(rebasing: $0[0..<got]))) ?? 0 }
+                        #expect(taken == got)  // the ring is larger than the message
+                    }
+                default:
+                    break
+                }
+            }
+            while handledA < pair.eventsA.count {
+                guard case .connection(let client, let events) = pair.eventsA[handledA] else { handledA += 1; continue }
+                handledA += 1
+                guard let index = clients[client] else { continue }
+                if events.contains(.connected) {
+                    let taken = message.withUnsafeBytes { (try? pair.a.send(client, $0)) ?? 0 }
+                    #expect(taken == message.count)
+                }
+                if events.contains(.readable) {
+                    while true {
+                        let got = buffer.withUnsafeMutableBytes { (try? pair.a.receive(client, into: $0)) ?? 0 }
+                        if got == 0 { break }
+                        received[index] += buffer[0..<got]
+                        if received[index].count == message.count { complete += 1 }
+                    }
+                }
+            }
+            return complete == count
+        }, limit: .seconds(30))
+        #expect(done, "\(complete) of \(count) complete, \(accepted) accepted, cookies \(pair.b.statistics.synCookiesAccepted)")
+        #expect(received.allSatisfy { $0 == message })
+        #expect(accepted == count)
+        #expect(pair.b.statistics.synCookiesAccepted > 0)
+    }
+}
+
+extension EndpointTableTests {
+    @Test func stackWideDefaultOptionsApply() throws {
+        var configuration = TCPConfiguration()
+        configuration.defaultConnectionOptions.congestionControl = .cubic
+        configuration.defaultConnectionOptions.receiveBufferSize = 32 * 1024
+        let table = TCPEndpointTable(configuration: configuration, key: SipHashKey(k0: 1, k1: 1))
+        let id = try table.connect(from: TablePair.addressA, to: Self.server, now: .zero)
+        let connection = try #require(table.connection(id))
+        if case .cubic = connection.congestion {} else { Issue.record("expected CUBIC from the stack default") }
+        #expect(connection.receiveBuffer.capacity == 32 * 1024)
+        var perSocket = TCPConnectionOptions()
+        perSocket.congestionControl = .newReno
+        let other = try table.connect(from: TablePair.addressA, to: Self.server, options: perSocket, now: .zero)
+        if case .newReno = try #require(table.connection(other)).congestion {} else { Issue.record("expected NewReno per socket") }
+    }
+
+    @Test func setOptionsTurnsKeepAliveOn() throws {
+        let pair = TablePair()
+        let listener = try pair.b.listen(on: Self.server, backlog: 4)
+        let client = try pair.a.connect(from: TablePair.addressA, to: Self.server, now: pair.now)
+        #expect(pair.run(until: { pair.b.accept(listener) != nil && pair.a.connection(client)?.state == .established }))
+        var options = try #require(pair.a.connection(client)).options
+        options.keepAlive = true
+        options.keepAliveIdle = .seconds(5)
+        try pair.a.setOptions(client, options, now: pair.now)
+        pair.step()
+        #expect(pair.a.nextDeadline != nil)
+        pair.advance(.seconds(5))
+        #expect(pair.a.connection(client)?.statistics.keepAliveProbes == 1)
+    }
+}
+
+extension EndpointTableTests {
+    @Test func ownTimeWaitReusedWhenPortsRunOut() throws {
+        var configuration = TCPConfiguration()
+        configuration.ephemeralPorts = 50000...50003
+        let pair = TablePair(configuration: configuration)
+        let listener = try pair.b.listen(on: Self.server, backlog: 8)
+        func cycle() throws {
+            let client = try pair.a.connect(from: TablePair.addressA, to: Self.server, now: pair.now)
+            var server: TCPConnectionID? = nil
+            #expect(pair.run(until: {
+                if server == nil { server = pair.b.accept(listener) }
+                return server != nil && pair.a.connection(client)?.state == .established
+            }, limit: .seconds(5)))
+            pair.a.release(client, now: pair.now)
+            #expect(pair.run(until: { pair.b.connection(server!)?.state == .closeWait }, limit: .seconds(5)))
+            pair.b.release(server!, now: pair.now)
+            #expect(pair.run(until: { pair.a.connectionCount == 0 && pair.b.connectionCount == 0 }, limit: .seconds(5)))
+        }
+        for _ in 0..<4 { try cycle() }
+        #expect(pair.a.timeWaitCount == 4)
+        pair.advance(.seconds(1))
+        try cycle()  // all four ports are in TIME-WAIT: one of them (over 1 s old, timestamps) is reused
+        #expect(pair.a.statistics.timeWaitReused == 1)
+        #expect(pair.a.timeWaitCount == 4)
+    }
+}
