@@ -88,7 +88,7 @@ let package = Package(
         .target(name: "CDataplane", path: "Sources/CDataplane"),
         .target(
             name: "DataplaneRuntime",
-            dependencies: ["Sockets", "CDataplane", "Stack", "TapDriver", "LoopbackDriver", "NetDevice", "Packets",
+            dependencies: ["Sockets", "CDataplane", "Stack", "Ports", "TapDriver", "LoopbackDriver", "NetDevice", "Packets",
                            "Platform", "Wire", "CPlatform",
                            .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/DataplaneRuntime"),
