@@ -59,6 +59,10 @@ struct Echo: ParsableCommand {
     @Option(help: "Stop after N seconds (default: until SIGINT/SIGTERM).")
     var seconds: Double?
 
+    @Option(name: .customLong("stop-port"),
+            help: "End the run when a UDP datagram 'stop' arrives on PORT (a script's peer ends a lab run this way).")
+    var stopPort: UInt16?
+
     @Option(name: .customLong("stats-json"), help: "Write the stack's and the port's counters to FILE at exit.")
     var statsJSON: String?
 
@@ -129,6 +133,7 @@ struct Echo: ParsableCommand {
         let devices = opened.map(\.device)
         let stack = NetStack(pool: pool)
         var endpoints: [UDPEndpoint] = []
+        var stopEndpoint: UDPEndpoint?
         let core: SocketCore
         let tcp: TCPServices
         do {
@@ -139,6 +144,7 @@ struct Echo: ParsableCommand {
                     address: networks[index], gateway: gatewayAddress, mtu: mtu))
             }
             for port in udpEcho { endpoints.append(try stack.udpBind(port: port)) }
+            if let stopPort { stopEndpoint = try stack.udpBind(port: stopPort) }
             // TCP goes through the socket layer; the ports are the command line's choice.
             var configuration = SocketCoreConfiguration()
             configuration.privilegedPorts = .allowed
@@ -181,6 +187,11 @@ struct Echo: ParsableCommand {
                     } catch {}
                     work += 1
                 }
+            }
+            if let stopEndpoint, let datagram = try? stack.udpReceive(stopEndpoint) {
+                let isStop = datagram.payload.contents().starts(with: Array("stop".utf8))
+                datagram.payload.free()
+                if isStop { break }
             }
             iterations += 1
             // Checked busy or idle: a port that never runs dry must still stop.
