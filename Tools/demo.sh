@@ -15,6 +15,7 @@ case "${1:-}" in
   *) echo "usage: ./Tools/demo.sh [--quick]"; exit 2 ;;
 esac
 failed=()
+last_log=""
 demo_start=$(date +%s)
 log_dir=$(mktemp -d /tmp/dp-demo.XXXXXX)
 
@@ -22,6 +23,7 @@ log_dir=$(mktemp -d /tmp/dp-demo.XXXXXX)
 step() {
   local name=$1; shift
   local log="$log_dir/$(echo "$name" | tr -c 'a-zA-Z0-9\n' '-').log"
+  last_log=$log
   local start=$(date +%s.%N)
   printf '\n=== %s\n' "$name"
   "$@" 2>&1 | tee "$log"
@@ -37,8 +39,7 @@ step() {
 }
 
 step "bootstrap (Debian packages)" ./Tools/bootstrap.sh || exit 1
-step "build (debug tools; the lab builds its guest products in release)" \
-  swift build --product dp-lab --product dp-testpmd || exit 1
+step "build dp-lab (debug; the lab builds its guest products in release)" swift build --product dp-lab || exit 1
 
 # --- Functional demo: one e1000 and one virtio-net NIC under VFIO, dp-echo
 # serving UDP and TCP echo on both, a Linux peer in the lab's namespace.
@@ -50,7 +51,7 @@ functional() {
     -- "dp-echo --pci 0000:00:10.0 --ip 10.0.0.2/24 --pci 0000:00:11.0 --ip 10.0.1.2/24 --udp-echo 7 --tcp-echo 7 --stop-port 9999 --seconds 360"
 }
 step "lab: e1000 + virtio-net (VFIO), dp-echo on both, Linux peer" functional
-lab_log="$log_dir/lab--e1000---virtio-net--VFIO---dp-echo-on-both--Linux-peer.log"
+lab_log=$last_log
 printf '\n=== functional checks (peer in the lab namespace -> guest NIC)\n'
 for nic in e1000 virtio; do
   for check in ready ping ping-4000-fragmented udp-echo tcp-sha256; do
@@ -69,14 +70,19 @@ grep -E "DEMO-FIGURE" "$lab_log" | sed 's/.*DEMO-FIGURE /  figure (TCG guest, ro
 # --- Benchmarks, each ours beside its peer, alternating, medians.
 mkdir -p results
 if [ "$quick" -eq 1 ]; then
-  step "build (release) dp-bench, dp-testpmd" swift build -c release --product dp-bench --product dp-testpmd
+  step "build (release) dp-bench" swift build -c release --product dp-bench
+  step "build (release) dp-testpmd" swift build -c release --product dp-testpmd
   step "bench smoke: ring vs DPDK ring_perf_autotest" .build/release/dp-bench ring --quick --repetitions 1
   step "bench smoke: dp-testpmd io over 2 null ports vs dpdk-testpmd" ./Tools/demo/bench-null.py --rounds 1 --seconds 3
 else
-  step "build (release) dp-bench, dp-testpmd" swift build -c release --product dp-bench --product dp-testpmd
+  step "build (release) dp-bench" swift build -c release --product dp-bench
+  step "build (release) dp-testpmd" swift build -c release --product dp-testpmd
   step "host: ring vs DPDK ring_perf_autotest" .build/release/dp-bench ring
   step "host: pool vs DPDK mempool_perf_autotest" .build/release/dp-bench pool --peer-seconds 200
   step "host: dp-testpmd io over 2 null ports vs dpdk-testpmd" ./Tools/demo/bench-null.py --rounds 3 --seconds 5
+  step "build (release) dp-stack-bench" swift build -c release --product dp-stack-bench
+  step "build (release) dp-tcp-bench" swift build -c release --product dp-tcp-bench
+  step "mallocs per packet: UDP echo, TCP bulk" python3 Tools/demo/mallocs.py --results results
   for nic in e1000 virtio; do
     for mode in txonly io; do
       step "guest: $nic $mode vs dpdk-testpmd" .build/debug/dp-lab bench --nic $nic --mode $mode --compare dpdk --rounds 3 --seconds 5

@@ -109,6 +109,22 @@ def tcp_transfer(nic, ip):
         report(nic, "tcp-sha256", False, started, f"{error}")
 
 
+def tcp_connection_rate(nic, ip):
+    # One connection after another for 2 s: connect, 1 byte echoed, close.
+    started = time.monotonic()
+    done = 0
+    while time.monotonic() - started < 2:
+        try:
+            c = socket.create_connection((ip, 7), timeout=2)
+            c.sendall(b"x")
+            if c.recv(1) == b"x":
+                done += 1
+            c.close()
+        except OSError:
+            pass
+    print(f"DEMO-FIGURE {nic} tcp-connections-rate {done / (time.monotonic() - started):.0f} connections/s", flush=True)
+
+
 for nic, ip in nics:
     if not wait_ready(nic, ip):
         continue
@@ -120,6 +136,7 @@ for nic, ip in nics:
     report(nic, "ping-4000-fragmented", ok, started, detail)
     udp_echo(nic, ip)
     tcp_transfer(nic, ip)
+    tcp_connection_rate(nic, ip)
 
 stopper = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for _ in range(3):
