@@ -67,8 +67,33 @@ for nic in e1000 virtio; do
 done
 grep -E "DEMO-FIGURE" "$lab_log" | sed 's/.*DEMO-FIGURE /  figure (TCG guest, rough): /'
 
-# --- Benchmarks, each ours beside its peer, alternating, medians.
+# --- The same peer against the Linux kernel stack: the NICs on their kernel
+# drivers (e1000, virtio_net) in the same kind of guest, linux-echo (UDP and
+# TCP echo, one epoll thread) serving. Boots alternate ours/Linux.
+step "build linux-echo (the kernel stack's echo server for the guest)" \
+  bash -c "mkdir -p .build/demo && cc -O2 -Wall -o .build/demo/linux-echo Tools/demo/linux-echo.c"
+linux_side() {
+  .build/debug/dp-lab run --nic e1000 --nic virtio --access none --module e1000 --module virtio_pci --module virtio_net \
+    --timeout 420 --peer-ip 10.0.0.1/24 --peer-ip 10.0.1.1/24 \
+    --include "$PWD/.build/demo/linux-echo:/usr/local/bin/linux-echo" \
+    --include "$PWD/Tools/demo/linux-guest.sh:/lab/linux-guest.sh" \
+    --peer "/usr/bin/python3 -u $PWD/Tools/demo/demo-peer.py 9999 $tcp_bytes e1000=10.0.0.2 virtio=10.0.1.2" \
+    -- "sh /lab/linux-guest.sh"
+}
+ours_logs=("$lab_log")
+linux_logs=()
+rounds=$(( quick ? 1 : 3 ))
+for round in $(seq "$rounds"); do
+  if [ "$round" -gt 1 ]; then
+    step "guest round $round: Dataplane (dp-echo on the PCI ports)" functional && ours_logs+=("$last_log")
+  fi
+  step "guest round $round: Linux kernel stack (linux-echo on e1000/virtio_net)" linux_side && linux_logs+=("$last_log")
+done
 mkdir -p results
+step "guest: UDP echo, TCP goodput, connections/s, ours vs Linux" \
+  python3 Tools/demo/guest-compare.py results "${ours_logs[@]}" -- "${linux_logs[@]}"
+
+# --- Benchmarks, each ours beside its peer, alternating, medians.
 if [ "$quick" -eq 1 ]; then
   step "build (release) dp-bench" swift build -c release --product dp-bench
   step "build (release) dp-testpmd" swift build -c release --product dp-testpmd

@@ -8,5 +8,5 @@ for dev in /sys/class/net/*; do
     52:54:00:12:34:57) ip addr add 10.0.1.2/24 dev "$name"; ip link set "$name" up ;;
   esac
 done
-ip -brief addr
+ip addr | grep "inet "
 exec linux-echo 7 360 9999
