@@ -203,6 +203,10 @@ let package = Package(
             dependencies: ["TapDriver", "LoopbackDriver", "NullDriver", "NetDevice", "Packets", "Platform", "Wire", "TestSupport"],
             path: "Tests/HostDriverTests"),
         .testTarget(
+            name: "PortsTests",
+            dependencies: ["Ports", "NetDevice", "Packets", "Platform"],
+            path: "Tests/PortsTests"),
+        .testTarget(
             name: "StackTests",
             dependencies: ["Stack", "TCP", "LoopbackDriver", "TapDriver", "NetDevice", "Packets", "Platform", "Wire", "TestSupport"],
             path: "Tests/StackTests"),

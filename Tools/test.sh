@@ -14,12 +14,18 @@ swift build --build-tests
 swift test --skip-build "${filter[@]}" 2>&1 | tee /tmp/dataplane-swift-test.log
 status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] || { echo "test.sh: swift test failed"; exit "$status"; }
+tests_done=$(date +%s)
+timings=()
 
 if [ ${#filter[@]} -eq 0 ]; then
   for suite in Tools/test.d/*.sh; do
     [ -e "$suite" ] || continue
     echo "=== $(basename "$suite")"
+    suite_start=$(date +%s)
     bash "$suite"
+    timings+=("$(( $(date +%s) - suite_start )) s $(basename "$suite")")
   done
+  echo "test.sh: seconds per suite (swift test took $(( tests_done - start )) s):"
+  printf '  %s\n' "${timings[@]}"
 fi
 echo "test.sh: all tests passed in $(( $(date +%s) - start )) s"
