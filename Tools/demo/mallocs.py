@@ -20,8 +20,14 @@ for size in (64, 1472):
     figures.append({"name": f"UDP echo {size} B (stack over Loopback)", "unit": "mallocs/packet", "better": "lower",
                     "ours": float(match.group(2)), "mallocsPerOperation": float(match.group(2)),
                     "note": f"{match.group(1)} mallocs in 20000 round trips after 5000 warm-up"})
+preload = dict(os.environ, LD_PRELOAD=f"{release}/libMallocInterposerSwift.so")
+# The counter must count: a run that allocates on purpose must show mallocs.
+sanity = subprocess.run([f"{release}/dp-tcp-bench", "--megabytes", "10", "--sanity-allocate"], capture_output=True,
+                        text=True, timeout=300, env=preload).stdout
+if re.search(r" 0 mallocs", next((l for l in sanity.splitlines() if "steady state" in l), " 0 mallocs")):
+    sys.exit(f"mallocs: the interposer counted nothing in a run that allocates (is {release}/libMallocInterposerSwift.so built?)")
 out = subprocess.run([f"{release}/dp-tcp-bench", "--megabytes", "100"], capture_output=True, text=True, timeout=300,
-                     env=dict(os.environ, LD_PRELOAD=f"{release}/libMallocInterposerSwift.so")).stdout
+                     env=preload).stdout
 line = next((l for l in out.splitlines() if "steady state" in l), None)
 match = re.search(r"(\d+) mallocs", line or "")
 segments = re.search(r"(\d+) segments", line or "")
