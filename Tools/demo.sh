@@ -91,30 +91,30 @@ for round in $(seq "$rounds"); do
 done
 mkdir -p results
 step "guest: UDP echo, TCP goodput, connections/s, ours vs Linux" \
-  python3 Tools/demo/guest-compare.py results "${ours_logs[@]}" -- "${linux_logs[@]}"
+  /usr/bin/python3 Tools/demo/guest-compare.py results "${ours_logs[@]}" -- "${linux_logs[@]}"
 
 # --- Benchmarks, each ours beside its peer, alternating, medians.
 if [ "$quick" -eq 1 ]; then
   step "build (release) dp-bench" swift build -c release --product dp-bench
   step "build (release) dp-testpmd" swift build -c release --product dp-testpmd
   step "bench smoke: ring vs DPDK ring_perf_autotest" .build/release/dp-bench ring --quick --repetitions 1
-  step "bench smoke: dp-testpmd io over 2 null ports vs dpdk-testpmd" ./Tools/demo/bench-null.py --rounds 1 --seconds 3
+  step "bench smoke: dp-testpmd io over 2 null ports vs dpdk-testpmd" /usr/bin/python3 Tools/demo/bench-null.py --rounds 1 --seconds 3
 else
   step "build (release) dp-bench" swift build -c release --product dp-bench
   step "build (release) dp-testpmd" swift build -c release --product dp-testpmd
   step "host: ring vs DPDK ring_perf_autotest" .build/release/dp-bench ring
   step "host: pool vs DPDK mempool_perf_autotest" .build/release/dp-bench pool --peer-seconds 200
-  step "host: dp-testpmd io over 2 null ports vs dpdk-testpmd" ./Tools/demo/bench-null.py --rounds 3 --seconds 5
+  step "host: dp-testpmd io over 2 null ports vs dpdk-testpmd" /usr/bin/python3 Tools/demo/bench-null.py --rounds 3 --seconds 5
   step "build (release) dp-stack-bench" swift build -c release --product dp-stack-bench
   step "build (release) dp-tcp-bench" swift build -c release --product dp-tcp-bench
-  step "mallocs per packet: UDP echo, TCP bulk" python3 Tools/demo/mallocs.py --results results
+  step "mallocs per packet: UDP echo, TCP bulk" /usr/bin/python3 Tools/demo/mallocs.py --results results
   for nic in e1000 virtio; do
     for mode in txonly io; do
       step "guest: $nic $mode vs dpdk-testpmd" .build/debug/dp-lab bench --nic $nic --mode $mode --compare dpdk --rounds 3 --seconds 5
     done
   done
 fi
-step "report: results/report.md, results/summary.png" python3 Tools/demo/report.py results
+step "report: results/report.md, results/summary.png" /usr/bin/python3 Tools/demo/report.py results
 
 total=$(( $(date +%s) - demo_start ))
 echo
