@@ -3,7 +3,9 @@
 # working in the lab guest against a Linux peer, then the side-by-side
 # benchmarks and their report (results/report.md, results/summary.png).
 # Usage: ./Tools/demo.sh [--quick]
-#   --quick: the functional demo plus a short benchmark smoke (about 5 min).
+#   --quick: the functional demo plus a short benchmark smoke (about 3 min).
+#   DP_DEMO_RESULTS=DIR: where the JSON, PNG and report go (default results/;
+#   the CI smoke uses a temporary one so it never mixes with a full run's).
 # Exits non-zero when any step fails. Every run and loop is bounded in time;
 # dp-lab tears its guest and namespace down also on Ctrl-C.
 set -uo pipefail
@@ -16,6 +18,7 @@ case "${1:-}" in
 esac
 failed=()
 last_log=""
+results=${DP_DEMO_RESULTS:-results}
 demo_start=$(date +%s)
 log_dir=$(mktemp -d /tmp/dp-demo.XXXXXX)
 
@@ -89,32 +92,32 @@ for round in $(seq "$rounds"); do
   fi
   step "guest round $round: Linux kernel stack (linux-echo on e1000/virtio_net)" linux_side && linux_logs+=("$last_log")
 done
-mkdir -p results
+mkdir -p "$results"
 step "guest: UDP echo, TCP goodput, connections/s, ours vs Linux" \
-  /usr/bin/python3 Tools/demo/guest-compare.py results "${ours_logs[@]}" -- "${linux_logs[@]}"
+  /usr/bin/python3 Tools/demo/guest-compare.py "$results" "${ours_logs[@]}" -- "${linux_logs[@]}"
 
 # --- Benchmarks, each ours beside its peer, alternating, medians.
 if [ "$quick" -eq 1 ]; then
   step "build (release) dp-bench" swift build -c release --product dp-bench
   step "build (release) dp-testpmd" swift build -c release --product dp-testpmd
-  step "bench smoke: ring vs DPDK ring_perf_autotest" .build/release/dp-bench ring --quick --repetitions 1
-  step "bench smoke: dp-testpmd io over 2 null ports vs dpdk-testpmd" /usr/bin/python3 Tools/demo/bench-null.py --rounds 1 --seconds 3
+  step "bench smoke: ring vs DPDK ring_perf_autotest" .build/release/dp-bench ring --quick --repetitions 1 --results "$results"
+  step "bench smoke: dp-testpmd io over 2 null ports vs dpdk-testpmd" /usr/bin/python3 Tools/demo/bench-null.py --rounds 1 --seconds 3 --results "$results"
 else
   step "build (release) dp-bench" swift build -c release --product dp-bench
   step "build (release) dp-testpmd" swift build -c release --product dp-testpmd
-  step "host: ring vs DPDK ring_perf_autotest" .build/release/dp-bench ring
-  step "host: pool vs DPDK mempool_perf_autotest" .build/release/dp-bench pool --peer-seconds 200
-  step "host: dp-testpmd io over 2 null ports vs dpdk-testpmd" /usr/bin/python3 Tools/demo/bench-null.py --rounds 3 --seconds 5
+  step "host: ring vs DPDK ring_perf_autotest" .build/release/dp-bench ring --results "$results"
+  step "host: pool vs DPDK mempool_perf_autotest" .build/release/dp-bench pool --peer-seconds 200 --results "$results"
+  step "host: dp-testpmd io over 2 null ports vs dpdk-testpmd" /usr/bin/python3 Tools/demo/bench-null.py --rounds 3 --seconds 5 --results "$results"
   step "build (release) dp-stack-bench" swift build -c release --product dp-stack-bench
   step "build (release) dp-tcp-bench" swift build -c release --product dp-tcp-bench
-  step "mallocs per packet: UDP echo, TCP bulk" /usr/bin/python3 Tools/demo/mallocs.py --results results
+  step "mallocs per packet: UDP echo, TCP bulk" /usr/bin/python3 Tools/demo/mallocs.py --results "$results"
   for nic in e1000 virtio; do
     for mode in txonly io; do
-      step "guest: $nic $mode vs dpdk-testpmd" .build/debug/dp-lab bench --nic $nic --mode $mode --compare dpdk --rounds 3 --seconds 5
+      step "guest: $nic $mode vs dpdk-testpmd" .build/debug/dp-lab bench --nic $nic --mode $mode --compare dpdk --rounds 3 --seconds 5 --results "$results"
     done
   done
 fi
-step "report: results/report.md, results/summary.png" /usr/bin/python3 Tools/demo/report.py results
+step "report: results/report.md, results/summary.png" /usr/bin/python3 Tools/demo/report.py "$results"
 
 total=$(( $(date +%s) - demo_start ))
 echo
