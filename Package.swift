@@ -88,7 +88,7 @@ let package = Package(
         .target(name: "CDataplane", path: "Sources/CDataplane"),
         .target(
             name: "DataplaneRuntime",
-            dependencies: ["Sockets", "CDataplane", "Stack", "TapDriver", "LoopbackDriver", "NetDevice", "Packets",
+            dependencies: ["Sockets", "CDataplane", "Stack", "Ports", "TapDriver", "LoopbackDriver", "NetDevice", "Packets",
                            "Platform", "Wire", "CPlatform",
                            .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/DataplaneRuntime"),
@@ -96,6 +96,11 @@ let package = Package(
         .target(
             name: "E1000", dependencies: ["NetDevice", "Packets", "Platform", "CPlatform", "Wire"],
             path: "Drivers/E1000", swiftSettings: fastPath),
+        // Opens ports by name for tools and the C runtime: PCI by IDs, host drivers.
+        .target(
+            name: "Ports", dependencies: ["E1000", "VirtioNet", "NullDriver", "TapDriver", "LoopbackDriver",
+                                          "NetDevice", "Packets", "Platform", "Wire"],
+            path: "Drivers/Ports", swiftSettings: fastPath),
         .target(
             name: "VirtioNet", dependencies: ["CPlatform", "Platform", "Packets", "Wire", "NetDevice"],
             path: "Drivers/VirtioNet", swiftSettings: fastPath),
@@ -123,7 +128,7 @@ let package = Package(
         .executableTarget(
             name: "dp-echo",
             dependencies: [
-                "Stack", "Sockets", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
+                "Stack", "Sockets", "Ports", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/echo", swiftSettings: fastPath),
@@ -140,7 +145,7 @@ let package = Package(
         .executableTarget(
             name: "dp-testpmd",
             dependencies: [
-                "E1000", "VirtioNet", "NullDriver", "TapDriver", "NetDevice", "Packets", "Platform", "CPlatform", "Wire",
+                "Ports", "E1000", "VirtioNet", "NullDriver", "TapDriver", "NetDevice", "Packets", "Platform", "CPlatform", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Atomics", package: "swift-atomics"),
             ],
@@ -197,6 +202,10 @@ let package = Package(
             name: "HostDriverTests",
             dependencies: ["TapDriver", "LoopbackDriver", "NullDriver", "NetDevice", "Packets", "Platform", "Wire", "TestSupport"],
             path: "Tests/HostDriverTests"),
+        .testTarget(
+            name: "PortsTests",
+            dependencies: ["Ports", "NetDevice", "Packets", "Platform"],
+            path: "Tests/PortsTests"),
         .testTarget(
             name: "StackTests",
             dependencies: ["Stack", "TCP", "LoopbackDriver", "TapDriver", "NetDevice", "Packets", "Platform", "Wire", "TestSupport"],

@@ -1,22 +1,129 @@
 #!/usr/bin/env bash
-# The main job: sets up the machine, builds Dataplane and runs the
-# side-by-side benchmarks. (The guest lab demo joins here as it lands:
-# see Docs/BENCHMARKS.md and Docs/LAB.md.)
+# The main job: set up the machine, build, show the drivers and the stack
+# working in the lab guest against a Linux peer, then the side-by-side
+# benchmarks and their report (results/report.md, results/summary.png).
 # Usage: ./Tools/demo.sh [--quick]
-set -euo pipefail
+#   --quick: the functional demo plus a short benchmark smoke (about 3 min).
+#   DP_DEMO_RESULTS=DIR: where the JSON, PNG and report go (default results/;
+#   the CI smoke uses a temporary one so it never mixes with a full run's).
+# Exits non-zero when any step fails. Every run and loop is bounded in time;
+# dp-lab tears its guest and namespace down also on Ctrl-C.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-./Tools/bootstrap.sh
+quick=0
+case "${1:-}" in
+  --quick) quick=1 ;;
+  "") ;;
+  *) echo "usage: ./Tools/demo.sh [--quick]"; exit 2 ;;
+esac
+failed=()
+last_log=""
+results=${DP_DEMO_RESULTS:-results}
+demo_start=$(date +%s)
+log_dir=$(mktemp -d /tmp/dp-demo.XXXXXX)
 
-quick=()
-peer_seconds=330
-if [ "${1:-}" = "--quick" ]; then quick=(--quick --repetitions 1); peer_seconds=60; fi
+# step NAME COMMAND...: runs it, prints pass/fail with seconds, keeps its log.
+step() {
+  local name=$1; shift
+  local log="$log_dir/$(echo "$name" | tr -c 'a-zA-Z0-9\n' '-').log"
+  last_log=$log
+  local start=$(date +%s.%N)
+  printf '\n=== %s\n' "$name"
+  "$@" 2>&1 | tee "$log"
+  local status=${PIPESTATUS[0]}
+  local seconds=$(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $start }")
+  if [ "$status" -eq 0 ]; then
+    printf '[ pass ] %s (%s s)\n' "$name" "$seconds"
+  else
+    printf '[ FAIL ] %s (%s s, exit %s, log %s)\n' "$name" "$seconds" "$status" "$log"
+    failed+=("$name")
+  fi
+  return "$status"
+}
 
-step() { printf '\n=== %s\n' "$*"; }
-step "build (release)"
-swift build -c release --product dp-bench
-step "ring: ours vs DPDK ring_perf_autotest"
-.build/release/dp-bench ring "${quick[@]}"
-step "pool: ours vs DPDK mempool_perf_autotest"
-.build/release/dp-bench pool "${quick[@]}" --peer-seconds "$peer_seconds"
-step "results in results/ (JSON and PNG)"
-ls -1 results/
+step "bootstrap (Debian packages)" ./Tools/bootstrap.sh || exit 1
+step "build dp-lab (debug; the lab builds its guest products in release)" swift build --product dp-lab || exit 1
+
+# --- Functional demo: one e1000 and one virtio-net NIC under VFIO, dp-echo
+# serving UDP and TCP echo on both, a Linux peer in the lab's namespace.
+tcp_bytes=$(( quick ? 1000000 : 4000000 ))
+functional() {
+  .build/debug/dp-lab run --nic e1000 --nic virtio --access vfio --product dp-echo --timeout 420 \
+    --peer-ip 10.0.0.1/24 --peer-ip 10.0.1.1/24 \
+    --peer "/usr/bin/python3 -u $PWD/Tools/demo/demo-peer.py 9999 $tcp_bytes e1000=10.0.0.2 virtio=10.0.1.2" \
+    -- "dp-echo --pci 0000:00:10.0 --ip 10.0.0.2/24 --pci 0000:00:11.0 --ip 10.0.1.2/24 --udp-echo 7 --tcp-echo 7 --stop-port 9999 --seconds 360"
+}
+step "lab: e1000 + virtio-net (VFIO), dp-echo on both, Linux peer" functional
+lab_log=$last_log
+printf '\n=== functional checks (peer in the lab namespace -> guest NIC)\n'
+for nic in e1000 virtio; do
+  for check in ready ping ping-4000-fragmented udp-echo tcp-sha256; do
+    line=$(grep -E "DEMO $nic $check (pass|fail)" "$lab_log" | head -1 | sed 's/.*DEMO //')
+    if [ -z "$line" ]; then
+      printf '[ FAIL ] %-7s %-22s did not run\n' "$nic" "$check"; failed+=("$nic $check")
+    else
+      read -r _ _ verdict seconds detail <<<"$line"
+      if [ "$verdict" = pass ]; then printf '[ pass ] %-7s %-22s %6s s  %s\n' "$nic" "$check" "$seconds" "$detail"
+      else printf '[ FAIL ] %-7s %-22s %6s s  %s\n' "$nic" "$check" "$seconds" "$detail"; failed+=("$nic $check"); fi
+    fi
+  done
+done
+grep -E "DEMO-FIGURE" "$lab_log" | sed 's/.*DEMO-FIGURE /  figure (TCG guest, rough): /'
+
+# --- The same peer against the Linux kernel stack: the NICs on their kernel
+# drivers (e1000, virtio_net) in the same kind of guest, linux-echo (UDP and
+# TCP echo, one epoll thread) serving. Boots alternate ours/Linux.
+step "build linux-echo (the kernel stack's echo server for the guest)" \
+  bash -c "mkdir -p .build/demo && cc -O2 -Wall -o .build/demo/linux-echo Tools/demo/linux-echo.c"
+linux_side() {
+  .build/debug/dp-lab run --nic e1000 --nic virtio --access none --module e1000 --module virtio_pci --module virtio_net \
+    --timeout 420 --peer-ip 10.0.0.1/24 --peer-ip 10.0.1.1/24 \
+    --include "$PWD/.build/demo/linux-echo:/usr/local/bin/linux-echo" \
+    --include "$PWD/Tools/demo/linux-guest.sh:/lab/linux-guest.sh" \
+    --peer "/usr/bin/python3 -u $PWD/Tools/demo/demo-peer.py 9999 $tcp_bytes e1000=10.0.0.2 virtio=10.0.1.2" \
+    -- "sh /lab/linux-guest.sh"
+}
+ours_logs=("$lab_log")
+linux_logs=()
+rounds=$(( quick ? 1 : 3 ))
+for round in $(seq "$rounds"); do
+  if [ "$round" -gt 1 ]; then
+    step "guest round $round: Dataplane (dp-echo on the PCI ports)" functional && ours_logs+=("$last_log")
+  fi
+  step "guest round $round: Linux kernel stack (linux-echo on e1000/virtio_net)" linux_side && linux_logs+=("$last_log")
+done
+mkdir -p "$results"
+step "guest: UDP echo, TCP goodput, connections/s, ours vs Linux" \
+  /usr/bin/python3 Tools/demo/guest-compare.py "$results" "${ours_logs[@]}" -- "${linux_logs[@]}"
+
+# --- Benchmarks, each ours beside its peer, alternating, medians.
+if [ "$quick" -eq 1 ]; then
+  step "build (release) dp-bench" swift build -c release --product dp-bench
+  step "build (release) dp-testpmd" swift build -c release --product dp-testpmd
+  step "bench smoke: ring vs DPDK ring_perf_autotest" .build/release/dp-bench ring --quick --repetitions 1 --results "$results"
+  step "bench smoke: dp-testpmd io over 2 null ports vs dpdk-testpmd" /usr/bin/python3 Tools/demo/bench-null.py --rounds 1 --seconds 3 --results "$results"
+else
+  step "build (release) dp-bench" swift build -c release --product dp-bench
+  step "build (release) dp-testpmd" swift build -c release --product dp-testpmd
+  step "host: ring vs DPDK ring_perf_autotest" .build/release/dp-bench ring --results "$results"
+  step "host: pool vs DPDK mempool_perf_autotest" .build/release/dp-bench pool --peer-seconds 200 --results "$results"
+  step "host: dp-testpmd io over 2 null ports vs dpdk-testpmd" /usr/bin/python3 Tools/demo/bench-null.py --rounds 3 --seconds 5 --results "$results"
+  step "build (release) dp-stack-bench" swift build -c release --product dp-stack-bench
+  step "build (release) dp-tcp-bench" swift build -c release --product dp-tcp-bench
+  step "mallocs per packet: UDP echo, TCP bulk" /usr/bin/python3 Tools/demo/mallocs.py --results "$results"
+  for nic in e1000 virtio; do
+    for mode in txonly io; do
+      step "guest: $nic $mode vs dpdk-testpmd" .build/debug/dp-lab bench --nic $nic --mode $mode --compare dpdk --rounds 3 --seconds 5 --results "$results"
+    done
+  done
+fi
+step "report: results/report.md, results/summary.png" /usr/bin/python3 Tools/demo/report.py "$results"
+
+total=$(( $(date +%s) - demo_start ))
+echo
+if [ "${#failed[@]}" -eq 0 ]; then
+  echo "demo: all steps passed in ${total} s (logs in $log_dir)"
+  exit 0
+fi
+echo "demo: ${#failed[@]} step(s) failed in ${total} s: ${failed[*]} (logs in $log_dir)"
+exit 1

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of Dataplane: the Swift test suites, then each suite in
-# Tools/test.d named NN-*.sh (lab checks, Linux-peer tests, fuzz smoke runs)
-# in name order. Other files there are helpers the suites use.
+# Tools/test.d (lab checks, Linux-peer tests, fuzz smoke runs) in name order.
 # Usage: ./Tools/test.sh [--filter REGEX]   (the filter goes to swift test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,14 +14,18 @@ swift build --build-tests
 swift test --skip-build "${filter[@]}" 2>&1 | tee /tmp/dataplane-swift-test.log
 status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] || { echo "test.sh: swift test failed"; exit "$status"; }
+tests_done=$(date +%s)
+timings=()
 
 if [ ${#filter[@]} -eq 0 ]; then
-  for suite in Tools/test.d/[0-9][0-9]-*.sh; do
+  for suite in Tools/test.d/*.sh; do
     [ -e "$suite" ] || continue
     echo "=== $(basename "$suite")"
     suite_start=$(date +%s)
     bash "$suite"
-    echo "=== $(basename "$suite") passed in $(( $(date +%s) - suite_start )) s"
+    timings+=("$(( $(date +%s) - suite_start )) s $(basename "$suite")")
   done
+  echo "test.sh: seconds per suite (swift test took $(( tests_done - start )) s):"
+  printf '  %s\n' "${timings[@]}"
 fi
 echo "test.sh: all tests passed in $(( $(date +%s) - start )) s"

@@ -4,6 +4,7 @@ import LoopbackDriver
 import NetDevice
 import Packets
 import Platform
+import Ports
 import Sockets
 import Stack
 import TapDriver
@@ -82,11 +83,8 @@ struct RuntimeOptions {
         let ports = [options.tap != nil, options.pci != nil, options.loopback].filter { $0 }.count
         guard ports == 1 else { throw Failure(errno: EINVAL, message: "give exactly one port: --tap NAME, --pci ADDR or --loopback") }
         guard options.network != nil else { throw Failure(errno: EINVAL, message: "--ip A.B.C.D/PREFIX is required") }
-        if options.pci != nil {
-            throw Failure(errno: ENODEV, message: "--pci: the PCI drivers are not available in this build yet; use --tap NAME or --loopback")
-        }
         guard options.cores == 1 else {
-            throw Failure(errno: EINVAL, message: "--cores \(options.cores): a tap or loopback port has one queue, so one core serves it; more cores need a multi-queue PCI port")
+            throw Failure(errno: EINVAL, message: "--cores \(options.cores): the runtime opens one receive queue per port, so one core serves it")
         }
         return options
     }
@@ -108,6 +106,17 @@ final class DataplaneRuntime {
 
     init(options: RuntimeOptions) throws {
         self.options = options
+        if let pci = options.pci {
+            // PCI ports DMA from hugepages at the IOVA mode their access needs.
+            let opened = try PortOpener.openPCI(pci)
+            pool = try [opened].makePool(name: "dataplane", capacity: max(options.poolSize, 256))
+            if let mac = options.mac { try opened.device.setMACAddress(mac) }
+            try opened.device.configure(PortConfiguration(receivePools: [pool]))
+            try opened.device.start()
+            device = opened.device
+            reflector = nil
+            return
+        }
         pool = try PacketPool(name: "dataplane", capacity: max(options.poolSize, 256), policy: .hugepagesOrAnonymousFallback)
         if let tap = options.tap {
             let device = try TapDevice(name: tap, macAddress: options.mac)

@@ -12,7 +12,10 @@ enum DPDKTest {
     static func run(command: String, cores: String = "0,1", seconds: Int, onLine: (String) -> Bool) throws -> Bool {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["--no-huge", "-m", "512", "--no-pci", "-l", cores, "--log-level", "lib.eal:error"]
+        // A prefix of our own: DPDK's default ("rte") locks out, or is locked
+        // out by, any other DPDK process on the machine.
+        process.arguments = ["--no-huge", "-m", "512", "--no-pci", "-l", cores, "--log-level", "lib.eal:error",
+                             "--file-prefix=dpbench\(ProcessInfo.processInfo.processIdentifier)"]
         let input = Pipe()
         let output = Pipe()
         process.standardInput = input

@@ -3,6 +3,7 @@ import Foundation
 import NetDevice
 import Packets
 import Platform
+import Ports
 import Sockets
 import Stack
 import TapDriver
@@ -15,21 +16,27 @@ nonisolated(unsafe) var stopRequested: Int32 = 0
 struct Echo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dp-echo",
-        abstract: "Runs the Dataplane stack on one port and serves UDP echo, TCP echo and TCP discard.",
+        abstract: "Runs the Dataplane stack on one or more ports and serves UDP echo, TCP echo and TCP discard.",
         discussion: """
+            Ports are taken in this order: --tap, then each --pci, then each --port; the i-th --ip is the
+            i-th port's address (one --ip per port). Every service listens on every port.
             The kernel side of a tap (its address, routes) is configured by the caller, not by dp-echo.
-            Example, in a namespace:
+            Examples:
               ip netns exec NS dp-echo --tap dp0 --ip 10.9.0.2/24 --udp-echo 7 --seconds 30 --stats-json stats.json
+              dp-echo --pci 0000:00:10.0 --ip 10.0.0.2/24 --pci 0000:00:11.0 --ip 10.0.1.2/24 --udp-echo 7 --tcp-echo 7
             """)
 
     @Option(help: "Use the Linux tap device NAME (created in the current network namespace when absent).")
     var tap: String?
 
-    @Option(help: "Use the PCI device at ADDR (inside the QEMU guest).")
-    var pci: String?
+    @Option(help: "Use the PCI device at ADDR (inside the QEMU guest; repeatable).")
+    var pci: [String] = []
 
-    @Option(help: "The stack's address and prefix, A.B.C.D/PREFIX.")
-    var ip: String
+    @Option(help: "Use the port SPEC: \(PortSpec.expected) (repeatable).")
+    var port: [String] = []
+
+    @Option(help: "The stack's address and prefix on a port, A.B.C.D/PREFIX (one per port, in port order).")
+    var ip: [String] = []
 
     @Option(help: "Default gateway A.B.C.D (on the interface's subnet).")
     var gateway: String?
@@ -52,6 +59,10 @@ struct Echo: ParsableCommand {
     @Option(help: "Stop after N seconds (default: until SIGINT/SIGTERM).")
     var seconds: Double?
 
+    @Option(name: .customLong("stop-port"),
+            help: "End the run when a UDP datagram 'stop' arrives on PORT (a script's peer ends a lab run this way).")
+    var stopPort: UInt16?
+
     @Option(name: .customLong("stats-json"), help: "Write the stack's and the port's counters to FILE at exit.")
     var statsJSON: String?
 
@@ -63,11 +74,17 @@ struct Echo: ParsableCommand {
     var idleSleepMicroseconds: UInt32 = 50
 
     func validate() throws {
-        guard (tap == nil) != (pci == nil) else {
-            throw ValidationError("give exactly one port: --tap NAME or --pci ADDR")
+        let specs = try portSpecs()
+        guard !specs.isEmpty else {
+            throw ValidationError("give a port: --tap NAME, --pci ADDR or --port SPEC")
         }
-        guard IPv4Network(ip) != nil, ip.contains("/") else {
-            throw ValidationError("--ip '\(ip)': expected A.B.C.D/PREFIX, e.g. 10.9.0.2/24")
+        guard ip.count == specs.count else {
+            throw ValidationError("\(specs.count) port(s) (\(specs.map(\.description).joined(separator: ", "))) but \(ip.count) --ip: give one --ip per port, in port order")
+        }
+        for address in ip {
+            guard IPv4Network(address) != nil, address.contains("/") else {
+                throw ValidationError("--ip '\(address)': expected A.B.C.D/PREFIX, e.g. 10.9.0.2/24")
+            }
         }
         if let gateway, IPv4Address(gateway) == nil {
             throw ValidationError("--gateway '\(gateway)': expected A.B.C.D")
@@ -80,31 +97,54 @@ struct Echo: ParsableCommand {
         }
     }
 
-    func run() throws {
-        if pci != nil {
-            throw failure("PCI drivers not available yet: dp-echo runs only with --tap for now")
+    /// The ports in the order the help text states.
+    func portSpecs() throws -> [PortSpec] {
+        var specs: [PortSpec] = []
+        if let tap { specs.append(.tap(tap, mac: mac.flatMap(MACAddress.init))) }
+        for address in pci {
+            guard PCIAddress(address) != nil else {
+                throw ValidationError("--pci '\(address)': expected DOMAIN:BUS:DEVICE.FUNCTION, e.g. 0000:00:10.0")
+            }
+            specs.append(.pci(address))
         }
-        guard let tap else { throw failure("no port given") }
-        let network = IPv4Network(ip)!
+        for text in port {
+            guard let spec = PortSpec(text) else { throw ValidationError("--port '\(text)': expected \(PortSpec.expected)") }
+            specs.append(spec)
+        }
+        return specs
+    }
+
+    func run() throws {
+        let specs = try portSpecs()
+        let networks = ip.map { IPv4Network($0)! }
 
         let pool: PacketPool
-        let device: TapDevice
+        var opened: [OpenedPort] = []
         do {
-            pool = try PacketPool(name: "dp-echo", capacity: poolSize, policy: .hugepagesOrAnonymousFallback)
-            device = try TapDevice(name: tap, macAddress: mac.flatMap(MACAddress.init))
-            try device.configure(PortConfiguration(receivePools: [pool]))
-            try device.start()
+            for spec in specs { opened.append(try PortOpener.open(spec)) }
+            pool = try opened.makePool(name: "dp-echo", capacity: poolSize)
+            for port in opened {
+                try port.device.configure(PortConfiguration(receivePools: [pool]))
+                try port.device.start()
+            }
         } catch {
             throw failure("\(error)")
         }
+        let devices = opened.map(\.device)
         let stack = NetStack(pool: pool)
         var endpoints: [UDPEndpoint] = []
+        var stopEndpoint: UDPEndpoint?
         let core: SocketCore
         let tcp: TCPServices
         do {
-            try stack.addInterface(device: device, configuration: InterfaceConfiguration(
-                address: network, gateway: gateway.flatMap { IPv4Address($0) }, mtu: mtu))
+            for (index, device) in devices.enumerated() {
+                // The gateway belongs to the port whose subnet holds it.
+                let gatewayAddress = gateway.flatMap { IPv4Address($0) }.flatMap { networks[index].contains($0) ? $0 : nil }
+                try stack.addInterface(device: device, configuration: InterfaceConfiguration(
+                    address: networks[index], gateway: gatewayAddress, mtu: mtu))
+            }
             for port in udpEcho { endpoints.append(try stack.udpBind(port: port)) }
+            if let stopPort { stopEndpoint = try stack.udpBind(port: stopPort) }
             // TCP goes through the socket layer; the ports are the command line's choice.
             var configuration = SocketCoreConfiguration()
             configuration.privilegedPorts = .allowed
@@ -122,7 +162,9 @@ struct Echo: ParsableCommand {
         pthread_sigmask(SIG_UNBLOCK, &mask, nil)
         signal(SIGINT) { _ in stopRequested = 1 }
         signal(SIGTERM) { _ in stopRequested = 1 }
-        say("dp-echo: \(device.name) \(network) mac \(device.macAddress) mtu \(mtu ?? device.info.mtu)"
+        say("dp-echo: " + opened.enumerated().map { index, port in
+                "\(port.label) \(networks[index]) mac \(port.device.macAddress) mtu \(mtu ?? port.device.info.mtu)"
+              }.joined(separator: "; ")
               + (udpEcho.isEmpty ? "" : " udp echo on \(udpEcho.map(String.init).joined(separator: ","))")
               + (tcpEcho.isEmpty ? "" : " tcp echo on \(tcpEcho.map(String.init).joined(separator: ","))")
               + (tcpDiscard.isEmpty ? "" : " tcp discard on \(tcpDiscard.map(String.init).joined(separator: ","))")
@@ -146,11 +188,15 @@ struct Echo: ParsableCommand {
                     work += 1
                 }
             }
-            iterations += 1
-            if work == 0 {
-                if iterations & 63 == 0, TSCClock.monotonicNanoseconds() - started >= limit { break }
-                if idleSleepMicroseconds > 0 { usleep(idleSleepMicroseconds) }
+            if let stopEndpoint, let datagram = try? stack.udpReceive(stopEndpoint) {
+                let isStop = datagram.payload.contents().starts(with: Array("stop".utf8))
+                datagram.payload.free()
+                if isStop { break }
             }
+            iterations += 1
+            // Checked busy or idle: a port that never runs dry must still stop.
+            if iterations & 63 == 0, TSCClock.monotonicNanoseconds() - started >= limit { break }
+            if work == 0, idleSleepMicroseconds > 0 { usleep(idleSleepMicroseconds) }
         }
         stack.flush()
         let elapsed = Double(TSCClock.monotonicNanoseconds() - started) / 1e9
@@ -159,7 +205,15 @@ struct Echo: ParsableCommand {
               + "\(tcp.accepted) TCP connections, \(tcp.bytesEchoed) TCP bytes echoed, \(tcp.bytesDiscarded) discarded, "
               + "\(stack.counters[.icmpEchoReplies]) pings answered, \(stack.counters.totalDropped) dropped")
         if let statsJSON {
-            let port = device.statistics()
+            let ports = devices.map { device in
+                let port = device.statistics()
+                return [
+                    "receivedPackets": port.receivedPackets, "receivedBytes": port.receivedBytes,
+                    "transmittedPackets": port.transmittedPackets, "transmittedBytes": port.transmittedBytes,
+                    "receiveErrors": port.receiveErrors, "transmitErrors": port.transmitErrors,
+                    "receiveNoBuffer": port.receiveNoBuffer,
+                ]
+            }
             let pools = pool.statistics
             let document: [String: Any] = [
                 "seconds": elapsed,
@@ -168,12 +222,9 @@ struct Echo: ParsableCommand {
                 "tcpBytesEchoed": tcp.bytesEchoed,
                 "tcpBytesDiscarded": tcp.bytesDiscarded,
                 "counters": counters,
-                "port": [
-                    "receivedPackets": port.receivedPackets, "receivedBytes": port.receivedBytes,
-                    "transmittedPackets": port.transmittedPackets, "transmittedBytes": port.transmittedBytes,
-                    "receiveErrors": port.receiveErrors, "transmitErrors": port.transmitErrors,
-                    "receiveNoBuffer": port.receiveNoBuffer,
-                ],
+                // "port": the first port (what single-port callers read); "ports": every one.
+                "port": ports[0],
+                "ports": ports,
                 "pool": ["capacity": pools.capacity, "available": pools.available,
                          "allocationFailures": pools.allocationFailures],
             ]
@@ -184,7 +235,7 @@ struct Echo: ParsableCommand {
                 throw failure("cannot write --stats-json \(statsJSON): \(error)")
             }
         }
-        device.stop()
+        for device in devices { device.stop() }
     }
 
     /// Unbuffered, so a caller reading our output sees it at once.

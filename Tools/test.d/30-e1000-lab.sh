@@ -25,7 +25,7 @@ for access in vfio uio; do
   echo "--- e1000 under $access (log $log)"
   set +e
   .build/debug/dp-lab run --nic e1000 --nic e1000 --nic e1000 --access "$access" --product dp-testpmd --timeout 240 \
-    --include "$PWD/Tools/test.d/e1000-lab-guest.sh:/lab/e1000-guest.sh" \
+    --include "$PWD/Tools/test.d/guest/e1000-lab-guest.sh:/lab/e1000-guest.sh" \
     --peer "/usr/bin/python3 -u $PWD/Tools/test.d/e1000-lab-peer.py $TXONLY $OFFLOAD $RX $IO 200" \
     -- "sh /lab/e1000-guest.sh $TXONLY $OFFLOAD $RX $RX_BYTES $IO" > "$log" 2>&1
   status=$?

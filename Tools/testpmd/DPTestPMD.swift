@@ -4,6 +4,7 @@ import CPlatform
 import NetDevice
 import Packets
 import Platform
+import Ports
 import Wire
 #if canImport(Glibc)
 import Glibc
@@ -115,15 +116,12 @@ struct DPTestPMD: ParsableCommand {
             return
         }
 
-        // Pools: IOVA = physical when any port needs it (UIO); VFIO maps either.
-        let iovaMode: IOVAMode = opened.contains { $0.iovaMode == .physical } ? .physical : .virtual
         let cacheSize = 256
         let capacity = poolSize ?? (ports.count * (rxd + txd) + cores * (cacheSize * 2 + burst * 4) + 1024)
         let pool: PacketPool
         do {
-            pool = try PacketPool(
-                name: "testpmd", capacity: capacity, cacheSize: min(cacheSize, capacity * 2 / 3),
-                policy: opened.contains(where: \.isPCI) ? .hugepagesRequired : .hugepagesOrAnonymousFallback, iovaMode: iovaMode)
+            // IOVA = physical when any port needs it (UIO); VFIO maps either.
+            pool = try opened.makePool(name: "testpmd", capacity: capacity, cacheSize: min(cacheSize, capacity * 2 / 3))
         } catch {
             fail("packet pool of \(capacity) buffers: \(error)")
         }

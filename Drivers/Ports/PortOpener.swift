@@ -1,27 +1,19 @@
 import E1000
+import LoopbackDriver
 import NetDevice
 import NullDriver
 import Platform
-import VirtioNet
 import TapDriver
+import VirtioNet
+import Wire
 
-/// An opened port and what the tool needs to know about it.
-struct OpenedPort {
-    let device: any NetDevice
-    /// How its DMA addresses work (pools for it must use this mode).
-    let iovaMode: IOVAMode
-    /// "e1000 0000:00:10.0 (vfio)".
-    let label: String
-    /// PCI ports need hugepage memory; host ports take anonymous memory too.
-    let isPCI: Bool
-}
+/// Opens ports for tools and runtimes: PCI devices by their vendor and
+/// device IDs (each driver registers the IDs it serves), and the host
+/// drivers (tap, null, loopback) by name.
+public enum PortOpener {
+    public typealias Opener = (DeviceAccess) throws(DeviceError) -> any NetDevice
 
-/// Opens PCI ports by their vendor and device IDs: each driver registers
-/// the IDs it serves. Another PCI driver (virtio-net) adds one entry here.
-enum PortOpener {
-    typealias Opener = (DeviceAccess) throws(DeviceError) -> any NetDevice
-
-    static var drivers: [(name: String, ids: [(vendor: UInt16, device: UInt16)], open: Opener)] { [
+    public static var drivers: [(name: String, ids: [(vendor: UInt16, device: UInt16)], open: Opener)] { [
         ("e1000", [(E1000PCI.vendorIntel, E1000PCI.device82540EM)], { (access: DeviceAccess) throws(DeviceError) -> any NetDevice in
             try E1000Device(backend: try E1000PCIBackend(access: access))
         }),
@@ -32,19 +24,41 @@ enum PortOpener {
         }),
     ] }
 
+    /// Opens what `spec` names.
+    public static func open(_ spec: PortSpec, nullTemplate: [UInt8] = PortOpener.defaultNullTemplate) throws(DeviceError) -> OpenedPort {
+        switch spec {
+        case .pci(let address): return try openPCI(address)
+        case .tap(let name, let mac): return try openTap(name, macAddress: mac)
+        case .null(let index): return try openNull(index: index, template: nullTemplate)
+        }
+    }
+
+    /// A 60-byte broadcast frame of an unused EtherType, for null ports
+    /// whose contents nobody reads.
+    public static let defaultNullTemplate: [UInt8] = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 0x0e, 0x88, 0xb5]
+        + [UInt8](repeating: 0, count: 46)
+
     /// A null port (DPDK's net_null): receive yields copies of `template`,
     /// transmit frees.
-    static func openNull(index: Int, template: [UInt8]) throws(DeviceError) -> OpenedPort {
+    public static func openNull(index: Int, template: [UInt8]) throws(DeviceError) -> OpenedPort {
         let device = try NullDevice(name: "null\(index)", template: template)
         return OpenedPort(device: device, iovaMode: .virtual, label: "null null\(index)", isPCI: false)
     }
 
     /// A tap in the current network namespace (created when missing).
-    static func openTap(_ name: String) throws(DeviceError) -> OpenedPort {
-        OpenedPort(device: try TapDevice(name: name), iovaMode: .virtual, label: "tap \(name)", isPCI: false)
+    public static func openTap(_ name: String, macAddress: MACAddress? = nil) throws(DeviceError) -> OpenedPort {
+        OpenedPort(device: try TapDevice(name: name, macAddress: macAddress), iovaMode: .virtual, label: "tap \(name)", isPCI: false)
     }
 
-    static func openPCI(_ text: String) throws(DeviceError) -> OpenedPort {
+    /// Two loopback ports wired to each other: what one transmits the other
+    /// receives.
+    public static func openLoopbackPair(ringSize: Int = 1024) throws(DeviceError) -> (OpenedPort, OpenedPort) {
+        let pair = try LoopbackPair(ringSize: ringSize)
+        return (OpenedPort(device: pair.first, iovaMode: .virtual, label: "loopback 0", isPCI: false),
+                OpenedPort(device: pair.second, iovaMode: .virtual, label: "loopback 1", isPCI: false))
+    }
+
+    public static func openPCI(_ text: String) throws(DeviceError) -> OpenedPort {
         guard let address = PCIAddress(text) else {
             throw DeviceError(.invalidConfiguration, "'\(text)' is not a PCI address (DOMAIN:BUS:DEVICE.FUNCTION, e.g. 0000:00:10.0)")
         }

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""The Linux peer of ./Tools/demo.sh, run in the lab's network namespace.
+
+For each guest NIC (dp-echo serving it): ping, fragmented ping, UDP echo
+(content checked), a TCP transfer through TCP echo (sha256 checked) and two
+rough figures (UDP echo round trips/s, TCP echo goodput). Prints one line per
+step: DEMO NIC STEP pass|fail SECONDS DETAIL, then sends 'stop' so dp-echo
+ends the run. Every loop is bounded in count and time.
+Usage: demo-peer.py STOP_PORT TCP_BYTES NAME=GUEST_IP...
+"""
+import hashlib, os, socket, subprocess, sys, threading, time
+
+stop_port = int(sys.argv[1])
+tcp_bytes = int(sys.argv[2])
+nics = [arg.split("=", 1) for arg in sys.argv[3:]]
+failures = 0
+
+
+def report(nic, step, ok, started, detail):
+    global failures
+    failures += 0 if ok else 1
+    print(f"DEMO {nic} {step} {'pass' if ok else 'fail'} {time.monotonic() - started:.2f} {detail}", flush=True)
+
+
+def ping(ip, count, size, deadline):
+    result = subprocess.run(["ping", "-n", "-q", "-c", str(count), "-i", "0.2", "-s", str(size), "-w", str(deadline), ip],
+                            capture_output=True, text=True)
+    summary = [line for line in result.stdout.splitlines() if "transmitted" in line or "rtt" in line]
+    return result.returncode == 0, "; ".join(summary) or result.stderr.strip()
+
+
+def wait_ready(nic, ip):
+    started = time.monotonic()
+    while time.monotonic() - started < 120:
+        ok, _ = ping(ip, 1, 56, 2)
+        if ok:
+            report(nic, "ready", True, started, f"{ip} answers")
+            return True
+    report(nic, "ready", False, started, f"{ip} did not answer for 120 s")
+    return False
+
+
+def udp_echo(nic, ip):
+    started = time.monotonic()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(1.0)
+    bad = 0
+    sizes = [1, 18, 64, 512, 1472, 3000, 8000]  # 3000 and 8000 arrive and leave as IP fragments
+    for n in range(60):
+        payload = os.urandom(sizes[n % len(sizes)])
+        for _attempt in range(3):
+            s.sendto(payload, (ip, 7))
+            try:
+                data, _ = s.recvfrom(65536)
+                if data == payload:
+                    break
+            except socket.timeout:
+                pass
+        else:
+            bad += 1
+    report(nic, "udp-echo", bad == 0, started, f"60 datagrams of 1..8000 bytes, {60 - bad} echoed intact")
+    # Rough rate: 16 in flight for 2 s (TCG guest; not the benchmark).
+    started = time.monotonic()
+    s.settimeout(0.5)
+    sent = received = 0
+    end = time.monotonic() + 2
+    payload = b"x" * 18
+    while time.monotonic() < end:
+        while sent - received < 16:
+            s.sendto(payload, (ip, 7)); sent += 1
+        try:
+            s.recvfrom(2048); received += 1
+        except socket.timeout:
+            sent = received  # lost: refill the window
+    seconds = time.monotonic() - started
+    print(f"DEMO-FIGURE {nic} udp-echo-rate {received / seconds:.0f} round-trips/s", flush=True)
+
+
+def tcp_transfer(nic, ip):
+    started = time.monotonic()
+    data = os.urandom(tcp_bytes)
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        s = socket.create_connection((ip, 7), timeout=20)
+
+        def send_all():
+            try:
+                s.sendall(data)
+                s.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+        # Send on a thread and receive here, so neither side's window stalls.
+        sender = threading.Thread(target=send_all, daemon=True)
+        sender.start()
+        back = bytearray()
+        while len(back) < len(data) and time.monotonic() - started < 60:
+            chunk = s.recv(262144)
+            if not chunk:
+                break
+            back += chunk
+        sender.join(5)
+        s.close()
+        ok = hashlib.sha256(back).hexdigest() == digest
+        seconds = time.monotonic() - started
+        report(nic, "tcp-sha256", ok, started,
+               f"{tcp_bytes} bytes echoed, sha256 {'matches' if ok else 'differs'} ({len(back)} back) {digest[:16]}")
+        print(f"DEMO-FIGURE {nic} tcp-echo-goodput {tcp_bytes * 8 / seconds / 1e6:.1f} Mbit/s", flush=True)
+    except OSError as error:
+        report(nic, "tcp-sha256", False, started, f"{error}")
+
+
+def tcp_connection_rate(nic, ip):
+    # One connection after another for 2 s: connect, 1 byte echoed, close.
+    started = time.monotonic()
+    done = 0
+    while time.monotonic() - started < 2:
+        try:
+            c = socket.create_connection((ip, 7), timeout=2)
+            c.sendall(b"x")
+            if c.recv(1) == b"x":
+                done += 1
+            c.close()
+        except OSError:
+            pass
+    print(f"DEMO-FIGURE {nic} tcp-connections-rate {done / (time.monotonic() - started):.0f} connections/s", flush=True)
+
+
+for nic, ip in nics:
+    if not wait_ready(nic, ip):
+        continue
+    started = time.monotonic()
+    ok, detail = ping(ip, 3, 56, 10)
+    report(nic, "ping", ok, started, detail)
+    started = time.monotonic()
+    ok, detail = ping(ip, 2, 4000, 10)
+    report(nic, "ping-4000-fragmented", ok, started, detail)
+    udp_echo(nic, ip)
+    tcp_transfer(nic, ip)
+    tcp_connection_rate(nic, ip)
+
+stopper = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(3):
+    stopper.sendto(b"stop", (nics[0][1], stop_port))
+    time.sleep(0.2)
+print(f"DEMO-PEER-DONE failures={failures}", flush=True)
