@@ -18,7 +18,7 @@ tests_done=$(date +%s)
 timings=()
 
 if [ ${#filter[@]} -eq 0 ]; then
-  for suite in Tools/test.d/*.sh; do
+  for suite in Tools/test.d/[0-9][0-9]-*.sh; do
     [ -e "$suite" ] || continue
     echo "=== $(basename "$suite")"
     suite_start=$(date +%s)
