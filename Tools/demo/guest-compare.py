@@ -3,8 +3,9 @@
 DEMO-FIGURE lines demo-peer.py printed in each lab run's log (ours: dp-echo
 on the PCI ports; Linux: linux-echo on the kernel drivers of the same NIC
 kinds). Medians over the runs of each side; the ratio is the median of ours
-over the median of Linux. Writes results/guest-stack.json
-(Docs/BENCHMARKS.md schema) and prints the rows.
+over the median of Linux. Writes results/guest-stack.json (UDP) and
+results/tcp-guest.json (TCP goodput, connections/s) in the Docs/BENCHMARKS.md
+schema, results/tcp-guest.png (ours beside Linux per NIC), and prints the rows.
 Usage: guest-compare.py RESULTS_DIR OURS_LOG... -- LINUX_LOG...
 """
 import json, os, re, statistics, sys, time
@@ -35,8 +36,42 @@ for (nic, figure, unit), sides_values in sorted(values.items()):
 if not figures:
     sys.exit("guest-compare: no DEMO-FIGURE lines in the logs")
 os.makedirs(directory, exist_ok=True)
-with open(os.path.join(directory, "guest-stack.json"), "w") as out:
-    json.dump({"suite": "guest-stack", "environment": {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
-               "figures": figures,
-               "notes": ["QEMU TCG guest, 2 vCPUs; the peer is one Python process in the lab namespace, so these "
-                         "figures are bounded by the peer and by TCG as much as by either stack."]}, out, indent=2)
+environment = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+notes = ["QEMU TCG guest, 2 vCPUs; the peer is one Python process in the lab namespace, so these "
+         "figures are bounded by the peer and by TCG as much as by either stack."]
+tcp = [f for f in figures if " TCP " in f["name"]]
+udp = [f for f in figures if f not in tcp]
+for name, suite, chosen in (("guest-stack.json", "guest-stack", udp), ("tcp-guest.json", "tcp-guest", tcp)):
+    with open(os.path.join(directory, name), "w") as out:
+        json.dump({"suite": suite, "environment": environment, "figures": chosen, "notes": notes}, out, indent=2)
+    print(f"guest-compare: wrote {os.path.join(directory, name)} ({len(chosen)} figures)")
+
+# One panel per TCP figure: ours beside Linux for each NIC.
+try:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+except ImportError:
+    print("guest-compare: python3-matplotlib missing, no tcp-guest.png")
+    sys.exit(0)
+kinds = sorted({f["name"].split(" ", 2)[2] for f in tcp})
+if kinds:
+    fig, axes = plt.subplots(1, len(kinds), figsize=(5 * len(kinds), 4), squeeze=False)
+    for axis, kind in zip(axes[0], kinds):
+        rows = [f for f in tcp if f["name"].endswith(kind)]
+        nics = [f["name"].split(" ")[1] for f in rows]
+        positions = range(len(rows))
+        axis.bar([p - 0.2 for p in positions], [f["ours"] or 0 for f in rows], 0.4, label="Dataplane")
+        axis.bar([p + 0.2 for p in positions], [f.get("peer") or 0 for f in rows], 0.4, label="Linux kernel")
+        for p, f in zip(positions, rows):
+            if f.get("ratio"):
+                axis.annotate(f"{f['ratio']:.2f}x", (p - 0.2, f["ours"] or 0), ha="center", va="bottom")
+        axis.set_xticks(list(positions), nics)
+        axis.set_title(kind, fontsize=9)
+        axis.set_ylabel(rows[0]["unit"])
+        axis.legend(fontsize=8, loc="lower center")
+        axis.margins(y=0.15)
+    fig.suptitle("TCP in the QEMU guest, same NIC: Dataplane (dp-echo) vs Linux (linux-echo), medians")
+    fig.tight_layout()
+    fig.savefig(os.path.join(directory, "tcp-guest.png"), dpi=110)
+    print(f"guest-compare: wrote {os.path.join(directory, 'tcp-guest.png')}")
