@@ -43,7 +43,7 @@ struct VirtioAllocationTests {
         let harness = try VirtioTestHarness(options: VirtioNetOptions(mergeableReceiveBuffers: mergeable), dataRoom: mergeable ? 1024 : 2048)
         let burst = UnsafeMutableBufferPointer<PacketBuffer>.allocate(capacity: 32)
         defer { burst.deallocate() }
-        let frames = (0..<32).map { testFrame(64 + $0 * 45, seed: $0) }
+        let frames = (0..<32).map { makeTestFrame(64 + $0 * 45, seed: $0) }
         var forwarded = 0
         var mallocs = 0
         for round in 0..<200 {

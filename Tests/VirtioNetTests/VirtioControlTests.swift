@@ -92,8 +92,8 @@ struct VirtioControlTests {
         #expect(model.controlCommands.contains { $0.0 == 4 && $0.2 == [2, 0] })
         // Control queue after all 4 possible pairs: index 8.
         #expect(model.events.contains("queue_enable 8"))
-        let frames0 = (0..<10).map { testFrame(100, seed: $0) }
-        let frames1 = (0..<7).map { testFrame(200, seed: 50 + $0) }
+        let frames0 = (0..<10).map { makeTestFrame(100, seed: $0) }
+        let frames1 = (0..<7).map { makeTestFrame(200, seed: 50 + $0) }
         model.receive(frames0, pair: 0)
         model.receive(frames1, pair: 1)
         let received0 = harness.receiveAll(queue: 0, expected: 10)

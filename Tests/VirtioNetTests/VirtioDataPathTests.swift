@@ -7,7 +7,7 @@ import Testing
 struct VirtioDataPathTests {
     @Test func receivesBurstsWithExactContents() throws {
         let harness = try VirtioTestHarness()
-        let frames = (0..<200).map { testFrame(60 + $0 * 7 % 1455, seed: $0) }
+        let frames = (0..<200).map { makeTestFrame(60 + $0 * 7 % 1455, seed: $0) }
         // The ring holds 256 buffers: deliver in two rounds with receives between.
         #expect(harness.model.receive(Array(frames[..<150])) == 150)
         var packets = harness.receiveAll(expected: 150)
@@ -32,24 +32,24 @@ struct VirtioDataPathTests {
     @Test func receiveRefillsInBatches() throws {
         let harness = try VirtioTestHarness()
         let posted = harness.model.posted(0)
-        harness.model.receive((0..<10).map { testFrame(64, seed: $0) })
+        harness.model.receive((0..<10).map { makeTestFrame(64, seed: $0) })
         for packet in harness.receiveAll(expected: 10) { packet.free() }
         // Fewer than the threshold free: nothing reposted yet.
         #expect(harness.model.posted(0) == posted - 10)
-        harness.model.receive((0..<30).map { testFrame(64, seed: $0) })
+        harness.model.receive((0..<30).map { makeTestFrame(64, seed: $0) })
         for packet in harness.receiveAll(expected: 30) { packet.free() }
         #expect(harness.model.posted(0) == posted)
     }
 
     @Test func transmitsBurstsWithExactContentsAndHeaders() throws {
         let harness = try VirtioTestHarness()
-        let frames = (0..<100).map { testFrame(64 + $0 * 13, seed: $0) }
+        let frames = (0..<100).map { makeTestFrame(64 + $0 * 13, seed: $0) }
         #expect(harness.send(frames) == 100)
         #expect(harness.model.processTransmit() == 100)
         #expect(harness.model.transmitted.map(\.frame) == frames)
         #expect(harness.model.transmitted.allSatisfy { $0.header == [UInt8](repeating: 0, count: 12) })
         // Completed buffers come back on a later burst (batch reclaim).
-        #expect(harness.send([testFrame(60, seed: 1)]) == 1)
+        #expect(harness.send([makeTestFrame(60, seed: 1)]) == 1)
         #expect(harness.pool.statistics.inUse <= 256 + 1 + 256)
         let statistics = harness.port.statistics()
         #expect(statistics.transmittedPackets == 101)
@@ -59,7 +59,7 @@ struct VirtioDataPathTests {
 
     @Test func aFullTransmitRingTakesAPrefix() throws {
         let harness = try VirtioTestHarness(ringSize: 64)
-        let frames = (0..<100).map { testFrame(60, seed: $0) }
+        let frames = (0..<100).map { makeTestFrame(60, seed: $0) }
         #expect(harness.send(frames) == 64)
         #expect(harness.send(frames) == 0)
         harness.model.processTransmit()
@@ -70,7 +70,7 @@ struct VirtioDataPathTests {
 
     @Test func packetsWithoutHeadroomUseTheHeaderSlots() throws {
         let harness = try VirtioTestHarness()
-        let frame = testFrame(200, seed: 3)
+        let frame = makeTestFrame(200, seed: 3)
         let packet = harness.pool.allocate()!
         packet.header.pointee.dataOffset = 4  // less headroom than the 12-byte header
         packet.setContents(frame)
@@ -87,7 +87,7 @@ struct VirtioDataPathTests {
         let harness = try VirtioTestHarness()
         let head = harness.pool.allocate()!
         let tail = harness.pool.allocate()!
-        head.setContents(testFrame(100, seed: 1))
+        head.setContents(makeTestFrame(100, seed: 1))
         tail.setContents([UInt8](repeating: 0xab, count: 50))
         #expect(head.chain(tail))
         let buffer = UnsafeMutableBufferPointer<PacketBuffer>.allocate(capacity: 1)
@@ -95,7 +95,7 @@ struct VirtioDataPathTests {
         buffer[0] = head
         #expect(harness.port.transmit(queue: 0, buffer) == 1)
         harness.model.processTransmit()
-        #expect(harness.model.transmitted.first?.frame == testFrame(100, seed: 1) + [UInt8](repeating: 0xab, count: 50))
+        #expect(harness.model.transmitted.first?.frame == makeTestFrame(100, seed: 1) + [UInt8](repeating: 0xab, count: 50))
     }
 
     @Test func doorbellsFollowTheDevicesNoNotifyFlag() throws {
@@ -104,14 +104,14 @@ struct VirtioDataPathTests {
         model.suppressNotifications = true
         model.publishNotificationSettings()
         for round in 0..<5 {
-            harness.send((0..<8).map { testFrame(60, seed: round * 8 + $0) })
+            harness.send((0..<8).map { makeTestFrame(60, seed: round * 8 + $0) })
             model.processTransmit()
         }
         #expect(model.notifications(1) == 0)
         model.suppressNotifications = false
         model.publishNotificationSettings()
         for round in 0..<5 {
-            harness.send((0..<8).map { testFrame(60, seed: $0 + round) })
+            harness.send((0..<8).map { makeTestFrame(60, seed: $0 + round) })
             model.processTransmit()
         }
         #expect(model.notifications(1) == 5)  // one per burst, not per packet
@@ -125,11 +125,11 @@ struct VirtioDataPathTests {
         model.availEvent = 20  // wake me once avail.idx passes 20
         model.publishNotificationSettings()
         let before = model.notifications(1)
-        harness.send((0..<8).map { testFrame(60, seed: $0) })  // avail 0 -> 8
+        harness.send((0..<8).map { makeTestFrame(60, seed: $0) })  // avail 0 -> 8
         #expect(model.notifications(1) == before)
-        harness.send((0..<16).map { testFrame(60, seed: $0) })  // 8 -> 24 crosses 20
+        harness.send((0..<16).map { makeTestFrame(60, seed: $0) })  // 8 -> 24 crosses 20
         #expect(model.notifications(1) == before + 1)
-        harness.send((0..<4).map { testFrame(60, seed: $0) })  // 24 -> 28: not asked
+        harness.send((0..<4).map { makeTestFrame(60, seed: $0) })  // 24 -> 28: not asked
         #expect(model.notifications(1) == before + 1)
         model.processTransmit()
         #expect(model.transmitted.count == 28)
@@ -137,7 +137,7 @@ struct VirtioDataPathTests {
 
     @Test func mergeableBuffersCarryFramesLargerThanOneBuffer() throws {
         let harness = try VirtioTestHarness(dataRoom: 512)
-        let frames = [testFrame(1514, seed: 9), testFrame(60, seed: 2), testFrame(1000, seed: 4)]
+        let frames = [makeTestFrame(1514, seed: 9), makeTestFrame(60, seed: 2), makeTestFrame(1000, seed: 4)]
         #expect(harness.model.receive(frames) == 3)
         let packets = harness.receiveAll(expected: 3)
         #expect(packets.count == 3)
@@ -153,7 +153,7 @@ struct VirtioDataPathTests {
     @Test func withoutMergeableBuffersEachFrameTakesOneBuffer() throws {
         let harness = try VirtioTestHarness(options: VirtioNetOptions(mergeableReceiveBuffers: false))
         #expect(!harness.model.driverFeatures.contains(.mergeableRxBuffers))
-        let frames = [testFrame(1514, seed: 1), testFrame(64, seed: 2)]
+        let frames = [makeTestFrame(1514, seed: 1), makeTestFrame(64, seed: 2)]
         #expect(harness.model.receive(frames) == 2)
         let packets = harness.receiveAll(expected: 2)
         #expect(packets.map { $0.contents() } == frames)
@@ -168,7 +168,7 @@ struct VirtioDataPathTests {
         setup.features = VirtioFeatures(rawValue: setup.features.rawValue & 0xffff_ffff)
         let harness = try VirtioTestHarness(setup, options: VirtioNetOptions(mergeableReceiveBuffers: false))
         #expect(harness.port.headerSize == 10)
-        let frames = (0..<20).map { testFrame(60 + $0 * 50, seed: $0) }
+        let frames = (0..<20).map { makeTestFrame(60 + $0 * 50, seed: $0) }
         #expect(harness.model.receive(frames) == 20)
         let packets = harness.receiveAll(expected: 20)
         #expect(packets.map { $0.contents() } == frames)
@@ -186,7 +186,7 @@ struct VirtioDataPathTests {
         setup.features = VirtioFeatures(rawValue: setup.features.rawValue & 0xffff_ffff)
         let harness = try VirtioTestHarness(setup, dataRoom: 700)
         #expect(harness.port.headerSize == 12)
-        let frames = [testFrame(1514, seed: 5)]
+        let frames = [makeTestFrame(1514, seed: 5)]
         harness.model.receive(frames)
         let packets = harness.receiveAll(expected: 1)
         #expect(packets.map { $0.contents() } == frames)
@@ -197,9 +197,9 @@ struct VirtioDataPathTests {
     @Test func receiveChecksumResultsBecomeOffloadFlags() throws {
         let harness = try VirtioTestHarness(receiveOffloads: [.rxL4ChecksumGood, .rxL4ChecksumNone])
         #expect(harness.model.driverFeatures.contains(.guestCsum))
-        harness.model.receive([testFrame(100, seed: 1)], headerFlags: VirtioNetHeader.dataValid)
-        harness.model.receive([testFrame(100, seed: 2)], headerFlags: VirtioNetHeader.needsChecksum)
-        harness.model.receive([testFrame(100, seed: 3)], headerFlags: 0)
+        harness.model.receive([makeTestFrame(100, seed: 1)], headerFlags: VirtioNetHeader.dataValid)
+        harness.model.receive([makeTestFrame(100, seed: 2)], headerFlags: VirtioNetHeader.needsChecksum)
+        harness.model.receive([makeTestFrame(100, seed: 3)], headerFlags: 0)
         let packets = harness.receiveAll(expected: 3)
         #expect(packets.map(\.offloadFlags) == [.rxL4ChecksumGood, .rxL4ChecksumNone, []])
         for packet in packets { packet.free() }
@@ -267,7 +267,7 @@ struct VirtioDataPathTests {
             packet.setHeaderLengths(l2: 14, l3: 20)
         }
         harness.send([udp])  // no request: untouched
-        harness.send([testFrame(80, seed: 3)]) { packet in  // not IPv4: sent as it is
+        harness.send([makeTestFrame(80, seed: 3)]) { packet in  // not IPv4: sent as it is
             packet.offloadFlags = [.txUDPChecksum]
             packet.setHeaderLengths(l2: 14, l3: 20)
         }
@@ -281,7 +281,7 @@ struct VirtioDataPathTests {
         #expect(Self.checksumsValid(sent[0].frame, start: 34, offset: 6) == (true, true))
         #expect(Self.checksumsValid(sent[1].frame, start: 34, offset: 16) == (true, true))
         #expect(sent[2].frame == udp)
-        #expect(sent[3].frame == testFrame(80, seed: 3))
+        #expect(sent[3].frame == makeTestFrame(80, seed: 3))
     }
 
     @Test func theIPChecksumIsComputedEvenWithoutVirtioChecksumOffload() throws {
@@ -315,7 +315,7 @@ struct VirtioDataPathTests {
     @Test func aBufferCountTheRingCannotHoldIsDroppedNotWaitedFor() throws {
         let harness = try VirtioTestHarness(ringSize: 64)
         // One frame; then claim it spans 200 buffers (more than the ring).
-        harness.model.receive([testFrame(100, seed: 1)])
+        harness.model.receive([makeTestFrame(100, seed: 1)])
         let ring = harness.port.receiveQueues!.pointee.ring
         let id = Int(ring.used.load(fromByteOffset: 4, as: UInt32.self))
         let buffer = ring.slots[id]!
@@ -324,7 +324,7 @@ struct VirtioDataPathTests {
         #expect(harness.port.statistics().receiveErrors == 1)
         // 30 of the ring's 64 buffers: more than this one entry, but the
         // device still holds 63, so the driver waits for the rest.
-        harness.model.receive([testFrame(100, seed: 2)])
+        harness.model.receive([makeTestFrame(100, seed: 2)])
         let next = Int(ring.used.load(fromByteOffset: 4 + 8, as: UInt32.self))
         (ring.slots[next]!.pointee.bufferAddress + (128 - 12)).storeBytes(of: UInt16(30).littleEndian, toByteOffset: 10, as: UInt16.self)
         #expect(harness.receiveAll(expected: 1).isEmpty)
@@ -338,7 +338,7 @@ struct VirtioDataPathTests {
         // 256 posted at start; take the remaining 44 away.
         var held = [PacketBuffer]()
         while let packet = harness.pool.allocate() { held.append(packet) }
-        harness.model.receive((0..<40).map { testFrame(60, seed: $0) })
+        harness.model.receive((0..<40).map { makeTestFrame(60, seed: $0) })
         let packets = harness.receiveAll(expected: 40)
         #expect(packets.count == 40)
         #expect(harness.port.statistics().receiveNoBuffer > 0)

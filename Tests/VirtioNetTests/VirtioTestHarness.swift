@@ -57,7 +57,7 @@ struct VirtioTestHarness {
 }
 
 /// An Ethernet frame of `length` bytes with a recognisable payload.
-func testFrame(_ length: Int, seed: Int) -> [UInt8] {
+func makeTestFrame(_ length: Int, seed: Int) -> [UInt8] {
     var bytes: [UInt8] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00]
     for i in bytes.count..<length { bytes.append(UInt8(truncatingIfNeeded: i &* 7 &+ seed)) }
     return Array(bytes.prefix(length))

@@ -6,10 +6,16 @@ For each guest NIC (dp-echo serving it): ping, fragmented ping, UDP echo
 rough figures (UDP echo round trips/s, TCP echo goodput). Prints one line per
 step: DEMO NIC STEP pass|fail SECONDS DETAIL, then sends 'stop' so dp-echo
 ends the run. Every loop is bounded in count and time.
-Usage: demo-peer.py STOP_PORT TCP_BYTES NAME=GUEST_IP...
+Usage: demo-peer.py [--load PEER_LOAD] STOP_PORT TCP_BYTES NAME=GUEST_IP...
+  --load: the C load generator (Tools/demo/peer-load.c) for the UDP echo and
+  connection rates, so that they measure the guest rather than this process.
 """
 import hashlib, os, socket, subprocess, sys, threading, time
 
+load = None
+if sys.argv[1] == "--load":
+    load = sys.argv[2]
+    del sys.argv[1:3]
 stop_port = int(sys.argv[1])
 tcp_bytes = int(sys.argv[2])
 nics = [arg.split("=", 1) for arg in sys.argv[3:]]
@@ -59,7 +65,10 @@ def udp_echo(nic, ip):
         else:
             bad += 1
     report(nic, "udp-echo", bad == 0, started, f"60 datagrams of 1..8000 bytes, {60 - bad} echoed intact")
-    # Rough rate: 16 in flight for 2 s (TCG guest; not the benchmark).
+    # Rate: 16 in flight for 2 s.
+    if load:
+        figure(nic, "udp-echo-rate", [load, "udp", ip, "7", "2", "16"])
+        return
     started = time.monotonic()
     s.settimeout(0.5)
     sent = received = 0
@@ -109,8 +118,20 @@ def tcp_transfer(nic, ip):
         report(nic, "tcp-sha256", False, started, f"{error}")
 
 
+def figure(nic, name, command):
+    """Runs peer-load and prints its "RATE UNIT" line as a DEMO-FIGURE."""
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    if result.returncode == 0 and result.stdout.strip():
+        print(f"DEMO-FIGURE {nic} {name} {result.stdout.strip()}", flush=True)
+    else:
+        print(f"DEMO-FIGURE-MISSING {nic} {name}: {result.stderr.strip()}", flush=True)
+
+
 def tcp_connection_rate(nic, ip):
     # One connection after another for 2 s: connect, 1 byte echoed, close.
+    if load:
+        figure(nic, "tcp-connections-rate", [load, "conn", ip, "7", "2"])
+        return
     started = time.monotonic()
     done = 0
     while time.monotonic() - started < 2:

@@ -37,8 +37,9 @@ if not figures:
     sys.exit("guest-compare: no DEMO-FIGURE lines in the logs")
 os.makedirs(directory, exist_ok=True)
 environment = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-notes = ["QEMU TCG guest, 2 vCPUs; the peer is one Python process in the lab namespace, so these "
-         "figures are bounded by the peer and by TCG as much as by either stack."]
+notes = ["QEMU TCG guest, 2 vCPUs, on a 2-CPU host; the peer runs in the lab namespace: UDP echo rate and "
+         "connections/s from peer-load (C), the TCP transfer from demo-peer.py (Python). TCG and the shared host "
+         "bound these figures as much as either stack."]
 tcp = [f for f in figures if " TCP " in f["name"]]
 udp = [f for f in figures if f not in tcp]
 for name, suite, chosen in (("guest-stack.json", "guest-stack", udp), ("tcp-guest.json", "tcp-guest", tcp)):
