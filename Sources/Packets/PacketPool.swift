@@ -22,7 +22,9 @@ public struct PacketPoolStatistics: Sendable, Equatable {
 /// touch only the core's own memory.
 ///
 /// Exhaustion is not an error: allocation returns fewer buffers and counts
-/// the failure. Keep the pool alive as long as any of its buffers.
+/// the failure. Keep the pool alive as long as any of its buffers; a
+/// buffer that outlives its pool is not a crash, but its memory stays
+/// mapped until the process ends (see PacketPool+Orphans.swift).
 public final class PacketPool: @unchecked Sendable {
     public let name: String
     /// Number of buffers.
@@ -39,6 +41,11 @@ public final class PacketPool: @unchecked Sendable {
     @usableFromInline let caches: UnsafeMutablePointer<CoreCache>
     @usableFromInline let cacheFlushThreshold: Int
     @usableFromInline let sharedFailures = ManagedAtomic<Int>(0)
+    /// Where each element starts in `memory` (for the release-time scan).
+    let elementOffsets: [Int]
+    /// True only for `PacketPool.orphanage`, the owner of buffers whose pool
+    /// was released while they were out: it takes frees and keeps nothing.
+    @usableFromInline var isOrphanage = false
 
     /// A core's private stack of free buffers.
     @usableFromInline
@@ -125,6 +132,7 @@ public final class PacketPool: @unchecked Sendable {
                 count: 0, objects: .allocate(capacity: max(1, 2 * cacheFlushThreshold + 64)), failures: 0)
         }
 
+        elementOffsets = offsets
         let owner = Unmanaged.passUnretained(self).toOpaque()
         for offset in offsets {
             let header = (region.base + offset).bindMemory(to: PacketHeader.self, capacity: 1)
@@ -142,6 +150,7 @@ public final class PacketPool: @unchecked Sendable {
     }
 
     deinit {
+        adoptOutstandingBuffersIntoOrphanage()
         for core in 0..<Cores.maximumCount { caches[core].objects.deallocate() }
         caches.deallocate()
     }
@@ -255,6 +264,7 @@ public final class PacketPool: @unchecked Sendable {
 
     @inlinable
     func put(_ header: UnsafeMutablePointer<PacketHeader>) {
+        if _slowPath(isOrphanage) { return countOrphanedFrees(1) }
         let core = Int(dp_current_core())
         guard core >= 0, cacheSize > 0 else {
             _ = freeRing.enqueue(header)
@@ -275,6 +285,7 @@ public final class PacketPool: @unchecked Sendable {
     /// this core's cache, or straight to the ring when they would overflow it.
     @inlinable
     func put(bulk headers: UnsafeBufferPointer<UnsafeMutablePointer<PacketHeader>>) {
+        if _slowPath(isOrphanage) { return countOrphanedFrees(headers.count) }
         let core = Int(dp_current_core())
         guard core >= 0, cacheSize > 0, headers.count <= cacheFlushThreshold else {
             _ = freeRing.enqueue(burst: headers)
