@@ -19,6 +19,9 @@ struct ExpectReset: ParsableCommand {
     @Option(help: "Give up after this many seconds.")
     var seconds: Double = 20
 
+    @Flag(name: .customLong("receive-only"), help: "Only receive (the reset must surface through recv).")
+    var receiveOnly = false
+
     func run() throws {
         let net = try TapStack(stackOptions)
         let chunk = [UInt8](repeating: 0x5a, count: 16_384)
@@ -38,8 +41,10 @@ struct ExpectReset: ParsableCommand {
         var call = ""
         while elapsedSeconds(since: start) < seconds {
             do {
-                call = "send"
-                sent += try socket.send(chunk, flags: .noSignal)
+                if !receiveOnly {
+                    call = "send"
+                    sent += try socket.send(chunk, flags: .noSignal)
+                }
                 call = "recv"
                 let n = try socket.receive(maximum: 65_536).bytes.count
                 if n == 0 {
@@ -56,7 +61,7 @@ struct ExpectReset: ParsableCommand {
             report("FAIL: expect-reset: no reset within \(seconds) s (\(sent) bytes sent, \(received) received)")
             throw ExitCode.failure
         }
-        guard outcome.errno == .connectionReset else {
+        guard outcome.errno == .connectionReset, !receiveOnly || call == "recv" else {
             report("FAIL: expect-reset: \(call) failed with \(outcome) instead of ECONNRESET")
             throw ExitCode.failure
         }

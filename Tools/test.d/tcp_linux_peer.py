@@ -106,7 +106,11 @@ def reset_server(args):
     selector = selectors.DefaultSelector()
     selector.register(conn, selectors.EVENT_READ | selectors.EVENT_WRITE)
     deadline = time.monotonic() + args.seconds
-    while got < args.after and time.monotonic() < deadline:
+    def done():
+        return sent >= args.after_sent if args.after_sent else got >= args.after
+    if args.after_sent:
+        selector.modify(conn, selectors.EVENT_WRITE)  # the client only reads
+    while not done() and time.monotonic() < deadline:
         for _, events in selector.select(1):
             if events & selectors.EVENT_READ:
                 try:
@@ -121,8 +125,8 @@ def reset_server(args):
                     sent += conn.send(chunk)
                 except BlockingIOError:
                     pass
-    if got < args.after:
-        fail(f"reset server: only {got} bytes read in {args.seconds} s")
+    if not done():
+        fail(f"reset server: only {got} bytes read, {sent} sent in {args.seconds} s")
     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     conn.close()
     print(f"ok: Linux server reset the connection after reading {got} and sending {sent} bytes", flush=True)
@@ -161,10 +165,13 @@ def concurrent(args):
                     st["sent"] += s.send(st["payload"][st["sent"]:])
                 except BlockingIOError:
                     pass
-                if st["sent"] == len(st["payload"]):
-                    selector.modify(s, selectors.EVENT_READ)
-            elif events & selectors.EVENT_READ:
-                chunk = s.recv(65536)
+                # Read while writing: an echo client that only writes deadlocks once both windows fill.
+                selector.modify(s, selectors.EVENT_READ | (selectors.EVENT_WRITE if st["sent"] < len(st["payload"]) else 0))
+            if events & selectors.EVENT_READ:
+                try:
+                    chunk = s.recv(65536)
+                except BlockingIOError:
+                    continue
                 if not chunk:
                     fail(f"connection {st['i']}: end of stream after {len(st['back'])} of {args.size} echoed bytes")
                 st["back"] += chunk
@@ -355,6 +362,8 @@ def syn_flood(args):
     frames = SYNFrames(args.dst_mac, open(f"/sys/class/net/{args.interface}/address").read().strip(),
                        target[0], target[1])
     rng = random.Random(1)
+    dropped_file = f"/sys/class/net/{args.interface}/statistics/tx_dropped"
+    dropped_before = int(open(dropped_file).read())
     start = time.monotonic()
     sent = 0
     burst = 64
@@ -372,12 +381,15 @@ def syn_flood(args):
             time.sleep(ahead)
     flood_seconds = time.monotonic() - start
     raw.close()
+    time.sleep(0.2)
+    # Frames the kernel dropped because the tap's queue was full (dp-echo read too slowly).
+    tap_drops = int(open(dropped_file).read()) - dropped_before
     new_thread.join(max(flood_deadline - time.monotonic(), 1) + 30)
     transfer_thread.join(max(flood_deadline - time.monotonic(), 1) + 30)
 
     count, same = results.get("transfer", (-1, "did not finish"))
     ok, errors = results.get("new", (0, ["did not finish"]))
-    line = (f"SYN flood {sent} SYNs in {flood_seconds:.1f} s ({results.get('enobufs', 0)} refused by the tap queue), "
+    line = (f"SYN flood {sent} SYNs in {flood_seconds:.1f} s ({tap_drops} frames dropped by the tap queue), "
             f"transfer {count} bytes sha256 {'equal' if same is True else 'DIFFERENT ' + str(same)}, "
             f"{ok}/{args.new_connections} new connections")
     if sent < args.count or same is not True or count != args.transfer_bytes or ok != args.new_connections:
@@ -394,7 +406,9 @@ def main():
     p.add_argument("--expect", type=int, required=True); p.add_argument("--seconds", type=float, default=30)
     p.set_defaults(run=eof_echo_server)
     p = commands.add_parser("reset-server"); p.add_argument("--listen", required=True)
-    p.add_argument("--after", type=int, default=256 * 1024); p.add_argument("--seconds", type=float, default=30)
+    p.add_argument("--after", type=int, default=256 * 1024, help="reset after reading this many bytes")
+    p.add_argument("--after-sent", type=int, default=0, help="instead: reset after sending this many, reading nothing")
+    p.add_argument("--seconds", type=float, default=30)
     p.set_defaults(run=reset_server)
     p = commands.add_parser("concurrent"); p.add_argument("--to", required=True)
     p.add_argument("--count", type=int, default=1000); p.add_argument("--size", type=int, default=4096)

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Our TCP against the Linux kernel's, connection handling (not bulk transfer):
+# 1,000 concurrent connections, 10,000 sequential cycles each way, half-close
+# both ways, a Linux RST mid-transfer seen as ECONNRESET, a port with no
+# listener refused, and a bounded SYN flood during a transfer and new
+# connections (SYN cookies). All in a network namespace this script makes:
+#   dpe0  tap of dp-echo (our stack as the server)   10.79.0.2 | kernel 10.79.0.1
+#   dpc0  tap of dp-tcp-check (our stack as client)  10.79.1.2 | kernel 10.79.1.1
+# The Linux side is Tools/test.d/tcp_linux_peer.py. Every check prints one
+# line; the script exits non-zero when any failed.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+if [ "$(id -u)" != 0 ]; then echo "tcp-linux-connections: needs root for network namespaces; skipped"; exit 0; fi
+swift build --product dp-echo >/dev/null
+swift build --product dp-tcp-check >/dev/null
+bin=$(swift build --show-bin-path)
+peer=(/usr/bin/python3 "$PWD/Tools/test.d/tcp_linux_peer.py")
+work=$(mktemp -d)
+ns="dptc-$$-$RANDOM"
+echo_mac=02:00:00:79:00:02
+pids=()
+echo_pid=""
+cleanup() {
+  for pid in "${pids[@]}" $echo_pid; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  ip netns delete "$ns" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+in_ns() { ip netns exec "$ns" "$@"; }
+failed=0
+# Runs one check with a time bound; its 'ok:'/'FAIL:' lines are the result.
+check() {
+  local seconds=$1; shift
+  if ! in_ns timeout "$seconds" "$@" >"$work/out" 2>&1; then
+    cat "$work/out"
+    grep -q '^FAIL' "$work/out" || echo "FAIL: $* (exit status $?, see above)"
+    failed=1
+    return 0
+  fi
+  grep -E '^(ok|flood):' "$work/out" || cat "$work/out"
+}
+
+ip netns add "$ns"
+in_ns ip link set lo up
+# dp-tcp-check's tap: persistent, so each run of the tool attaches to the same one.
+in_ns ip tuntap add dev dpc0 mode tap
+in_ns ip addr add 10.79.1.1/24 dev dpc0
+in_ns ip link set dpc0 up
+
+# dp-echo on dpe0 for SECONDS, its stats in FILE.
+start_echo() {
+  local seconds=$1 stats=$2
+  # Not through in_ns: $! must be dp-echo itself (ip netns exec execs it), so SIGINT reaches it.
+  ip netns exec "$ns" "$bin/dp-echo" --tap dpe0 --ip 10.79.0.2/24 --gateway 10.79.0.1 --mac $echo_mac --tcp-echo 7 --tcp-discard 9 \
+    --seconds "$seconds" --stats-json "$stats" >"$work/echo.log" 2>&1 &
+  echo_pid=$!
+  for _ in $(seq 100); do
+    in_ns ip link show dpe0 >/dev/null 2>&1 && grep -q "tcp echo" "$work/echo.log" && break
+    sleep 0.1
+  done
+  in_ns ip addr add 10.79.0.1/24 dev dpe0
+  in_ns ip link set dpe0 up
+}
+stop_echo() {
+  kill -INT "$echo_pid" 2>/dev/null || true
+  wait "$echo_pid" || { echo "FAIL: dp-echo exited with status $?"; cat "$work/echo.log"; failed=1; }
+  echo_pid=""
+}
+
+# MARK: dp-echo serving Linux clients
+start_echo 200 "$work/stats-a.json"
+check 90 "${peer[@]}" concurrent --to 10.79.0.2:7 --count 1000 --size 4096 --seconds 80
+check 100 "${peer[@]}" cycles --to 10.79.0.2:7 --count 10000 --seconds 90
+check 40 "${peer[@]}" half-close --to 10.79.0.2:7 --bytes 1000000 --seconds 30
+check 10 "${peer[@]}" refused --to 10.79.0.2:5555
+stop_echo
+/usr/bin/python3 - "$work/stats-a.json" <<'PY' || failed=1
+import json, sys
+s = json.load(open(sys.argv[1]))
+tcp, pool = s["tcp"], s["pool"]
+cycles_bytes = sum(len(b"cycle %d\n" % i) for i in range(10000))
+expect_connections = 1000 + 10000 + 1
+expect_bytes = 1000 * 4096 + cycles_bytes + 1000000
+problems = []
+if s["tcpConnections"] != expect_connections: problems.append(f"tcpConnections {s['tcpConnections']} != {expect_connections}")
+if s["tcpBytesEchoed"] != expect_bytes: problems.append(f"tcpBytesEchoed {s['tcpBytesEchoed']} != {expect_bytes}")
+if tcp["resetsForClosedPorts"] < 1: problems.append("no RST for the port without a listener")
+if pool["available"] < pool["capacity"] * 0.9: problems.append(f"pool {pool['available']}/{pool['capacity']} available at exit")
+line = (f"dp-echo stats: {s['tcpConnections']} connections accepted, {s['tcpBytesEchoed']} bytes echoed, "
+        f"{tcp['resetsForClosedPorts']} RSTs for closed ports, {tcp['liveConnections']} live at exit, "
+        f"pool {pool['available']}/{pool['capacity']}")
+print(("FAIL: " + line + ": " + "; ".join(problems)) if problems else "ok: " + line)
+sys.exit(1 if problems else 0)
+PY
+
+# MARK: our stack as the client of Linux servers
+tcp_check=("$bin/dp-tcp-check")
+our=(--tap dpc0 --ip 10.79.1.2/24)
+ip netns exec "$ns" "${peer[@]}" echo-server --listen 10.79.1.1:7007 --seconds 150 >"$work/echo-server.log" 2>&1 &
+pids+=($!)
+sleep 0.3
+check 130 "${tcp_check[@]}" cycles "${our[@]}" --to 10.79.1.1:7007 --count 10000 --seconds 120
+# Only 500 local ports for 2,000 connections: every port is in TIME-WAIT after
+# the first 500, so connects must reuse TIME-WAIT entries (older than 1 s, with timestamps).
+check 60 "${tcp_check[@]}" cycles "${our[@]}" --to 10.79.1.1:7007 --count 2000 --ephemeral-ports 61000-61499 --seconds 50
+kill "${pids[-1]}" 2>/dev/null || true
+wait "${pids[-1]}" 2>/dev/null || true
+grep -v '^ok' "$work/echo-server.log" || true
+
+ip netns exec "$ns" timeout 40 "${peer[@]}" eof-echo-server --listen 10.79.1.1:7008 --expect 1000000 >"$work/eof-server.log" 2>&1 &
+eof_server=$!
+sleep 0.3
+check 40 "${tcp_check[@]}" half-close "${our[@]}" --to 10.79.1.1:7008 --bytes 1000000
+wait $eof_server || { echo "FAIL: the Linux half-close server:"; failed=1; }
+cat "$work/eof-server.log"
+
+ip netns exec "$ns" timeout 40 "${peer[@]}" reset-server --listen 10.79.1.1:7009 >"$work/reset-server.log" 2>&1 &
+reset_server=$!
+sleep 0.3
+check 40 "${tcp_check[@]}" expect-reset "${our[@]}" --to 10.79.1.1:7009
+wait $reset_server || { echo "FAIL: the Linux reset server:"; failed=1; }
+cat "$work/reset-server.log"
+# The same with our side only receiving: the reset must surface through recv.
+ip netns exec "$ns" timeout 40 "${peer[@]}" reset-server --listen 10.79.1.1:7010 --after-sent 2000000 >"$work/reset-server.log" 2>&1 &
+reset_server=$!
+sleep 0.3
+check 40 "${tcp_check[@]}" expect-reset "${our[@]}" --to 10.79.1.1:7010 --receive-only
+wait $reset_server || { echo "FAIL: the Linux reset server:"; failed=1; }
+cat "$work/reset-server.log"
+
+# MARK: SYN flood against dp-echo's echo port
+start_echo 120 "$work/stats-b.json"
+check 100 "${peer[@]}" syn-flood --to 10.79.0.2:7 --interface dpe0 --dst-mac $echo_mac --count 100000 --rate 30000 \
+  --seconds 60 --transfer-bytes $((8 << 20)) --new-connections 20
+flood_line=$(grep '^flood:' "$work/out" || true)
+stop_echo
+/usr/bin/python3 - "$work/stats-b.json" "$flood_line" <<'PY' || failed=1
+import json, sys
+s = json.load(open(sys.argv[1]))
+tcp, pool = s["tcp"], s["pool"]
+problems = []
+if not sys.argv[2]: problems.append("the flood run failed")
+if tcp["synCookiesSent"] < 1000: problems.append(f"only {tcp['synCookiesSent']} SYN cookies sent")
+if tcp["synCookiesAccepted"] < 20: problems.append(f"only {tcp['synCookiesAccepted']} cookies validated (20 new connections)")
+if s["tcpConnections"] != 21: problems.append(f"tcpConnections {s['tcpConnections']} != 21 (transfer + 20 new)")
+if pool["available"] < pool["capacity"] * 0.9: problems.append(f"pool {pool['available']}/{pool['capacity']} available at exit")
+line = (sys.argv[2].removeprefix("flood: ") + f"; dp-echo: {tcp['segmentsReceived']} segments in, "
+        f"{tcp['synCookiesSent']} cookies sent, {tcp['synCookiesAccepted']} validated, "
+        f"{tcp['synCookiesRejected']} rejected, {tcp['synsDropped']} SYNs dropped, "
+        f"{tcp['controlQueueDrops']} control-queue drops, {tcp['liveConnections']} live at exit, "
+        f"pool {pool['available']}/{pool['capacity']}, port rx drops {s['port']['receiveNoBuffer']}")
+print(("FAIL: " + line + ": " + "; ".join(problems)) if problems else "ok: " + line)
+sys.exit(1 if problems else 0)
+PY
+
+if [ "$failed" != 0 ]; then echo "tcp-linux-connections: FAILED"; exit 1; fi
+echo "tcp-linux-connections: all checks passed"
