@@ -78,6 +78,8 @@ def eof_echo_server(args):
     listener.settimeout(args.seconds)
     conn, _ = listener.accept()
     conn.settimeout(args.seconds)
+    # Not reading for a while closes our window: the sender must probe it (persist timer) and resume.
+    time.sleep(args.delay)
     received = bytearray()
     while True:
         chunk = conn.recv(65536)
@@ -233,6 +235,71 @@ def half_close_client(args):
         fail(f"Linux half-close: read {len(back)} bytes back, expected the {args.bytes} sent")
     print(f"ok: half-close by Linux: {args.bytes} bytes sent, SHUT_WR, the echo read to the end of stream, equal",
           flush=True)
+
+
+def stall(args):
+    """Fills both directions, stops reading for a while (zero windows both
+    ways), then reads and writes the rest; the echo must be byte-exact."""
+    data = random.Random(3).randbytes(args.bytes)
+    s = socket.create_connection(endpoint(args.to), timeout=10)
+    s.setblocking(False)
+    sent = 0
+    back = bytearray()
+    start = time.monotonic()
+    # Write until nothing more fits (both windows and all buffers full).
+    idle_since = time.monotonic()
+    while time.monotonic() - idle_since < 0.5 and sent < len(data):
+        try:
+            n = s.send(data[sent:sent + 65536])
+            sent += n
+            idle_since = time.monotonic()
+        except BlockingIOError:
+            time.sleep(0.01)
+    stalled_at = sent
+    time.sleep(args.pause)
+    selector = selectors.DefaultSelector()
+    selector.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE)
+    while len(back) < len(data) and time.monotonic() - start < args.seconds:
+        for _, events in selector.select(1):
+            if events & selectors.EVENT_READ:
+                try:
+                    chunk = s.recv(65536)
+                except BlockingIOError:
+                    chunk = None
+                if chunk == b"":
+                    fail(f"stall: end of stream after {len(back)} echoed bytes")
+                back += chunk or b""
+            if events & selectors.EVENT_WRITE and sent < len(data):
+                try:
+                    sent += s.send(data[sent:sent + 65536])
+                except BlockingIOError:
+                    pass
+                if sent == len(data):
+                    selector.modify(s, selectors.EVENT_READ)
+    s.close()
+    if back != data:
+        fail(f"stall: {len(back)} of {len(data)} bytes echoed back" + (" (content differs)" if len(back) == len(data) else ""))
+    print(f"ok: stalled reader: {stalled_at} bytes in flight when the Linux client stopped reading for {args.pause} s "
+          f"(zero windows both ways), then all {len(data)} bytes echoed, equal", flush=True)
+
+
+def reset_clients(args):
+    """Connections that send, read part of the echo, then reset (SO_LINGER {1, 0}):
+    dp-echo must free them (checked in its stats at exit)."""
+    target = endpoint(args.to)
+    data = bytes(range(256)) * 400
+    for i in range(args.count):
+        s = socket.create_connection(target, timeout=5)
+        s.sendall(data)
+        got = 0
+        while got < len(data) // 4:
+            chunk = s.recv(65536)
+            if not chunk:
+                fail(f"reset client {i}: end of stream after {got} bytes")
+            got += len(chunk)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+    print(f"ok: {args.count} Linux clients reset their connections mid-echo", flush=True)
 
 
 def refused(args):
@@ -404,6 +471,7 @@ def main():
     p.add_argument("--seconds", type=float, default=300); p.set_defaults(run=echo_server)
     p = commands.add_parser("eof-echo-server"); p.add_argument("--listen", required=True)
     p.add_argument("--expect", type=int, required=True); p.add_argument("--seconds", type=float, default=30)
+    p.add_argument("--delay", type=float, default=0, help="seconds before the first read")
     p.set_defaults(run=eof_echo_server)
     p = commands.add_parser("reset-server"); p.add_argument("--listen", required=True)
     p.add_argument("--after", type=int, default=256 * 1024, help="reset after reading this many bytes")
@@ -419,6 +487,11 @@ def main():
     p = commands.add_parser("half-close"); p.add_argument("--to", required=True)
     p.add_argument("--bytes", type=int, default=1000000); p.add_argument("--seconds", type=float, default=30)
     p.set_defaults(run=half_close_client)
+    p = commands.add_parser("stall"); p.add_argument("--to", required=True)
+    p.add_argument("--bytes", type=int, default=4 << 20); p.add_argument("--pause", type=float, default=2)
+    p.add_argument("--seconds", type=float, default=30); p.set_defaults(run=stall)
+    p = commands.add_parser("reset-clients"); p.add_argument("--to", required=True)
+    p.add_argument("--count", type=int, default=50); p.set_defaults(run=reset_clients)
     p = commands.add_parser("refused"); p.add_argument("--to", required=True); p.set_defaults(run=refused)
     p = commands.add_parser("syn-flood"); p.add_argument("--to", required=True)
     p.add_argument("--interface", required=True); p.add_argument("--dst-mac", required=True)
