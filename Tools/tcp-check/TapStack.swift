@@ -45,6 +45,7 @@ final class TapStack {
         let s = stack.tcp.statistics
         return "opened \(s.connectionsOpened), freed \(s.connectionsFreed), live \(stack.tcp.connectionCount), "
             + "TIME-WAIT \(stack.tcp.timeWaitCount), TIME-WAIT reused \(s.timeWaitReused), "
+            + "ports examined per connect \(String(format: "%.1f", Double(s.ephemeralPortProbes) / Double(max(s.connectionsOpened, 1)))), "
             + "pool \(pool.statistics.available)/\(pool.statistics.capacity)"
     }
 }

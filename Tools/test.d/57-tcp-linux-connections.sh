@@ -103,10 +103,11 @@ PY
 # MARK: our stack as the client of Linux servers
 tcp_check=("$bin/dp-tcp-check")
 our=(--tap dpc0 --ip 10.79.1.2/24)
-ip netns exec "$ns" "${peer[@]}" echo-server --listen 10.79.1.1:7007 --seconds 150 >"$work/echo-server.log" 2>&1 &
+ip netns exec "$ns" "${peer[@]}" echo-server --listen 10.79.1.1:7007 --seconds 200 >"$work/echo-server.log" 2>&1 &
 pids+=($!)
 sleep 0.3
-check 130 "${tcp_check[@]}" cycles "${our[@]}" --to 10.79.1.1:7007 --count 10000 --seconds 120
+# 20,000 > the 16,384 ephemeral ports: past 16,384 every connect reuses our oldest TIME-WAIT entry.
+check 130 "${tcp_check[@]}" cycles "${our[@]}" --to 10.79.1.1:7007 --count 20000 --seconds 120
 # Only 500 local ports for 2,000 connections: every port is in TIME-WAIT after
 # the first 500, so connects must reuse TIME-WAIT entries (older than 1 s, with timestamps).
 check 60 "${tcp_check[@]}" cycles "${our[@]}" --to 10.79.1.1:7007 --count 2000 --ephemeral-ports 61000-61499 --seconds 50

@@ -363,6 +363,22 @@ class SYNFrames:
         return self.ethernet + bytes(self.ip) + bytes(self.tcp)
 
 
+def echo_once(target, data, timeout):
+    """One connection: sends `data` (from a thread, so the echo is read meanwhile), reads it back, closes."""
+    s = socket.create_connection(target, timeout=timeout)
+    sender = threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR)))
+    sender.start()
+    back = bytearray()
+    while len(back) <= len(data):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        back += chunk
+    sender.join(timeout)
+    s.close()
+    return bytes(back)
+
+
 def syn_flood(args):
     """While an established transfer runs and new connections are opened,
     sends `count` spoofed SYNs at `rate` per second through AF_PACKET."""
@@ -395,22 +411,15 @@ def syn_flood(args):
         while results.get("sent", 0) < args.start_after and time.monotonic() < flood_deadline:
             time.sleep(0.01)
         for i in range(args.new_connections):
-            message = b"new %d during the flood\n" % i
+            message = (b"new %d during the flood\n" % i) * (args.new_bytes // 24 + 1)
+            message = message[:max(args.new_bytes, 24)]
             try:
-                s = socket.create_connection(target, timeout=10)
-                s.settimeout(10)
-                s.sendall(message)
-                back = b""
-                while len(back) < len(message):
-                    chunk = s.recv(64)
-                    if not chunk:
-                        break
-                    back += chunk
-                s.close()
+                back = echo_once(target, message, 10)
                 if back == message:
                     ok += 1
                 else:
-                    errors.append(f"{i}: echo {back!r}")
+                    errors.append(f"{i}: {len(back)} of {len(message)} bytes echoed"
+                                  + (" (content differs)" if len(back) == len(message) else ""))
             except OSError as error:
                 errors.append(f"{i}: {error!r}")
             time.sleep(args.new_interval)
@@ -458,7 +467,7 @@ def syn_flood(args):
     ok, errors = results.get("new", (0, ["did not finish"]))
     line = (f"SYN flood {sent} SYNs in {flood_seconds:.1f} s ({tap_drops} frames dropped by the tap queue), "
             f"transfer {count} bytes sha256 {'equal' if same is True else 'DIFFERENT ' + str(same)}, "
-            f"{ok}/{args.new_connections} new connections")
+            f"{ok}/{args.new_connections} new connections echoed {args.new_bytes} bytes each")
     if sent < args.count or same is not True or count != args.transfer_bytes or ok != args.new_connections:
         fail(line + (f" (errors: {errors[:3]})" if errors else ""))
     print(f"flood: {line}", flush=True)
@@ -500,6 +509,7 @@ def main():
     p.add_argument("--transfer-bytes", type=int, default=8 << 20)
     p.add_argument("--new-connections", type=int, default=20)
     p.add_argument("--new-interval", type=float, default=0.05)
+    p.add_argument("--new-bytes", type=int, default=100000, help="each new connection echoes this much")
     p.add_argument("--start-after", type=int, default=5000)
     p.set_defaults(run=syn_flood)
     args = parser.parse_args()
