@@ -137,6 +137,9 @@ check 40 "${tcp_check[@]}" expect-reset "${our[@]}" --to 10.79.1.1:7010 --receiv
 wait $reset_server || { echo "FAIL: the Linux reset server:"; failed=1; }
 cat "$work/reset-server.log"
 
+# A Linux port with no listener: the kernel's RST must fail our connect with ECONNREFUSED.
+check 20 "${tcp_check[@]}" expect-refused "${our[@]}" --to 10.79.1.1:7011
+
 # MARK: SYN flood against dp-echo's echo port
 start_echo 120 "$work/stats-b.json"
 check 100 "${peer[@]}" syn-flood --to 10.79.0.2:7 --interface dpe0 --dst-mac $echo_mac --count 100000 --rate 30000 \
