@@ -6,6 +6,9 @@ import Platform
 import Ports
 import Sockets
 import Stack
+// Imported directly (not only through Stack): the stats read TCP's types, and
+// incremental builds recompile this file when TCP changes only for direct imports.
+import TCP
 import TapDriver
 import Wire
 
