@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Our TCP against the Linux kernel's, connection handling (not bulk transfer):
-# 1,000 concurrent connections, 10,000 sequential cycles each way, half-close
+# 1,000 concurrent connections each way, 10,000+ sequential cycles each way, half-close
 # both ways, a Linux RST mid-transfer seen as ECONNRESET, a port with no
 # listener refused, and a bounded SYN flood during a transfer and new
 # connections (SYN cookies). All in a network namespace this script makes:
@@ -106,6 +106,8 @@ our=(--tap dpc0 --ip 10.79.1.2/24)
 ip netns exec "$ns" "${peer[@]}" echo-server --listen 10.79.1.1:7007 --seconds 200 >"$work/echo-server.log" 2>&1 &
 pids+=($!)
 sleep 0.3
+# Our side opens 1,000 at once (non-blocking connects, an interest set).
+check 60 "${tcp_check[@]}" concurrent "${our[@]}" --to 10.79.1.1:7007 --count 1000 --size 4096 --seconds 50
 # 20,000 > the 16,384 ephemeral ports: past 16,384 every connect reuses our oldest TIME-WAIT entry.
 check 130 "${tcp_check[@]}" cycles "${our[@]}" --to 10.79.1.1:7007 --count 20000 --seconds 120
 # Only 500 local ports for 2,000 connections: every port is in TIME-WAIT after
