@@ -243,6 +243,9 @@ public final class SocketCore: @unchecked Sendable {
         }
         closeSlot(slot)
         stack.runTCP()
+        // The FIN or RST leaves now, as with the kernel: the application may
+        // not poll again soon (or ever, when it closes and exits).
+        stack.flush()
     }
 
     func closeSlot(_ slot: Int) {

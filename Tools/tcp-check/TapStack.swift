@@ -32,7 +32,10 @@ final class TapStack {
         stack.start()
     }
 
-    deinit { port.device.stop() }
+    deinit {
+        stack.flush()  // nothing stays in the transmit batch when the tool exits
+        port.device.stop()
+    }
 
     /// Polls the stack for `seconds` or until `done` holds (closing handshakes, TIME-WAIT entries settling).
     @discardableResult

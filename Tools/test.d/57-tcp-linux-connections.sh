@@ -139,8 +139,21 @@ check 40 "${tcp_check[@]}" expect-reset "${our[@]}" --to 10.79.1.1:7010 --receiv
 wait $reset_server || { echo "FAIL: the Linux reset server:"; failed=1; }
 cat "$work/reset-server.log"
 
+# Our side resets: close with unread data (RFC 2525), and close with SO_LINGER {1, 0};
+# the Linux server's recv must fail with ECONNRESET.
+port=7012
+for how in unread linger; do
+  ip netns exec "$ns" timeout 20 "${peer[@]}" expect-peer-reset --listen 10.79.1.1:$port >"$work/abort-server.log" 2>&1 &
+  abort_server=$!
+  sleep 0.3
+  check 20 "${tcp_check[@]}" abort "${our[@]}" --to 10.79.1.1:$port --how $how
+  wait $abort_server || { echo "FAIL: the Linux server saw no reset from our close ($how):"; failed=1; }
+  cat "$work/abort-server.log"
+  port=$((port + 1))
+done
+
 # A Linux port with no listener: the kernel's RST must fail our connect with ECONNREFUSED.
-check 20 "${tcp_check[@]}" expect-refused "${our[@]}" --to 10.79.1.1:7011
+check 20 "${tcp_check[@]}" expect-refused "${our[@]}" --to 10.79.1.1:7020
 
 # MARK: SYN flood against dp-echo's echo port
 start_echo 120 "$work/stats-b.json"

@@ -134,6 +134,31 @@ def reset_server(args):
     print(f"ok: Linux server reset the connection after reading {got} and sending {sent} bytes", flush=True)
 
 
+def expect_peer_reset(args):
+    """One connection: sends `size` bytes, then reads until the peer resets;
+    passes only on ECONNRESET (not an orderly end of stream, not a timeout)."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(endpoint(args.listen))
+    listener.listen(1)
+    listener.settimeout(args.seconds)
+    conn, _ = listener.accept()
+    conn.settimeout(args.seconds)
+    conn.sendall(bytes(range(256)) * (args.size // 256) + bytes(args.size % 256))
+    start = time.monotonic()
+    try:
+        while time.monotonic() - start < args.seconds:
+            if conn.recv(65536) == b"":
+                fail("expect-peer-reset: orderly end of stream instead of a reset")
+    except ConnectionResetError:
+        print(f"ok: Linux server's recv failed with ECONNRESET after the peer's reset "
+              f"({(time.monotonic() - start) * 1000:.0f} ms after it sent {args.size} bytes)", flush=True)
+        return
+    except socket.timeout:
+        pass
+    fail(f"expect-peer-reset: no reset within {args.seconds} s")
+
+
 # MARK: Clients (of dp-echo)
 
 def concurrent(args):
@@ -487,6 +512,9 @@ def main():
     p.add_argument("--after-sent", type=int, default=0, help="instead: reset after sending this many, reading nothing")
     p.add_argument("--seconds", type=float, default=30)
     p.set_defaults(run=reset_server)
+    p = commands.add_parser("expect-peer-reset"); p.add_argument("--listen", required=True)
+    p.add_argument("--size", type=int, default=65536); p.add_argument("--seconds", type=float, default=10)
+    p.set_defaults(run=expect_peer_reset)
     p = commands.add_parser("concurrent"); p.add_argument("--to", required=True)
     p.add_argument("--count", type=int, default=1000); p.add_argument("--size", type=int, default=4096)
     p.add_argument("--seconds", type=float, default=60); p.set_defaults(run=concurrent)
