@@ -81,6 +81,10 @@ public final class SocketCore: @unchecked Sendable {
     deinit {
         for slot in slots.indices where slots[slot] != nil { closeSlot(slot) }
         stack.tcpEventHandler = nil
+        // Sockets left open end as close() ends them (FIN, or RST with unread
+        // data), as when a process exits: send those now, not never.
+        stack.runTCP()
+        stack.flush()
         Self.registry[coreID].store(nil, ordering: .releasing)
         Self.claimed[coreID].store(false, ordering: .releasing)
     }

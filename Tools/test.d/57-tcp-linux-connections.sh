@@ -110,6 +110,13 @@ sleep 0.3
 check 60 "${tcp_check[@]}" concurrent "${our[@]}" --to 10.79.1.1:7007 --count 1000 --size 4096 --seconds 50
 # 20,000 > the 16,384 ephemeral ports: past 16,384 every connect reuses our oldest TIME-WAIT entry.
 check 130 "${tcp_check[@]}" cycles "${our[@]}" --to 10.79.1.1:7007 --count 20000 --seconds 120
+# The Linux server closes right after its echo: its FIN comes first or crosses ours (simultaneous close).
+ip netns exec "$ns" "${peer[@]}" echo-server --listen 10.79.1.1:7017 --seconds 60 --close-after-echo >"$work/echo-server2.log" 2>&1 &
+pids+=($!)
+sleep 0.3
+check 60 "${tcp_check[@]}" cycles "${our[@]}" --to 10.79.1.1:7017 --count 10000 --seconds 50
+kill "${pids[-1]}" 2>/dev/null || true
+wait "${pids[-1]}" 2>/dev/null || true
 # Only 500 local ports for 2,000 connections: every port is in TIME-WAIT after
 # the first 500, so connects must reuse TIME-WAIT entries (older than 1 s, with timestamps).
 check 60 "${tcp_check[@]}" cycles "${our[@]}" --to 10.79.1.1:7007 --count 2000 --ephemeral-ports 61000-61499 --seconds 50

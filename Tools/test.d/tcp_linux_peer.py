@@ -63,6 +63,11 @@ def echo_server(args):
                 conn.settimeout(5)
                 conn.sendall(data)
                 conn.setblocking(False)
+                if args.close_after_echo:
+                    # Close right after the echo: our side closes at about the
+                    # same time, so FINs cross (simultaneous close) or ours comes second.
+                    selector.unregister(conn)
+                    conn.close()
             else:  # end of stream (or reset): done with it
                 selector.unregister(conn)
                 conn.close()
@@ -502,7 +507,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("echo-server"); p.add_argument("--listen", required=True)
-    p.add_argument("--seconds", type=float, default=300); p.set_defaults(run=echo_server)
+    p.add_argument("--seconds", type=float, default=300)
+    p.add_argument("--close-after-echo", action="store_true", help="close after the first echo, not at end of stream")
+    p.set_defaults(run=echo_server)
     p = commands.add_parser("eof-echo-server"); p.add_argument("--listen", required=True)
     p.add_argument("--expect", type=int, required=True); p.add_argument("--seconds", type=float, default=30)
     p.add_argument("--delay", type=float, default=0, help="seconds before the first read")
