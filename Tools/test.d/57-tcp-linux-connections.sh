@@ -159,6 +159,16 @@ for how in unread linger; do
   port=$((port + 1))
 done
 
+# Our side as a server closing first (TIME-WAIT ours); Linux reconnects from one
+# port, so every SYN meets our TIME-WAIT entry and must reopen it (RFC 6191).
+ip netns exec "$ns" timeout 40 "$bin/dp-tcp-check" serve-close-first "${our[@]}" --port 8000 --count 200 --seconds 35 \
+  >"$work/serve.log" 2>&1 &
+serve_pid=$!
+for _ in $(seq 50); do grep -q "serving on" "$work/serve.log" && break; sleep 0.1; done
+check 40 "${peer[@]}" same-port-cycles --to 10.79.1.2:8000 --source 10.79.1.1 --source-port 40000 --count 200 --gap 0.002
+wait $serve_pid || { echo "FAIL: serve-close-first:"; failed=1; }
+grep -v "^serving" "$work/serve.log"
+
 # A Linux port with no listener: the kernel's RST must fail our connect with ECONNREFUSED.
 check 20 "${tcp_check[@]}" expect-refused "${our[@]}" --to 10.79.1.1:7020
 

@@ -4,6 +4,7 @@ dp-tcp-check connects to, clients of dp-echo, and the bounded SYN flood.
 Each client prints one 'ok: ...' line and exits non-zero on failure.
 Every loop is bounded in count and time."""
 import argparse
+import errno
 import hashlib
 import os
 import random
@@ -332,6 +333,52 @@ def reset_clients(args):
     print(f"ok: {args.count} Linux clients reset their connections mid-echo", flush=True)
 
 
+def same_port_cycles(args):
+    """Connects `count` times from one local port to a server that closes
+    first: each new SYN meets the server's TIME-WAIT entry of the last one."""
+    target = endpoint(args.to)
+    start = time.monotonic()
+    slow = busy = 0
+    for i in range(args.count):
+        if time.monotonic() - start > args.seconds:
+            fail(f"same-port cycles: {i} of {args.count} within {args.seconds} s")
+        began = time.monotonic()
+        try:
+            for attempt in range(100):
+                s = socket.socket()
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind((args.source, args.source_port))
+                s.settimeout(10)
+                try:
+                    s.connect(target)
+                    break
+                except OSError as error:
+                    # EADDRNOTAVAIL: Linux's side of the last connection is still in
+                    # LAST-ACK (our ACK of its FIN not yet in); try again shortly.
+                    s.close()
+                    if error.errno != errno.EADDRNOTAVAIL or attempt == 99:
+                        raise
+                    busy += 1
+                    time.sleep(0.005)
+            greeting = b""
+            while True:
+                chunk = s.recv(256)
+                if not chunk:
+                    break
+                greeting += chunk
+            s.close()
+        except OSError as error:
+            fail(f"same-port cycle {i}: {error!r}")
+        if not greeting.startswith(b"hello %d " % i):
+            fail(f"same-port cycle {i}: greeting {greeting!r}")
+        if time.monotonic() - began > 0.5:
+            slow += 1  # the SYN was not let in at once: a retransmission got it through
+        time.sleep(args.gap)
+    elapsed = time.monotonic() - start
+    print(f"ok: Linux client {args.count} connections from port {args.source_port} into our TIME-WAIT, "
+          f"{slow} needed a SYN retransmission, {busy} waits for Linux's LAST-ACK, {elapsed:.1f} s", flush=True)
+
+
 def refused(args):
     """A port with no listener: connect() must fail with ECONNREFUSED."""
     start = time.monotonic()
@@ -536,6 +583,10 @@ def main():
     p.add_argument("--seconds", type=float, default=30); p.set_defaults(run=stall)
     p = commands.add_parser("reset-clients"); p.add_argument("--to", required=True)
     p.add_argument("--count", type=int, default=50); p.set_defaults(run=reset_clients)
+    p = commands.add_parser("same-port-cycles"); p.add_argument("--to", required=True)
+    p.add_argument("--source", required=True); p.add_argument("--source-port", type=int, default=40000)
+    p.add_argument("--count", type=int, default=100); p.add_argument("--gap", type=float, default=0.002)
+    p.add_argument("--seconds", type=float, default=30); p.set_defaults(run=same_port_cycles)
     p = commands.add_parser("refused"); p.add_argument("--to", required=True); p.set_defaults(run=refused)
     p = commands.add_parser("syn-flood"); p.add_argument("--to", required=True)
     p.add_argument("--interface", required=True); p.add_argument("--dst-mac", required=True)
