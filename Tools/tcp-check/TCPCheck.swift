@@ -12,5 +12,5 @@ struct TCPCheck: ParsableCommand {
             Example:
               ip netns exec NS dp-tcp-check cycles --tap dpc0 --ip 10.79.1.2/24 --to 10.79.1.1:7 --count 10000
             """,
-        subcommands: [Cycles.self, HalfClose.self, ExpectReset.self, ExpectRefused.self, Concurrent.self, Abort.self, ServeCloseFirst.self])
+        subcommands: [Cycles.self, HalfClose.self, ExpectReset.self, ExpectRefused.self, Concurrent.self, Abort.self, ServeCloseFirst.self, KeepAlive.self])
 }

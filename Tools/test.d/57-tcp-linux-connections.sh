@@ -169,6 +169,23 @@ check 40 "${peer[@]}" same-port-cycles --to 10.79.1.2:8000 --source 10.79.1.1 --
 wait $serve_pid || { echo "FAIL: serve-close-first:"; failed=1; }
 grep -v "^serving" "$work/serve.log"
 
+# Keepalive (idle 1 s, 3 probes 1 s apart): Linux answers the probes and the idle
+# connection stays up; then, with Linux silenced (iptables DROP in this namespace
+# only), recv must fail with ETIMEDOUT.
+ip netns exec "$ns" "${peer[@]}" echo-server --listen 10.79.1.1:7040 --seconds 60 >"$work/echo-server3.log" 2>&1 &
+pids+=($!)
+sleep 0.3
+check 20 "${tcp_check[@]}" keepalive "${our[@]}" --to 10.79.1.1:7040 --expect alive
+ip netns exec "$ns" timeout 30 "$bin/dp-tcp-check" keepalive "${our[@]}" --to 10.79.1.1:7040 --expect timeout >"$work/keepalive.log" 2>&1 &
+keepalive_pid=$!
+for _ in $(seq 100); do grep -q "^connected" "$work/keepalive.log" && break; sleep 0.1; done
+in_ns iptables -I INPUT -i dpc0 -s 10.79.1.2 -j DROP
+wait $keepalive_pid || failed=1
+grep -v "^connected" "$work/keepalive.log"
+in_ns iptables -D INPUT -i dpc0 -s 10.79.1.2 -j DROP
+kill "${pids[-1]}" 2>/dev/null || true
+wait "${pids[-1]}" 2>/dev/null || true
+
 # A Linux port with no listener: the kernel's RST must fail our connect with ECONNREFUSED.
 check 20 "${tcp_check[@]}" expect-refused "${our[@]}" --to 10.79.1.1:7020
 
