@@ -30,10 +30,13 @@ in_ns() { ip netns exec "$ns" "$@"; }
 failed=0
 # Runs one check with a time bound; its 'ok:'/'FAIL:' lines are the result.
 check() {
-  local seconds=$1; shift
-  if ! in_ns timeout "$seconds" "$@" >"$work/out" 2>&1; then
+  local seconds=$1 status=0; shift
+  in_ns timeout "$seconds" "$@" >"$work/out" 2>&1 || status=$?
+  if [ "$status" != 0 ]; then
     cat "$work/out"
-    grep -q '^FAIL' "$work/out" || echo "FAIL: $* (exit status $?, see above)"
+    local why="exit status $status"
+    [ "$status" = 124 ] && why="timed out after $seconds s"
+    grep -q '^FAIL' "$work/out" || echo "FAIL: $(basename "$1") ${*:2} ($why, output above)"
     failed=1
     return 0
   fi
