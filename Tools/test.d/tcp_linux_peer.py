@@ -408,10 +408,13 @@ def words_sum(data):
 
 
 class SYNFrames:
-    """Ethernet/IPv4/TCP SYNs from spoofed addresses (198.18.0.0/15) and ports;
+    """Ethernet/IPv4/TCP SYNs from spoofed addresses (by default 198.18.0.0/15) and ports;
     checksums are updated incrementally from a template's partial sums."""
 
-    def __init__(self, destination_mac, source_mac, destination_ip, destination_port):
+    def __init__(self, destination_mac, source_mac, destination_ip, destination_port, source_network="198.18.0.0/15"):
+        base, prefix = source_network.split("/")
+        self.source_base = struct.unpack("!I", socket.inet_aton(base))[0]
+        self.source_bits = 32 - int(prefix)
         self.ethernet = bytes.fromhex(destination_mac.replace(":", "")) + bytes.fromhex(source_mac.replace(":", "")) \
             + b"\x08\x00"
         self.destination = socket.inet_aton(destination_ip)
@@ -425,7 +428,7 @@ class SYNFrames:
         self.tcp_base = words_sum(bytes(self.tcp)) + words_sum(self.destination) + 6 + 40
 
     def frame(self, n, rng):
-        source = 0xC6120000 | rng.getrandbits(17)  # 198.18.0.0/15
+        source = self.source_base | rng.getrandbits(self.source_bits)
         source_port = 1024 + rng.getrandbits(15)
         sequence = rng.getrandbits(32)
         identification = n & 0xFFFF
@@ -513,7 +516,7 @@ def syn_flood(args):
     raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     raw.bind((args.interface, 0))
     frames = SYNFrames(args.dst_mac, open(f"/sys/class/net/{args.interface}/address").read().strip(),
-                       target[0], target[1])
+                       target[0], target[1], args.source_network)
     rng = random.Random(1)
     dropped_file = f"/sys/class/net/{args.interface}/statistics/tx_dropped"
     dropped_before = int(open(dropped_file).read())
@@ -597,6 +600,8 @@ def main():
     p.add_argument("--new-interval", type=float, default=0.05)
     p.add_argument("--new-bytes", type=int, default=100000, help="each new connection echoes this much")
     p.add_argument("--start-after", type=int, default=5000)
+    p.add_argument("--source-network", default="198.18.0.0/15",
+                   help="spoofed sources; one on dp-echo's subnet makes it ARP for each")
     p.set_defaults(run=syn_flood)
     args = parser.parse_args()
     args.run(args)
