@@ -45,6 +45,7 @@ struct Cycles: ParsableCommand {
             } catch where error.errno == .resourceTemporarilyUnavailable && error.reason.hasPrefix("no free local port")
                     && portWaits < 100 * count {
                 // Every local port is taken (TIME-WAIT younger than its reuse age): let time pass.
+                // (connect's EAGAIN, told apart by its reason from a recv that timed out, which fails.)
                 portWaits += 1
                 net.run(seconds: 0.01) { false }
             } catch {
@@ -52,7 +53,7 @@ struct Cycles: ParsableCommand {
                 break
             }
         }
-        let elapsed = Double(TSCClock.monotonicNanoseconds() - start) / 1e9
+        let elapsed = elapsedSeconds(since: start)
         // Let the last closing handshakes finish (every connection released ends in TIME-WAIT or closed).
         net.run(seconds: 3) { net.stack.tcp.connectionCount == 0 }
         let rate = Double(completed) / elapsed
