@@ -28,6 +28,7 @@ let package = Package(
         .executable(name: "dp-probe", targets: ["dp-probe"]),
         .executable(name: "dp-tcp-bench", targets: ["dp-tcp-bench"]),
         .executable(name: "dp-virtio-test", targets: ["dp-virtio-test"]),
+        .executable(name: "dp-tcp-check", targets: ["dp-tcp-check"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -128,7 +129,7 @@ let package = Package(
         .executableTarget(
             name: "dp-echo",
             dependencies: [
-                "Stack", "Sockets", "Ports", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
+                "Stack", "Sockets", "TCP", "Ports", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/echo", swiftSettings: fastPath),
@@ -175,6 +176,15 @@ let package = Package(
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             path: "Tools/tcp-bench", swiftSettings: fastPath),
+        // Our stack as a TCP client against Linux servers (Tools/test.d/57-tcp-linux-connections.sh).
+        .executableTarget(
+            name: "dp-tcp-check",
+            dependencies: [
+                "Stack", "Sockets", "TCP", "Ports", "NetDevice", "Packets", "Platform", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Tools/tcp-check"),
         // The guest half of the virtio lab tests (Tools/test.d/30-virtio-lab.sh).
         .executableTarget(
             name: "dp-virtio-test",

@@ -318,6 +318,7 @@ extension SocketCore {
         }
         if how != Int32(SHUT_WR) { entry.shutRead = true }
         stack.runTCP()
+        stack.flush()  // the FIN leaves now, not at the next poll step
         wake(slot)
     }
 }

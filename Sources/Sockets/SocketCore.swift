@@ -81,6 +81,10 @@ public final class SocketCore: @unchecked Sendable {
     deinit {
         for slot in slots.indices where slots[slot] != nil { closeSlot(slot) }
         stack.tcpEventHandler = nil
+        // Sockets left open end as close() ends them (FIN, or RST with unread
+        // data), as when a process exits: send those now, not never.
+        stack.runTCP()
+        stack.flush()
         Self.registry[coreID].store(nil, ordering: .releasing)
         Self.claimed[coreID].store(false, ordering: .releasing)
     }
@@ -243,6 +247,9 @@ public final class SocketCore: @unchecked Sendable {
         }
         closeSlot(slot)
         stack.runTCP()
+        // The FIN or RST leaves now, as with the kernel: the application may
+        // not poll again soon (or ever, when it closes and exits).
+        stack.flush()
     }
 
     func closeSlot(_ slot: Int) {

@@ -182,31 +182,43 @@ public final class TCPEndpointTable {
 
     /// RFC 6056 algorithm 3: a keyed-hash offset per destination plus a
     /// counter, the first candidate whose 4-tuple is free wins.
-    /// A free port first; only when none is left, the oldest-enough
-    /// TIME-WAIT entry that used timestamps (RFC 6191 conditions).
+    /// A free port first; when a candidate's 4-tuple is in a TIME-WAIT entry
+    /// that may be reused (RFC 6191 conditions), only a few more candidates
+    /// are tried for a free one before it is taken. Ports are handed out in
+    /// counter order, so once the whole range sits in TIME-WAIT the candidate
+    /// at the counter is the oldest entry: the search stays short instead of
+    /// scanning the whole range on every connect.
     private func ephemeralPort(from localAddress: IPv4Address, to remote: TCPEndpoint,
                                now: TCPInstant) throws(TCPCallError) -> (UInt16, TCPTimeWaitTable.Entry?) {
         let range = configuration.ephemeralPorts
         let size = UInt32(range.upperBound - range.lowerBound) + 1
         let offset = UInt32(truncatingIfNeeded: portKey.hash(
             UInt64(localAddress.value) << 32 | UInt64(remote.address.value), UInt64(remote.port)))
-        var reusable: TCPTimeWaitTable.Entry? = nil
+        var reusable: (entry: TCPTimeWaitTable.Entry, attempt: UInt32)? = nil
         for attempt in 0..<size {
+            if let found = reusable, attempt - found.attempt > Self.freePortLookahead { break }
+            statistics.ephemeralPortProbes += 1
             let candidate = UInt16(UInt32(range.lowerBound) + (offset &+ ephemeralCounter &+ attempt) % size)
             let tuple = TCPFourTuple(local: TCPEndpoint(address: localAddress, port: candidate), remote: remote)
             if byTuple[tuple] != nil { continue }
             if listenerByEndpoint[tuple.local] != nil
                 || listenerByEndpoint[TCPEndpoint(address: .any, port: candidate)] != nil { continue }
             if let entry = timeWait[tuple] {
-                if reusable == nil && isReusable(entry, now: now) { reusable = entry }
+                if reusable == nil && isReusable(entry, now: now) { reusable = (entry, attempt) }
                 continue
             }
             ephemeralCounter &+= attempt + 1
             return (candidate, nil)
         }
-        if let entry = reusable { return (entry.tuple.local.port, entry) }
+        if let found = reusable {
+            ephemeralCounter &+= found.attempt + 1
+            return (found.entry.tuple.local.port, found.entry)
+        }
         throw .noEphemeralPort
     }
+
+    /// Candidates tried for a free port after a reusable TIME-WAIT entry was found.
+    static let freePortLookahead: UInt32 = 8
 
     /// A TIME-WAIT entry of ours may be reused after one second when the
     /// connection used timestamps.

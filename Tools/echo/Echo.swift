@@ -6,6 +6,9 @@ import Platform
 import Ports
 import Sockets
 import Stack
+// Imported directly (not only through Stack): the stats read TCP's types, and
+// incremental builds recompile this file when TCP changes only for direct imports.
+import TCP
 import TapDriver
 import Wire
 
@@ -228,6 +231,7 @@ struct Echo: ParsableCommand {
                 ]
             }
             let pools = pool.statistics
+            let table = stack.tcp.statistics
             let document: [String: Any] = [
                 "seconds": elapsed,
                 "udpEchoed": echoed,
@@ -235,6 +239,16 @@ struct Echo: ParsableCommand {
                 "tcpBytesEchoed": tcp.bytesEchoed,
                 "tcpBytesDiscarded": tcp.bytesDiscarded,
                 "counters": counters,
+                // The TCP table's own counters (SYN cookies, RSTs for closed ports, TIME-WAIT).
+                "tcp": [
+                    "segmentsReceived": table.segmentsReceived, "resetsForClosedPorts": table.resetsForClosedPorts,
+                    "synCookiesSent": table.synCookiesSent, "synCookiesAccepted": table.synCookiesAccepted,
+                    "synCookiesRejected": table.synCookiesRejected, "synsDropped": table.synsDropped,
+                    "timeWaitReused": table.timeWaitReused, "timeWaitACKs": table.timeWaitACKs,
+                    "connectionsOpened": table.connectionsOpened, "connectionsAccepted": table.connectionsAccepted,
+                    "connectionsFreed": table.connectionsFreed, "controlQueueDrops": table.controlQueueDrops,
+                    "liveConnections": stack.tcp.connectionCount, "timeWaitEntries": stack.tcp.timeWaitCount,
+                ],
                 // "port": the first port (what single-port callers read); "ports": every one.
                 "port": ports[0],
                 "ports": ports,

@@ -1,0 +1,55 @@
+import Glibc
+import LoopbackDriver
+import NetDevice
+import Packets
+import Sockets
+import Stack
+import Testing
+import Wire
+
+/// A socket core that goes away with sockets still open closes them as a
+/// process exit does: the peers get their FIN at once (before, the FINs
+/// were queued in the TCP table and never sent).
+@Suite struct CoreTeardownTests {
+    @Test func releasedCoreSendsFINForSocketsLeftOpen() throws {
+        let pool = try PacketPool(name: "teardown-test", capacity: 1024, cacheSize: 0, policy: .anonymous)
+        let pair = try LoopbackPair(ringSize: 256)
+        for port in [pair.first, pair.second] {
+            try port.configure(PortConfiguration(receivePools: [pool]))
+            try port.start()
+        }
+        let stackA = NetStack(pool: pool)
+        let stackB = NetStack(pool: pool)
+        try stackA.addInterface(device: pair.first, configuration: InterfaceConfiguration(
+            address: IPv4Network(address: TwoCores.addressA, prefixLength: 24)!, announceOnStart: false))
+        try stackB.addInterface(device: pair.second, configuration: InterfaceConfiguration(
+            address: IPv4Network(address: TwoCores.addressB, prefixLength: 24)!, announceOnStart: false))
+        stackA.start()
+        stackB.start()
+        let group = SocketGroup()
+        var coreA: SocketCore? = try SocketCore(stack: stackA, group: group, configuration: TwoCores.testConfiguration)
+        let coreB = try SocketCore(stack: stackB, group: group, configuration: TwoCores.testConfiguration)
+
+        let listener = try Socket(.stream, on: coreB, nonBlocking: true)
+        try listener.bind(port: 5200)
+        try listener.listen()
+        let client = try Socket(.stream, on: coreA!, nonBlocking: true)
+        expectErrno(.nowInProgress) { try client.connect(.b(5200)) }
+        var server: Socket?
+        for _ in 0..<2000 where server == nil {
+            coreA!.runOnce()
+            coreB.runOnce()
+            server = try? listener.accept().socket
+        }
+        let accepted = try #require(server)
+        try accepted.setNonBlocking(true)
+
+        coreA = nil  // the client socket is still open
+        var endOfStream = false
+        for _ in 0..<2000 where !endOfStream {
+            coreB.runOnce()
+            endOfStream = (try? accepted.receive(maximum: 16).bytes.isEmpty) == true
+        }
+        #expect(endOfStream, "the peer saw no FIN after the core with an open socket went away")
+    }
+}
