@@ -44,13 +44,20 @@ step() {
 step "bootstrap (Debian packages)" ./Tools/bootstrap.sh || exit 1
 step "build dp-lab (debug; the lab builds its guest products in release)" swift build --product dp-lab || exit 1
 
+# C helpers: linux-echo (the kernel stack's echo server in the guest) and
+# peer-load (the peer's load generator for the rates, faster than Python).
+step "build linux-echo and peer-load (C)" bash -c "mkdir -p .build/demo && \
+  cc -O2 -Wall -o .build/demo/linux-echo Tools/demo/linux-echo.c && \
+  cc -O2 -Wall -o .build/demo/peer-load Tools/demo/peer-load.c" || exit 1
+peer="/usr/bin/python3 -u $PWD/Tools/demo/demo-peer.py --load $PWD/.build/demo/peer-load"
+
 # --- Functional demo: one e1000 and one virtio-net NIC under VFIO, dp-echo
 # serving UDP and TCP echo on both, a Linux peer in the lab's namespace.
 tcp_bytes=$(( quick ? 1000000 : 4000000 ))
 functional() {
   .build/debug/dp-lab run --nic e1000 --nic virtio --access vfio --product dp-echo --timeout 420 \
     --peer-ip 10.0.0.1/24 --peer-ip 10.0.1.1/24 \
-    --peer "/usr/bin/python3 -u $PWD/Tools/demo/demo-peer.py 9999 $tcp_bytes e1000=10.0.0.2 virtio=10.0.1.2" \
+    --peer "$peer 9999 $tcp_bytes e1000=10.0.0.2 virtio=10.0.1.2" \
     -- "dp-echo --pci 0000:00:10.0 --ip 10.0.0.2/24 --pci 0000:00:11.0 --ip 10.0.1.2/24 --udp-echo 7 --tcp-echo 7 --stop-port 9999 --seconds 360"
 }
 step "lab: e1000 + virtio-net (VFIO), dp-echo on both, Linux peer" functional
@@ -73,14 +80,12 @@ grep -E "DEMO-FIGURE" "$lab_log" | sed 's/.*DEMO-FIGURE /  figure (TCG guest, ro
 # --- The same peer against the Linux kernel stack: the NICs on their kernel
 # drivers (e1000, virtio_net) in the same kind of guest, linux-echo (UDP and
 # TCP echo, one epoll thread) serving. Boots alternate ours/Linux.
-step "build linux-echo (the kernel stack's echo server for the guest)" \
-  bash -c "mkdir -p .build/demo && cc -O2 -Wall -o .build/demo/linux-echo Tools/demo/linux-echo.c"
 linux_side() {
   .build/debug/dp-lab run --nic e1000 --nic virtio --access none --module e1000 --module virtio_pci --module virtio_net \
     --timeout 420 --peer-ip 10.0.0.1/24 --peer-ip 10.0.1.1/24 \
     --include "$PWD/.build/demo/linux-echo:/usr/local/bin/linux-echo" \
     --include "$PWD/Tools/demo/linux-guest.sh:/lab/linux-guest.sh" \
-    --peer "/usr/bin/python3 -u $PWD/Tools/demo/demo-peer.py 9999 $tcp_bytes e1000=10.0.0.2 virtio=10.0.1.2" \
+    --peer "$peer 9999 $tcp_bytes e1000=10.0.0.2 virtio=10.0.1.2" \
     -- "sh /lab/linux-guest.sh"
 }
 ours_logs=("$lab_log")
