@@ -303,12 +303,16 @@ extension TCPConnection {
         }
     }
 
-    /// RFC 9293's four-case acceptability test.
+    /// RFC 9293's four-case acceptability test, with the right edge itself
+    /// acceptable for a zero-length segment (as Linux and FreeBSD do): a peer
+    /// that filled our window and lost a segment of it sends its ACKs with
+    /// SEQ = RCV.NXT + RCV.WND, and their ACK fields must count, or our
+    /// sending stalls until the retransmission timeout.
     func isAcceptable(sequence: TCPSequenceNumber, length: Int, window: Int) -> Bool {
         let edge = receiveNext + window
         switch (length == 0, window == 0) {
         case (true, true): return sequence == receiveNext
-        case (true, false): return sequence.isIn(receiveNext, upTo: edge)
+        case (true, false): return sequence.isIn(receiveNext, upTo: edge) || sequence == edge
         case (false, true): return false
         case (false, false):
             return sequence.isIn(receiveNext, upTo: edge) || (sequence + length - 1).isIn(receiveNext, upTo: edge)
