@@ -353,6 +353,7 @@ extension TCPConnection {
         } else if newSACKInformation && inRecovery == false && sackEnabled {
             noteDuplicateACK(newSACKInformation: true, now: now)
         }
+        if newSACKInformation && inRecovery { detectLostRetransmission() }
 
         // Window update (RFC 9293: only from segments newer than the last update).
         if sendWindowUpdateSequence < sequence
@@ -410,6 +411,7 @@ extension TCPConnection {
         sendBuffer.removeFirst(dataBytes)
         previousUnacknowledged = sendUnacknowledged
         sendUnacknowledged = ack
+        unaRetransmissionMark = nil
         if sendNext < ack { sendNext = ack }
         scoreboard.advance(to: ack)
         statistics.bytesSent += dataBytes
@@ -448,6 +450,19 @@ extension TCPConnection {
             retransmitDeadline = now + roundTrip.timeout
             armTailLossProbe(now: now)
         }
+    }
+
+    /// The retransmission of the segment at SND.UNA was lost when data sent
+    /// after it has been SACKed: send it again now rather than wait for the
+    /// RTO (Linux does the same through RACK). No second window reduction:
+    /// the loss belongs to the recovery already under way.
+    func detectLostRetransmission() {
+        guard let mark = unaRetransmissionMark, mark < sendMax else { return }
+        let sackedAbove = (sendMax - mark) - scoreboard.unsackedBytes(from: mark, to: sendMax)
+        guard sackedAbove >= sendMSS else { return }
+        unaRetransmissionMark = nil
+        statistics.lostRetransmissions += 1
+        retransmitFirstPending = true
     }
 
     func noteDuplicateACK(newSACKInformation: Bool, now: TCPInstant) {

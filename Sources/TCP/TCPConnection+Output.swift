@@ -183,6 +183,7 @@ extension TCPConnection {
             let (payload, fin) = span(at: sendUnacknowledged, maxPayload: payloadBudget, limit: sendMax)
             if payload > 0 || fin {
                 highRetransmitted = TCPSequenceNumber.latest(highRetransmitted, sendUnacknowledged + payload + (fin ? 1 : 0))
+                if inRecovery { unaRetransmissionMark = sendMax }
                 return makeSegment(sequence: sendUnacknowledged, payloadLength: payload,
                                    flags: fin ? [.ack, .fin] : [.ack], now: now, isRetransmission: true)
             }
@@ -195,6 +196,7 @@ extension TCPConnection {
         let (payload, fin) = span(at: hole.start, maxPayload: hole.length, limit: sendMax)
         guard payload > 0 || fin else { return nil }
         highRetransmitted = hole.start + payload + (fin ? 1 : 0)
+        if hole.start == sendUnacknowledged { unaRetransmissionMark = sendMax }
         return makeSegment(sequence: hole.start, payloadLength: payload,
                            flags: fin ? [.ack, .fin] : [.ack], now: now, isRetransmission: true)
     }

@@ -108,6 +108,7 @@ extension TCPConnection {
         recoveryInflation = 0
         duplicateACKs = 0
         retransmitFirstPending = false
+        unaRetransmissionMark = nil
         recoveryPoint = sendMax
         highRetransmitted = sendUnacknowledged
         sendNext = sendUnacknowledged

@@ -116,6 +116,12 @@ public final class TCPConnection {
     var highRetransmitted = TCPSequenceNumber(0)
     /// Retransmit the segment at SND.UNA next (fast retransmit, NewReno partial ACK).
     var retransmitFirstPending = false
+    /// SND.MAX when the segment at SND.UNA was last retransmitted in fast
+    /// recovery: everything above it was sent after that retransmission, so
+    /// when the peer SACKs a segment's worth of it while SND.UNA stays, the
+    /// retransmission was lost (the rule RACK applies, RFC 8985 6.2, counted
+    /// in bytes instead of time); nil when no such retransmission is pending.
+    var unaRetransmissionMark: TCPSequenceNumber?
     /// NewReno's cwnd inflation during recovery without SACK (RFC 6582).
     var recoveryInflation = 0
     var scoreboard: TCPSACKScoreboard

@@ -8,6 +8,8 @@ public struct TCPConnectionStatistics: Sendable, Hashable {
     public var retransmissionTimeouts = 0
     public var fastRetransmits = 0
     public var tailLossProbes = 0
+    /// Fast retransmissions found lost (later data SACKed) and sent again.
+    public var lostRetransmissions = 0
     public var duplicateACKsReceived = 0
     /// Segments outside the receive window (answered with an ACK and dropped).
     public var unacceptableSegments = 0
