@@ -26,4 +26,38 @@ public struct TCPConnectionStatistics: Sendable, Hashable {
     public var keepAliveProbes = 0
 
     public init() {}
+
+    /// Every counter by name (statistics JSON, reports).
+    public var named: [(String, Int)] {
+        [("segmentsReceived", segmentsReceived), ("segmentsSent", segmentsSent), ("bytesReceived", bytesReceived),
+         ("bytesSent", bytesSent), ("retransmittedSegments", retransmittedSegments), ("retransmissionTimeouts", retransmissionTimeouts),
+         ("fastRetransmits", fastRetransmits), ("tailLossProbes", tailLossProbes), ("lostRetransmissions", lostRetransmissions),
+         ("duplicateACKsReceived", duplicateACKsReceived), ("unacceptableSegments", unacceptableSegments), ("pawsDrops", pawsDrops),
+         ("outOfOrderDrops", outOfOrderDrops), ("receiveBufferDrops", receiveBufferDrops), ("challengeACKsSent", challengeACKsSent),
+         ("challengeACKsSuppressed", challengeACKsSuppressed), ("resetsSent", resetsSent), ("zeroWindowProbes", zeroWindowProbes),
+         ("keepAliveProbes", keepAliveProbes)]
+    }
+
+    /// Adds another connection's counters (the table's totals).
+    public mutating func add(_ other: TCPConnectionStatistics) {
+        segmentsReceived += other.segmentsReceived
+        segmentsSent += other.segmentsSent
+        bytesReceived += other.bytesReceived
+        bytesSent += other.bytesSent
+        retransmittedSegments += other.retransmittedSegments
+        retransmissionTimeouts += other.retransmissionTimeouts
+        fastRetransmits += other.fastRetransmits
+        tailLossProbes += other.tailLossProbes
+        lostRetransmissions += other.lostRetransmissions
+        duplicateACKsReceived += other.duplicateACKsReceived
+        unacceptableSegments += other.unacceptableSegments
+        pawsDrops += other.pawsDrops
+        outOfOrderDrops += other.outOfOrderDrops
+        receiveBufferDrops += other.receiveBufferDrops
+        challengeACKsSent += other.challengeACKsSent
+        challengeACKsSuppressed += other.challengeACKsSuppressed
+        resetsSent += other.resetsSent
+        zeroWindowProbes += other.zeroWindowProbes
+        keepAliveProbes += other.keepAliveProbes
+    }
 }

@@ -222,6 +222,8 @@ struct Echo: ParsableCommand {
                 "tcpBytesEchoed": tcp.bytesEchoed,
                 "tcpBytesDiscarded": tcp.bytesDiscarded,
                 "counters": counters,
+                // Every TCP connection's counters summed (retransmissions, timeouts, ...).
+                "tcp": Dictionary(uniqueKeysWithValues: stack.tcp.connectionTotals.named),
                 // "port": the first port (what single-port callers read); "ports": every one.
                 "port": ports[0],
                 "ports": ports,
