@@ -161,6 +161,11 @@ print(f"transfer {name}: {size} bytes each way, sha256 {client['sentSHA256']} se
       f"reordered {b_to_a['reordered']}/{a_to_b['reordered']} "
       f"duplicated {b_to_a['duplicated']}/{a_to_b['duplicated']} "
       f"(Linux->ours/ours->Linux, of {b_to_a['framesIn']}/{a_to_b['framesIn']} frames)")
+tcp = echo.get("tcp", {})
+print(f"  our TCP: {tcp.get('segmentsSent')} segments sent, {tcp.get('retransmittedSegments')} retransmitted "
+      f"({tcp.get('fastRetransmits')} fast retransmits, {tcp.get('lostRetransmissions')} lost retransmissions resent, "
+      f"{tcp.get('tailLossProbes')} tail loss probes, {tcp.get('retransmissionTimeouts')} timeouts), "
+      f"{tcp.get('segmentsReceived')} received, {tcp.get('pawsDrops')} PAWS drops, {tcp.get('outOfOrderDrops')} out-of-order drops")
 PY
 }
 
@@ -168,7 +173,7 @@ runs=${DP_TRANSFER_RUNS:-clean impaired}
 for run in $runs; do
   case "$run" in
     clean) run_transfer clean 60 ;;
-    impaired) run_transfer impaired 150 --loss 0.04 --reorder 0.22 --reorder-delay-ms 3 --duplicate 0.01 ;;
+    impaired) run_transfer impaired 240 --loss 0.04 --reorder 0.22 --reorder-delay-ms 3 --duplicate 0.01 ;;
     *) echo "tcp-linux-transfer: unknown run '$run' (clean, impaired)"; exit 2 ;;
   esac
 done
