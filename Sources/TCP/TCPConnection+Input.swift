@@ -337,6 +337,7 @@ extension TCPConnection {
         let windowBytes = Int(segment.window) << Int(sendWindowScale)
         var newSACKInformation = false
         if sackEnabled && !segment.options.sackBlocks.isEmpty {
+            noteDuplicateSACK(segment.options.sackBlocks, ack: ack)
             newSACKInformation = scoreboard.update(
                 with: segment.options.sackBlocks, una: TCPSequenceNumber.latest(ack, sendUnacknowledged), highData: sendMax)
         }
@@ -459,10 +460,46 @@ extension TCPConnection {
     func detectLostRetransmission() {
         guard let mark = unaRetransmissionMark, mark < sendMax else { return }
         let sackedAbove = (sendMax - mark) - scoreboard.unsackedBytes(from: mark, to: sendMax)
-        guard sackedAbove >= sendMSS else { return }
+        guard sackedAbove >= max(reorderingThreshold - 2, 1) * sendMSS else { return }
         unaRetransmissionMark = nil
         statistics.lostRetransmissions += 1
         retransmitFirstPending = true
+    }
+
+    /// RFC 2883: a first SACK block below the cumulative ACK, or inside the
+    /// second block, reports data that arrived twice. When every
+    /// retransmission of the last fast recovery came back this way, the
+    /// originals had only been late (reordering): the recovery was spurious
+    /// (RFC 3708), so its window reduction is undone and DupThresh raised.
+    func noteDuplicateSACK(_ blocks: TCPSACKBlocks, ack: TCPSequenceNumber) {
+        let first = blocks[0]
+        let left = TCPSequenceNumber(first.left)
+        let right = TCPSequenceNumber(first.right)
+        guard left < right else { return }
+        var duplicate = !(ack < right)
+        if !duplicate && blocks.count > 1 {
+            let second = blocks[1]
+            duplicate = !(left < TCPSequenceNumber(second.left)) && !(TCPSequenceNumber(second.right) < right)
+        }
+        guard duplicate else { return }
+        statistics.duplicateSACKsReceived += 1
+        guard var recovery = lastRecovery, !(left < recovery.start), left < recovery.end else { return }
+        recovery.duplicates += 1
+        lastRecovery = recovery
+        guard recovery.retransmissions > 0, recovery.duplicates >= recovery.retransmissions else { return }
+        lastRecovery = nil
+        statistics.spuriousRecoveriesUndone += 1
+        reorderingThreshold = min(reorderingThreshold + 1, Self.maximumReorderingThreshold)
+        if recovery.congestionBefore.congestionWindow > congestion.congestionWindow {
+            congestion = recovery.congestionBefore
+        }
+        if inRecovery {
+            inRecovery = false
+            recoveryInflation = 0
+            duplicateACKs = 0
+            retransmitFirstPending = false
+            unaRetransmissionMark = nil
+        }
     }
 
     func noteDuplicateACK(newSACKInformation: Bool, now: TCPInstant) {
@@ -470,14 +507,16 @@ extension TCPConnection {
             if !sackEnabled { recoveryInflation += sendMSS }
             return
         }
-        let lossBySACK = sackEnabled && (scoreboard.lossBoundary(mss: sendMSS).map { sendUnacknowledged < $0 } ?? false)
-        guard duplicateACKs >= TCPSACKScoreboard.duplicateThreshold || lossBySACK else { return }
+        let lossBySACK = sackEnabled && (scoreboard.lossBoundary(mss: sendMSS, threshold: reorderingThreshold).map { sendUnacknowledged < $0 } ?? false)
+        guard duplicateACKs >= reorderingThreshold || lossBySACK else { return }
         // RFC 6582: no second reduction for losses of the same window, unless
         // the ACK heuristic (section 4.1) says these duplicates mean a new loss.
         if sendUnacknowledged < recoveryPoint {
             let recentAdvance = sendUnacknowledged - previousUnacknowledged
             guard congestionWindow > sendMSS && recentAdvance <= 4 * sendMSS else { return }
         }
+        lastRecovery = (congestionBefore: congestion, start: sendUnacknowledged, end: sendMax,
+                        retransmissions: 0, duplicates: 0)
         inRecovery = true
         statistics.fastRetransmits += 1
         recoveryPoint = sendMax

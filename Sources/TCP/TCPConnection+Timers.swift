@@ -109,6 +109,7 @@ extension TCPConnection {
         duplicateACKs = 0
         retransmitFirstPending = false
         unaRetransmissionMark = nil
+        lastRecovery = nil  // a timeout is a loss no D-SACK can undo
         recoveryPoint = sendMax
         highRetransmitted = sendUnacknowledged
         sendNext = sendUnacknowledged

@@ -122,6 +122,16 @@ public final class TCPConnection {
     /// retransmission was lost (the rule RACK applies, RFC 8985 6.2, counted
     /// in bytes instead of time); nil when no such retransmission is pending.
     var unaRetransmissionMark: TCPSequenceNumber?
+    /// DupThresh: 3, raised by one (up to `maximumReorderingThreshold`) each
+    /// time a recovery proves spurious, so a path that reorders stops
+    /// triggering recoveries for segments that are only late.
+    var reorderingThreshold = TCPSACKScoreboard.duplicateThreshold
+    static let maximumReorderingThreshold = 16
+    /// The last fast recovery, kept until the next one starts, so that
+    /// D-SACKs arriving after it ended can still prove it spurious
+    /// (RFC 3708) and undo its window reduction (as Linux does).
+    var lastRecovery: (congestionBefore: TCPCongestionController, start: TCPSequenceNumber, end: TCPSequenceNumber,
+                       retransmissions: Int, duplicates: Int)?
     /// NewReno's cwnd inflation during recovery without SACK (RFC 6582).
     var recoveryInflation = 0
     var scoreboard: TCPSACKScoreboard

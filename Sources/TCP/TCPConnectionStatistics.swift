@@ -10,6 +10,10 @@ public struct TCPConnectionStatistics: Sendable, Hashable {
     public var tailLossProbes = 0
     /// Fast retransmissions found lost (later data SACKed) and sent again.
     public var lostRetransmissions = 0
+    /// D-SACKs received (the peer got some data twice).
+    public var duplicateSACKsReceived = 0
+    /// Fast recoveries proved spurious by D-SACKs, their window reduction undone.
+    public var spuriousRecoveriesUndone = 0
     public var duplicateACKsReceived = 0
     /// Segments outside the receive window (answered with an ACK and dropped).
     public var unacceptableSegments = 0
@@ -32,6 +36,7 @@ public struct TCPConnectionStatistics: Sendable, Hashable {
         [("segmentsReceived", segmentsReceived), ("segmentsSent", segmentsSent), ("bytesReceived", bytesReceived),
          ("bytesSent", bytesSent), ("retransmittedSegments", retransmittedSegments), ("retransmissionTimeouts", retransmissionTimeouts),
          ("fastRetransmits", fastRetransmits), ("tailLossProbes", tailLossProbes), ("lostRetransmissions", lostRetransmissions),
+         ("duplicateSACKsReceived", duplicateSACKsReceived), ("spuriousRecoveriesUndone", spuriousRecoveriesUndone),
          ("duplicateACKsReceived", duplicateACKsReceived), ("unacceptableSegments", unacceptableSegments), ("pawsDrops", pawsDrops),
          ("outOfOrderDrops", outOfOrderDrops), ("receiveBufferDrops", receiveBufferDrops), ("challengeACKsSent", challengeACKsSent),
          ("challengeACKsSuppressed", challengeACKsSuppressed), ("resetsSent", resetsSent), ("zeroWindowProbes", zeroWindowProbes),
@@ -49,6 +54,8 @@ public struct TCPConnectionStatistics: Sendable, Hashable {
         fastRetransmits += other.fastRetransmits
         tailLossProbes += other.tailLossProbes
         lostRetransmissions += other.lostRetransmissions
+        duplicateSACKsReceived += other.duplicateSACKsReceived
+        spuriousRecoveriesUndone += other.spuriousRecoveriesUndone
         duplicateACKsReceived += other.duplicateACKsReceived
         unacceptableSegments += other.unacceptableSegments
         pawsDrops += other.pawsDrops

@@ -196,6 +196,55 @@ import Wire
         #expect(s.connection.statistics.lostRetransmissions == 0)
     }
 
+    /// Against Linux with 22% of frames held 3 ms (Tools/test.d/56), most
+    /// fast recoveries were for segments that were only late: each halved
+    /// the window. The D-SACK for the retransmitted segment proves it.
+    @Test func dsackForEveryRetransmissionUndoesTheRecoveryAndRaisesDupThresh() throws {
+        var options = ScriptedConnection.plainOptions()
+        options.selectiveAcknowledgments = true
+        let s = try ScriptedConnection.established(options: options, synOptions: TCPOptions(maximumSegmentSize: 100, sackPermitted: true))
+        s.send(seq: r + 1, ack: s.localSeq + 1, window: 10_000)
+        _ = try s.write([UInt8](repeating: 7, count: 400))
+        #expect(s.recv().count == 4)
+        let base = s.localSeq + 1
+        let windowBefore = s.connection.congestionWindow
+        var blocks = TCPOptions()
+        for end in [200, 300, 400] {
+            blocks.sackBlocks = TCPSACKBlocks([TCPSACKBlock(left: (base + 100).rawValue, right: (base + end).rawValue)])
+            s.send(seq: r + 1, ack: base, window: 10_000, options: blocks)
+        }
+        #expect(s.recv().first?.seq == base)
+        #expect(s.connection.congestionWindow < windowBefore)
+        // The late original arrives, then the retransmission as a duplicate: D-SACK below the ACK.
+        s.send(seq: r + 1, ack: base + 400, window: 10_000)
+        blocks.sackBlocks = TCPSACKBlocks([TCPSACKBlock(left: base.rawValue, right: (base + 100).rawValue)])
+        s.send(seq: r + 1, ack: base + 400, window: 10_000, options: blocks)
+        #expect(s.connection.statistics.duplicateSACKsReceived == 1)
+        #expect(s.connection.statistics.spuriousRecoveriesUndone == 1)
+        #expect(s.connection.congestionWindow >= windowBefore)
+        #expect(s.connection.reorderingThreshold == 4)
+    }
+
+    @Test func dsackOutsideTheLastRecoveryChangesNothing() throws {
+        var options = ScriptedConnection.plainOptions()
+        options.selectiveAcknowledgments = true
+        let s = try ScriptedConnection.established(options: options, synOptions: TCPOptions(maximumSegmentSize: 100, sackPermitted: true))
+        s.send(seq: r + 1, ack: s.localSeq + 1, window: 10_000)
+        _ = try s.write([UInt8](repeating: 7, count: 400))
+        #expect(s.recv().count == 4)
+        let base = s.localSeq + 1
+        s.send(seq: r + 1, ack: base + 400, window: 10_000)
+        let window = s.connection.congestionWindow
+        // The network duplicated a segment: a D-SACK with no recovery behind it.
+        var blocks = TCPOptions()
+        blocks.sackBlocks = TCPSACKBlocks([TCPSACKBlock(left: (base + 100).rawValue, right: (base + 200).rawValue)])
+        s.send(seq: r + 1, ack: base + 400, window: 10_000, options: blocks)
+        #expect(s.connection.statistics.duplicateSACKsReceived == 1)
+        #expect(s.connection.statistics.spuriousRecoveriesUndone == 0)
+        #expect(s.connection.congestionWindow == window)
+        #expect(s.connection.reorderingThreshold == 3)
+    }
+
     @Test func delayedACKTimerFires() throws {
         let s = try ScriptedConnection.established()
         s.send(seq: r + 1, ack: s.localSeq + 1, payload: [1])

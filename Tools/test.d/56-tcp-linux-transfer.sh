@@ -69,7 +69,10 @@ wait_for_line() {  # file, text, what: up to 10 s
 run_transfer() {  # name, time limit in seconds, relay options...
   local name=$1 limit=$2
   shift 2
-  ip netns exec "$nsR" "$bin/dp-echo" --tap "$tap" --ip 10.81.0.2/24 --tcp-echo 7 \
+  # A fixed MAC and a flushed neighbour cache: each run's dp-echo is a new
+  # station, and Linux would otherwise keep sending to the last one's address.
+  ip -n "$nsP" neigh flush dev p0
+  ip netns exec "$nsR" "$bin/dp-echo" --tap "$tap" --ip 10.81.0.2/24 --mac 02:00:0a:51:00:02 --tcp-echo 7 \
     --seconds $((limit + 60)) --stats-json "$work/echo-$name.json" >"$work/echo-$name.log" 2>&1 &
   server=$!
   wait_for_line "$work/echo-$name.log" "tcp echo" "dp-echo"
