@@ -176,7 +176,7 @@ runs=${DP_TRANSFER_RUNS:-clean impaired}
 for run in $runs; do
   case "$run" in
     clean) run_transfer clean 60 ;;
-    impaired) run_transfer impaired 240 --loss 0.04 --reorder 0.22 --reorder-delay-ms 3 --duplicate 0.01 ;;
+    impaired) run_transfer impaired 150 --loss 0.04 --reorder 0.22 --reorder-delay-ms 3 --duplicate 0.01 ;;
     *) echo "tcp-linux-transfer: unknown run '$run' (clean, impaired)"; exit 2 ;;
   esac
 done
