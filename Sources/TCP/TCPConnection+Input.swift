@@ -490,15 +490,10 @@ extension TCPConnection {
         lastRecovery = nil
         statistics.spuriousRecoveriesUndone += 1
         reorderingThreshold = min(reorderingThreshold + 1, Self.maximumReorderingThreshold)
+        // Only the window: a recovery still under way goes on (other holes
+        // may be real losses), as Linux's D-SACK undo does.
         if recovery.congestionBefore.congestionWindow > congestion.congestionWindow {
             congestion = recovery.congestionBefore
-        }
-        if inRecovery {
-            inRecovery = false
-            recoveryInflation = 0
-            duplicateACKs = 0
-            retransmitFirstPending = false
-            unaRetransmissionMark = nil
         }
     }
 
