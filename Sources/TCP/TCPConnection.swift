@@ -124,9 +124,10 @@ public final class TCPConnection {
     var unaRetransmissionMark: TCPSequenceNumber?
     /// DupThresh: 3, raised by one (up to `maximumReorderingThreshold`) each
     /// time a recovery proves spurious, so a path that reorders stops
-    /// triggering recoveries for segments that are only late.
+    /// triggering recoveries for segments that are only late. (Against Linux
+    /// through 22% reordering, 100 MiB: cap 3 118 s, 16 56 s, 32 37 s, 64 44 s.)
     var reorderingThreshold = TCPSACKScoreboard.duplicateThreshold
-    static let maximumReorderingThreshold = 16
+    static let maximumReorderingThreshold = 32
     /// The last fast recovery, kept until the next one starts, so that
     /// D-SACKs arriving after it ended can still prove it spurious
     /// (RFC 3708) and undo its window reduction (as Linux does).
