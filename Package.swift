@@ -29,6 +29,7 @@ let package = Package(
         .executable(name: "dp-tcp-bench", targets: ["dp-tcp-bench"]),
         .executable(name: "dp-virtio-test", targets: ["dp-virtio-test"]),
         .executable(name: "dp-tcp-check", targets: ["dp-tcp-check"]),
+        .executable(name: "dp-impair", targets: ["dp-impair"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -195,6 +196,16 @@ let package = Package(
             ],
             path: "Tools/virtio-test"),
 
+        // The impairment relay between two Linux interfaces (Tools/test.d/56-tcp-linux-transfer.sh):
+        // the decisions and the delay queue (Impairment, unit-tested), AF_PACKET in C, the tool.
+        .target(name: "Impairment", path: "Tools/impair/Impairment"),
+        .target(name: "CPacketSocket", path: "Tools/impair/CPacketSocket"),
+        .executableTarget(
+            name: "dp-impair",
+            dependencies: ["Impairment", "CPacketSocket", "CPlatform",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/impair/dp-impair"),
+
         // MARK: Tests
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], path: "Tests/PlatformTests"),
         .testTarget(
@@ -222,6 +233,7 @@ let package = Package(
             path: "Tests/StackTests"),
         .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),
         .testTarget(name: "TCPTests", dependencies: ["TCP", "Wire"], path: "Tests/TCPTests"),
+        .testTarget(name: "ImpairmentTests", dependencies: ["Impairment"], path: "Tests/ImpairmentTests"),
         .testTarget(
             name: "SocketsTests",
             dependencies: ["Sockets", "DataplaneRuntime", "Stack", "TCP", "LoopbackDriver", "TapDriver", "NetDevice",

@@ -303,12 +303,16 @@ extension TCPConnection {
         }
     }
 
-    /// RFC 9293's four-case acceptability test.
+    /// RFC 9293's four-case acceptability test, with the right edge itself
+    /// acceptable for a zero-length segment (as Linux and FreeBSD do): a peer
+    /// that filled our window and lost a segment of it sends its ACKs with
+    /// SEQ = RCV.NXT + RCV.WND, and their ACK fields must count, or our
+    /// sending stalls until the retransmission timeout.
     func isAcceptable(sequence: TCPSequenceNumber, length: Int, window: Int) -> Bool {
         let edge = receiveNext + window
         switch (length == 0, window == 0) {
         case (true, true): return sequence == receiveNext
-        case (true, false): return sequence.isIn(receiveNext, upTo: edge)
+        case (true, false): return sequence.isIn(receiveNext, upTo: edge) || sequence == edge
         case (false, true): return false
         case (false, false):
             return sequence.isIn(receiveNext, upTo: edge) || (sequence + length - 1).isIn(receiveNext, upTo: edge)
@@ -333,6 +337,7 @@ extension TCPConnection {
         let windowBytes = Int(segment.window) << Int(sendWindowScale)
         var newSACKInformation = false
         if sackEnabled && !segment.options.sackBlocks.isEmpty {
+            noteDuplicateSACK(segment.options.sackBlocks, ack: ack)
             newSACKInformation = scoreboard.update(
                 with: segment.options.sackBlocks, una: TCPSequenceNumber.latest(ack, sendUnacknowledged), highData: sendMax)
         }
@@ -349,6 +354,7 @@ extension TCPConnection {
         } else if newSACKInformation && inRecovery == false && sackEnabled {
             noteDuplicateACK(newSACKInformation: true, now: now)
         }
+        if newSACKInformation && inRecovery { detectLostRetransmission() }
 
         // Window update (RFC 9293: only from segments newer than the last update).
         if sendWindowUpdateSequence < sequence
@@ -406,6 +412,7 @@ extension TCPConnection {
         sendBuffer.removeFirst(dataBytes)
         previousUnacknowledged = sendUnacknowledged
         sendUnacknowledged = ack
+        unaRetransmissionMark = nil
         if sendNext < ack { sendNext = ack }
         scoreboard.advance(to: ack)
         statistics.bytesSent += dataBytes
@@ -446,19 +453,65 @@ extension TCPConnection {
         }
     }
 
+    /// The retransmission of the segment at SND.UNA was lost when data sent
+    /// after it has been SACKed: send it again now rather than wait for the
+    /// RTO (Linux does the same through RACK). No second window reduction:
+    /// the loss belongs to the recovery already under way.
+    func detectLostRetransmission() {
+        guard let mark = unaRetransmissionMark, mark < sendMax else { return }
+        let sackedAbove = (sendMax - mark) - scoreboard.unsackedBytes(from: mark, to: sendMax)
+        guard sackedAbove >= max(reorderingThreshold - 2, 1) * sendMSS else { return }
+        unaRetransmissionMark = nil
+        statistics.lostRetransmissions += 1
+        retransmitFirstPending = true
+    }
+
+    /// RFC 2883: a first SACK block below the cumulative ACK, or inside the
+    /// second block, reports data that arrived twice. When every
+    /// retransmission of the last fast recovery came back this way, the
+    /// originals had only been late (reordering): the recovery was spurious
+    /// (RFC 3708), so its window reduction is undone and DupThresh raised.
+    func noteDuplicateSACK(_ blocks: TCPSACKBlocks, ack: TCPSequenceNumber) {
+        let first = blocks[0]
+        let left = TCPSequenceNumber(first.left)
+        let right = TCPSequenceNumber(first.right)
+        guard left < right else { return }
+        var duplicate = !(ack < right)
+        if !duplicate && blocks.count > 1 {
+            let second = blocks[1]
+            duplicate = !(left < TCPSequenceNumber(second.left)) && !(TCPSequenceNumber(second.right) < right)
+        }
+        guard duplicate else { return }
+        statistics.duplicateSACKsReceived += 1
+        guard var recovery = lastRecovery, !(left < recovery.start), left < recovery.end else { return }
+        recovery.duplicates += 1
+        lastRecovery = recovery
+        guard recovery.retransmissions > 0, recovery.duplicates >= recovery.retransmissions else { return }
+        lastRecovery = nil
+        statistics.spuriousRecoveriesUndone += 1
+        reorderingThreshold = min(reorderingThreshold + 1, Self.maximumReorderingThreshold)
+        // Only the window: a recovery still under way goes on (other holes
+        // may be real losses), as Linux's D-SACK undo does.
+        if recovery.congestionBefore.congestionWindow > congestion.congestionWindow {
+            congestion = recovery.congestionBefore
+        }
+    }
+
     func noteDuplicateACK(newSACKInformation: Bool, now: TCPInstant) {
         if inRecovery {
             if !sackEnabled { recoveryInflation += sendMSS }
             return
         }
-        let lossBySACK = sackEnabled && (scoreboard.lossBoundary(mss: sendMSS).map { sendUnacknowledged < $0 } ?? false)
-        guard duplicateACKs >= TCPSACKScoreboard.duplicateThreshold || lossBySACK else { return }
+        let lossBySACK = sackEnabled && (scoreboard.lossBoundary(mss: sendMSS, threshold: reorderingThreshold).map { sendUnacknowledged < $0 } ?? false)
+        guard duplicateACKs >= reorderingThreshold || lossBySACK else { return }
         // RFC 6582: no second reduction for losses of the same window, unless
         // the ACK heuristic (section 4.1) says these duplicates mean a new loss.
         if sendUnacknowledged < recoveryPoint {
             let recentAdvance = sendUnacknowledged - previousUnacknowledged
             guard congestionWindow > sendMSS && recentAdvance <= 4 * sendMSS else { return }
         }
+        lastRecovery = (congestionBefore: congestion, start: sendUnacknowledged, end: sendMax,
+                        retransmissions: 0, duplicates: 0)
         inRecovery = true
         statistics.fastRetransmits += 1
         recoveryPoint = sendMax

@@ -163,7 +163,7 @@ extension TCPConnection {
         guard sackEnabled && !scoreboard.isEmpty && flight > 0 else { return max(flight, 0) }
         let sacked = flight - scoreboard.unsackedBytes(from: sendUnacknowledged, to: sendNext)
         let lostNotResent: Int
-        if inRecovery, let boundary = scoreboard.lossBoundary(mss: sendMSS) {
+        if inRecovery, let boundary = scoreboard.lossBoundary(mss: sendMSS, threshold: reorderingThreshold) {
             let from = TCPSequenceNumber.latest(highRetransmitted, sendUnacknowledged)
             lostNotResent = scoreboard.unsackedBytes(from: from, to: TCPSequenceNumber.earliest(boundary, sendMax))
         } else {
@@ -183,11 +183,15 @@ extension TCPConnection {
             let (payload, fin) = span(at: sendUnacknowledged, maxPayload: payloadBudget, limit: sendMax)
             if payload > 0 || fin {
                 highRetransmitted = TCPSequenceNumber.latest(highRetransmitted, sendUnacknowledged + payload + (fin ? 1 : 0))
+                if inRecovery {
+                    unaRetransmissionMark = sendMax
+                    lastRecovery?.retransmissions += 1
+                }
                 return makeSegment(sequence: sendUnacknowledged, payloadLength: payload,
                                    flags: fin ? [.ack, .fin] : [.ack], now: now, isRetransmission: true)
             }
         }
-        guard inRecovery && sackEnabled, let boundary = scoreboard.lossBoundary(mss: sendMSS) else { return nil }
+        guard inRecovery && sackEnabled, let boundary = scoreboard.lossBoundary(mss: sendMSS, threshold: reorderingThreshold) else { return nil }
         guard congestionWindow - pipe >= sendMSS else { return nil }
         let from = TCPSequenceNumber.latest(highRetransmitted, sendUnacknowledged)
         let limit = TCPSequenceNumber.earliest(boundary, sendMax)
@@ -195,6 +199,8 @@ extension TCPConnection {
         let (payload, fin) = span(at: hole.start, maxPayload: hole.length, limit: sendMax)
         guard payload > 0 || fin else { return nil }
         highRetransmitted = hole.start + payload + (fin ? 1 : 0)
+        if hole.start == sendUnacknowledged { unaRetransmissionMark = sendMax }
+        lastRecovery?.retransmissions += 1
         return makeSegment(sequence: hole.start, payloadLength: payload,
                            flags: fin ? [.ack, .fin] : [.ack], now: now, isRetransmission: true)
     }

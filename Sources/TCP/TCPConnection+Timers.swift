@@ -108,6 +108,8 @@ extension TCPConnection {
         recoveryInflation = 0
         duplicateACKs = 0
         retransmitFirstPending = false
+        unaRetransmissionMark = nil
+        lastRecovery = nil  // a timeout is a loss no D-SACK can undo
         recoveryPoint = sendMax
         highRetransmitted = sendUnacknowledged
         sendNext = sendUnacknowledged

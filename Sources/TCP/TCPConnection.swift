@@ -116,6 +116,23 @@ public final class TCPConnection {
     var highRetransmitted = TCPSequenceNumber(0)
     /// Retransmit the segment at SND.UNA next (fast retransmit, NewReno partial ACK).
     var retransmitFirstPending = false
+    /// SND.MAX when the segment at SND.UNA was last retransmitted in fast
+    /// recovery: everything above it was sent after that retransmission, so
+    /// when the peer SACKs a segment's worth of it while SND.UNA stays, the
+    /// retransmission was lost (the rule RACK applies, RFC 8985 6.2, counted
+    /// in bytes instead of time); nil when no such retransmission is pending.
+    var unaRetransmissionMark: TCPSequenceNumber?
+    /// DupThresh: 3, raised by one (up to `maximumReorderingThreshold`) each
+    /// time a recovery proves spurious, so a path that reorders stops
+    /// triggering recoveries for segments that are only late. (Against Linux
+    /// through 22% reordering, 100 MiB: cap 3 118 s, 16 56 s, 32 37 s, 64 44 s.)
+    var reorderingThreshold = TCPSACKScoreboard.duplicateThreshold
+    static let maximumReorderingThreshold = 32
+    /// The last fast recovery, kept until the next one starts, so that
+    /// D-SACKs arriving after it ended can still prove it spurious
+    /// (RFC 3708) and undo its window reduction (as Linux does).
+    var lastRecovery: (congestionBefore: TCPCongestionController, start: TCPSequenceNumber, end: TCPSequenceNumber,
+                       retransmissions: Int, duplicates: Int)?
     /// NewReno's cwnd inflation during recovery without SACK (RFC 6582).
     var recoveryInflation = 0
     var scoreboard: TCPSACKScoreboard

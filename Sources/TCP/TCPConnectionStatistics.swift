@@ -8,6 +8,12 @@ public struct TCPConnectionStatistics: Sendable, Hashable {
     public var retransmissionTimeouts = 0
     public var fastRetransmits = 0
     public var tailLossProbes = 0
+    /// Fast retransmissions found lost (later data SACKed) and sent again.
+    public var lostRetransmissions = 0
+    /// D-SACKs received (the peer got some data twice).
+    public var duplicateSACKsReceived = 0
+    /// Fast recoveries proved spurious by D-SACKs, their window reduction undone.
+    public var spuriousRecoveriesUndone = 0
     public var duplicateACKsReceived = 0
     /// Segments outside the receive window (answered with an ACK and dropped).
     public var unacceptableSegments = 0
@@ -24,4 +30,41 @@ public struct TCPConnectionStatistics: Sendable, Hashable {
     public var keepAliveProbes = 0
 
     public init() {}
+
+    /// Every counter by name (statistics JSON, reports).
+    public var named: [(String, Int)] {
+        [("segmentsReceived", segmentsReceived), ("segmentsSent", segmentsSent), ("bytesReceived", bytesReceived),
+         ("bytesSent", bytesSent), ("retransmittedSegments", retransmittedSegments), ("retransmissionTimeouts", retransmissionTimeouts),
+         ("fastRetransmits", fastRetransmits), ("tailLossProbes", tailLossProbes), ("lostRetransmissions", lostRetransmissions),
+         ("duplicateSACKsReceived", duplicateSACKsReceived), ("spuriousRecoveriesUndone", spuriousRecoveriesUndone),
+         ("duplicateACKsReceived", duplicateACKsReceived), ("unacceptableSegments", unacceptableSegments), ("pawsDrops", pawsDrops),
+         ("outOfOrderDrops", outOfOrderDrops), ("receiveBufferDrops", receiveBufferDrops), ("challengeACKsSent", challengeACKsSent),
+         ("challengeACKsSuppressed", challengeACKsSuppressed), ("resetsSent", resetsSent), ("zeroWindowProbes", zeroWindowProbes),
+         ("keepAliveProbes", keepAliveProbes)]
+    }
+
+    /// Adds another connection's counters (the table's totals).
+    public mutating func add(_ other: TCPConnectionStatistics) {
+        segmentsReceived += other.segmentsReceived
+        segmentsSent += other.segmentsSent
+        bytesReceived += other.bytesReceived
+        bytesSent += other.bytesSent
+        retransmittedSegments += other.retransmittedSegments
+        retransmissionTimeouts += other.retransmissionTimeouts
+        fastRetransmits += other.fastRetransmits
+        tailLossProbes += other.tailLossProbes
+        lostRetransmissions += other.lostRetransmissions
+        duplicateSACKsReceived += other.duplicateSACKsReceived
+        spuriousRecoveriesUndone += other.spuriousRecoveriesUndone
+        duplicateACKsReceived += other.duplicateACKsReceived
+        unacceptableSegments += other.unacceptableSegments
+        pawsDrops += other.pawsDrops
+        outOfOrderDrops += other.outOfOrderDrops
+        receiveBufferDrops += other.receiveBufferDrops
+        challengeACKsSent += other.challengeACKsSent
+        challengeACKsSuppressed += other.challengeACKsSuppressed
+        resetsSent += other.resetsSent
+        zeroWindowProbes += other.zeroWindowProbes
+        keepAliveProbes += other.keepAliveProbes
+    }
 }

@@ -13,6 +13,8 @@ import Wire
 public final class TCPEndpointTable {
     public let configuration: TCPConfiguration
     public private(set) var statistics = TCPTableStatistics()
+    /// The counters of every connection this table has freed, summed.
+    public private(set) var freedConnectionTotals = TCPConnectionStatistics()
     let sequenceNumbers: TCPInitialSequenceNumbers
     let cookies: TCPSYNCookies
     let portKey: SipHashKey
@@ -592,9 +594,18 @@ public final class TCPEndpointTable {
     private func free(_ slot: Int32) {
         guard let connection = slots[Int(slot)] else { return }
         if byTuple[connection.tuple] == slot { byTuple.removeValue(forKey: connection.tuple) }
+        freedConnectionTotals.add(connection.statistics)
         slots[Int(slot)] = nil
         slotInfo[Int(slot)].generation &+= 1
         freeSlots.append(slot)
         statistics.connectionsFreed += 1
+    }
+
+    /// The counters of every connection, live and freed, summed (for
+    /// reports; walks the live slots).
+    public var connectionTotals: TCPConnectionStatistics {
+        var totals = freedConnectionTotals
+        for case let connection? in slots { totals.add(connection.statistics) }
+        return totals
     }
 }

@@ -75,14 +75,15 @@ struct TCPSACKScoreboard {
     /// The sequence number below which every un-SACKed byte counts as lost:
     /// IsLost(seq) holds when DupThresh SACKed ranges lie above seq or more
     /// than (DupThresh - 1) * SMSS SACKed bytes do. Nil when nothing is lost.
-    func lossBoundary(mss: Int) -> TCPSequenceNumber? {
+    /// `threshold` is DupThresh (3, more once the path proved to reorder).
+    func lossBoundary(mss: Int, threshold: Int = duplicateThreshold) -> TCPSequenceNumber? {
         var bytesAbove = 0
         var rangesAbove = 0
         for range in ranges.reversed() {
             rangesAbove += 1
             let length = range.end - range.start
-            let needed = (Self.duplicateThreshold - 1) * mss + 1 - bytesAbove
-            if rangesAbove >= Self.duplicateThreshold { return range.start }
+            let needed = (threshold - 1) * mss + 1 - bytesAbove
+            if rangesAbove >= threshold { return range.start }
             if length >= needed { return range.end - needed }
             bytesAbove += length
         }

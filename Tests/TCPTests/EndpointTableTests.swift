@@ -55,12 +55,17 @@ import Wire
             return received.count == data.count
         }))
         #expect(received == data)
+        #expect(pair.b.connectionTotals.bytesReceived == data.count)  // live connections count in the totals
         // Orderly close from the client: it ends in TIME-WAIT, the server frees its side.
         pair.a.release(client, now: pair.now)
         #expect(pair.run(until: { pair.b.connection(accepted!)?.state == .closeWait }))
         pair.b.release(accepted!, now: pair.now)
         #expect(pair.run(until: { pair.a.timeWaitCount == 1 && pair.b.connectionCount == 0 && pair.a.connectionCount == 0 }))
         #expect(pair.b.connection(accepted!) == nil)
+        // Freed connections keep counting in the table's totals.
+        #expect(pair.b.freedConnectionTotals.bytesReceived == data.count)
+        #expect(pair.b.connectionTotals.bytesReceived == data.count)
+        #expect(pair.a.connectionTotals.bytesSent == data.count)
     }
 
     @Test func listenTwiceOnOneEndpointFails() throws {

@@ -155,6 +155,46 @@ import Wire
         #expect(s.connection.statistics.unacceptableSegments == 1)
     }
 
+    /// A peer that filled our whole window and lost a segment of it sends its
+    /// ACKs with SEQ = its SND.NXT = RCV.NXT + RCV.WND, our right edge. Their
+    /// ACK fields must count (Linux and FreeBSD accept a zero-length segment
+    /// at the edge); dropped as unacceptable, our sending stalled until the
+    /// RTO. Found against Linux through dp-impair (Tools/test.d/56).
+    @Test func establishedAcceptsACKAtRightWindowEdge() throws {
+        var options = ScriptedConnection.plainOptions()
+        options.receiveBufferSize = 4000
+        let s = try ScriptedConnection.established(options: options, synOptions: TCPOptions(maximumSegmentSize: 1000))
+        #expect(try s.write([UInt8](repeating: 9, count: 500)) == 500)
+        #expect(s.recvOne()?.payload.count == 500)
+        // The peer fills our 4000-byte window; its first segment is lost.
+        for offset in [1001, 2001, 3001] {
+            s.send(seq: r + offset, ack: s.localSeq + 1, payload: [UInt8](repeating: 1, count: 1000))
+        }
+        #expect(s.recv().allSatisfy { $0.ack == r + 1 })  // duplicate ACKs for the hole
+        // Its next ACK sits exactly at our right edge and acknowledges our data.
+        s.send(seq: r + 4001, ack: s.localSeq + 501)
+        #expect(s.connection.bytesUnacknowledged == 0)
+        #expect(s.connection.statistics.unacceptableSegments == 0)
+        // One byte beyond the edge is still unacceptable.
+        s.send(seq: r + 4002, ack: s.localSeq + 501)
+        #expect(s.connection.statistics.unacceptableSegments == 1)
+    }
+
+    @Test func establishedWithZeroWindowAcceptsACKAtReceiveNext() throws {
+        var options = ScriptedConnection.plainOptions()
+        options.receiveBufferSize = 1000
+        let s = try ScriptedConnection.established(options: options, synOptions: TCPOptions(maximumSegmentSize: 1000))
+        s.send(seq: r + 1, ack: s.localSeq + 1, payload: [UInt8](repeating: 1, count: 1000))
+        s.advance(.milliseconds(40))
+        #expect(s.recvOne()?.repr.window == 0)
+        #expect(try s.write([UInt8](repeating: 9, count: 300)) == 300)
+        #expect(s.recvOne()?.payload.count == 300)
+        s.send(seq: r + 1001, ack: s.localSeq + 301)
+        #expect(s.connection.bytesUnacknowledged == 0)
+        s.send(seq: r + 1002, ack: s.localSeq + 301)
+        #expect(s.connection.statistics.unacceptableSegments == 1)
+    }
+
     @Test func establishedTrimsOverlappingRetransmission() throws {
         let s = try ScriptedConnection.established()
         s.send(seq: r + 1, ack: s.localSeq + 1, payload: [1, 2, 3])

@@ -249,6 +249,8 @@ struct Echo: ParsableCommand {
                     "connectionsFreed": table.connectionsFreed, "controlQueueDrops": table.controlQueueDrops,
                     "liveConnections": stack.tcp.connectionCount, "timeWaitEntries": stack.tcp.timeWaitCount,
                 ],
+                // Every TCP connection's counters summed (retransmissions, timeouts, ...).
+                "tcpConnectionTotals": Dictionary(uniqueKeysWithValues: stack.tcp.connectionTotals.named),
                 // "port": the first port (what single-port callers read); "ports": every one.
                 "port": ports[0],
                 "ports": ports,
