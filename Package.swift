@@ -202,7 +202,7 @@ let package = Package(
         .target(name: "CPacketSocket", path: "Tools/impair/CPacketSocket"),
         .executableTarget(
             name: "dp-impair",
-            dependencies: ["Impairment", "CPacketSocket", "CPlatform",
+            dependencies: ["Impairment", "CPacketSocket", "CPlatform", "Platform",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/impair/dp-impair"),
 

@@ -12,9 +12,6 @@ import TCP
 import TapDriver
 import Wire
 
-/// Set by SIGINT/SIGTERM; the loop checks it every iteration.
-nonisolated(unsafe) var stopRequested: Int32 = 0
-
 @main
 struct Echo: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -160,15 +157,7 @@ struct Echo: ParsableCommand {
         } catch {
             throw failure("\(error)")
         }
-        // A parent may have started us with these blocked (a test runner's
-        // thread): unblock them, or SIGTERM would never end the run.
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        sigaddset(&mask, SIGINT)
-        sigaddset(&mask, SIGTERM)
-        pthread_sigmask(SIG_UNBLOCK, &mask, nil)
-        signal(SIGINT) { _ in stopRequested = 1 }
-        signal(SIGTERM) { _ in stopRequested = 1 }
+        StopSignals.install()
         say("dp-echo: " + opened.enumerated().map { index, port in
                 "\(port.label) \(networks[index]) mac \(port.device.macAddress) mtu \(mtu ?? port.device.info.mtu)"
               }.joined(separator: "; ")
@@ -184,7 +173,7 @@ struct Echo: ParsableCommand {
         var iterations: UInt64 = 0
         var lastWork = started
         let spinNanoseconds = idleSpinMicroseconds * 1000
-        while stopRequested == 0 {
+        while !StopSignals.stopRequested {
             var work = core.runOnce()
             work += tcp.serve()
             for endpoint in endpoints {

@@ -2,6 +2,7 @@ import ArgumentParser
 import CPacketSocket
 import Foundation
 import Impairment
+import Platform
 
 @main
 struct Impair: ParsableCommand {
@@ -109,20 +110,14 @@ struct Impair: ParsableCommand {
         } catch {
             throw failure(error.description)
         }
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        sigaddset(&mask, SIGINT)
-        sigaddset(&mask, SIGTERM)
-        pthread_sigmask(SIG_UNBLOCK, &mask, nil)
-        signal(SIGINT) { _ in stopRequested = 1 }
-        signal(SIGTERM) { _ in stopRequested = 1 }
+        StopSignals.install()
         say("dp-impair: \(a) <-> \(b), \(describe(settings)) on \(direction.rawValue), seed \(seed)"
               + (seconds.map { " for \($0) s" } ?? ""))
 
-        let started = MonotonicClock.nanoseconds()
+        let started = TSCClock.monotonicNanoseconds()
         let deadline = seconds.map { started + UInt64($0 * 1e9) } ?? UInt64.max
         relay.run(until: deadline)
-        let elapsed = Double(MonotonicClock.nanoseconds() - started) / 1e9
+        let elapsed = Double(TSCClock.monotonicNanoseconds() - started) / 1e9
 
         for (label, statistics) in [("\(a)->\(b)", relay.aToB.statistics), ("\(b)->\(a)", relay.bToA.statistics)] {
             say("dp-impair: \(label): " + statistics.named.map { "\($0.0) \($0.1)" }.joined(separator: ", "))

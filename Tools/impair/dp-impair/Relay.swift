@@ -1,8 +1,6 @@
 import Glibc
 import Impairment
-
-/// Set by SIGINT/SIGTERM; the loop checks it every turn.
-nonisolated(unsafe) var stopRequested: Int32 = 0
+import Platform
 
 /// The bridge between two interfaces: poll() on both sockets, each frame
 /// read from one side goes through that direction's impairment to the other
@@ -32,8 +30,8 @@ final class Relay {
     func run(until deadline: UInt64) {
         var descriptors = [pollfd(fd: a.descriptor, events: Int16(POLLIN), revents: 0),
                            pollfd(fd: b.descriptor, events: Int16(POLLIN), revents: 0)]
-        while stopRequested == 0 {
-            let now = MonotonicClock.nanoseconds()
+        while !StopSignals.stopRequested {
+            let now = TSCClock.monotonicNanoseconds()
             if now >= deadline { break }
             let timeout = pollTimeout(now: now, deadline: deadline)
             let ready = poll(&descriptors, 2, timeout)
@@ -42,7 +40,7 @@ final class Relay {
                 if descriptors[0].revents != 0 { drain(a, into: aToB, toward: b) }
                 if descriptors[1].revents != 0 { drain(b, into: bToA, toward: a) }
             }
-            let later = MonotonicClock.nanoseconds()
+            let later = TSCClock.monotonicNanoseconds()
             aToB.releaseDue(now: later) { b.send($0) }
             bToA.releaseDue(now: later) { a.send($0) }
         }
@@ -68,7 +66,7 @@ final class Relay {
                 return
             }
             if length == 0 { continue }  // our own output
-            let now = MonotonicClock.nanoseconds()
+            let now = TSCClock.monotonicNanoseconds()
             if length > buffer.count {
                 direction.statistics.framesIn += 1
                 direction.statistics.bytesIn += UInt64(length)
