@@ -22,7 +22,7 @@ for side, logs in sides.items():
                 key = (match.group(1), match.group(2), match.group(4))
                 values.setdefault(key, {}).setdefault(side, []).append(float(match.group(3)))
 names = {"udp-echo-rate": "UDP echo, 18 B, 16 in flight", "tcp-echo-goodput": "TCP echo goodput",
-         "tcp-connections-rate": "TCP connections (connect, 1 B echo, close)"}
+         "tcp-connections-rate": "TCP connections (connect, 1 B echo, close; 16 at a time)"}
 figures = []
 for (nic, figure, unit), sides_values in sorted(values.items()):
     ours = statistics.median(sides_values["ours"]) if "ours" in sides_values else None
