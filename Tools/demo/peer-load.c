@@ -64,11 +64,30 @@ struct slot {
     double deadline;  // a slot stuck past this counts as failed and restarts
 };
 
+// Source ports are chosen here, in turn over 10000-65535, not by the
+// kernel: each connection we close leaves a TIME-WAIT entry on our side,
+// and once some ten thousand exist Linux's connect() spends milliseconds
+// searching for a free port, which would cap the rate we measure.
+static int next_port = 0;
+
+static void bind_next_port(int fd) {
+    if (next_port == 0) next_port = 10000 + (int)(getpid() % 50000);
+    for (int attempt = 0; attempt < 64; attempt++) {
+        struct sockaddr_in local = {.sin_family = AF_INET, .sin_port = htons(next_port)};
+        next_port = next_port >= 65535 ? 10000 : next_port + 1;
+        if (bind(fd, (struct sockaddr *)&local, sizeof local) == 0) return;
+    }
+    // None free: leave it to connect()'s own search.
+}
+
 static int open_slot(struct slot *slot, struct sockaddr_in *to) {
     slot->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     if (slot->fd < 0) { perror("peer-load: tcp socket"); return -1; }
     int one = 1;
     setsockopt(slot->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    // Binding a port whose earlier connections are in TIME-WAIT needs this.
+    setsockopt(slot->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    bind_next_port(slot->fd);
     slot->state = 0;
     slot->deadline = now() + 0.5;
     if (connect(slot->fd, (struct sockaddr *)to, sizeof *to) < 0 && errno != EINPROGRESS) {
