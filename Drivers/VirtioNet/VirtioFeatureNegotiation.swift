@@ -81,7 +81,7 @@ struct VirtioFeatureNegotiation: Equatable {
                 "\(request.queuePairs) queue pairs need VIRTIO_NET_F_MQ and VIRTIO_NET_F_CTRL_VQ, which the device does not offer (QEMU: mq=on)")
         }
         if request.options.eventIndex { takeIfOffered(.eventIndex) } else {
-            note(.eventIndex, "not taken: doorbells follow VRING_USED_F_NO_NOTIFY (enable with the eventIndex option)")
+            note(.eventIndex, "not taken (turned off in the driver options): doorbells follow VRING_USED_F_NO_NOTIFY")
         }
         note([.guestTSO4, .guestTSO6, .guestECN, .guestUFO, .hostTSO4, .hostTSO6, .hostECN, .hostUFO,
               .guestUSO4, .guestUSO6, .hostUSO],

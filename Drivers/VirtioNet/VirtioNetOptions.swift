@@ -13,7 +13,9 @@ public struct VirtioNetOptions: Sendable {
     /// several receive buffers (chained segments).
     public var mergeableReceiveBuffers: Bool
     /// Take VIRTIO_F_RING_EVENT_IDX when offered: doorbells follow the
-    /// device's avail_event instead of VRING_USED_F_NO_NOTIFY.
+    /// device's avail_event instead of VRING_USED_F_NO_NOTIFY. On by
+    /// default: QEMU drains a transmit ring faster this way (lab txonly
+    /// 154 -> about 205 kpps per port), and DPDK takes it too.
     public var eventIndex: Bool
     /// Take the control queue (promiscuous, all-multicast, MAC, queue pairs).
     public var controlQueue: Bool
@@ -23,7 +25,7 @@ public struct VirtioNetOptions: Sendable {
     public var controlTimeout: Duration
 
     public init(
-        transport: Transport = .automatic, mergeableReceiveBuffers: Bool = true, eventIndex: Bool = false,
+        transport: Transport = .automatic, mergeableReceiveBuffers: Bool = true, eventIndex: Bool = true,
         controlQueue: Bool = true, portIdentifier: UInt16 = 0, controlTimeout: Duration = .seconds(2)
     ) {
         self.transport = transport

@@ -99,7 +99,7 @@ struct VirtioDataPathTests {
     }
 
     @Test func doorbellsFollowTheDevicesNoNotifyFlag() throws {
-        let harness = try VirtioTestHarness()
+        let harness = try VirtioTestHarness(options: VirtioNetOptions(eventIndex: false))
         let model = harness.model
         model.suppressNotifications = true
         model.publishNotificationSettings()
