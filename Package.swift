@@ -13,7 +13,6 @@ let fastPath: [SwiftSetting] = [
 
 let package = Package(
     name: "Dataplane",
-    platforms: [.macOS(.v15)],
     products: [
         .library(name: "Dataplane", targets: ["Dataplane"]),
         .executable(name: "dp-bench", targets: ["dp-bench"]),
@@ -83,16 +82,17 @@ let package = Package(
         // MARK: Sockets: the per-core BSD socket API (Swift), and its C face
         .target(
             name: "Sockets",
-            dependencies: ["Stack", "TCP", "Wire", "Packets", "Platform",
+            dependencies: ["Stack", "Wire", "Platform",
                            .product(name: "SystemPackage", package: "swift-system"),
                            .product(name: "Atomics", package: "swift-atomics")],
-            path: "Sources/Sockets"),
+            path: "Sources/Sockets", swiftSettings: fastPath),
         .target(name: "CDataplane", path: "Sources/CDataplane"),
         .target(
             name: "DataplaneRuntime",
             dependencies: ["Sockets", "CDataplane", "Stack", "Ports", "TapDriver", "LoopbackDriver", "NetDevice", "Packets",
                            "Platform", "Wire", "CPlatform",
-                           .product(name: "SystemPackage", package: "swift-system")],
+                           .product(name: "SystemPackage", package: "swift-system"),
+                           .product(name: "Atomics", package: "swift-atomics")],
             path: "Sources/DataplaneRuntime"),
         // MARK: Drivers
         .target(

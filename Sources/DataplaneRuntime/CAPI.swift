@@ -214,6 +214,8 @@ public func dp_recvfrom(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ lengt
 @_cdecl("dp_setsockopt")
 public func dp_setsockopt(_ fd: Int32, _ level: Int32, _ option: Int32, _ value: UnsafeRawPointer?, _ length: socklen_t) -> Int32 {
     call(fd) { (core) throws(SocketError) -> Int32 in
+        // A socklen_t that is negative as an int is EINVAL, as Linux has it.
+        guard Int32(bitPattern: length) >= 0 else { throw SocketError(.invalidArgument, "option_len \(Int32(bitPattern: length)) is negative") }
         guard value != nil || length == 0 else { throw SocketError(.badAddress, "value is NULL") }
         try core.setOption(fd, level: level, name: option, value: UnsafeRawBufferPointer(start: value, count: Int(length)))
         return 0
@@ -225,6 +227,9 @@ public func dp_getsockopt(_ fd: Int32, _ level: Int32, _ option: Int32, _ value:
                           _ length: UnsafeMutablePointer<socklen_t>?) -> Int32 {
     call(fd) { (core) throws(SocketError) -> Int32 in
         guard let length else { throw SocketError(.badAddress, "value_len is NULL") }
+        guard Int32(bitPattern: length.pointee) >= 0 else {
+            throw SocketError(.invalidArgument, "*value_len \(Int32(bitPattern: length.pointee)) is negative")
+        }
         guard value != nil || length.pointee == 0 else { throw SocketError(.badAddress, "value is NULL") }
         let full = try core.getOption(fd, level: level, name: option,
                                       into: UnsafeMutableRawBufferPointer(start: value, count: Int(length.pointee)))

@@ -42,6 +42,33 @@ extension Socket {
         }
     }
 
+    /// Receives into the caller's buffer (no allocation): the count, the
+    /// datagram's full length and its source; 0 at the end of a TCP stream.
+    public func receive(into buffer: UnsafeMutableRawBufferPointer, flags: MessageFlags = []) async throws(SocketError) -> ReceiveResult {
+        while true {
+            do {
+                return try core.receive(descriptor, into: buffer, flags: flags.union(.dontWait))
+            } catch where error.errno == .resourceTemporarilyUnavailable {
+                try await core.waitForChange(descriptor)
+            }
+        }
+    }
+
+    /// Sends all of `bytes` from the caller's memory (no copy; TCP suspends
+    /// while the send buffer is full).
+    @discardableResult
+    public func send(_ bytes: UnsafeRawBufferPointer, to: IPv4SocketAddress? = nil) async throws(SocketError) -> Int {
+        var sent = 0
+        repeat {
+            do {
+                sent += try core.send(descriptor, UnsafeRawBufferPointer(rebasing: bytes[sent...]), flags: .dontWait, to: to)
+            } catch where error.errno == .resourceTemporarilyUnavailable {
+                try await core.waitForChange(descriptor)
+            }
+        } while sent < bytes.count
+        return sent
+    }
+
     /// Sends all of `bytes` (TCP: suspends while the send buffer is full).
     @discardableResult
     public func send(_ bytes: [UInt8], to: IPv4SocketAddress? = nil) async throws(SocketError) -> Int {

@@ -41,6 +41,12 @@ public struct Socket: Hashable, @unchecked Sendable {
 
     @discardableResult
     public func send(_ bytes: some Collection<UInt8>, flags: MessageFlags = [], to: IPv4SocketAddress? = nil) throws(SocketError) -> Int {
+        // Contiguous bytes (arrays, slices, Data) go without a copy.
+        if let sent = bytes.withContiguousStorageIfAvailable({ buffer in
+            Result { () throws(SocketError) -> Int in try core.send(descriptor, UnsafeRawBufferPointer(buffer), flags: flags, to: to) }
+        }) {
+            return try sent.get()
+        }
         let array = Array(bytes)
         let result: Result<Int, SocketError> = array.withUnsafeBytes { raw in
             Result { () throws(SocketError) -> Int in try core.send(descriptor, raw, flags: flags, to: to) }
@@ -58,6 +64,13 @@ public struct Socket: Hashable, @unchecked Sendable {
         return (Array(buffer[0..<min(result.count, maximum)]), result.source)
     }
 
+    /// Sends from the caller's memory: no copy, no allocation.
+    @discardableResult
+    public func send(_ bytes: UnsafeRawBufferPointer, flags: MessageFlags = [], to: IPv4SocketAddress? = nil) throws(SocketError) -> Int {
+        try core.send(descriptor, bytes, flags: flags, to: to)
+    }
+
+    /// Receives into the caller's memory: no allocation.
     public func receive(into buffer: UnsafeMutableRawBufferPointer, flags: MessageFlags = []) throws(SocketError) -> ReceiveResult {
         try core.receive(descriptor, into: buffer, flags: flags)
     }

@@ -1,7 +1,6 @@
 import Glibc
 import Stack
 import SystemPackage
-import TCP
 import Wire
 
 extension SocketCore {
@@ -27,7 +26,7 @@ extension SocketCore {
                                           listening: false)
         var port = address.port
         if port == 0 {
-            let range = stack.tcp.configuration.ephemeralPorts
+            let range = stack.tcpEphemeralPorts
             var found = false
             for _ in 0..<range.count {
                 let candidate = nextEphemeralPort
@@ -68,8 +67,8 @@ extension SocketCore {
     /// getsockname(): the bound address (0.0.0.0:0 when unbound).
     public func localAddress(_ descriptor: Int32) throws(SocketError) -> IPv4SocketAddress {
         let (_, entry) = try entry(descriptor)
-        if let id = entry.connection, let connection = stack.tcp.connection(id) {
-            return IPv4SocketAddress(connection.tuple.local.address, connection.tuple.local.port)
+        if let id = entry.connection, let status = stack.tcpStatus(id) {
+            return IPv4SocketAddress(status.localAddress, status.localPort)
         }
         if let udp = entry.udp, let addresses = try? stack.udpAddresses(udp) {
             return IPv4SocketAddress(addresses.localAddress, addresses.localPort)
@@ -112,9 +111,9 @@ extension SocketCore {
             throw SocketError(.addressInUse, "another socket already listens on port \(local.port): close it, or set SO_REUSEPORT on both (one listener per core)")
         }
         do {
-            let id = try stack.tcp.listen(on: TCPEndpoint(address: local.address, port: local.port),
-                                          backlog: min(max(backlog, 1), configuration.maximumBacklog),
-                                          options: entry.options.tcp)
+            let id = try stack.tcpListen(address: local.address, port: local.port,
+                                         backlog: min(max(backlog, 1), configuration.maximumBacklog),
+                                         options: entry.options.tcp)
             entry.listener = id
             byListener[id] = slot
         } catch {
@@ -126,7 +125,7 @@ extension SocketCore {
 extension SocketCore {
     /// The TCP connection behind a descriptor (for tools and tests that
     /// look at the state machine).
-    public func connectionID(of descriptor: Int32) throws(SocketError) -> TCPConnectionID? {
+    public func connectionID(of descriptor: Int32) throws(SocketError) -> TCPStreamHandle? {
         try entry(descriptor).entry.connection
     }
 }

@@ -1,7 +1,6 @@
 import Platform
 import Stack
 import SystemPackage
-import TCP
 import Wire
 
 extension SocketCore {
@@ -50,14 +49,14 @@ extension SocketCore {
             if entry.connecting {
                 throw SocketError(.alreadyInProcess, "a connect to \(entry.remote ?? peer) is still in progress: wait for writability and read SO_ERROR")
             }
-            if let connection = stack.tcp.connection(id), connection.state != .closed, !entry.connectionEnded {
+            if let status = stack.tcpStatus(id), status.state.phase != .closed, !entry.connectionEnded {
                 if entry.pendingError == nil {
                     throw SocketError(.socketIsConnected, "the socket is already connected to \(entry.remote ?? peer)")
                 }
             }
             // The last attempt failed: start over on the same socket.
             byConnection[id] = nil
-            stack.tcp.release(id, now: stack.tcpNow)
+            stack.tcpRelease(id)
             entry.connection = nil
             entry.connectionEnded = false
             entry.pendingError = nil
@@ -72,35 +71,35 @@ extension SocketCore {
         guard let source = stack.sourceAddress(toward: peer.address, from: bound) else {
             throw SocketError(.networkUnreachable, "no route to \(peer.address): it is on no interface's subnet and there is no gateway")
         }
-        let id: TCPConnectionID
+        let id: TCPStreamHandle
+        let opened: TCPStreamStatus
         do {
-            id = try stack.tcp.connect(from: source, port: entry.local?.port, to: TCPEndpoint(address: peer.address, port: peer.port),
-                                       options: entry.options.tcp, now: stack.tcpNow)
+            (id, opened) = try stack.tcpConnect(from: source, port: entry.local?.port, to: peer.address, port: peer.port,
+                                                options: entry.options.tcp)
         } catch {
             switch error {
             case .noEphemeralPort:
                 throw SocketError(.resourceTemporarilyUnavailable, "no free local port toward \(peer): \(error.description)")
             case .addressInUse:
                 throw SocketError(.addressInUse, error.description)
-            default:
+            case .refused:
                 throw SocketError(.invalidArgument, error.description)
             }
         }
         entry.connection = id
         byConnection[id] = slot
         entry.remote = peer
-        if entry.local == nil, let connection = stack.tcp.connection(id) {
-            entry.local = IPv4SocketAddress(connection.tuple.local.address, connection.tuple.local.port)
+        if entry.local == nil {
+            entry.local = IPv4SocketAddress(opened.localAddress, opened.localPort)
         }
         entry.connecting = true
-        stack.runTCP()
         if entry.nonBlocking {
             throw SocketError(.nowInProgress, "connecting to \(peer): poll for writability, then read SO_ERROR")
         }
         do {
             try block(timeoutNanoseconds: entry.options.sendTimeout, "connect to \(peer)") { () throws(SocketError) -> Bool in
-                guard let connection = stack.tcp.connection(id) else { return true }
-                return connection.state != .synSent && connection.state != .synReceived
+                guard let status = stack.tcpStatus(id) else { return true }
+                return status.state.phase != .opening
             }
         } catch {
             // Timed out (SO_SNDTIMEO) or interrupted: the handshake goes on.
@@ -116,7 +115,7 @@ extension SocketCore {
     /// The error of a failed connection, reported once (then reads give 0, writes EPIPE).
     func takeConnectionError(_ entry: SocketEntry) -> SocketError? {
         guard let id = entry.connection else { return nil }
-        let error = entry.pendingError ?? stack.tcp.connection(id)?.error.map(Self.errno(for:))
+        let error = entry.pendingError ?? stack.tcpStatus(id)?.failure.map(Self.errno(for:))
         guard let error, !entry.connectionEnded else { return nil }
         entry.pendingError = nil
         entry.connectionEnded = true
@@ -140,7 +139,7 @@ extension SocketCore {
         guard let listener = entry.listener else {
             throw SocketError(.invalidArgument, "the socket is not listening: call listen first")
         }
-        let ready = { () -> Bool in self.stack.tcp.acceptQueueLength(listener) > 0 }
+        let ready = { () -> Bool in self.stack.tcpAcceptQueueLength(listener) > 0 }
         if !ready() {
             if entry.nonBlocking {
                 throw SocketError(.resourceTemporarilyUnavailable, "no connection is waiting to be accepted")
@@ -157,13 +156,13 @@ extension SocketCore {
         options.receiveTimeout = entry.options.receiveTimeout
         let child = SocketEntry(kind: .stream, nonBlocking: false, options: options)
         let slot = try allocate(child)
-        guard let id = stack.tcp.accept(listener), let connection = stack.tcp.connection(id) else {
+        guard let (id, status) = stack.tcpAccept(listener) else {
             closeSlot(slot)
             throw SocketError(.resourceTemporarilyUnavailable, "the waiting connection went away before accept took it")
         }
         child.connection = id
-        child.local = IPv4SocketAddress(connection.tuple.local.address, connection.tuple.local.port)
-        child.remote = IPv4SocketAddress(connection.tuple.remote.address, connection.tuple.remote.port)
+        child.local = IPv4SocketAddress(status.localAddress, status.localPort)
+        child.remote = IPv4SocketAddress(status.remoteAddress, status.remotePort)
         byConnection[id] = slot
         return (self.descriptor(slot), child.remote!)
     }

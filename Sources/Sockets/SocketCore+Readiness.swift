@@ -1,6 +1,5 @@
 import Glibc
 import Stack
-import TCP
 
 /// poll(2) event bits (the kernel's values).
 public struct PollEvents: OptionSet, Sendable, Hashable {
@@ -33,24 +32,24 @@ extension SocketCore {
             if entry.shutRead { result.insert(.input) }
         case .stream:
             if let listener = entry.listener {
-                if stack.tcp.acceptQueueLength(listener) > 0 { result.insert(.input) }
+                if stack.tcpAcceptQueueLength(listener) > 0 { result.insert(.input) }
                 return result
             }
             guard let id = entry.connection else {
                 // Never connected: Linux reports POLLOUT | POLLHUP.
                 return result.union([.output, .hangUp])
             }
-            guard let connection = stack.tcp.connection(id) else { return result.union([.input, .hangUp]) }
-            if connection.bytesReadable > 0 || connection.isAtEndOfStream || entry.shutRead { result.insert(.input) }
-            if connection.isAtEndOfStream { result.insert(.readHangUp) }
-            switch connection.state {
-            case .synSent, .synReceived:
+            guard let status = stack.tcpStatus(id) else { return result.union([.input, .hangUp]) }
+            if status.bytesReadable > 0 || status.isAtEndOfStream || entry.shutRead { result.insert(.input) }
+            if status.isAtEndOfStream { result.insert(.readHangUp) }
+            switch status.state.phase {
+            case .opening, .closing:
                 break
             case .closed:
                 result.formUnion([.input, .output, .hangUp])
-                if connection.error != nil && !entry.connectionEnded { result.insert(.error) }
-            default:
-                if connection.state.canSendData && connection.sendSpace > 0 && !entry.shutWrite { result.insert(.output) }
+                if status.failure != nil && !entry.connectionEnded { result.insert(.error) }
+            case .open:
+                if status.sendSpace > 0 && !entry.shutWrite { result.insert(.output) }
             }
         }
         return result

@@ -1,7 +1,6 @@
 import Glibc
 import Stack
 import SystemPackage
-import TCP
 import Wire
 
 /// The flags send and receive understand.
@@ -108,30 +107,21 @@ extension SocketCore {
         let nonBlocking = entry.nonBlocking || flags.contains(.dontWait)
         var sent = 0
         while true {
-            guard let connection = stack.tcp.connection(id) else {
+            switch stack.tcpSend(id, UnsafeRawBufferPointer(rebasing: bytes[sent...])) {
+            case .unknown:
                 throw brokenPipe(flags, "the connection has ended")
-            }
-            switch connection.state {
-            case .synSent, .synReceived:
+            case .notYetOpen:
                 break
-            case .established, .closeWait:
-                if sent < bytes.count {
-                    do {
-                        sent += try stack.tcp.send(id, UnsafeRawBufferPointer(rebasing: bytes[sent...]))
-                    } catch {
-                        if let failure = takeConnectionError(entry) { throw failure }
-                        throw brokenPipe(flags, "the connection cannot send any more (\(error.description))")
-                    }
-                    stack.runTCP()
-                }
+            case .queued(let count):
+                sent += count
                 if sent == bytes.count { return sent }
-            default:
+            case .closed(let state):
                 if let failure = takeConnectionError(entry) {
                     if sent > 0 { return sent }
                     throw failure
                 }
                 if sent > 0 { return sent }
-                throw brokenPipe(flags, "the connection is closing (\(connection.state))")
+                throw brokenPipe(flags, "the connection is closing (\(state))")
             }
             if nonBlocking {
                 if sent > 0 { return sent }
@@ -139,9 +129,12 @@ extension SocketCore {
             }
             do {
                 try block(timeoutNanoseconds: entry.options.sendTimeout, "send") { () throws(SocketError) -> Bool in
-                    guard let connection = stack.tcp.connection(id) else { return true }
-                    if connection.state == .synSent || connection.state == .synReceived { return false }
-                    return connection.sendSpace > 0 || !connection.state.canSendData || connection.error != nil
+                    guard let status = stack.tcpStatus(id) else { return true }
+                    switch status.state.phase {
+                    case .opening: return false
+                    case .open: return status.sendSpace > 0 || status.failure != nil
+                    case .closing, .closed: return true
+                    }
                 }
             } catch {
                 if sent > 0 { return sent }
@@ -238,40 +231,28 @@ extension SocketCore {
         }
         let nonBlocking = entry.nonBlocking || flags.contains(.dontWait)
         var received = 0
+        let peek = flags.contains(.peek)
         while true {
-            guard let connection = stack.tcp.connection(id) else {
+            let rest = UnsafeMutableRawBufferPointer(rebasing: buffer[received...])
+            guard let (copied, status) = stack.tcpReceive(id, into: rest, peek: peek) else {
                 return ReceiveResult(count: received, fullLength: received, source: entry.remote)
             }
-            if connection.bytesReadable > 0 && received < buffer.count {
-                let offset = received
-                let peek = flags.contains(.peek)
-                let copied = (try? stack.tcp.withConnection(id) { connection in
-                    connection.consumeReceived { a, b in
-                        var n = 0
-                        for region in [a, b] where n < buffer.count - offset && region.count > 0 {
-                            let take = min(region.count, buffer.count - offset - n)
-                            (buffer.baseAddress! + offset + n).copyMemory(from: region.baseAddress!, byteCount: take)
-                            n += take
-                        }
-                        return peek ? 0 : n
-                    }
-                }) ?? 0
-                // consumeReceived reports what was removed; a peek removes nothing.
-                received += peek ? min(connection.bytesReadable, buffer.count - offset) : copied
-                if !peek { stack.runTCP() }
+            if copied > 0 {
+                received += copied
                 if peek || !flags.contains(.waitAll) || received == buffer.count {
                     return ReceiveResult(count: received, fullLength: received, source: entry.remote)
                 }
             }
-            if received > 0 && (connection.isAtEndOfStream || connection.state == .closed) {
+            let closed = status.state.phase == .closed
+            if received > 0 && (status.isAtEndOfStream || closed) {
                 return ReceiveResult(count: received, fullLength: received, source: entry.remote)
             }
-            if connection.isAtEndOfStream { return ReceiveResult(count: 0, fullLength: 0, source: entry.remote) }
+            if status.isAtEndOfStream { return ReceiveResult(count: 0, fullLength: 0, source: entry.remote) }
             if let error = takeConnectionError(entry) {
                 if received > 0 { return ReceiveResult(count: received, fullLength: received, source: entry.remote) }
                 throw error
             }
-            if connection.state == .closed || entry.connectionEnded {
+            if closed || entry.connectionEnded {
                 return ReceiveResult(count: received, fullLength: received, source: entry.remote)
             }
             if buffer.count == 0 { return ReceiveResult(count: 0, fullLength: 0, source: entry.remote) }
@@ -281,8 +262,8 @@ extension SocketCore {
             }
             do {
                 try block(timeoutNanoseconds: entry.options.receiveTimeout, "recv") { () throws(SocketError) -> Bool in
-                    guard let connection = stack.tcp.connection(id) else { return true }
-                    return connection.bytesReadable > 0 || connection.isAtEndOfStream || connection.state == .closed
+                    guard let status = stack.tcpStatus(id) else { return true }
+                    return status.bytesReadable > 0 || status.isAtEndOfStream || status.state.phase == .closed
                         || entry.shutRead
                 }
             } catch {
@@ -303,11 +284,11 @@ extension SocketCore {
         }
         switch entry.kind {
         case .stream:
-            guard let id = entry.connection, !entry.connecting || stack.tcp.connection(id)?.state != .closed else {
+            guard let id = entry.connection, !entry.connecting || stack.tcpStatus(id)?.state.phase != .closed else {
                 throw SocketError(.socketNotConnected, "the socket is not connected")
             }
             if how != Int32(SHUT_RD) {
-                try? stack.tcp.shutdownWrite(id)
+                stack.tcpShutdownWrite(id)
                 entry.shutWrite = true
             }
         case .datagram:
@@ -317,7 +298,6 @@ extension SocketCore {
             if how != Int32(SHUT_RD) { entry.shutWrite = true }
         }
         if how != Int32(SHUT_WR) { entry.shutRead = true }
-        stack.runTCP()
         stack.flush()  // the FIN leaves now, not at the next poll step
         wake(slot)
     }

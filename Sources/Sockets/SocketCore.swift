@@ -3,7 +3,6 @@ import Glibc
 import Platform
 import Stack
 import SystemPackage
-import TCP
 import Wire
 
 /// One core's sockets: the descriptor table over that core's NetStack, the
@@ -27,8 +26,8 @@ public final class SocketCore: @unchecked Sendable {
     var freeSlots: [Int] = []
     var openCount = 0
     var reservedBytes = 0
-    var byConnection: [TCPConnectionID: Int] = [:]
-    var byListener: [TCPListenerID: Int] = [:]
+    var byConnection: [TCPStreamHandle: Int] = [:]
+    var byListener: [TCPListenerHandle: Int] = [:]
     var nextEphemeralPort: UInt16
     let privileged: Bool
     /// Slots whose readiness may have changed since interest sets looked.
@@ -59,8 +58,8 @@ public final class SocketCore: @unchecked Sendable {
         case .denied: privileged = false
         case .capability: privileged = Self.hasBindServiceCapability()
         }
-        nextEphemeralPort = stack.tcp.configuration.ephemeralPorts.lowerBound
-            &+ UInt16.random(in: 0...UInt16(stack.tcp.configuration.ephemeralPorts.count - 1))
+        let ephemeralPorts = stack.tcpEphemeralPorts
+        nextEphemeralPort = ephemeralPorts.lowerBound &+ UInt16.random(in: 0...UInt16(ephemeralPorts.count - 1))
         executor = SocketCoreExecutor()
         var chosen: Int?
         for id in 0..<SocketDescriptor.maximumCores
@@ -79,11 +78,11 @@ public final class SocketCore: @unchecked Sendable {
     }
 
     deinit {
-        for slot in slots.indices where slots[slot] != nil { closeSlot(slot) }
+        // No events to a core that is going away (closing runs TCP, which reports them).
         stack.tcpEventHandler = nil
-        // Sockets left open end as close() ends them (FIN, or RST with unread
-        // data), as when a process exits: send those now, not never.
-        stack.runTCP()
+        for slot in slots.indices where slots[slot] != nil { closeSlot(slot) }
+        // Sockets left open ended as close() ends them (FIN, or RST with
+        // unread data), as when a process exits: send those now, not never.
         stack.flush()
         Self.registry[coreID].store(nil, ordering: .releasing)
         Self.claimed[coreID].store(false, ordering: .releasing)
@@ -233,20 +232,19 @@ public final class SocketCore: @unchecked Sendable {
         let (slot, entry) = try entry(descriptor)
         if entry.kind == .stream, let id = entry.connection, entry.options.lingerOn {
             if entry.options.lingerSeconds == 0 {
-                stack.tcp.abort(id)
+                stack.tcpAbort(id)
             } else if !entry.nonBlocking {
-                stack.tcp.release(id, now: stack.tcpNow)
+                stack.tcpRelease(id)
                 byConnection[id] = nil
                 entry.connection = nil
                 let deadline = TSCClock.monotonicNanoseconds() + UInt64(entry.options.lingerSeconds) * 1_000_000_000
-                while let connection = stack.tcp.connection(id), connection.bytesUnacknowledged > 0,
-                      connection.state != .closed, TSCClock.monotonicNanoseconds() < deadline, !takeInterrupt() {
+                while let status = stack.tcpStatus(id), status.bytesUnacknowledged > 0,
+                      status.state.phase != .closed, TSCClock.monotonicNanoseconds() < deadline, !takeInterrupt() {
                     step()
                 }
             }
         }
         closeSlot(slot)
-        stack.runTCP()
         // The FIN or RST leaves now, as with the kernel: the application may
         // not poll again soon (or ever, when it closes and exits).
         stack.flush()
@@ -259,11 +257,11 @@ public final class SocketCore: @unchecked Sendable {
         entry.peeked = nil
         if let id = entry.connection {
             byConnection[id] = nil
-            stack.tcp.release(id, now: stack.tcpNow)
+            stack.tcpRelease(id)
         }
         if let id = entry.listener {
             byListener[id] = nil
-            stack.tcp.closeListener(id, now: stack.tcpNow)
+            stack.tcpCloseListener(id)
         }
         if let port = entry.claimedPort {
             group.release(stream: entry.kind == .stream, port: port, core: coreID, slot: slot)
@@ -332,17 +330,17 @@ public final class SocketCore: @unchecked Sendable {
 
     // MARK: Events
 
-    func handle(_ event: TCPTableEvent) {
+    func handle(_ event: TCPStreamEvent) {
         switch event {
-        case .connection(let id, let events):
+        case .stream(let id, let connected, let failure):
             guard let slot = byConnection[id], let entry = slots[slot] else { return }
-            if events.contains(.connected) { entry.connecting = false }
-            if events.contains(.closed), let error = stack.tcp.connection(id)?.error {
+            if connected { entry.connecting = false }
+            if let failure {
                 entry.connecting = false
-                entry.pendingError = Self.errno(for: error)
+                entry.pendingError = Self.errno(for: failure)
             }
             wake(slot)
-        case .listener(let id, _):
+        case .listener(let id):
             guard let slot = byListener[id] else { return }
             wake(slot)
         }
@@ -360,10 +358,10 @@ public final class SocketCore: @unchecked Sendable {
         }
     }
 
-    static func errno(for error: TCPConnectionError) -> Errno {
-        switch error {
-        case .connectionRefused: .connectionRefused
-        case .connectionReset: .connectionReset
+    static func errno(for failure: TCPStreamFailure) -> Errno {
+        switch failure {
+        case .refused: .connectionRefused
+        case .reset: .connectionReset
         case .timedOut: .timedOut
         }
     }

@@ -1,6 +1,5 @@
 import Stack
 import SystemPackage
-import TCP
 
 /// SOCK_STREAM (TCP) or SOCK_DGRAM (UDP).
 public enum SocketKind: Sendable, Equatable {
@@ -28,17 +27,19 @@ struct SocketOptionValues {
     var keepAliveIdleSeconds = 7200
     var keepAliveIntervalSeconds = 75
     var keepAliveCount = 9
+    var congestionControl = TCPCongestionControlName.reno
 
-    /// The TCP state machine's view of these options.
-    var tcp: TCPConnectionOptions {
-        var options = TCPConnectionOptions()
+    /// What TCP honours of these options.
+    var tcp: TCPStreamOptions {
+        var options = TCPStreamOptions()
         options.sendBufferSize = sendBufferSize
         options.receiveBufferSize = receiveBufferSize
         options.noDelay = noDelay
         options.keepAlive = keepAlive
-        options.keepAliveIdle = .seconds(UInt64(keepAliveIdleSeconds))
-        options.keepAliveInterval = .seconds(UInt64(keepAliveIntervalSeconds))
+        options.keepAliveIdleSeconds = keepAliveIdleSeconds
+        options.keepAliveIntervalSeconds = keepAliveIntervalSeconds
         options.keepAliveCount = keepAliveCount
+        options.congestionControl = congestionControl
         options.maximumSegmentSize = maximumSegmentSize
         options.timeToLive = timeToLive
         options.typeOfService = typeOfService
@@ -60,8 +61,8 @@ final class SocketEntry {
     var udp: UDPEndpoint?
     /// A datagram taken by MSG_PEEK, handed out by the next receive.
     var peeked: ReceivedDatagram?
-    var connection: TCPConnectionID?
-    var listener: TCPListenerID?
+    var connection: TCPStreamHandle?
+    var listener: TCPListenerHandle?
     /// A non-blocking (or timed out / interrupted) connect is under way.
     var connecting = false
     /// The connection failed or was reset and the error was reported: reads

@@ -10,7 +10,7 @@ extension NetStack {
     /// The core's TCP endpoints (listeners, connections, TIME-WAIT). Made on
     /// first use with the MSS bounded by the smallest interface MTU and by
     /// what one packet buffer holds.
-    public var tcp: TCPEndpointTable {
+    var tcp: TCPEndpointTable {
         if let table = tcpTable { return table }
         var configuration = tcpConfiguration
         let smallestMTU = interfaces.map(\.mtu).min() ?? configuration.mtu
@@ -23,7 +23,7 @@ extension NetStack {
     }
 
     /// The stack's clock as TCP sees it.
-    public var tcpNow: TCPInstant {
+    var tcpNow: TCPInstant {
         TCPInstant(microseconds: clock.nanoseconds(fromCycles: now) / 1000)
     }
 
@@ -68,8 +68,9 @@ extension NetStack {
 
     /// Fires due TCP timers, sends every segment the table has ready and
     /// hands its events to `tcpEventHandler`. Runs on every poll step, and
-    /// after socket calls so that a send goes out without waiting a step.
-    public func runTCP() {
+    /// at the end of each TCP call (NetStack+TCPCalls.swift) so that a send
+    /// goes out without waiting a step.
+    func runTCP() {
         guard let table = tcpTable else { return }
         let now = tcpNow
         if let deadline = tcpDeadline, deadline <= now {
@@ -80,9 +81,20 @@ extension NetStack {
         }
         tcpDeadline = table.nextDeadline
         if let handler = tcpEventHandler {
-            while let event = table.nextEvent() { handler(event) }
+            while let event = table.nextEvent() { handler(streamEvent(event, in: table)) }
         } else {
             while table.nextEvent() != nil {}
+        }
+    }
+
+    /// The table's event as the socket layer sees it.
+    private func streamEvent(_ event: TCPTableEvent, in table: TCPEndpointTable) -> TCPStreamEvent {
+        switch event {
+        case .connection(let id, let events):
+            let failure = events.contains(.closed) ? table.connection(id)?.error.map(TCPStreamFailure.init) : nil
+            return .stream(TCPStreamHandle(id: id), connected: events.contains(.connected), failure: failure)
+        case .listener(let id, _):
+            return .listener(TCPListenerHandle(id: id))
         }
     }
 

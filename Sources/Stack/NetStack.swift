@@ -27,9 +27,11 @@ public struct EchoReply: Sendable, Equatable {
 /// API (`udpBind`, `udpSend`, `udpReceive`, ...) between polls on the same
 /// core.
 ///
-/// TCP (protocol 6) goes to the pure state machine of Sources/TCP
-/// (`tcp`, a `TCPEndpointTable`): segments in from `deliverTCP`, timers and
-/// segments out from `runTCP` on every poll step (NetStack+TCP.swift).
+/// TCP (protocol 6) goes to the pure state machine of Sources/TCP (an
+/// internal `TCPEndpointTable`): segments in from `deliverTCP`, timers and
+/// segments out from `runTCP` on every poll step (NetStack+TCP.swift). The
+/// socket layer reaches TCP only through the `tcp*` calls of
+/// NetStack+TCPCalls.swift, as it reaches UDP through the `udp*` calls.
 public final class NetStack {
     public let limits: StackLimits
     public let clock: TSCClock
@@ -65,7 +67,7 @@ public final class NetStack {
     let tcpScratch: UnsafeMutableRawBufferPointer
     /// Receives TCP events (readable, writable, acceptable, closed) for the
     /// socket layer, after each poll step.
-    public var tcpEventHandler: ((TCPTableEvent) -> Void)?
+    public var tcpEventHandler: ((TCPStreamEvent) -> Void)?
 
     /// - Parameter pool: where the stack takes buffers for packets it builds.
     public init(pool: PacketPool, limits: StackLimits = StackLimits(), clock: TSCClock = .shared,

@@ -37,6 +37,22 @@ public enum TCPCongestionController: TCPCongestionControl {
         }
     }
 
+    /// `algorithm` taking over from `previous` with its window and threshold.
+    public init(_ algorithm: TCPCongestionAlgorithm, mss: Int, continuing previous: TCPCongestionController) {
+        let window = previous.congestionWindow, threshold = previous.slowStartThreshold
+        switch algorithm {
+        case .newReno: self = .newReno(TCPNewReno(mss: mss, window: window, threshold: threshold))
+        case .cubic: self = .cubic(TCPCubic(mss: mss, window: window, threshold: threshold))
+        }
+    }
+
+    public var algorithm: TCPCongestionAlgorithm {
+        switch self {
+        case .newReno: .newReno
+        case .cubic: .cubic
+        }
+    }
+
     public var congestionWindow: Int {
         switch self {
         case .newReno(let c): c.congestionWindow

@@ -167,7 +167,12 @@ extension TCPConnection {
         var updated = newOptions
         updated.sendBufferSize = options.sendBufferSize
         updated.receiveBufferSize = options.receiveBufferSize
-        if state != .closed { updated.congestionControl = options.congestionControl }
+        if state != .closed && newOptions.congestionControl != options.congestionControl {
+            // TCP_CONGESTION on a live connection: the new algorithm goes on
+            // from the current window; an undo must not bring the old one back.
+            congestion = TCPCongestionController(newOptions.congestionControl, mss: sendMSS, continuing: congestion)
+            lastRecovery = nil
+        }
         options = updated
         if keepAliveChanged { armKeepAlive(now: now) }
     }

@@ -23,6 +23,14 @@ public struct TCPCubic: TCPCongestionControl {
 
     public init(mss: Int) { congestionWindow = initialCongestionWindow(mss: mss) }
 
+    /// Takes over a live connection's window and threshold (TCP_CONGESTION
+    /// changed mid-connection); the cubic epoch starts at the next ACK.
+    public init(mss: Int, window: Int, threshold: Int) {
+        self.init(mss: mss)
+        congestionWindow = max(window, mss)
+        slowStartThreshold = threshold
+    }
+
     public mutating func onAcknowledged(bytes: Int, mss: Int, now: TCPInstant, smoothedRTT: TCPDuration?) {
         if congestionWindow < slowStartThreshold {
             congestionWindow += min(bytes, 2 * mss)

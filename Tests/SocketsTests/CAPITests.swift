@@ -66,6 +66,12 @@ struct CAPITests {
         var from = sockaddr()
         expectC(.badAddress, "recvfrom: from without fromlen") { dp_recvfrom(fd, &value, 4, Int32(MSG_DONTWAIT), &from, nil) }
         expectC(.badAddress, "setsockopt NULL value") { Int(dp_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, nil, 4)) }
+        // A socklen_t that is negative as an int is EINVAL (Linux), not a 4 GiB length.
+        var one: Int32 = 1
+        expectC(.invalidArgument, "setsockopt (socklen_t)-1") { Int(dp_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(bitPattern: -1))) }
+        var negative = socklen_t(bitPattern: -4)
+        expectC(.invalidArgument, "getsockopt *optlen = -4") { Int(dp_getsockopt(fd, SOL_SOCKET, SO_TYPE, &value, &negative)) }
+        #expect(negative == socklen_t(bitPattern: -4), "a refused getsockopt leaves *optlen alone")
         expectC(.badAddress, "getsockname NULL") { Int(dp_getsockname(fd, nil, nil)) }
         expectC(.badAddress, "getpeername NULL") { Int(dp_getpeername(fd, nil, nil)) }
         expectC(.badAddress, "poll NULL") { Int(dp_poll(nil, 3, 0)) }

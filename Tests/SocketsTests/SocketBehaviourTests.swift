@@ -1,8 +1,8 @@
 import Glibc
 import Sockets
-import Stack
+@testable import Stack
 import SystemPackage
-import TCP
+@testable import TCP
 import Testing
 import Wire
 
@@ -173,9 +173,49 @@ struct SocketBehaviourTests {
         try s.connect(.b(5100))
         #expect(try s.option(level: Int32(IPPROTO_TCP), name: TCP_MAXSEG) <= 1000, "the MSS is capped by TCP_MAXSEG")
         let id = try #require(try net.a.connectionID(of: s.descriptor))
-        let options = try #require(net.a.stack.tcp.connection(id)?.options)
+        let options = try #require(net.a.stack.tcp.connection(id.id)?.options)
         #expect(options.noDelay && options.keepAlive && options.keepAliveCount == 3)
         #expect(options.timeToLive == 17 && options.typeOfService == 0x10)
+    }
+
+    @Test("TCP_CONGESTION: reno and cubic as Linux names them (newreno accepted), ENOENT for others, switched on a live connection")
+    func congestionControlOption() throws {
+        let net = try TwoCores()
+        let s = try Socket(.stream, on: net.a)
+        func name(_ socket: Socket, room: Int = 32) throws -> (String, Int) {
+            var field = [UInt8](repeating: 0xEE, count: room)
+            let full = try field.withUnsafeMutableBytes {
+                try net.a.getOption(socket.descriptor, level: Int32(IPPROTO_TCP), name: TCP_CONGESTION, into: $0)
+            }
+            return (String(decoding: field.prefix { $0 != 0 && $0 != 0xEE }, as: UTF8.self), full)
+        }
+        func set(_ socket: Socket, _ text: String) throws {
+            let bytes = Array(text.utf8)
+            try bytes.withUnsafeBytes { raw in
+                try net.a.setOption(socket.descriptor, level: Int32(IPPROTO_TCP), name: TCP_CONGESTION, value: raw)
+            }
+        }
+        #expect(try name(s) == ("reno", 16), "the default, in a 16-byte field (TCP_CA_NAME_MAX)")
+        try set(s, "cubic")
+        #expect(try name(s).0 == "cubic")
+        #expect(try name(s, room: 3).0 == "cub", "truncated to the caller's length")
+        try set(s, "newreno")
+        #expect(try name(s).0 == "reno")
+        expectErrno(.noSuchFileOrDirectory, "unknown algorithm") { try set(s, "bbr") }
+        let u = try Socket(.datagram, on: net.a)
+        expectErrno(.protocolNotAvailable, "on UDP") { try set(u, "cubic") }
+
+        // Chosen before connect, and switched on the live connection.
+        let listener = try Socket(.stream, on: net.b)
+        try listener.bind(port: 5101)
+        try listener.listen()
+        try set(s, "cubic")
+        try s.connect(.b(5101))
+        let id = try #require(try net.a.connectionID(of: s.descriptor))
+        #expect(net.a.stack.tcp.connection(id.id)?.options.congestionControl == .cubic)
+        try set(s, "reno")
+        #expect(net.a.stack.tcp.connection(id.id)?.options.congestionControl == .newReno)
+        #expect(net.a.stack.tcp.connection(id.id)?.congestion.algorithm == .newReno)
     }
 
     @Test("bind: port 0 is ephemeral, SO_REUSEPORT lets two cores listen on one port, privileged ports need the capability")

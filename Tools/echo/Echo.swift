@@ -220,7 +220,7 @@ struct Echo: ParsableCommand {
                 ]
             }
             let pools = pool.statistics
-            let table = stack.tcp.statistics
+            let table = stack.tcpStatistics
             let document: [String: Any] = [
                 "seconds": elapsed,
                 "udpEchoed": echoed,
@@ -236,10 +236,10 @@ struct Echo: ParsableCommand {
                     "timeWaitReused": table.timeWaitReused, "timeWaitACKs": table.timeWaitACKs,
                     "connectionsOpened": table.connectionsOpened, "connectionsAccepted": table.connectionsAccepted,
                     "connectionsFreed": table.connectionsFreed, "controlQueueDrops": table.controlQueueDrops,
-                    "liveConnections": stack.tcp.connectionCount, "timeWaitEntries": stack.tcp.timeWaitCount,
+                    "liveConnections": stack.tcpConnectionCount, "timeWaitEntries": stack.tcpTimeWaitCount,
                 ],
                 // Every TCP connection's counters summed (retransmissions, timeouts, ...).
-                "tcpConnectionTotals": Dictionary(uniqueKeysWithValues: stack.tcp.connectionTotals.named),
+                "tcpConnectionTotals": Dictionary(uniqueKeysWithValues: stack.tcpConnectionTotals.named),
                 // "port": the first port (what single-port callers read); "ports": every one.
                 "port": ports[0],
                 "ports": ports,

@@ -65,7 +65,7 @@ struct Abort: ParsableCommand {
             throw ExitCode.failure
         }
         // Let the RST go out and the table settle.
-        net.run(seconds: 2) { net.stack.tcp.connectionCount == 0 }
+        net.run(seconds: 2) { net.stack.tcpConnectionCount == 0 }
         report("ok: our close (\(how == .unread ? "with unread data" : "SO_LINGER {1, 0}")) reset the connection; "
                + net.tcpSummary)
     }

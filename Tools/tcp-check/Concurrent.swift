@@ -113,7 +113,7 @@ struct Concurrent: ParsableCommand {
             }
         }
         let elapsed = elapsedSeconds(since: start)
-        net.run(seconds: 3) { net.stack.tcp.connectionCount == 0 }
+        net.run(seconds: 3) { net.stack.tcpConnectionCount == 0 }
         report("ok: our client: \(count) concurrent connections echoed \(size) bytes each, byte-exact, in "
                + "\(String(format: "%.1f", elapsed)) s; \(net.tcpSummary)")
     }

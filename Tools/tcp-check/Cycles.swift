@@ -55,15 +55,15 @@ struct Cycles: ParsableCommand {
         }
         let elapsed = elapsedSeconds(since: start)
         // Let the last closing handshakes finish (every connection released ends in TIME-WAIT or closed).
-        net.run(seconds: 3) { net.stack.tcp.connectionCount == 0 }
+        net.run(seconds: 3) { net.stack.tcpConnectionCount == 0 }
         let rate = Double(completed) / elapsed
         let summary = "\(completed) cycles in \(String(format: "%.1f", elapsed)) s, \(String(format: "%.0f", rate)) conn/s; \(net.tcpSummary); waits for a free port \(portWaits)"
         if let failure {
             report("FAIL: cycles: \(failure) (\(summary))")
             throw ExitCode.failure
         }
-        guard net.stack.tcp.connectionCount == 0 else {
-            report("FAIL: cycles: \(net.stack.tcp.connectionCount) connections still open 3 s after the last close (\(summary))")
+        guard net.stack.tcpConnectionCount == 0 else {
+            report("FAIL: cycles: \(net.stack.tcpConnectionCount) connections still open 3 s after the last close (\(summary))")
             throw ExitCode.failure
         }
         report("ok: \(summary)")

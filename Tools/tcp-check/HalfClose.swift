@@ -59,7 +59,7 @@ struct HalfClose: ParsableCommand {
                    + (firstDifference.map { " (first difference at byte \($0))" } ?? ""))
             throw ExitCode.failure
         }
-        net.run(seconds: 3) { net.stack.tcp.connectionCount == 0 }
+        net.run(seconds: 3) { net.stack.tcpConnectionCount == 0 }
         report("ok: half-close by us: \(bytes) bytes sent, FIN, \(back.count) bytes received after it, equal, in \(String(format: "%.2f", elapsed)) s; \(net.tcpSummary)")
     }
 }

@@ -64,7 +64,7 @@ struct KeepAlive: ParsableCommand {
             outcome = error.errno
         }
         let elapsed = elapsedSeconds(since: start)
-        let sent = id.flatMap { net.stack.tcp.connection($0)?.statistics.keepAliveProbes } ?? -1
+        let sent = id.flatMap { net.stack.tcpConnectionStatistics($0)?.keepAliveProbes } ?? -1
         switch expect {
         case .alive:
             guard outcome == .resourceTemporarilyUnavailable, sent >= Int(probes) else {

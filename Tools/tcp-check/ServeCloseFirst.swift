@@ -52,7 +52,7 @@ struct ServeCloseFirst: ParsableCommand {
             }
         }
         let elapsed = elapsedSeconds(since: start)
-        net.run(seconds: 3) { net.stack.tcp.connectionCount == 0 }
+        net.run(seconds: 3) { net.stack.tcpConnectionCount == 0 }
         report("ok: served \(served) connections closing first in \(String(format: "%.1f", elapsed)) s; \(net.tcpSummary)")
     }
 }

@@ -45,9 +45,9 @@ final class TapStack {
 
     /// The TCP counters a result line quotes.
     var tcpSummary: String {
-        let s = stack.tcp.statistics
-        return "opened \(s.connectionsOpened), freed \(s.connectionsFreed), live \(stack.tcp.connectionCount), "
-            + "TIME-WAIT \(stack.tcp.timeWaitCount), TIME-WAIT reused \(s.timeWaitReused), "
+        let s = stack.tcpStatistics
+        return "opened \(s.connectionsOpened), freed \(s.connectionsFreed), live \(stack.tcpConnectionCount), "
+            + "TIME-WAIT \(stack.tcpTimeWaitCount), TIME-WAIT reused \(s.timeWaitReused), "
             + "ports examined per connect \(String(format: "%.1f", Double(s.ephemeralPortProbes) / Double(max(s.connectionsOpened, 1)))), "
             + "pool \(pool.statistics.available)/\(pool.statistics.capacity)"
     }

@@ -1,0 +1,166 @@
+import TCP
+import Wire
+
+/// The socket layer's way into TCP: open, listen, accept, send, receive,
+/// shut down, abort, release, options and status, each with one table
+/// lookup, and each sending what it made TCP emit (a SYN, data, a window
+/// update, a FIN) before it returns, so callers never run TCP by hand.
+/// The endpoint table itself stays internal to the stack.
+extension NetStack {
+    // MARK: Opening
+
+    /// Passive open on `address:port` (`.any` for every local address).
+    public func tcpListen(address: IPv4Address, port: UInt16, backlog: Int,
+                          options: TCPStreamOptions) throws(TCPOpenError) -> TCPListenerHandle {
+        do {
+            let id = try tcp.listen(on: TCPEndpoint(address: address, port: port), backlog: backlog,
+                                    options: options.connectionOptions)
+            return TCPListenerHandle(id: id)
+        } catch {
+            throw TCPOpenError(error)
+        }
+    }
+
+    /// Active open from `source` (port chosen from the ephemeral range
+    /// unless given) to `address:port`; the SYN is sent before it returns.
+    public func tcpConnect(from source: IPv4Address, port: UInt16?, to address: IPv4Address, port remotePort: UInt16,
+                           options: TCPStreamOptions) throws(TCPOpenError) -> (TCPStreamHandle, TCPStreamStatus) {
+        let id: TCPConnectionID
+        do {
+            id = try tcp.connect(from: source, port: port, to: TCPEndpoint(address: address, port: remotePort),
+                                 options: options.connectionOptions, now: tcpNow)
+        } catch {
+            throw TCPOpenError(error)
+        }
+        // The table has just made it: the lookup cannot fail.
+        let status = TCPStreamStatus(tcp.connection(id)!)
+        runTCP()
+        return (TCPStreamHandle(id: id), status)
+    }
+
+    /// The next established connection of a listener, with its status.
+    public func tcpAccept(_ listener: TCPListenerHandle) -> (TCPStreamHandle, TCPStreamStatus)? {
+        guard let id = tcp.accept(listener.id), let connection = tcp.connection(id) else { return nil }
+        return (TCPStreamHandle(id: id), TCPStreamStatus(connection))
+    }
+
+    /// Connections waiting in a listener's accept queue.
+    public func tcpAcceptQueueLength(_ listener: TCPListenerHandle) -> Int {
+        tcpTable.map { $0.acceptQueueLength(listener.id) } ?? 0
+    }
+
+    // MARK: Data
+
+    /// Queues bytes for sending (as many as the send buffer takes) and sends
+    /// what the windows allow.
+    public func tcpSend(_ stream: TCPStreamHandle, _ bytes: UnsafeRawBufferPointer) -> TCPSendResult {
+        let result = (try? tcp.withConnection(stream.id) { connection -> TCPSendResult in
+            switch connection.state {
+            case .synSent, .synReceived:
+                return .notYetOpen
+            case .established, .closeWait:
+                do { return .queued(try connection.send(bytes)) } catch { return .closed(TCPStreamState(state: connection.state)) }
+            default:
+                return .closed(TCPStreamState(state: connection.state))
+            }
+        }) ?? .unknown
+        if case .queued = result { runTCP() }
+        return result
+    }
+
+    /// Copies readable bytes into `buffer` (removing them unless `peek`) and
+    /// returns how many, with the connection's status after the copy; nil
+    /// when the handle names no connection. A read that opens the window
+    /// sends the window update before it returns.
+    public func tcpReceive(_ stream: TCPStreamHandle, into buffer: UnsafeMutableRawBufferPointer,
+                           peek: Bool = false) -> (count: Int, status: TCPStreamStatus)? {
+        let result = try? tcp.withConnection(stream.id) { connection -> (count: Int, status: TCPStreamStatus) in
+            var count = 0
+            if buffer.count > 0 && connection.bytesReadable > 0 {
+                if peek {
+                    _ = connection.consumeReceived { first, second in
+                        count = Self.copy(first, second, to: buffer)
+                        return 0
+                    }
+                } else {
+                    count = (try? connection.receive(into: buffer)) ?? 0
+                }
+            }
+            return (count, TCPStreamStatus(connection))
+        }
+        if let result, result.count > 0, !peek { runTCP() }
+        return result
+    }
+
+    /// Copies the two regions of a wrapped ring into `buffer`, up to its size.
+    @inline(__always)
+    static func copy(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer,
+                     to buffer: UnsafeMutableRawBufferPointer) -> Int {
+        let head = min(first.count, buffer.count)
+        if head > 0 { buffer.baseAddress!.copyMemory(from: first.baseAddress!, byteCount: head) }
+        let tail = min(second.count, buffer.count - head)
+        if tail > 0 { (buffer.baseAddress! + head).copyMemory(from: second.baseAddress!, byteCount: tail) }
+        return head + tail
+    }
+
+    // MARK: Status and options
+
+    /// The connection's state, buffers, addresses and error; nil once released and freed.
+    public func tcpStatus(_ stream: TCPStreamHandle) -> TCPStreamStatus? {
+        tcpTable?.connection(stream.id).map(TCPStreamStatus.init)
+    }
+
+    /// Hands new socket options to a live connection (TCP_NODELAY, keepalive,
+    /// TCP_CONGESTION, TTL/TOS; buffer sizes stay as opened).
+    public func tcpSetOptions(_ stream: TCPStreamHandle, _ options: TCPStreamOptions) {
+        try? tcp.setOptions(stream.id, options.connectionOptions, now: tcpNow)
+        runTCP()
+    }
+
+    /// The ephemeral port range of active opens and autobind.
+    public var tcpEphemeralPorts: ClosedRange<UInt16> { tcp.configuration.ephemeralPorts }
+
+    /// The MSS this stack announces (TCP_MAXSEG before a handshake).
+    public var tcpLocalMSS: Int { tcp.configuration.localMSS }
+
+    // MARK: Closing
+
+    /// shutdown(SHUT_WR): a FIN follows the queued data, sent now if it can be.
+    public func tcpShutdownWrite(_ stream: TCPStreamHandle) {
+        try? tcp.shutdownWrite(stream.id)
+        runTCP()
+    }
+
+    /// Resets the connection (SO_LINGER with 0 seconds).
+    public func tcpAbort(_ stream: TCPStreamHandle) {
+        tcp.abort(stream.id)
+        runTCP()
+    }
+
+    /// close(): the socket gives up the handle; the connection finishes on
+    /// its own (FIN, TIME-WAIT, or RST when unread data is left).
+    public func tcpRelease(_ stream: TCPStreamHandle) {
+        tcp.release(stream.id, now: tcpNow)
+        runTCP()
+    }
+
+    /// Stops listening; children not yet accepted are reset.
+    public func tcpCloseListener(_ listener: TCPListenerHandle) {
+        tcp.closeListener(listener.id, now: tcpNow)
+        runTCP()
+    }
+}
+
+/// The numbers operators and tools read (stats JSON, dp-tcp-check).
+extension NetStack {
+    public var tcpStatistics: TCPTableStatistics { tcpTable?.statistics ?? TCPTableStatistics() }
+    public var tcpConnectionCount: Int { tcpTable?.connectionCount ?? 0 }
+    public var tcpTimeWaitCount: Int { tcpTable?.timeWaitCount ?? 0 }
+    /// Counters of live connections plus those already freed.
+    public var tcpConnectionTotals: TCPConnectionStatistics { tcpTable?.connectionTotals ?? TCPConnectionStatistics() }
+
+    /// One connection's counters (keepalive probes, retransmissions, ...).
+    public func tcpConnectionStatistics(_ stream: TCPStreamHandle) -> TCPConnectionStatistics? {
+        tcpTable?.connection(stream.id)?.statistics
+    }
+}
