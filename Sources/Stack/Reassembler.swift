@@ -103,23 +103,9 @@ final class Reassembler {
             return .dropped(.reassemblyBadFragment)
         }
         let footprint = Self.footprint(fragment)
-        let index: Int
-        if let found = find(key) {
-            index = found
-        } else {
-            guard let free = freeSlot() else {
-                fragment.free()
-                return .dropped(.reassemblyTooManyDatagrams)
-            }
-            index = free
-            slots[index].inUse = true
-            slots[index].key = key
-            slots[index].count = 0
-            slots[index].totalLength = -1
-            slots[index].receivedBytes = 0
-            slots[index].bufferBytes = 0
-            slots[index].deadline = now + timeoutCycles
-            inFlight += 1
+        guard let index = slotIndex(for: key, now: now) else {
+            fragment.free()
+            return .dropped(.reassemblyTooManyDatagrams)
         }
         guard heldBytes + footprint <= memoryLimit else {
             fragment.free()
@@ -127,36 +113,19 @@ final class Reassembler {
             return .dropped(.reassemblyMemoryLimit)
         }
         let slot = slots + index
-        if !moreFragments {
-            if slot.pointee.totalLength >= 0 && slot.pointee.totalLength != end {
-                fragment.free()
-                release(index)
-                return .dropped(.reassemblyBadFragment)
-            }
-            slot.pointee.totalLength = end
-        }
-        if slot.pointee.totalLength >= 0 && end > slot.pointee.totalLength {
+        guard Self.recordTotalLength(slot, end: end, moreFragments: moreFragments) else {
             fragment.free()
             release(index)
             return .dropped(.reassemblyBadFragment)
         }
-        // Find the place by offset, and check both neighbours for overlap.
-        var position = slot.pointee.count
-        while position > 0 && Int(slot.pointee.starts[position - 1]) > offset { position -= 1 }
-        if position > 0 {
-            let previousStart = Int(slot.pointee.starts[position - 1])
-            let previousEnd = Int(slot.pointee.ends[position - 1])
-            if previousStart == offset && previousEnd == end {
-                fragment.free()
-                return .dropped(.reassemblyDuplicate)
-            }
-            if previousEnd > offset {
-                fragment.free()
-                release(index)
-                return .dropped(.reassemblyOverlap)
-            }
-        }
-        if position < slot.pointee.count && end > Int(slot.pointee.starts[position]) {
+        let position: Int
+        switch Self.placement(in: slot, offset: offset, end: end) {
+        case .at(let found):
+            position = found
+        case .duplicate:
+            fragment.free()
+            return .dropped(.reassemblyDuplicate)
+        case .overlap:
             fragment.free()
             release(index)
             return .dropped(.reassemblyOverlap)
@@ -166,6 +135,67 @@ final class Reassembler {
             release(index)
             return .dropped(.reassemblyTooManyFragments)
         }
+        insert(fragment, into: slot, at: position, offset: offset, end: end, footprint: footprint)
+
+        guard slot.pointee.totalLength >= 0, slot.pointee.receivedBytes == slot.pointee.totalLength else {
+            return .held
+        }
+        return assemble(index)
+    }
+
+    /// The slot of the datagram `key`, opened (with its deadline) if new;
+    /// nil when every slot is in use.
+    @inline(__always)
+    private func slotIndex(for key: ReassemblyKey, now: UInt64) -> Int? {
+        if let found = find(key) { return found }
+        guard let index = freeSlot() else { return nil }
+        slots[index].inUse = true
+        slots[index].key = key
+        slots[index].count = 0
+        slots[index].totalLength = -1
+        slots[index].receivedBytes = 0
+        slots[index].bufferBytes = 0
+        slots[index].deadline = now + timeoutCycles
+        inFlight += 1
+        return index
+    }
+
+    /// Records the datagram's length from the last fragment (MF = 0); false
+    /// when the fragment contradicts a length already known.
+    @inline(__always)
+    private static func recordTotalLength(_ slot: UnsafeMutablePointer<Slot>, end: Int, moreFragments: Bool) -> Bool {
+        if !moreFragments {
+            if slot.pointee.totalLength >= 0 && slot.pointee.totalLength != end { return false }
+            slot.pointee.totalLength = end
+        }
+        return !(slot.pointee.totalLength >= 0 && end > slot.pointee.totalLength)
+    }
+
+    private enum Placement {
+        case at(Int)
+        case duplicate
+        case overlap
+    }
+
+    /// Finds the place by offset, and checks both neighbours for overlap.
+    @inline(__always)
+    private static func placement(in slot: UnsafeMutablePointer<Slot>, offset: Int, end: Int) -> Placement {
+        var position = slot.pointee.count
+        while position > 0 && Int(slot.pointee.starts[position - 1]) > offset { position -= 1 }
+        if position > 0 {
+            let previousStart = Int(slot.pointee.starts[position - 1])
+            let previousEnd = Int(slot.pointee.ends[position - 1])
+            if previousStart == offset && previousEnd == end { return .duplicate }
+            if previousEnd > offset { return .overlap }
+        }
+        if position < slot.pointee.count && end > Int(slot.pointee.starts[position]) { return .overlap }
+        return .at(position)
+    }
+
+    /// Inserts the fragment at `position`, keeping the slot sorted by offset.
+    @inline(__always)
+    private func insert(_ fragment: PacketBuffer, into slot: UnsafeMutablePointer<Slot>, at position: Int,
+                        offset: Int, end: Int, footprint: Int) {
         var i = slot.pointee.count
         while i > position {
             slot.pointee.fragments[i] = slot.pointee.fragments[i - 1]
@@ -177,15 +207,15 @@ final class Reassembler {
         slot.pointee.starts[position] = Int32(offset)
         slot.pointee.ends[position] = Int32(end)
         slot.pointee.count += 1
-        slot.pointee.receivedBytes += length
+        slot.pointee.receivedBytes += end - offset
         slot.pointee.bufferBytes += footprint
         heldBytes += footprint
+    }
 
-        guard slot.pointee.totalLength >= 0, slot.pointee.receivedBytes == slot.pointee.totalLength else {
-            return .held
-        }
-        // Whole: no overlaps and every byte present, so the fragments tile
-        // [0, total). Chain them in order.
+    /// Whole: no overlaps and every byte present, so the fragments tile
+    /// [0, total). Chain them in order and empty the slot.
+    private func assemble(_ index: Int) -> Outcome {
+        let slot = slots + index
         let head = slot.pointee.fragments[0]
         for j in 1..<slot.pointee.count {
             let segment = slot.pointee.fragments[j]

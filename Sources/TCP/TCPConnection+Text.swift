@@ -1,0 +1,96 @@
+import Wire
+
+/// Segment text and FIN: in-order data into the receive ring,
+/// out-of-order data into the reassembly queue, and the peer's FIN.
+extension TCPConnection {
+    // MARK: Data and FIN
+
+    /// Places the payload (already known to overlap the window) into the
+    /// receive ring, in order or out of order, and handles the FIN.
+    func processText(start: TCPSequenceNumber, payload: UnsafeRawBufferPointer, fin: Bool, now: TCPInstant) {
+        var begin = start
+        var bytes = payload
+        var finHere = fin
+        // Trim what we already have.
+        if begin < receiveNext {
+            let duplicate = receiveNext - begin
+            if duplicate >= bytes.count {
+                bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+                if fin && begin + payload.count < receiveNext { finHere = false }
+            } else {
+                bytes = UnsafeRawBufferPointer(rebasing: bytes[duplicate...])
+            }
+            begin = receiveNext
+        }
+        let offset = begin - receiveNext
+        // Trim to the room in the ring (never beyond what we announced).
+        let room = receiveBuffer.freeSpace - offset
+        if bytes.count > room {
+            bytes = UnsafeRawBufferPointer(rebasing: bytes.prefix(max(room, 0)))
+            finHere = false
+            statistics.receiveBufferDrops += 1
+            ackNow = true  // tell the sender at once how little room there is
+        }
+
+        if bytes.count > 0 {
+            if offset == 0 {
+                receiveBuffer.write(at: receiveBuffer.count, from: bytes)
+                var newNext = begin + bytes.count
+                let hadHoles = !reassembly.isEmpty
+                if let reached = reassembly.takeContiguous(from: newNext) { newNext = reached }
+                receiveBuffer.commit(newNext - receiveNext)
+                statistics.bytesReceived += newNext - receiveNext
+                receiveNext = newNext
+                pendingEvents.insert(.readable)
+                bytesSinceLastACK += bytes.count
+                if hadHoles { duplicateACKsOwed = 0 }
+                if hadHoles || bytesSinceLastACK >= 2 * sendMSS {
+                    ackNow = true
+                } else if delayedACKDeadline == nil {
+                    delayedACKDeadline = now + configuration.delayedACKTimeout
+                }
+            } else {
+                if reassembly.insert(start: begin, end: begin + bytes.count) {
+                    receiveBuffer.write(at: receiveBuffer.count + offset, from: bytes)
+                } else {
+                    statistics.outOfOrderDrops += 1
+                    finHere = false
+                }
+                // One duplicate ACK per out-of-order segment (RFC 5681 4.2), even
+                // when the stack handles a burst before asking for output.
+                duplicateACKsOwed = min(duplicateACKsOwed + 1, 64)
+            }
+        }
+
+        if finHere {
+            let finAt = begin + bytes.count
+            if finAt == receiveNext {
+                receivePeerFIN(now: now)
+            } else {
+                pendingPeerFIN = finAt
+                ackNow = true
+            }
+        } else if let pending = pendingPeerFIN, pending == receiveNext {
+            receivePeerFIN(now: now)
+        }
+    }
+
+    /// The peer's FIN is next in sequence (RFC 9293 3.10.7.4, eighth check).
+    func receivePeerFIN(now: TCPInstant) {
+        pendingPeerFIN = nil
+        peerFINReceived = true
+        receiveNext = receiveNext + 1
+        ackNow = true
+        pendingEvents.formUnion([.readable, .readClosed])
+        switch state {
+        case .synReceived, .established:
+            state = .closeWait
+        case .finWait1:
+            if finAcknowledged { enterTimeWait(now: now) } else { state = .closing }
+        case .finWait2:
+            enterTimeWait(now: now)
+        default:
+            break
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import Wire
+
+/// Segments in: the 4-tuple picks a connection, else a TIME-WAIT entry,
+/// else a listener, else the port is closed.
+extension TCPEndpointTable {
+    // MARK: Segments in
+
+    /// A TCP segment for one of our addresses (checksum already verified).
+    public func handle(segment: TCPRepr, payload: UnsafeRawBufferPointer, source: IPv4Address,
+                       destination: IPv4Address, now: TCPInstant) {
+        statistics.segmentsReceived += 1
+        let tuple = TCPFourTuple(local: TCPEndpoint(address: destination, port: segment.destinationPort),
+                                 remote: TCPEndpoint(address: source, port: segment.sourcePort))
+        if let slot = byTuple[tuple], let connection = slots[Int(slot)] {
+            connection.handle(segment: segment, payload: payload, source: source, destination: destination, now: now)
+            markDirty(slot)
+            return
+        }
+        var reuseAbove: TCPSequenceNumber? = nil
+        if let entry = timeWait[tuple] {
+            guard let reuse = handleInTimeWait(entry, segment: segment, payloadLength: payload.count, now: now) else { return }
+            reuseAbove = reuse
+        }
+        if let index = listenerByEndpoint[tuple.local] ?? listenerByEndpoint[TCPEndpoint(address: .any, port: tuple.local.port)] {
+            handleForListener(Int(index), tuple: tuple, segment: segment, payload: payload, reuseAbove: reuseAbove, now: now)
+            return
+        }
+        statistics.resetsForClosedPorts += segment.flags.contains(.rst) ? 0 : 1
+        queueControl(TCPConnection.resetReply(to: segment, payloadLength: payload.count, source: source, destination: destination))
+    }
+}

@@ -1,0 +1,169 @@
+import Wire
+
+/// Listeners: listen, accept and close; SYNs for a listening endpoint,
+/// the SYN backlog, and SYN cookies when it is full.
+extension TCPEndpointTable {
+    // MARK: Calls from the socket layer: listeners
+
+    /// Opens a listener. `backlog` bounds the accept queue; `synBacklog`
+    /// the half-open children (defaults to the same).
+    public func listen(on local: TCPEndpoint, backlog: Int, synBacklog: Int? = nil,
+                       options: TCPConnectionOptions? = nil) throws(TCPCallError) -> TCPListenerID {
+        guard listenerByEndpoint[local] == nil else { throw .addressInUse(local) }
+        let options = options ?? configuration.defaultConnectionOptions
+        let index = listeners.firstIndex { $0 == nil } ?? listeners.count
+        let generation = UInt32(truncatingIfNeeded: index &* 7919) &+ ephemeralCounter
+        ephemeralCounter &+= 1
+        let listener = TCPListener(local: local, options: options, synBacklog: max(synBacklog ?? backlog, 1),
+                                   acceptBacklog: max(backlog, 1), generation: generation)
+        if index == listeners.count { listeners.append(listener) } else { listeners[index] = listener }
+        listenerByEndpoint[local] = Int32(index)
+        return TCPListenerID(index: Int32(index), generation: generation)
+    }
+
+    func listenerIndex(_ id: TCPListenerID) -> Int? {
+        guard id.index >= 0, Int(id.index) < listeners.count, let listener = listeners[Int(id.index)],
+              listener.generation == id.generation else { return nil }
+        return Int(id.index)
+    }
+
+    /// Stops listening; children not yet accepted are reset.
+    public func closeListener(_ id: TCPListenerID, now: TCPInstant) {
+        guard let index = listenerIndex(id), let listener = listeners[index] else { return }
+        listenerByEndpoint.removeValue(forKey: listener.local)
+        listeners[index] = nil
+        for slot in slots.indices where slotInfo[slot].parent == Int32(index) && !slotInfo[slot].accepted {
+            slots[slot]?.abort()
+            slotInfo[slot].released = true
+            slotInfo[slot].parent = -1
+            markDirty(Int32(slot))
+        }
+    }
+
+    /// The next established connection of a listener, or nil.
+    public func accept(_ id: TCPListenerID) -> TCPConnectionID? {
+        guard let index = listenerIndex(id) else { return nil }
+        while let child = listeners[index]!.popAccept() {
+            guard connection(child) != nil else { continue }
+            let slot = Int(child.slot)
+            slotInfo[slot].accepted = true
+            slotInfo[slot].inAcceptQueue = false
+            slotInfo[slot].parent = -1
+            statistics.connectionsAccepted += 1
+            if slots[slot]!.hasPendingEvents { markDirty(child.slot) }
+            return child
+        }
+        return nil
+    }
+
+    /// Connections waiting in a listener's accept queue.
+    public func acceptQueueLength(_ id: TCPListenerID) -> Int {
+        listenerIndex(id).map { listeners[$0]!.acceptQueueCount } ?? 0
+    }
+
+    // MARK: Segments for a listener
+
+    func handleForListener(_ index: Int, tuple: TCPFourTuple, segment: TCPRepr, payload: UnsafeRawBufferPointer,
+                           reuseAbove: TCPSequenceNumber?, now: TCPInstant) {
+        let flags = segment.flags
+        if flags.contains(.rst) { return }
+        if flags.contains(.ack) && !flags.contains(.syn) {
+            if configuration.synCookies, completeCookieHandshake(index, tuple: tuple, segment: segment, payload: payload, now: now) {
+                return
+            }
+            queueControl(TCPConnection.resetReply(to: segment, payloadLength: payload.count,
+                                                  source: tuple.remote.address, destination: tuple.local.address))
+            return
+        }
+        guard flags.contains(.syn) && !flags.contains(.ack) else {
+            if flags.contains(.syn) {
+                queueControl(TCPConnection.resetReply(to: segment, payloadLength: payload.count,
+                                                      source: tuple.remote.address, destination: tuple.local.address))
+            }
+            return
+        }
+        let listener = listeners[index]!
+        if listener.acceptQueueCount >= listener.acceptBacklog {
+            statistics.synsDropped += 1
+            return
+        }
+        if listener.halfOpen >= listener.synBacklog {
+            if configuration.synCookies {
+                sendCookieSYNACK(listener, tuple: tuple, segment: segment, now: now)
+            } else {
+                statistics.synsDropped += 1
+            }
+            return
+        }
+        let connection = TCPConnection(configuration: configuration, options: listener.options,
+                                       local: tuple.local, remote: tuple.remote, secrets: sequenceNumbers)
+        connection.state = .listen
+        connection.handle(segment: segment, payload: payload, source: tuple.remote.address,
+                          destination: tuple.local.address, now: now)
+        if let old = reuseAbove {
+            // RFC 6191: the new incarnation's ISN must be above the old SND.NXT.
+            connection.raiseInitialSequence(above: old)
+        }
+        let slot = insert(connection)
+        slotInfo[Int(slot)].parent = Int32(index)
+        slotInfo[Int(slot)].accepted = false
+        listeners[index]!.halfOpen += 1
+        markDirty(slot)
+    }
+
+    func sendCookieSYNACK(_ listener: TCPListener, tuple: TCPFourTuple, segment: TCPRepr, now: TCPInstant) {
+        let offered = segment.options
+        let mss = UInt16(min(Int(offered.maximumSegmentSize ?? 536), configuration.localMSS))
+        let scale: UInt8? = listener.options.windowScaling ? offered.windowScale : nil
+        let sack = listener.options.selectiveAcknowledgments && offered.sackPermitted
+        let clientISN = TCPSequenceNumber(segment.sequenceNumber)
+        let isn = cookies.make(tuple: tuple, clientISN: clientISN, mss: mss, windowScale: scale, sackPermitted: sack, now: now)
+        var options = TCPOptions()
+        options.maximumSegmentSize = UInt16(min(configuration.localMSS, 65535))
+        if scale != nil { options.windowScale = Self.windowScale(forBuffer: listener.options.receiveBufferSize) }
+        options.sackPermitted = sack
+        if listener.options.timestamps, let stamp = offered.timestamp {
+            options.timestamp = (now.milliseconds32 &+ sequenceNumbers.timestampOffset(for: tuple), stamp.value)
+        }
+        let repr = TCPRepr(sourcePort: tuple.local.port, destinationPort: tuple.remote.port,
+                           sequenceNumber: isn.rawValue, acknowledgmentNumber: (clientISN + 1).rawValue,
+                           flags: [.syn, .ack], window: UInt16(min(listener.options.receiveBufferSize, 65535)),
+                           options: options)
+        statistics.synCookiesSent += 1
+        queueControl(TCPOutgoingSegment(repr: repr, source: tuple.local.address, destination: tuple.remote.address))
+    }
+
+    static func windowScale(forBuffer size: Int) -> UInt8 {
+        var scale: UInt8 = 0
+        while scale < 14 && (size >> Int(scale)) > 65535 { scale += 1 }
+        return scale
+    }
+
+    func completeCookieHandshake(_ index: Int, tuple: TCPFourTuple, segment: TCPRepr,
+                                 payload: UnsafeRawBufferPointer, now: TCPInstant) -> Bool {
+        let ourISN = TCPSequenceNumber(segment.acknowledgmentNumber) - 1
+        let clientISN = TCPSequenceNumber(segment.sequenceNumber) - 1
+        guard let decoded = cookies.check(tuple: tuple, clientISN: clientISN, ourISN: ourISN, now: now) else {
+            statistics.synCookiesRejected += 1
+            return false
+        }
+        let listener = listeners[index]!
+        guard listener.acceptQueueCount < listener.acceptBacklog else {
+            statistics.synsDropped += 1
+            return true  // dropped quietly; the peer retransmits
+        }
+        let connection = TCPConnection(configuration: configuration, options: listener.options,
+                                       local: tuple.local, remote: tuple.remote, secrets: sequenceNumbers)
+        connection.establishFromCookie(decoded, segment: segment, initialSendSequence: ourISN,
+                                       initialReceiveSequence: clientISN, now: now)
+        statistics.synCookiesAccepted += 1
+        let slot = insert(connection)
+        slotInfo[Int(slot)].parent = Int32(index)
+        slotInfo[Int(slot)].accepted = false
+        listeners[index]!.halfOpen += 1  // balanced when it moves to the accept queue
+        connection.handle(segment: segment, payload: payload, source: tuple.remote.address,
+                          destination: tuple.local.address, now: now)
+        markDirty(slot)
+        return true
+    }
+}
