@@ -138,7 +138,7 @@ let package = Package(
         .executableTarget(
             name: "dp-stack-bench",
             dependencies: [
-                "Stack", "LoopbackDriver", "NetDevice", "Packets", "Platform", "Wire",
+                "Stack", "Sockets", "LoopbackDriver", "NetDevice", "Packets", "Platform", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],

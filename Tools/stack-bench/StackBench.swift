@@ -35,7 +35,18 @@ struct StackBench: ParsableCommand {
     @Option(name: .customLong("json"), help: "Write the results to FILE as JSON.")
     var jsonPath: String?
 
+    @Option(help: "TCP echo through sockets instead of UDP: bytes per send() (64 or 65536, say).")
+    var tcpWrite: Int?
+
+    @Option(help: "TCP echo: megabytes echoed while measuring (after as many again of warm-up).")
+    var megabytes: Double = 8
+
     func run() throws {
+        if let tcpWrite {
+            try Cores.adoptCurrentThread(asCore: 0)
+            try runTCP(writeSize: tcpWrite)
+            return
+        }
         try Cores.adoptCurrentThread(asCore: 0)
         let pool = try PacketPool(name: "stack-bench", capacity: 8192, policy: .hugepagesOrAnonymousFallback)
         let pair = try LoopbackPair(ringSize: 1024)
@@ -138,6 +149,31 @@ struct StackBench: ParsableCommand {
         }
         if echoed < packets {
             throw ValidationError("only \(echoed) of \(packets) datagrams came back (drops: \(client.counters.named) \(server.counters.named))")
+        }
+    }
+}
+
+extension StackBench {
+    /// The TCP mode: echo through sockets, mallocs per segment.
+    func runTCP(writeSize: Int) throws {
+        guard writeSize > 0 && writeSize <= 65_536 else { throw ValidationError("--tcp-write takes 1...65536 bytes") }
+        let bytes = Int(megabytes * 1_048_576)
+        let echo = TCPSocketEcho(writeSize: writeSize, warmupBytes: bytes, measuredBytes: bytes)
+        let result = try echo.run()
+        print("dp-stack-bench: TCP echo through sockets over Loopback, \(writeSize)-byte writes")
+        print("  echoed     \(result.bytesEchoed) bytes each way in \(String(format: "%.3f", result.seconds)) s, \(result.segments) segments")
+        print("  mallocs    \(result.mallocs) (\(String(format: "%.4f", result.mallocsPerSegment)) per segment), \(result.mallocBytes) bytes; frees \(result.frees)")
+        if let jsonPath {
+            let document: [String: Any] = [
+                "protocol": "tcp", "writeBytes": writeSize, "bytesEchoed": result.bytesEchoed, "segments": result.segments,
+                "seconds": result.seconds, "mallocs": result.mallocs, "mallocBytes": result.mallocBytes,
+                "mallocsPerSegment": result.mallocsPerSegment,
+            ]
+            try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
+                .write(to: URL(fileURLWithPath: jsonPath))
+        }
+        if requireZero && result.mallocs > 0 {
+            throw ValidationError("\(result.mallocs) mallocs in the steady state: TCP through sockets allocates")
         }
     }
 }

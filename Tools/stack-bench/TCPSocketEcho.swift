@@ -1,0 +1,200 @@
+import Foundation
+import LoopbackDriver
+import MallocInterposerSwift
+import NetDevice
+import Packets
+import Platform
+import Sockets
+import Stack
+import Wire
+
+/// TCP echo through the socket layer: a client socket on one core writes
+/// `writeSize` bytes at a time, a server socket on another core (same
+/// thread, two NetStacks over a LoopbackPair) reads them and writes them
+/// back, the client reads the echo. Both directions carry every byte, with
+/// non-blocking send/recv as an event-driven server does them. Mallocs are
+/// counted in the steady state (after a warm-up) by the interposer.
+struct TCPSocketEcho {
+    let writeSize: Int
+    let warmupBytes: Int
+    let measuredBytes: Int
+
+    struct Result {
+        var bytesEchoed = 0
+        var segments = 0
+        var seconds = 0.0
+        var mallocs = 0
+        var mallocBytes = 0
+        var frees = 0
+        var mallocsPerSegment: Double { Double(mallocs) / Double(max(segments, 1)) }
+    }
+
+    /// The two cores and the connection between them.
+    final class Link {
+        let pair: LoopbackPair
+        let client: SocketCore
+        let server: SocketCore
+        let clientSocket: Int32
+        let serverSocket: Int32
+
+        init(pool: PacketPool) throws {
+            pair = try LoopbackPair(ringSize: 1024)
+            for port in [pair.first, pair.second] {
+                try port.configure(PortConfiguration(receivePools: [pool]))
+                try port.start()
+            }
+            let stacks = (NetStack(pool: pool), NetStack(pool: pool))
+            try stacks.0.addInterface(device: pair.first, configuration: InterfaceConfiguration(
+                address: IPv4Network("10.0.0.1/24")!, announceOnStart: false))
+            try stacks.1.addInterface(device: pair.second, configuration: InterfaceConfiguration(
+                address: IPv4Network("10.0.0.2/24")!, announceOnStart: false))
+            stacks.0.start()
+            stacks.1.start()
+            var configuration = SocketCoreConfiguration()
+            configuration.raisesSIGPIPE = false
+            let group = SocketGroup()
+            client = try SocketCore(stack: stacks.0, group: group, configuration: configuration)
+            server = try SocketCore(stack: stacks.1, group: group, configuration: configuration)
+            let listener = try server.socket(domain: AF_INET, type: Int32(SOCK_STREAM.rawValue), protocol: 0)
+            try server.bind(listener, to: IPv4SocketAddress(.any, 7))
+            try server.listen(listener, backlog: 1)
+            try server.setNonBlocking(listener, true)
+            clientSocket = try client.socket(domain: AF_INET, type: Int32(SOCK_STREAM.rawValue), protocol: 0)
+            try client.setNonBlocking(clientSocket, true)
+            // Non-blocking: EINPROGRESS, then the pump below completes the handshake.
+            let started = Swift.Result { [client, clientSocket] () throws(SocketError) in
+                try client.connect(clientSocket, to: .inet(IPv4SocketAddress(IPv4Address(10, 0, 0, 2), 7)))
+            }
+            if case .failure(let error) = started, error.errno != .nowInProgress { throw error }
+            let server = server, client = client
+            var accepted: Int32?
+            _ = Self.pump(client, server) {
+                accepted = accepted ?? (try? server.accept(listener))?.descriptor
+                return accepted != nil
+            }
+            guard let accepted else { throw SocketError(.timedOut, "accept found no connection") }
+            serverSocket = accepted
+            try server.setNonBlocking(serverSocket, true)
+        }
+
+        /// Runs both cores until `done` (false after 5 s).
+        static func pump(_ a: SocketCore, _ b: SocketCore, until done: () -> Bool) -> Bool {
+            let deadline = TSCClock.monotonicNanoseconds() + 5_000_000_000
+            while !done() {
+                if TSCClock.monotonicNanoseconds() > deadline { return false }
+                a.runOnce()
+                b.runOnce()
+            }
+            return true
+        }
+    }
+
+    /// Client and server buffers and progress of the echo.
+    struct Buffers {
+        let outgoing: UnsafeMutableRawBufferPointer
+        let serverRoom: UnsafeMutableRawBufferPointer
+        let incoming: UnsafeMutableRawBufferPointer
+        var serverPending = 0
+        var serverPendingOffset = 0
+
+        init(writeSize: Int) {
+            outgoing = .allocate(byteCount: writeSize, alignment: 64)
+            for i in 0..<writeSize { outgoing[i] = UInt8(truncatingIfNeeded: i &* 31) }
+            serverRoom = .allocate(byteCount: 256 * 1024, alignment: 64)
+            incoming = .allocate(byteCount: 256 * 1024, alignment: 64)
+        }
+
+        func deallocate() {
+            outgoing.deallocate()
+            serverRoom.deallocate()
+            incoming.deallocate()
+        }
+    }
+
+    func run() throws -> Result {
+        let pool = try PacketPool(name: "tcp-socket-echo", capacity: 8192, policy: .hugepagesOrAnonymousFallback)
+        let link = try Link(pool: pool)
+        var buffers = Buffers(writeSize: writeSize)
+        defer { buffers.deallocate() }
+        _ = try echo(link, &buffers, bytes: warmupBytes)
+        let segmentsBefore = Int(link.client.stack.counters[.tcpSent] + link.server.stack.counters[.tcpSent])
+        MallocInterposerSwift.initialize()
+        let start = TSCClock.monotonicNanoseconds()
+        MallocInterposerSwift.hook()
+        let echoed = try echo(link, &buffers, bytes: measuredBytes)
+        MallocInterposerSwift.unhook()
+        let statistics = MallocInterposerSwift.getStatistics()
+        var result = Result()
+        result.seconds = Double(TSCClock.monotonicNanoseconds() - start) / 1e9
+        result.bytesEchoed = echoed
+        result.segments = Int(link.client.stack.counters[.tcpSent] + link.server.stack.counters[.tcpSent]) - segmentsBefore
+        result.mallocs = statistics.mallocCount
+        result.mallocBytes = statistics.mallocBytesCount
+        result.frees = statistics.freeCount
+        return result
+    }
+
+    /// Echoes `bytes` (rounded up to whole writes); returns the bytes that came back.
+    private func echo(_ link: Link, _ buffers: inout Buffers, bytes: Int) throws -> Int {
+        var written = 0
+        var echoed = 0
+        let deadline = TSCClock.monotonicNanoseconds() + 120_000_000_000
+        while echoed < bytes {
+            guard TSCClock.monotonicNanoseconds() < deadline else {
+                throw SocketError(.timedOut, "the echo stalled at \(echoed) of \(bytes) bytes")
+            }
+            if written < bytes, written - echoed < 512 * 1024 {
+                written += try sendSome(link.client, link.clientSocket, UnsafeRawBufferPointer(buffers.outgoing))
+            }
+            link.client.runOnce()
+            link.server.runOnce()
+            try serve(link, &buffers)
+            echoed += try receiveAll(link.client, link.clientSocket, into: buffers.incoming)
+        }
+        return echoed
+    }
+
+    /// The server's turn: write back what is pending, then read more.
+    private func serve(_ link: Link, _ buffers: inout Buffers) throws {
+        while true {
+            if buffers.serverPending > 0 {
+                let rest = UnsafeRawBufferPointer(rebasing: buffers.serverRoom[buffers.serverPendingOffset..<buffers.serverPendingOffset + buffers.serverPending])
+                let sent = try sendSome(link.server, link.serverSocket, rest)
+                buffers.serverPending -= sent
+                buffers.serverPendingOffset += sent
+                if buffers.serverPending > 0 { return }
+            }
+            let count = try receiveAll(link.server, link.serverSocket, into: buffers.serverRoom, once: true)
+            if count == 0 { return }
+            buffers.serverPending = count
+            buffers.serverPendingOffset = 0
+        }
+    }
+
+    /// A non-blocking send: the bytes taken (0 when the buffer is full).
+    private func sendSome(_ core: SocketCore, _ socket: Int32, _ bytes: UnsafeRawBufferPointer) throws -> Int {
+        do throws(SocketError) {
+            return try core.send(socket, bytes)
+        } catch {
+            guard error.errno == .resourceTemporarilyUnavailable else { throw error }
+            return 0
+        }
+    }
+
+    /// Non-blocking reads until nothing is waiting (or one read with `once`).
+    private func receiveAll(_ core: SocketCore, _ socket: Int32, into buffer: UnsafeMutableRawBufferPointer,
+                            once: Bool = false) throws -> Int {
+        var total = 0
+        while true {
+            do throws(SocketError) {
+                let count = try core.receive(socket, into: buffer).count
+                if count == 0 { throw SocketError(.connectionReset, "the peer closed the echo connection") }
+                total += count
+                if once { return total }
+            } catch {
+                guard error.errno == .resourceTemporarilyUnavailable else { throw error }
+                return total
+            }
+        }
+    }
+}
