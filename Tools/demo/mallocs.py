@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Heap allocations per packet in the steady state, counted by ordo-one's
 malloc interposer: UDP echo between two stacks over Loopback
-(dp-stack-bench) and a TCP bulk transfer between two endpoint tables
+(dp-stack-bench), TCP echo through sockets (dp-stack-bench --tcp-write,
+64 B and 64 KiB writes) and a TCP bulk transfer between two endpoint tables
 (dp-tcp-bench, interposer preloaded). Writes results/mallocs.json
 (Docs/BENCHMARKS.md schema, no peer) and exits non-zero if any is above 0.
 Usage: mallocs.py [--results DIR]   (after swift build -c release of both)
@@ -20,6 +21,18 @@ for size in (64, 1472):
     figures.append({"name": f"UDP echo {size} B (stack over Loopback)", "unit": "mallocs/packet", "better": "lower",
                     "ours": float(match.group(2)), "mallocsPerOperation": float(match.group(2)),
                     "note": f"{match.group(1)} mallocs in 20000 round trips after 5000 warm-up"})
+for write in (64, 65536):
+    out = subprocess.run([f"{release}/dp-stack-bench", "--tcp-write", str(write), "--megabytes", "8"],
+                         capture_output=True, text=True, timeout=300).stdout
+    match = re.search(r"mallocs\s+(\d+) \(([\d.]+) per segment\)", out)
+    segments = re.search(r"(\d+) segments", out)
+    if not match:
+        sys.exit(f"mallocs: dp-stack-bench --tcp-write printed no malloc count:\n{out}")
+    figures.append({"name": f"TCP echo through sockets, {write} B writes (NetStack + SocketCore over Loopback)",
+                    "unit": "mallocs/segment", "better": "lower",
+                    "ours": float(match.group(2)), "mallocsPerOperation": float(match.group(2)),
+                    "note": f"{match.group(1)} mallocs in {segments.group(1) if segments else '?'} segments "
+                            "(8 MiB each way after 8 MiB warm-up, non-blocking send/recv)"})
 preload = dict(os.environ, LD_PRELOAD=f"{release}/libMallocInterposerSwift.so")
 # The counter must count: a run that allocates on purpose must show mallocs.
 sanity = subprocess.run([f"{release}/dp-tcp-bench", "--megabytes", "10", "--sanity-allocate"], capture_output=True,
