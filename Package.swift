@@ -57,9 +57,11 @@ let package = Package(
             path: "Sources/Packets", swiftSettings: fastPath),
 
         // MARK: Wire formats (pure, no state) and the device contract
-        .target(name: "Wire", path: "Sources/Wire", swiftSettings: fastPath),
+        // The MAC address alone, a leaf both Wire and NetDevice build on.
+        .target(name: "LinkAddress", path: "Sources/LinkAddress", swiftSettings: fastPath),
+        .target(name: "Wire", dependencies: ["LinkAddress"], path: "Sources/Wire", swiftSettings: fastPath),
         .target(
-            name: "NetDevice", dependencies: ["Packets", "Wire"],
+            name: "NetDevice", dependencies: ["Packets", "LinkAddress"],
             path: "Sources/NetDevice", swiftSettings: fastPath),
 
         // MARK: Host drivers (tests, benchmarks, Linux peers)

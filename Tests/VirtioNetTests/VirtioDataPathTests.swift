@@ -280,6 +280,11 @@ struct VirtioDataPathTests {
         #expect(sent[3].header == [UInt8](repeating: 0, count: 12))
         #expect(Self.checksumsValid(sent[0].frame, start: 34, offset: 6) == (true, true))
         #expect(Self.checksumsValid(sent[1].frame, start: 34, offset: 16) == (true, true))
+        // The seed is the pseudo-header sum, not complemented, by hand:
+        // 10.0.0.2 + 10.0.0.1 + protocol + transport length.
+        func seed(_ frame: [UInt8], at field: Int) -> UInt32 { UInt32(frame[field]) << 8 | UInt32(frame[field + 1]) }
+        #expect(seed(sent[0].frame, at: 34 + 6) == 0x0A00 + 0x0002 + 0x0A00 + 0x0001 + 17 + UInt32(udp.count - 34))
+        #expect(seed(sent[1].frame, at: 34 + 16) == 0x0A00 + 0x0002 + 0x0A00 + 0x0001 + 6 + UInt32(tcp.count - 34))
         #expect(sent[2].frame == udp)
         #expect(sent[3].frame == makeTestFrame(80, seed: 3))
     }
