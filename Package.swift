@@ -92,7 +92,7 @@ let package = Package(
         .target(name: "CDataplane", path: "Sources/CDataplane"),
         .target(
             name: "DataplaneRuntime",
-            dependencies: ["Sockets", "CDataplane", "Stack", "Ports", "TapDriver", "LoopbackDriver", "NetDevice", "Packets",
+            dependencies: ["Sockets", "CDataplane", "Stack", "Ports", "NetDevice", "Packets",
                            "Platform", "Wire", "CPlatform",
                            .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/DataplaneRuntime"),
@@ -100,10 +100,11 @@ let package = Package(
         .target(
             name: "E1000", dependencies: ["NetDevice", "Packets", "Platform", "CPlatform", "Wire"],
             path: "Drivers/E1000", swiftSettings: fastPath),
-        // Opens ports by name for tools and the C runtime: PCI by IDs, host drivers.
+        // Opens ports by name for tools and the C runtime (PCI by IDs, host
+        // drivers) and brings them up, ready to attach to a stack.
         .target(
             name: "Ports", dependencies: ["E1000", "VirtioNet", "NullDriver", "TapDriver", "LoopbackDriver",
-                                          "NetDevice", "Packets", "Platform", "Wire"],
+                                          "NetDevice", "Packets", "Platform", "Stack", "Wire"],
             path: "Drivers/Ports", swiftSettings: fastPath),
         .target(
             name: "VirtioNet", dependencies: ["CPlatform", "Platform", "Packets", "Wire", "NetDevice"],
@@ -140,7 +141,7 @@ let package = Package(
         .executableTarget(
             name: "dp-stack-bench",
             dependencies: [
-                "Stack", "LoopbackDriver", "NetDevice", "Packets", "Platform", "Wire",
+                "Stack", "Ports", "NetDevice", "Packets", "Platform", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
@@ -231,14 +232,15 @@ let package = Package(
             path: "Tests/PortsTests"),
         .testTarget(
             name: "StackTests",
-            dependencies: ["Stack", "TCP", "LoopbackDriver", "TapDriver", "NetDevice", "Packets", "Platform", "Wire", "TestSupport"],
+            dependencies: ["Stack", "TCP", "Ports", "LoopbackDriver", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
+                           "TestSupport"],
             path: "Tests/StackTests"),
         .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),
         .testTarget(name: "TCPTests", dependencies: ["TCP", "Wire"], path: "Tests/TCPTests"),
         .testTarget(name: "ImpairmentTests", dependencies: ["Impairment"], path: "Tests/ImpairmentTests"),
         .testTarget(
             name: "SocketsTests",
-            dependencies: ["Sockets", "DataplaneRuntime", "Stack", "TCP", "LoopbackDriver", "TapDriver", "NetDevice",
+            dependencies: ["Sockets", "DataplaneRuntime", "Stack", "TCP", "Ports", "LoopbackDriver", "TapDriver", "NetDevice",
                            "Packets", "Platform", "Wire", "TestSupport",
                            .product(name: "SystemPackage", package: "swift-system")],
             path: "Tests/SocketsTests"),
