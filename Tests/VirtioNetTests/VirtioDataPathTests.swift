@@ -1,6 +1,7 @@
 import NetDevice
 import Packets
 import Testing
+import Wire
 @testable import VirtioNet
 
 @Suite("virtio-net receive and transmit over the software device model")
@@ -230,20 +231,8 @@ struct VirtioDataPathTests {
     /// device's part (sum from `start`, inverted, at `start + offset`), its
     /// L4 checksum are right.
     static func checksumsValid(_ frame: [UInt8], start: Int, offset: Int) -> (ip: Bool, l4: Bool) {
-        func sum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
-            var total: UInt32 = 0
-            var i = bytes.startIndex
-            while i < bytes.endIndex {
-                total += UInt32(bytes[i]) << 8 | (i + 1 < bytes.endIndex ? UInt32(bytes[i + 1]) : 0)
-                i += 2
-            }
-            return total
-        }
-        func fold(_ value: UInt32) -> UInt16 {
-            var s = value
-            while s > 0xffff { s = (s & 0xffff) + (s >> 16) }
-            return UInt16(s)
-        }
+        func sum(_ bytes: ArraySlice<UInt8>) -> UInt32 { Array(bytes).withUnsafeBytes { InternetChecksum.sum($0) } }
+        func fold(_ value: UInt32) -> UInt16 { UInt16(InternetChecksum.fold(UInt64(value))) }
         var completed = frame
         let device = ~fold(sum(frame[start...]))
         completed[start + offset] = UInt8(device >> 8)
