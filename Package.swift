@@ -56,9 +56,11 @@ let package = Package(
             path: "Sources/Packets", swiftSettings: fastPath),
 
         // MARK: Wire formats (pure, no state) and the device contract
-        .target(name: "Wire", path: "Sources/Wire", swiftSettings: fastPath),
+        // The MAC address alone, a leaf both Wire and NetDevice build on.
+        .target(name: "LinkAddress", path: "Sources/LinkAddress", swiftSettings: fastPath),
+        .target(name: "Wire", dependencies: ["LinkAddress"], path: "Sources/Wire", swiftSettings: fastPath),
         .target(
-            name: "NetDevice", dependencies: ["Packets", "Wire"],
+            name: "NetDevice", dependencies: ["Packets", "LinkAddress"],
             path: "Sources/NetDevice", swiftSettings: fastPath),
 
         // MARK: Host drivers (tests, benchmarks, Linux peers)
@@ -89,7 +91,7 @@ let package = Package(
         .target(name: "CDataplane", path: "Sources/CDataplane"),
         .target(
             name: "DataplaneRuntime",
-            dependencies: ["Sockets", "CDataplane", "Stack", "Ports", "TapDriver", "LoopbackDriver", "NetDevice", "Packets",
+            dependencies: ["Sockets", "CDataplane", "Stack", "Ports", "NetDevice", "Packets",
                            "Platform", "Wire", "CPlatform",
                            .product(name: "SystemPackage", package: "swift-system"),
                            .product(name: "Atomics", package: "swift-atomics")],
@@ -98,10 +100,11 @@ let package = Package(
         .target(
             name: "E1000", dependencies: ["NetDevice", "Packets", "Platform", "CPlatform", "Wire"],
             path: "Drivers/E1000", swiftSettings: fastPath),
-        // Opens ports by name for tools and the C runtime: PCI by IDs, host drivers.
+        // Opens ports by name for tools and the C runtime (PCI by IDs, host
+        // drivers) and brings them up, ready to attach to a stack.
         .target(
             name: "Ports", dependencies: ["E1000", "VirtioNet", "NullDriver", "TapDriver", "LoopbackDriver",
-                                          "NetDevice", "Packets", "Platform", "Wire"],
+                                          "NetDevice", "Packets", "Platform", "Stack", "Wire"],
             path: "Drivers/Ports", swiftSettings: fastPath),
         .target(
             name: "VirtioNet", dependencies: ["CPlatform", "Platform", "Packets", "Wire", "NetDevice"],
@@ -138,7 +141,7 @@ let package = Package(
         .executableTarget(
             name: "dp-stack-bench",
             dependencies: [
-                "Stack", "Sockets", "LoopbackDriver", "NetDevice", "Packets", "Platform", "Wire",
+                "Stack", "Sockets", "Ports", "NetDevice", "Packets", "Platform", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
@@ -229,14 +232,15 @@ let package = Package(
             path: "Tests/PortsTests"),
         .testTarget(
             name: "StackTests",
-            dependencies: ["Stack", "TCP", "LoopbackDriver", "TapDriver", "NetDevice", "Packets", "Platform", "Wire", "TestSupport"],
+            dependencies: ["Stack", "TCP", "Ports", "LoopbackDriver", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
+                           "TestSupport"],
             path: "Tests/StackTests"),
         .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),
         .testTarget(name: "TCPTests", dependencies: ["TCP", "Wire"], path: "Tests/TCPTests"),
         .testTarget(name: "ImpairmentTests", dependencies: ["Impairment"], path: "Tests/ImpairmentTests"),
         .testTarget(
             name: "SocketsTests",
-            dependencies: ["Sockets", "DataplaneRuntime", "Stack", "TCP", "LoopbackDriver", "TapDriver", "NetDevice",
+            dependencies: ["Sockets", "DataplaneRuntime", "Stack", "TCP", "Ports", "LoopbackDriver", "TapDriver", "NetDevice",
                            "Packets", "Platform", "Wire", "TestSupport",
                            .product(name: "SystemPackage", package: "swift-system")],
             path: "Tests/SocketsTests"),

@@ -23,11 +23,14 @@ mkdir -p "$out/lib" "$out/artifacts"
 flags=(-O -sanitize=fuzzer,address -parse-as-library -swift-version 6 -use-ld=lld)
 export SWIFT_BACKTRACE=enable=no   # else the backtracer holds a crashing run for up to 30 s
 
-# Wire as an instrumented static library (rebuilt when a source is newer).
+# Wire, and the LinkAddress module it re-exports (MACAddress), as
+# instrumented static libraries (rebuilt when a source is newer).
 library="$out/lib/libWire.a"
-if [ ! -f "$library" ] || [ -n "$(find Sources/Wire -name '*.swift' -newer "$library" | head -1)" ]; then
-  echo "fuzz.sh: building instrumented Wire"
-  swiftc "${flags[@]}" -module-name Wire -emit-library -static -emit-module \
+if [ ! -f "$library" ] || [ -n "$(find Sources/Wire Sources/LinkAddress -name '*.swift' -newer "$library" | head -1)" ]; then
+  echo "fuzz.sh: building instrumented LinkAddress and Wire"
+  swiftc "${flags[@]}" -module-name LinkAddress -emit-library -static -emit-module \
+    -emit-module-path "$out/lib/LinkAddress.swiftmodule" -o "$out/lib/libLinkAddress.a" Sources/LinkAddress/*.swift
+  swiftc "${flags[@]}" -module-name Wire -emit-library -static -emit-module -I "$out/lib" \
     -emit-module-path "$out/lib/Wire.swiftmodule" -o "$library" Sources/Wire/*.swift
 fi
 
@@ -39,7 +42,7 @@ for target in "${targets[@]}"; do
   if [ ! -x "$binary" ] || [ "$library" -nt "$binary" ] || [ "$source" -nt "$binary" ] \
     || [ Tools/fuzz/FuzzSupport.swift -nt "$binary" ]; then
     echo "fuzz.sh: building $target"
-    swiftc "${flags[@]}" -module-name "Fuzz_${target//-/_}" -I "$out/lib" -L "$out/lib" -lWire \
+    swiftc "${flags[@]}" -module-name "Fuzz_${target//-/_}" -I "$out/lib" -L "$out/lib" -lWire -lLinkAddress \
       Tools/fuzz/FuzzSupport.swift "$source" -o "$binary"
   fi
 

@@ -1,4 +1,5 @@
 import Packets
+import Wire
 
 /// Turns a packet's checksum requests (OffloadFlags, l2/l3 lengths) into a
 /// context descriptor layout and the data descriptor's POPTS, and prepares
@@ -17,32 +18,24 @@ enum E1000ChecksumOffload {
         let l3 = Int(packet.header.pointee.l3Length)
         let wantsTCP = flags.contains(.txTCPChecksum)
         let wantsUDP = flags.contains(.txUDPChecksum)
-        guard l2 >= 14, l3 >= 20, !(wantsTCP && wantsUDP) else { return false }
-        let l4Field = wantsTCP ? 16 : 6
-        let needed = l2 + l3 + (wantsTCP || wantsUDP ? l4Field + 2 : 0)
-        guard needed <= packet.length, l2 + l3 + l4Field <= 255 else { return false }
-        let ip = packet.data + l2
-        guard ip.load(as: UInt8.self) >> 4 == 4 else { return false }
+        guard !(wantsTCP && wantsUDP) else { return false }
+        let transport: IPProtocol? = wantsTCP ? .tcp : wantsUDP ? .udp : nil
+        let frame = UnsafeMutableRawBufferPointer(start: packet.data, count: packet.length)
+        guard let ip = IPv4Packet(offloadRequestIn: frame, l2: l2, l3: l3, transport: transport) else { return false }
+        // The context descriptor's start and offset fields are one byte each.
+        let l4Field = wantsTCP ? TCPSegment.checksumOffset : UDPDatagram.checksumOffset
+        guard l2 + l3 + l4Field <= 255 else { return false }
         layout.command = E1000TransmitDescriptor.contextIPv4
         if flags.contains(.txIPChecksum) {
-            ip.storeBytes(of: 0, toByteOffset: 10, as: UInt16.self)
+            ip.headerChecksum = 0
             layout.ipStart = UInt8(l2)
-            layout.ipOffset = UInt8(l2 + 10)
+            layout.ipOffset = UInt8(l2 + IPv4Packet.checksumOffset)
             layout.ipEnd = UInt16(l2 + l3 - 1)
             options |= E1000TransmitDescriptor.insertIPChecksum
         }
-        if wantsTCP || wantsUDP {
-            let protocolNumber = ip.load(fromByteOffset: 9, as: UInt8.self)
-            guard protocolNumber == (wantsTCP ? 6 : 17) else { return false }
-            let totalLength = Int(UInt16(bigEndian: ip.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
-            guard totalLength >= l3 else { return false }
-            var sum = UInt32(protocolNumber) + UInt32(totalLength - l3)
-            for offset in stride(from: 12, to: 20, by: 2) {
-                sum += UInt32(UInt16(bigEndian: ip.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
-            }
-            sum = (sum & 0xffff) + (sum >> 16)
-            sum = (sum & 0xffff) + (sum >> 16)
-            (ip + l3).storeBytes(of: UInt16(sum).bigEndian, toByteOffset: l4Field, as: UInt16.self)
+        if let transport {
+            guard ip.carries(transport) else { return false }
+            ip.seedTransportChecksum()
             layout.l4Start = UInt8(l2 + l3)
             layout.l4Offset = UInt8(l2 + l3 + l4Field)
             layout.l4End = 0

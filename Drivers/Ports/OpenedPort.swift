@@ -11,12 +11,15 @@ public struct OpenedPort {
     public let label: String
     /// PCI ports need hugepage memory; host ports take anonymous memory too.
     public let isPCI: Bool
+    /// The NUMA node of a PCI port's device, when the system says.
+    public let numaNode: Int?
 
-    public init(device: any NetDevice, iovaMode: IOVAMode, label: String, isPCI: Bool) {
+    public init(device: any NetDevice, iovaMode: IOVAMode, label: String, isPCI: Bool, numaNode: Int? = nil) {
         self.device = device
         self.iovaMode = iovaMode
         self.label = label
         self.isPCI = isPCI
+        self.numaNode = numaNode
     }
 }
 
@@ -30,8 +33,19 @@ extension Array where Element == OpenedPort {
         contains(where: \.isPCI) ? .hugepagesRequired : .hugepagesOrAnonymousFallback
     }
 
-    /// One pool every port of the list can receive into and transmit from.
-    public func makePool(name: String, capacity: Int, cacheSize: Int? = nil) throws(PacketPoolError) -> PacketPool {
-        try PacketPool(name: name, capacity: capacity, cacheSize: cacheSize, policy: poolPolicy, iovaMode: poolIOVAMode)
+    /// The NUMA node the ports' devices share, nil when none is known or
+    /// they sit on different nodes.
+    public var poolNUMANode: Int? {
+        let nodes = Set(compactMap(\.numaNode))
+        return nodes.count == 1 ? nodes.first : nil
+    }
+
+    /// One pool every port of the list can receive into and transmit from,
+    /// on the ports' NUMA node. `policy` nil: what the ports need.
+    public func makePool(
+        name: String, capacity: Int, cacheSize: Int? = nil, policy: DMAMemoryPolicy? = nil
+    ) throws(PacketPoolError) -> PacketPool {
+        try PacketPool(name: name, capacity: capacity, cacheSize: cacheSize, policy: policy ?? poolPolicy,
+                       iovaMode: poolIOVAMode, numaNode: poolNUMANode)
     }
 }

@@ -79,7 +79,8 @@ public enum PortOpener {
         let device = try driver.open(access)
         // A legacy virtio device behind VFIO bypasses the IOMMU: IOVA = PA.
         let iovaMode = (device as? VirtioNetDevice)?.requiredIOVAMode ?? access.defaultIOVAMode
-        return OpenedPort(device: device, iovaMode: iovaMode, label: "\(driver.name) \(address) (\(access.kind.rawValue))", isPCI: true)
+        return OpenedPort(device: device, iovaMode: iovaMode, label: "\(driver.name) \(address) (\(access.kind.rawValue))", isPCI: true,
+                          numaNode: access.numaNode)
     }
 }
 

@@ -1,5 +1,6 @@
 import NetDevice
 import Packets
+import Wire
 
 /// Prepares a packet's checksum requests for a virtio device, which fills
 /// in one L4 checksum from `csum_start` on (VIRTIO_NET_F_CSUM) and knows
@@ -24,45 +25,18 @@ enum VirtioChecksumOffload {
         let l3 = Int(packet.pointee.l3Length)
         let wantsTCP = flags.contains(.txTCPChecksum)
         let wantsUDP = flags.contains(.txUDPChecksum)
-        guard l2 >= 14, l3 >= 20, !(wantsTCP && wantsUDP) else { return nil }
-        let field = wantsTCP ? Int(VirtioNetHeader.tcpChecksumOffset) : Int(VirtioNetHeader.udpChecksumOffset)
+        guard !(wantsTCP && wantsUDP) else { return nil }
+        let transport: IPProtocol? = wantsTCP ? .tcp : wantsUDP ? .udp : nil
         let frameLength = Int(packet.pointee.dataLength) - headerSize
-        guard l2 + l3 + field + 2 <= frameLength else { return nil }
-        let ip = packet.pointee.bufferAddress + Int(packet.pointee.dataOffset) + headerSize + l2
-        guard ip.load(as: UInt8.self) >> 4 == 4 else { return nil }
-        if flags.contains(.txIPChecksum) {
-            ip.storeBytes(of: 0, toByteOffset: 10, as: UInt16.self)
-            let sum = ~fold(sum(ip, count: l3))
-            ip.storeBytes(of: sum.bigEndian, toByteOffset: 10, as: UInt16.self)
-        }
-        guard wantsTCP || wantsUDP else { return nil }
-        let protocolNumber = ip.load(fromByteOffset: 9, as: UInt8.self)
-        guard protocolNumber == (wantsTCP ? 6 : 17) else { return nil }
-        let totalLength = Int(UInt16(bigEndian: ip.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
-        guard totalLength >= l3 else { return nil }
-        // Pseudo header: addresses, protocol, L4 length. Not inverted: the
-        // device adds the segment and inverts.
-        let pseudo = fold(sum(ip + 12, count: 8) &+ UInt32(protocolNumber) &+ UInt32(totalLength - l3))
-        ip.storeBytes(of: pseudo.bigEndian, toByteOffset: l3 + field, as: UInt16.self)
+        guard frameLength > 0 else { return nil }
+        let frame = UnsafeMutableRawBufferPointer(
+            start: packet.pointee.bufferAddress + Int(packet.pointee.dataOffset) + headerSize, count: frameLength)
+        guard let ip = IPv4Packet(offloadRequestIn: frame, l2: l2, l3: l3, transport: transport) else { return nil }
+        if flags.contains(.txIPChecksum) { ip.fillChecksum() }
+        guard let transport, ip.carries(transport), let field = IPv4Packet.transportChecksumOffset(for: transport)
+        else { return nil }
+        // Not complemented: the device adds the segment and complements.
+        ip.seedTransportChecksum()
         return Placement(checksumStart: UInt16(l2 + l3), checksumOffset: UInt16(field))
-    }
-
-    /// Big-endian 16-bit words summed (`count` even).
-    @inline(__always)
-    static func sum(_ bytes: UnsafeMutableRawPointer, count: Int) -> UInt32 {
-        var total: UInt32 = 0
-        var offset = 0
-        while offset + 1 < count {
-            total &+= UInt32(UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
-            offset += 2
-        }
-        return total
-    }
-
-    @inline(__always)
-    static func fold(_ value: UInt32) -> UInt16 {
-        var sum = value
-        while sum > 0xffff { sum = (sum & 0xffff) &+ (sum >> 16) }
-        return UInt16(sum)
     }
 }

@@ -19,8 +19,4 @@ enum VirtioNetHeader {
     /// flags (RX): the device checked the checksum.
     static let dataValid: UInt8 = 2
     static let gsoNone: UInt8 = 0
-
-    /// Offsets of the checksum field within TCP and UDP headers.
-    static let tcpChecksumOffset: UInt16 = 16
-    static let udpChecksumOffset: UInt16 = 6
 }

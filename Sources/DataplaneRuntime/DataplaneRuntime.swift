@@ -1,13 +1,11 @@
 import Atomics
 import Glibc
-import LoopbackDriver
 import NetDevice
 import Packets
 import Platform
 import Ports
 import Sockets
 import Stack
-import TapDriver
 import Wire
 
 /// What `dp_init` parsed: dp-echo's port and address flags.
@@ -101,38 +99,25 @@ final class DataplaneRuntime {
     let pool: PacketPool
     let device: any NetDevice
     /// --loopback: the far end of the pair reflects every frame back.
-    let reflector: LoopbackPort?
+    let reflector: (any NetDevice)?
     var cores: [SocketCore] = []
 
     init(options: RuntimeOptions) throws {
         self.options = options
-        if let pci = options.pci {
-            // PCI ports DMA from hugepages at the IOVA mode their access needs.
-            let opened = try PortOpener.openPCI(pci)
-            pool = try [opened].makePool(name: "dataplane", capacity: max(options.poolSize, 256))
-            if let mac = options.mac { try opened.device.setMACAddress(mac) }
-            try opened.device.configure(PortConfiguration(receivePools: [pool]))
-            try opened.device.start()
-            device = opened.device
-            reflector = nil
-            return
-        }
-        pool = try PacketPool(name: "dataplane", capacity: max(options.poolSize, 256), policy: .hugepagesOrAnonymousFallback)
-        if let tap = options.tap {
-            let device = try TapDevice(name: tap, macAddress: options.mac)
-            try device.configure(PortConfiguration(receivePools: [pool]))
-            try device.start()
-            self.device = device
-            reflector = nil
+        // PCI ports DMA from hugepages at the IOVA mode their access needs;
+        // host ports take anonymous memory when hugepages are short.
+        let pool = PoolRequest(name: "dataplane", capacity: max(options.poolSize, 256))
+        let started: StartedPorts
+        if options.loopback {
+            started = try PortBringUp.startLoopbackPair(ringSize: 1024, pool: pool)
+            reflector = started[1].device
         } else {
-            let pair = try LoopbackPair(ringSize: 1024)
-            try pair.first.configure(PortConfiguration(receivePools: [pool]))
-            try pair.second.configure(PortConfiguration(receivePools: [pool]))
-            try pair.first.start()
-            try pair.second.start()
-            device = pair.first
-            reflector = pair.second
+            let spec: PortSpec = options.pci.map { .pci($0) } ?? .tap(options.tap!, mac: options.mac)
+            started = try PortBringUp.start([spec], pool: pool, macAddress: options.mac)
+            reflector = nil
         }
+        self.pool = started.pool
+        device = started[0].device
     }
 
     /// Runs core 0 on the calling thread until a loop returns < 0 or dp_stop.

@@ -1,5 +1,5 @@
 import Packets
-import Wire
+import LinkAddress
 
 /// The poll-mode driver contract (DPDK's ethdev): the whole interface
 /// between a driver and everything above it. The stack and the tools never

@@ -16,6 +16,9 @@ public final class PCIDeviceAccess: DeviceAccess, @unchecked Sendable {
     public let vendorID: UInt16
     public let deviceID: UInt16
     public let bars: [PCIBar]
+    /// The NUMA node the device hangs off (nil when the system has one
+    /// node or does not say): where its packet buffers should live.
+    public let numaNode: Int?
 
     private enum Backend {
         case vfio(VFIODevice)
@@ -38,6 +41,7 @@ public final class PCIDeviceAccess: DeviceAccess, @unchecked Sendable {
         vendorID = UInt16(truncatingIfNeeded: SystemFiles.readInteger(device + "/vendor") ?? 0xffff)
         deviceID = UInt16(truncatingIfNeeded: SystemFiles.readInteger(device + "/device") ?? 0xffff)
         bars = Self.bars(resourceText: SystemFiles.read(device + "/resource") ?? "")
+        numaNode = SystemFiles.readInteger(device + "/numa_node").flatMap { $0 >= 0 ? $0 : nil }
         switch kind {
         case .vfio: backend = .vfio(try VFIODevice(address: address, group: group!, devRoot: devRoot))
         case .uio: backend = .uio(try UIODevice(address: address, sysfsRoot: sysfsRoot, devRoot: devRoot))

@@ -13,7 +13,7 @@ extension InternetChecksum {
         var segment: PacketBuffer? = packet
         while let current = segment {
             var part = sum(current.bytes, initial: 0)
-            if oddStart { part = (part >> 8 | part << 8) & 0xFFFF }
+            if oddStart { part = oddOffset(part) }
             total = combine(total, part)
             if current.length & 1 == 1 { oddStart.toggle() }
             segment = current.nextSegment

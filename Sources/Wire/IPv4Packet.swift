@@ -9,6 +9,8 @@ public struct IPv4Packet {
     public static let minimumHeaderLength = 20
     /// IHL 15: 60 bytes, 40 of them options.
     public static let maximumHeaderLength = 60
+    /// Where the header checksum sits (a NIC filling it in is told this offset).
+    public static let checksumOffset = 10
 
     @inlinable public init(unchecked bytes: UnsafeMutableRawBufferPointer) { self.bytes = bytes }
 
@@ -81,8 +83,8 @@ public struct IPv4Packet {
     }
 
     @inlinable public var headerChecksum: UInt16 {
-        get { bytes.u16(at: 10) }
-        nonmutating set { bytes.setU16(newValue, at: 10) }
+        get { bytes.u16(at: Self.checksumOffset) }
+        nonmutating set { bytes.setU16(newValue, at: Self.checksumOffset) }
     }
 
     @inlinable public var source: IPv4Address {

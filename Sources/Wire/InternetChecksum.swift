@@ -88,6 +88,17 @@ public enum InternetChecksum {
         return fold(words)
     }
 
+    /// The checksum field value that asks a device to finish the sum: the
+    /// sum itself, not complemented (the device adds the rest and
+    /// complements), as `TransportChecksum.pseudoHeaderOnly` emits.
+    @inlinable
+    public static func seed(_ sum: UInt32) -> UInt16 { UInt16(truncatingIfNeeded: fold(UInt64(sum))) }
+
+    /// The sum of a piece that starts at an odd byte of the whole: its own
+    /// sum with the two bytes swapped (RFC 1071 §2(B), byte-order independence).
+    @inlinable
+    public static func oddOffset(_ sum: UInt32) -> UInt32 { (sum >> 8 | sum << 8) & 0xFFFF }
+
     /// RFC 1624 incremental update: the new checksum after a 16-bit field
     /// changed from `old` to `new` (HC' = ~(~HC + ~m + m')).
     @inlinable

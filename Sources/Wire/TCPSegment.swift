@@ -8,6 +8,8 @@ public struct TCPSegment {
     public static let minimumHeaderLength = 20
     /// Data offset 15: 60 bytes, 40 of them options.
     public static let maximumHeaderLength = 60
+    /// Where the checksum sits (a NIC filling it in is told this offset).
+    public static let checksumOffset = 16
 
     @inlinable public init(unchecked bytes: UnsafeMutableRawBufferPointer) { self.bytes = bytes }
 
@@ -58,8 +60,8 @@ public struct TCPSegment {
     }
 
     @inlinable public var checksum: UInt16 {
-        get { bytes.u16(at: 16) }
-        nonmutating set { bytes.setU16(newValue, at: 16) }
+        get { bytes.u16(at: Self.checksumOffset) }
+        nonmutating set { bytes.setU16(newValue, at: Self.checksumOffset) }
     }
 
     @inlinable public var urgentPointer: UInt16 {
@@ -144,9 +146,8 @@ extension TCPRepr {
         case .compute:
             segment.fillChecksum(source: source, destination: destination)
         case .pseudoHeaderOnly:
-            segment.checksum = UInt16(
-                truncatingIfNeeded: InternetChecksum.pseudoHeaderSum(
-                    source: source, destination: destination, protocol: .tcp, length: segment.bytes.count))
+            segment.checksum = InternetChecksum.seed(InternetChecksum.pseudoHeaderSum(
+                source: source, destination: destination, protocol: .tcp, length: segment.bytes.count))
         case .omit:
             segment.checksum = 0
         }

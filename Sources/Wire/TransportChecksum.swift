@@ -9,3 +9,35 @@ public enum TransportChecksum: Hashable, Sendable {
     /// when a later step fills it.
     case omit
 }
+
+extension IPv4Packet {
+    /// The offset of the UDP or TCP checksum field within the transport
+    /// header, nil for other protocols.
+    @inlinable
+    public static func transportChecksumOffset(for transport: IPProtocol) -> Int? {
+        switch transport {
+        case .tcp: return TCPSegment.checksumOffset
+        case .udp: return UDPDatagram.checksumOffset
+        default: return nil
+        }
+    }
+
+    /// The pseudo-header sum for the transport bytes after the header (up
+    /// to `totalLength`): what a TCP or UDP checksum starts from.
+    @inlinable public var pseudoHeaderSum: UInt32 {
+        InternetChecksum.pseudoHeaderSum(
+            source: source, destination: destination, protocol: `protocol`, length: totalLength - headerLength)
+    }
+
+    /// Stores the pseudo-header sum, not complemented, in the checksum
+    /// field of the TCP or UDP header after this header, for a device with
+    /// checksum offload to finish (as `TransportChecksum.pseudoHeaderOnly`
+    /// does at emit). The caller has checked that the protocol is TCP or
+    /// UDP and that the field lies inside `bytes`; the transport bytes may
+    /// continue past them (a chained packet).
+    @inlinable
+    public func seedTransportChecksum() {
+        guard let offset = Self.transportChecksumOffset(for: `protocol`) else { return }
+        bytes.setU16(InternetChecksum.seed(pseudoHeaderSum), at: headerLength + offset)
+    }
+}

@@ -5,6 +5,8 @@ public struct UDPDatagram {
     public let bytes: UnsafeMutableRawBufferPointer
 
     public static let headerLength = 8
+    /// Where the checksum sits (a NIC filling it in is told this offset).
+    public static let checksumOffset = 6
 
     @inlinable public init(unchecked bytes: UnsafeMutableRawBufferPointer) { self.bytes = bytes }
 
@@ -35,8 +37,8 @@ public struct UDPDatagram {
 
     /// Zero means the sender computed none.
     @inlinable public var checksum: UInt16 {
-        get { bytes.u16(at: 6) }
-        nonmutating set { bytes.setU16(newValue, at: 6) }
+        get { bytes.u16(at: Self.checksumOffset) }
+        nonmutating set { bytes.setU16(newValue, at: Self.checksumOffset) }
     }
 
     @inlinable public var payload: UnsafeMutableRawBufferPointer { bytes.slice(Self.headerLength..<length) }
@@ -111,9 +113,8 @@ public struct UDPRepr: Hashable, Sendable {
         case .compute:
             datagram.fillChecksum(source: source, destination: destination)
         case .pseudoHeaderOnly:
-            datagram.checksum = UInt16(
-                truncatingIfNeeded: InternetChecksum.pseudoHeaderSum(
-                    source: source, destination: destination, protocol: .udp, length: datagramLength))
+            datagram.checksum = InternetChecksum.seed(InternetChecksum.pseudoHeaderSum(
+                source: source, destination: destination, protocol: .udp, length: datagramLength))
         case .omit:
             datagram.checksum = 0
         }

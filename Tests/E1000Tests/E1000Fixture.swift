@@ -83,14 +83,7 @@ enum Frames {
 
     /// One's complement sum over `bytes` (folded, not complemented).
     static func sum(_ bytes: ArraySlice<UInt8>, initial: UInt32 = 0) -> UInt16 {
-        var sum = initial
-        var i = bytes.startIndex
-        while i < bytes.endIndex {
-            sum += UInt32(bytes[i]) << 8 | (i + 1 < bytes.endIndex ? UInt32(bytes[i + 1]) : 0)
-            i += 2
-        }
-        while sum >> 16 != 0 { sum = (sum & 0xffff) + (sum >> 16) }
-        return UInt16(sum)
+        Array(bytes).withUnsafeBytes { UInt16(InternetChecksum.sum($0, initial: initial)) }
     }
 
     /// True when the IPv4 header checksum of `frame` verifies.

@@ -1,6 +1,7 @@
 import E1000
 import NetDevice
 import Platform
+import Wire
 
 /// A software model of the 82540EM as QEMU emulates it, for host tests:
 /// a register file with the device's side effects (CTRL.RST self-clearing,
@@ -262,14 +263,7 @@ final class E1000Model: E1000Backend {
     static func insertChecksum(_ frame: inout [UInt8], at field: Int, from start: Int, through end: Int, noZero: Bool) {
         let last = end == 0 || end >= frame.count ? frame.count - 1 : end
         guard field + 1 < frame.count, start <= last else { return }
-        var sum: UInt32 = 0
-        var i = start
-        while i <= last {
-            sum += UInt32(frame[i]) << 8 | (i + 1 <= last ? UInt32(frame[i + 1]) : 0)
-            i += 2
-        }
-        while sum >> 16 != 0 { sum = (sum & 0xffff) + (sum >> 16) }
-        var result = ~UInt16(sum)
+        var result = Array(frame[start...last]).withUnsafeBytes { InternetChecksum.checksum($0) }
         if noZero && result == 0 { result = 0xffff }
         frame[field] = UInt8(result >> 8)
         frame[field + 1] = UInt8(result & 0xff)

@@ -1,7 +1,7 @@
 import Glibc
-import LoopbackDriver
 import NetDevice
 import Packets
+import Ports
 import Sockets
 import Stack
 import SystemPackage
@@ -16,7 +16,8 @@ final class TwoCores {
     static let addressA = IPv4Address(10, 0, 0, 1)
     static let addressB = IPv4Address(10, 0, 0, 2)
     let pool: PacketPool
-    let pair: LoopbackPair
+    /// The loopback pair: A's port first, B's second.
+    let ports: StartedPorts
     let group: SocketGroup
     let a: SocketCore
     let b: SocketCore
@@ -24,17 +25,14 @@ final class TwoCores {
     init(configuration: SocketCoreConfiguration = TwoCores.testConfiguration, group: SocketGroup = SocketGroup(),
          tcp: TCPConfiguration = TCPConfiguration(), limits: StackLimits = StackLimits(), poolSize: Int = 2048,
          gatewayA: IPv4Address? = nil) throws {
-        pool = try PacketPool(name: "sockets-test", capacity: poolSize, cacheSize: 0, policy: .anonymous)
-        pair = try LoopbackPair(ringSize: 1024)
-        for port in [pair.first, pair.second] {
-            try port.configure(PortConfiguration(receivePools: [pool]))
-            try port.start()
-        }
+        ports = try PortBringUp.startLoopbackPair(
+            ringSize: 1024, pool: PoolRequest(name: "sockets-test", capacity: poolSize, cacheSize: 0, policy: .anonymous))
+        pool = ports.pool
         let stackA = NetStack(pool: pool, limits: limits, tcpConfiguration: tcp)
         let stackB = NetStack(pool: pool, limits: limits, tcpConfiguration: tcp)
-        try stackA.addInterface(device: pair.first, configuration: InterfaceConfiguration(
+        try ports.attach(0, to: stackA, InterfaceConfiguration(
             address: IPv4Network(address: Self.addressA, prefixLength: 24)!, gateway: gatewayA, announceOnStart: false))
-        try stackB.addInterface(device: pair.second, configuration: InterfaceConfiguration(
+        try ports.attach(1, to: stackB, InterfaceConfiguration(
             address: IPv4Network(address: Self.addressB, prefixLength: 24)!, announceOnStart: false))
         stackA.start()
         stackB.start()

@@ -1,6 +1,6 @@
-import LoopbackDriver
 import NetDevice
 import Packets
+import Ports
 import Stack
 import Wire
 
@@ -10,22 +10,20 @@ final class TwoStacks {
     static let addressA = IPv4Address(10, 0, 0, 1)
     static let addressB = IPv4Address(10, 0, 0, 2)
     let pool: PacketPool
-    let pair: LoopbackPair
+    /// The loopback pair: A's port first, B's second.
+    let ports: StartedPorts
     let a: NetStack
     let b: NetStack
 
     init(limits: StackLimits = StackLimits(), mtu: Int? = nil, poolSize: Int = 2048) throws {
-        pool = try PacketPool(name: "stack-test", capacity: poolSize, cacheSize: 0, policy: .anonymous)
-        pair = try LoopbackPair(ringSize: 1024)
-        for port in [pair.first, pair.second] {
-            try port.configure(PortConfiguration(receivePools: [pool]))
-            try port.start()
-        }
+        ports = try PortBringUp.startLoopbackPair(
+            ringSize: 1024, pool: PoolRequest(name: "stack-test", capacity: poolSize, cacheSize: 0, policy: .anonymous))
+        pool = ports.pool
         a = NetStack(pool: pool, limits: limits)
         b = NetStack(pool: pool, limits: limits)
-        try a.addInterface(device: pair.first, configuration: InterfaceConfiguration(
+        try ports.attach(0, to: a, InterfaceConfiguration(
             address: IPv4Network(address: Self.addressA, prefixLength: 24)!, mtu: mtu, announceOnStart: false))
-        try b.addInterface(device: pair.second, configuration: InterfaceConfiguration(
+        try ports.attach(1, to: b, InterfaceConfiguration(
             address: IPv4Network(address: Self.addressB, prefixLength: 24)!, mtu: mtu, announceOnStart: false))
         a.start()
         b.start()
@@ -56,20 +54,20 @@ final class StackAndWire {
     static let stackAddress = IPv4Address(10, 0, 0, 1)
     static let peerAddress = IPv4Address(10, 0, 0, 2)
     let pool: PacketPool
-    let pair: LoopbackPair
+    /// The loopback pair: the stack's port first, the test's second.
+    let ports: StartedPorts
     let stack: NetStack
-    var peerMAC: MACAddress { pair.second.macAddress }
-    var stackMAC: MACAddress { pair.first.macAddress }
+    /// The test's end of the pair.
+    var peer: any NetDevice { ports[1].device }
+    var peerMAC: MACAddress { peer.macAddress }
+    var stackMAC: MACAddress { ports[0].device.macAddress }
 
     init(limits: StackLimits = StackLimits()) throws {
-        pool = try PacketPool(name: "wire-test", capacity: 1024, cacheSize: 0, policy: .anonymous)
-        pair = try LoopbackPair(ringSize: 512)
-        for port in [pair.first, pair.second] {
-            try port.configure(PortConfiguration(receivePools: [pool]))
-            try port.start()
-        }
+        ports = try PortBringUp.startLoopbackPair(
+            ringSize: 512, pool: PoolRequest(name: "wire-test", capacity: 1024, cacheSize: 0, policy: .anonymous))
+        pool = ports.pool
         stack = NetStack(pool: pool, limits: limits)
-        try stack.addInterface(device: pair.first, configuration: InterfaceConfiguration(
+        try ports.attach(0, to: stack, InterfaceConfiguration(
             address: IPv4Network(address: Self.stackAddress, prefixLength: 24)!, announceOnStart: false))
         stack.start()
     }
@@ -79,7 +77,7 @@ final class StackAndWire {
         let packet = pool.allocate()!
         packet.setContents(frame)
         var burst = [packet]
-        let n = burst.withUnsafeMutableBufferPointer { pair.second.transmit(queue: 0, $0) }
+        let n = burst.withUnsafeMutableBufferPointer { peer.transmit(queue: 0, $0) }
         if n == 0 { packet.free() }
         stack.poll()
         stack.poll()
@@ -91,7 +89,7 @@ final class StackAndWire {
         var result = [[UInt8]]()
         var slots = [PacketBuffer](repeating: PacketBuffer(header: .init(bitPattern: 8)!), count: 64)
         while true {
-            let n = slots.withUnsafeMutableBufferPointer { pair.second.receive(queue: 0, into: $0) }
+            let n = slots.withUnsafeMutableBufferPointer { peer.receive(queue: 0, into: $0) }
             if n == 0 { break }
             for packet in slots[..<n] {
                 result.append(packet.contents())

@@ -25,10 +25,10 @@ import Wire
         #expect(net.pump(until: { got = try? receive(net.b, server); return got != nil }))
         #expect(got?.data == [UInt8](repeating: 1, count: 10))
         #expect(got?.source == TwoStacks.addressA)
-        #expect(net.a.neighbour(TwoStacks.addressB)?.macAddress == net.pair.second.macAddress)
+        #expect(net.a.neighbour(TwoStacks.addressB)?.macAddress == net.ports[1].device.macAddress)
         #expect(net.a.neighbour(TwoStacks.addressB)?.reachable == true)
         // B learnt A from the request that named it.
-        #expect(net.b.neighbour(TwoStacks.addressA)?.macAddress == net.pair.first.macAddress)
+        #expect(net.b.neighbour(TwoStacks.addressA)?.macAddress == net.ports[0].device.macAddress)
         #expect(net.a.counters[.arpRequestsSent] == 1)
         #expect(net.b.counters[.arpRepliesSent] == 1)
         #expect(net.a.counters.totalDropped == 0 && net.b.counters.totalDropped == 0)

@@ -1,6 +1,7 @@
 import NetDevice
 import Packets
 import Testing
+import Wire
 @testable import VirtioNet
 
 @Suite("virtio-net receive and transmit over the software device model")
@@ -230,20 +231,8 @@ struct VirtioDataPathTests {
     /// device's part (sum from `start`, inverted, at `start + offset`), its
     /// L4 checksum are right.
     static func checksumsValid(_ frame: [UInt8], start: Int, offset: Int) -> (ip: Bool, l4: Bool) {
-        func sum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
-            var total: UInt32 = 0
-            var i = bytes.startIndex
-            while i < bytes.endIndex {
-                total += UInt32(bytes[i]) << 8 | (i + 1 < bytes.endIndex ? UInt32(bytes[i + 1]) : 0)
-                i += 2
-            }
-            return total
-        }
-        func fold(_ value: UInt32) -> UInt16 {
-            var s = value
-            while s > 0xffff { s = (s & 0xffff) + (s >> 16) }
-            return UInt16(s)
-        }
+        func sum(_ bytes: ArraySlice<UInt8>) -> UInt32 { Array(bytes).withUnsafeBytes { InternetChecksum.sum($0) } }
+        func fold(_ value: UInt32) -> UInt16 { UInt16(InternetChecksum.fold(UInt64(value))) }
         var completed = frame
         let device = ~fold(sum(frame[start...]))
         completed[start + offset] = UInt8(device >> 8)
@@ -280,6 +269,11 @@ struct VirtioDataPathTests {
         #expect(sent[3].header == [UInt8](repeating: 0, count: 12))
         #expect(Self.checksumsValid(sent[0].frame, start: 34, offset: 6) == (true, true))
         #expect(Self.checksumsValid(sent[1].frame, start: 34, offset: 16) == (true, true))
+        // The seed is the pseudo-header sum, not complemented, by hand:
+        // 10.0.0.2 + 10.0.0.1 + protocol + transport length.
+        func seed(_ frame: [UInt8], at field: Int) -> UInt32 { UInt32(frame[field]) << 8 | UInt32(frame[field + 1]) }
+        #expect(seed(sent[0].frame, at: 34 + 6) == 0x0A00 + 0x0002 + 0x0A00 + 0x0001 + 17 + UInt32(udp.count - 34))
+        #expect(seed(sent[1].frame, at: 34 + 16) == 0x0A00 + 0x0002 + 0x0A00 + 0x0001 + 6 + UInt32(tcp.count - 34))
         #expect(sent[2].frame == udp)
         #expect(sent[3].frame == makeTestFrame(80, seed: 3))
     }

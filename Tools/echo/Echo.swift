@@ -9,7 +9,6 @@ import Stack
 // Imported directly (not only through Stack): the stats read TCP's types, and
 // incremental builds recompile this file when TCP changes only for direct imports.
 import TCP
-import TapDriver
 import Wire
 
 @main
@@ -119,46 +118,22 @@ struct Echo: ParsableCommand {
     }
 
     func run() throws {
-        let specs = try portSpecs()
         let networks = ip.map { IPv4Network($0)! }
-
-        let pool: PacketPool
-        var opened: [OpenedPort] = []
+        let ports: StartedPorts
         do {
-            for spec in specs { opened.append(try PortOpener.open(spec)) }
-            pool = try opened.makePool(name: "dp-echo", capacity: poolSize)
-            for port in opened {
-                try port.device.configure(PortConfiguration(receivePools: [pool]))
-                try port.device.start()
-            }
+            ports = try PortBringUp.start(try portSpecs(), pool: PoolRequest(name: "dp-echo", capacity: poolSize))
         } catch {
             throw failure("\(error)")
         }
-        let devices = opened.map(\.device)
-        let stack = NetStack(pool: pool)
-        var endpoints: [UDPEndpoint] = []
-        var stopEndpoint: UDPEndpoint?
-        let core: SocketCore
-        let tcp: TCPServices
+        let stack = NetStack(pool: ports.pool)
+        let services: Services
         do {
-            for (index, device) in devices.enumerated() {
-                // The gateway belongs to the port whose subnet holds it.
-                let gatewayAddress = gateway.flatMap { IPv4Address($0) }.flatMap { networks[index].contains($0) ? $0 : nil }
-                try stack.addInterface(device: device, configuration: InterfaceConfiguration(
-                    address: networks[index], gateway: gatewayAddress, mtu: mtu))
-            }
-            for port in udpEcho { endpoints.append(try stack.udpBind(port: port)) }
-            if let stopPort { stopEndpoint = try stack.udpBind(port: stopPort) }
-            // TCP goes through the socket layer; the ports are the command line's choice.
-            var configuration = SocketCoreConfiguration()
-            configuration.privilegedPorts = .allowed
-            core = try SocketCore(stack: stack, configuration: configuration)
-            tcp = try TCPServices(core: core, echoPorts: tcpEcho, discardPorts: tcpDiscard)
+            services = try startServices(on: stack, ports: ports, networks: networks)
         } catch {
             throw failure("\(error)")
         }
         StopSignals.install()
-        say("dp-echo: " + opened.enumerated().map { index, port in
+        say("dp-echo: " + ports.ports.enumerated().map { index, port in
                 "\(port.label) \(networks[index]) mac \(port.device.macAddress) mtu \(mtu ?? port.device.info.mtu)"
               }.joined(separator: "; ")
               + (udpEcho.isEmpty ? "" : " udp echo on \(udpEcho.map(String.init).joined(separator: ","))")
@@ -167,93 +142,18 @@ struct Echo: ParsableCommand {
               + (seconds.map { " for \($0) s" } ?? ""))
 
         let started = TSCClock.monotonicNanoseconds()
-        let limit = seconds.map { UInt64($0 * 1e9) } ?? UInt64.max
         stack.start()
-        var echoed: UInt64 = 0
-        var iterations: UInt64 = 0
-        var lastWork = started
-        let spinNanoseconds = idleSpinMicroseconds * 1000
-        while !StopSignals.stopRequested {
-            var work = core.runOnce()
-            work += tcp.serve()
-            for endpoint in endpoints {
-                while let datagram = try? stack.udpReceive(endpoint) {
-                    // Echo in place: the received buffer goes back out.
-                    do {
-                        try stack.udpSend(endpoint, datagram.payload, to: (datagram.source, datagram.sourcePort))
-                        echoed += 1
-                    } catch {}
-                    work += 1
-                }
-            }
-            if let stopEndpoint, let datagram = try? stack.udpReceive(stopEndpoint) {
-                let isStop = datagram.payload.contents().starts(with: Array("stop".utf8))
-                datagram.payload.free()
-                if isStop { break }
-            }
-            iterations += 1
-            // Checked busy or idle: a port that never runs dry must still stop.
-            if iterations & 63 == 0, TSCClock.monotonicNanoseconds() - started >= limit { break }
-            // Poll then sleep: a sleep costs a request arriving during it the
-            // sleep's length (far more than asked in a TCG guest), so sleep
-            // only after a quiet spell, not between the steps of an exchange.
-            if work > 0 {
-                lastWork = TSCClock.monotonicNanoseconds()
-            } else if idleSleepMicroseconds > 0, TSCClock.monotonicNanoseconds() - lastWork >= spinNanoseconds {
-                usleep(idleSleepMicroseconds)
-            }
-        }
+        let echoed = serve(stack, services, since: started)
         stack.flush()
         let elapsed = Double(TSCClock.monotonicNanoseconds() - started) / 1e9
-        let counters = stack.counters.named
+        let tcp = services.tcp
         say("dp-echo: \(String(format: "%.1f", elapsed)) s, \(echoed) datagrams echoed, "
               + "\(tcp.accepted) TCP connections, \(tcp.bytesEchoed) TCP bytes echoed, \(tcp.bytesDiscarded) discarded, "
               + "\(stack.counters[.icmpEchoReplies]) pings answered, \(stack.counters.totalDropped) dropped")
         if let statsJSON {
-            let ports = devices.map { device in
-                let port = device.statistics()
-                return [
-                    "receivedPackets": port.receivedPackets, "receivedBytes": port.receivedBytes,
-                    "transmittedPackets": port.transmittedPackets, "transmittedBytes": port.transmittedBytes,
-                    "receiveErrors": port.receiveErrors, "transmitErrors": port.transmitErrors,
-                    "receiveNoBuffer": port.receiveNoBuffer,
-                ]
-            }
-            let pools = pool.statistics
-            let table = stack.tcpStatistics
-            let document: [String: Any] = [
-                "seconds": elapsed,
-                "udpEchoed": echoed,
-                "tcpConnections": tcp.accepted,
-                "tcpBytesEchoed": tcp.bytesEchoed,
-                "tcpBytesDiscarded": tcp.bytesDiscarded,
-                "counters": counters,
-                // The TCP table's own counters (SYN cookies, RSTs for closed ports, TIME-WAIT).
-                "tcp": [
-                    "segmentsReceived": table.segmentsReceived, "resetsForClosedPorts": table.resetsForClosedPorts,
-                    "synCookiesSent": table.synCookiesSent, "synCookiesAccepted": table.synCookiesAccepted,
-                    "synCookiesRejected": table.synCookiesRejected, "synsDropped": table.synsDropped,
-                    "timeWaitReused": table.timeWaitReused, "timeWaitACKs": table.timeWaitACKs,
-                    "connectionsOpened": table.connectionsOpened, "connectionsAccepted": table.connectionsAccepted,
-                    "connectionsFreed": table.connectionsFreed, "controlQueueDrops": table.controlQueueDrops,
-                    "liveConnections": stack.tcpConnectionCount, "timeWaitEntries": stack.tcpTimeWaitCount,
-                ],
-                // Every TCP connection's counters summed (retransmissions, timeouts, ...).
-                "tcpConnectionTotals": Dictionary(uniqueKeysWithValues: stack.tcpConnectionTotals.named),
-                // "port": the first port (what single-port callers read); "ports": every one.
-                "port": ports[0],
-                "ports": ports,
-                "pool": ["capacity": pools.capacity, "available": pools.available,
-                         "allocationFailures": pools.allocationFailures],
-            ]
-            do {
-                let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
-                try data.write(to: URL(fileURLWithPath: statsJSON))
-            } catch {
-                throw failure("cannot write --stats-json \(statsJSON): \(error)")
-            }
+            try writeStatistics(to: statsJSON, stack: stack, ports: ports, tcp: tcp, echoed: echoed, elapsed: elapsed)
         }
-        for device in devices { device.stop() }
+        ports.stop()
     }
 
     /// Unbuffered, so a caller reading our output sees it at once.

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import LoopbackDriver
+import Ports
 import MallocInterposerSwift
 import NetDevice
 import Packets
@@ -48,18 +48,13 @@ struct StackBench: ParsableCommand {
             return
         }
         try Cores.adoptCurrentThread(asCore: 0)
-        let pool = try PacketPool(name: "stack-bench", capacity: 8192, policy: .hugepagesOrAnonymousFallback)
-        let pair = try LoopbackPair(ringSize: 1024)
-        for port in [pair.first, pair.second] {
-            try port.configure(PortConfiguration(receivePools: [pool]))
-            try port.start()
-        }
+        // Host ports: hugepages when there are some, else anonymous memory.
+        let ports = try PortBringUp.startLoopbackPair(ringSize: 1024, pool: PoolRequest(name: "stack-bench", capacity: 8192))
+        let pool = ports.pool
         let client = NetStack(pool: pool)
         let server = NetStack(pool: pool)
-        try client.addInterface(device: pair.first, configuration: InterfaceConfiguration(
-            address: IPv4Network("10.0.0.1/24")!, announceOnStart: false))
-        try server.addInterface(device: pair.second, configuration: InterfaceConfiguration(
-            address: IPv4Network("10.0.0.2/24")!, announceOnStart: false))
+        try ports.attach(0, to: client, InterfaceConfiguration(address: IPv4Network("10.0.0.1/24")!, announceOnStart: false))
+        try ports.attach(1, to: server, InterfaceConfiguration(address: IPv4Network("10.0.0.2/24")!, announceOnStart: false))
         client.start()
         server.start()
         let serverEndpoint = try server.udpBind(port: 7)

@@ -1,7 +1,7 @@
 import Foundation
-import LoopbackDriver
 import MallocInterposerSwift
 import NetDevice
+import Ports
 import Packets
 import Platform
 import Sockets
@@ -31,23 +31,17 @@ struct TCPSocketEcho {
 
     /// The two cores and the connection between them.
     final class Link {
-        let pair: LoopbackPair
+        let ports: StartedPorts
         let client: SocketCore
         let server: SocketCore
         let clientSocket: Int32
         let serverSocket: Int32
 
-        init(pool: PacketPool) throws {
-            pair = try LoopbackPair(ringSize: 1024)
-            for port in [pair.first, pair.second] {
-                try port.configure(PortConfiguration(receivePools: [pool]))
-                try port.start()
-            }
-            let stacks = (NetStack(pool: pool), NetStack(pool: pool))
-            try stacks.0.addInterface(device: pair.first, configuration: InterfaceConfiguration(
-                address: IPv4Network("10.0.0.1/24")!, announceOnStart: false))
-            try stacks.1.addInterface(device: pair.second, configuration: InterfaceConfiguration(
-                address: IPv4Network("10.0.0.2/24")!, announceOnStart: false))
+        init() throws {
+            ports = try PortBringUp.startLoopbackPair(ringSize: 1024, pool: PoolRequest(name: "tcp-socket-echo", capacity: 8192))
+            let stacks = (NetStack(pool: ports.pool), NetStack(pool: ports.pool))
+            try ports.attach(0, to: stacks.0, InterfaceConfiguration(address: IPv4Network("10.0.0.1/24")!, announceOnStart: false))
+            try ports.attach(1, to: stacks.1, InterfaceConfiguration(address: IPv4Network("10.0.0.2/24")!, announceOnStart: false))
             stacks.0.start()
             stacks.1.start()
             var configuration = SocketCoreConfiguration()
@@ -112,8 +106,7 @@ struct TCPSocketEcho {
     }
 
     func run() throws -> Result {
-        let pool = try PacketPool(name: "tcp-socket-echo", capacity: 8192, policy: .hugepagesOrAnonymousFallback)
-        let link = try Link(pool: pool)
+        let link = try Link()
         var buffers = Buffers(writeSize: writeSize)
         defer { buffers.deallocate() }
         _ = try echo(link, &buffers, bytes: warmupBytes)

@@ -18,14 +18,14 @@ final class TapStack {
     let core: SocketCore
 
     init(_ options: TapStackOptions) throws {
-        port = try PortOpener.openTap(options.tap, macAddress: MACAddress(options.mac))
-        pool = try [port].makePool(name: "dp-tcp-check", capacity: options.poolSize)
-        try port.device.configure(PortConfiguration(receivePools: [pool]))
-        try port.device.start()
+        let started = try PortBringUp.start(
+            [.tap(options.tap, mac: MACAddress(options.mac))], pool: PoolRequest(name: "dp-tcp-check", capacity: options.poolSize))
+        port = started[0]
+        pool = started.pool
         var tcp = TCPConfiguration()
         tcp.ephemeralPorts = options.portRange!
         stack = NetStack(pool: pool, tcpConfiguration: tcp)
-        try stack.addInterface(device: port.device, configuration: InterfaceConfiguration(address: IPv4Network(options.ip)!))
+        try started.attach(0, to: stack, InterfaceConfiguration(address: IPv4Network(options.ip)!))
         var configuration = SocketCoreConfiguration()
         configuration.raisesSIGPIPE = false
         core = try SocketCore(stack: stack, configuration: configuration)

@@ -51,30 +51,25 @@ enum TestFrames {
     /// whose UDP checksum field holds only the pseudo-header sum, for the
     /// device to complete (VIRTIO_NET_F_CSUM).
     static func udpForChecksumOffload(payloadLength: Int, sequence: UInt32, source: MACAddress, destination: [UInt8]) -> [UInt8] {
-        let udpLength = 8 + payloadLength
-        let totalLength = 20 + udpLength
-        var ip: [UInt8] = [0x45, 0, UInt8(totalLength >> 8), UInt8(totalLength & 0xff), 0, 0, 0x40, 0, 64, 17, 0, 0,
-                           10, 0, 0, 2, 10, 0, 0, 1]
-        let ipSum = checksum(ip)
-        ip[10] = UInt8(ipSum >> 8)
-        ip[11] = UInt8(ipSum & 0xff)
-        // Pseudo header: source 10.0.0.2, destination 10.0.0.1, protocol, length.
-        var pseudo: UInt32 = 0x0a00 + 0x0002 + 0x0a00 + 0x0001 + 17 + UInt32(udpLength)
-        while pseudo > 0xffff { pseudo = pseudo & 0xffff + pseudo >> 16 }
-        // Not inverted: the device adds the data and inverts.
-        let partial = UInt16(pseudo)
-        var udp: [UInt8] = [0x0f, 0xa0, 0, 9, UInt8(udpLength >> 8), UInt8(udpLength & 0xff), UInt8(partial >> 8), UInt8(partial & 0xff)]
-        udp += [UInt8(sequence >> 24), UInt8(truncatingIfNeeded: sequence >> 16), UInt8(truncatingIfNeeded: sequence >> 8), UInt8(truncatingIfNeeded: sequence)]
-        while udp.count < udpLength { udp.append(UInt8(truncatingIfNeeded: udp.count &* 3 &+ Int(sequence))) }
-        return destination + macBytes(source) + [0x08, 0x00] + ip + udp
-    }
-
-    static func checksum(_ bytes: [UInt8]) -> UInt16 {
-        var sum: UInt32 = 0
-        var i = 0
-        while i + 1 < bytes.count { sum += UInt32(bytes[i]) << 8 | UInt32(bytes[i + 1]); i += 2 }
-        if i < bytes.count { sum += UInt32(bytes[i]) << 8 }
-        while sum > 0xffff { sum = sum & 0xffff + sum >> 16 }
-        return ~UInt16(sum)
+        let headers = EthernetFrame.headerLength + IPv4Packet.minimumHeaderLength + UDPDatagram.headerLength
+        var frame = [UInt8](repeating: 0, count: headers + payloadLength)
+        frame.withUnsafeMutableBytes { bytes in
+            let target = MACAddress(destination[0], destination[1], destination[2], destination[3], destination[4], destination[5])
+            EthernetRepr(destination: target, source: source, etherType: .ipv4).emit(into: EthernetFrame(unchecked: bytes))
+            let ip = IPv4Packet(unchecked: UnsafeMutableRawBufferPointer(rebasing: bytes[EthernetFrame.headerLength...]))
+            let udp = UDPRepr(sourcePort: 4000, destinationPort: 9, payloadLength: payloadLength)
+            let (from, to) = (IPv4Address(10, 0, 0, 2), IPv4Address(10, 0, 0, 1))
+            IPv4Repr(source: from, destination: to, protocol: .udp, payloadLength: udp.datagramLength, dontFragment: true)
+                .emit(into: ip)
+            let datagram = UDPDatagram(unchecked: ip.payload)
+            // Not complemented: the device adds the data and complements.
+            udp.emit(into: datagram, source: from, destination: to, checksum: .pseudoHeaderOnly)
+            // The sequence number, then a pattern derived from it.
+            datagram.payload.storeBytes(of: sequence.bigEndian, as: UInt32.self)
+            for index in 12..<udp.datagramLength {
+                datagram.bytes[index] = UInt8(truncatingIfNeeded: index &* 3 &+ Int(sequence))
+            }
+        }
+        return frame
     }
 }

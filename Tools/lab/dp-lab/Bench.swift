@@ -61,6 +61,10 @@ struct Bench: ParsableCommand {
     static let dpdkBinary = "/usr/bin/dpdk-testpmd"
     static let dpdkLibraries = "/usr/lib/x86_64-linux-gnu/dpdk"
 
+    /// A sample of the taps' rx_packets, and a run's begin and end marks.
+    typealias Sample = (time: Double, tap0: Double, tap1: Double)
+    typealias Mark = (kind: String, round: Int, begin: Double, end: Double?)
+
     func run() throws {
         LabRunner.installSignalHandlers()
         guard Glibc.access(Self.dpdkBinary, X_OK) == 0 else {
@@ -75,7 +79,15 @@ struct Bench: ParsableCommand {
         let artifacts = try LabBuilder.prepare(contents, log: log)
         let nics = try LabNIC.plan(kinds: [nic, nic], macs: [], peerAddresses: [])
         let root = try LabBuilder.packageRoot()
+        let options = runOptions(nics: nics, pmds: pmds, root: root)
+        log("dp-lab bench: \(nic.rawValue) \(mode) under \(access.rawValue), \(rounds) rounds of \(seconds) s each side")
+        let (samples, marks) = try measure(options, artifacts: artifacts)
+        try report(samples: samples, marks: marks, root: root)
+    }
 
+    /// The guest script (rounds of ours then DPDK's) and the namespace
+    /// peers: the tap counter sampler, and the generator for io.
+    func runOptions(nics: [LabNIC], pmds: String, root: String) -> LabRunOptions {
         let p0 = "0000:00:10.0", p1 = "0000:00:11.0"
         let ours = "dp-testpmd --pci \(p0) --pci \(p1) --forward-mode \(mode) --seconds \(seconds) --burst \(burst) "
             + "--rxd \(ring) --txd \(ring) --frame-size \(frameSize)"
@@ -101,10 +113,14 @@ struct Bench: ParsableCommand {
         options.hugepages = 256
         options.timeout = total + 120
         options.peers = peers
+        return options
+    }
 
-        var samplesSeen = [(time: Double, tap0: Double, tap1: Double)]()
-        var marks = [(kind: String, round: Int, begin: Double, end: Double?)]()
-        log("dp-lab bench: \(nic.rawValue) \(mode) under \(access.rawValue), \(rounds) rounds of \(seconds) s each side")
+    /// Boots the guest and collects the counter samples and the run marks
+    /// from its output.
+    func measure(_ options: LabRunOptions, artifacts: LabArtifacts) throws -> (samples: [Sample], marks: [Mark]) {
+        var samplesSeen = [Sample]()
+        var marks = [Mark]()
         let result = try LabRunner.run(options, artifacts: artifacts, log: log) { line in
             var text = line
             if text.hasPrefix("peer: ") { text.removeFirst(6) }
@@ -127,10 +143,15 @@ struct Bench: ParsableCommand {
             log("dp-lab bench: the guest script ended with \(result.status.map(String.init) ?? "no status")")
             throw ExitCode.failure
         }
+        return (samplesSeen, marks)
+    }
+
+    /// Prints each round's rates and the medians, and writes the results.
+    func report(samples: [Sample], marks: [Mark], root: String) throws {
         var roundResults = [(round: Int, ours: Double, dpdk: Double)]()
         for round in 1...rounds {
-            guard let o = rate(kind: "ours", round: round, marks: marks, samples: samplesSeen),
-                let d = rate(kind: "dpdk", round: round, marks: marks, samples: samplesSeen)
+            guard let o = rate(kind: "ours", round: round, marks: marks, samples: samples),
+                let d = rate(kind: "dpdk", round: round, marks: marks, samples: samples)
             else {
                 log("dp-lab bench: round \(round) has no measurable traffic on one side")
                 throw ExitCode.failure
@@ -145,8 +166,7 @@ struct Bench: ParsableCommand {
     }
 
     /// Median per-port rate of the busy sampling intervals inside a run.
-    func rate(kind: String, round: Int, marks: [(kind: String, round: Int, begin: Double, end: Double?)],
-              samples: [(time: Double, tap0: Double, tap1: Double)]) -> Double? {
+    func rate(kind: String, round: Int, marks: [Mark], samples: [Sample]) -> Double? {
         guard let mark = marks.first(where: { $0.kind == kind && $0.round == round }), let end = mark.end else { return nil }
         let inside = samples.filter { $0.time >= mark.begin && $0.time <= end }
         guard inside.count >= 3 else { return nil }

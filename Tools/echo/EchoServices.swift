@@ -1,0 +1,77 @@
+import Foundation
+import Platform
+import Ports
+import Sockets
+import Stack
+import Wire
+
+extension Echo {
+    /// What dp-echo serves on its stack.
+    struct Services {
+        var endpoints: [UDPEndpoint] = []
+        var stopEndpoint: UDPEndpoint?
+        let core: SocketCore
+        let tcp: TCPServices
+    }
+
+    /// Attaches every port to `stack` and opens the UDP endpoints and the
+    /// TCP services the command line asks for.
+    func startServices(on stack: NetStack, ports: StartedPorts, networks: [IPv4Network]) throws -> Services {
+        for index in ports.ports.indices {
+            // The gateway belongs to the port whose subnet holds it.
+            let gatewayAddress = gateway.flatMap { IPv4Address($0) }.flatMap { networks[index].contains($0) ? $0 : nil }
+            try ports.attach(index, to: stack, InterfaceConfiguration(
+                address: networks[index], gateway: gatewayAddress, mtu: mtu))
+        }
+        var endpoints: [UDPEndpoint] = []
+        for port in udpEcho { endpoints.append(try stack.udpBind(port: port)) }
+        let stopEndpoint = try stopPort.map { port throws(StackError) in try stack.udpBind(port: port) }
+        // TCP goes through the socket layer; the ports are the command line's choice.
+        var configuration = SocketCoreConfiguration()
+        configuration.privilegedPorts = .allowed
+        let core = try SocketCore(stack: stack, configuration: configuration)
+        let tcp = try TCPServices(core: core, echoPorts: tcpEcho, discardPorts: tcpDiscard)
+        return Services(endpoints: endpoints, stopEndpoint: stopEndpoint, core: core, tcp: tcp)
+    }
+
+    /// Polls and serves until a stop signal, the stop datagram or the end
+    /// of --seconds; returns the datagrams echoed.
+    func serve(_ stack: NetStack, _ services: Services, since started: UInt64) -> UInt64 {
+        let limit = seconds.map { UInt64($0 * 1e9) } ?? UInt64.max
+        var echoed: UInt64 = 0
+        var iterations: UInt64 = 0
+        var lastWork = started
+        let spinNanoseconds = idleSpinMicroseconds * 1000
+        while !StopSignals.stopRequested {
+            var work = services.core.runOnce()
+            work += services.tcp.serve()
+            for endpoint in services.endpoints {
+                while let datagram = try? stack.udpReceive(endpoint) {
+                    // Echo in place: the received buffer goes back out.
+                    do {
+                        try stack.udpSend(endpoint, datagram.payload, to: (datagram.source, datagram.sourcePort))
+                        echoed += 1
+                    } catch {}
+                    work += 1
+                }
+            }
+            if let stopEndpoint = services.stopEndpoint, let datagram = try? stack.udpReceive(stopEndpoint) {
+                let isStop = datagram.payload.contents().starts(with: Array("stop".utf8))
+                datagram.payload.free()
+                if isStop { break }
+            }
+            iterations += 1
+            // Checked busy or idle: a port that never runs dry must still stop.
+            if iterations & 63 == 0, TSCClock.monotonicNanoseconds() - started >= limit { break }
+            // Poll then sleep: a sleep costs a request arriving during it the
+            // sleep's length (far more than asked in a TCG guest), so sleep
+            // only after a quiet spell, not between the steps of an exchange.
+            if work > 0 {
+                lastWork = TSCClock.monotonicNanoseconds()
+            } else if idleSleepMicroseconds > 0, TSCClock.monotonicNanoseconds() - lastWork >= spinNanoseconds {
+                usleep(idleSleepMicroseconds)
+            }
+        }
+        return echoed
+    }
+}
