@@ -25,8 +25,10 @@ extern "C" {
 
 /* Runtime. dp_init takes dp-echo's port and address flags:
  *   --tap NAME | --pci ADDR | --loopback,  --ip A.B.C.D/PREFIX,
- *   [--gateway A.B.C.D] [--mac XX:..] [--mtu N] [--cores N] [--idle-sleep-us N]
+ *   [--gateway A.B.C.D] [--mac XX:..] [--mtu N] [--cores 1] [--idle-sleep-us N]
  *   [--pool-size N] [--privileged-ports capability|allowed|denied]
+ * --cores takes 1 only for now (one receive queue per port): other values
+ * fail with EINVAL.
  * Unknown arguments are left alone (so applications can add their own).
  * Returns 0, or -1 with errno set and a message on stderr. */
 int dp_init(int argc, char **argv);
