@@ -74,6 +74,11 @@ let package = Package(
             name: "NullDriver", dependencies: ["NetDevice", "Packets", "Wire"],
             path: "Drivers/Null", swiftSettings: fastPath),
 
+        // Software RSS: one port's queue spread over several cores through rings.
+        .target(
+            name: "Steering", dependencies: ["NetDevice", "Packets", "Wire", "LinkAddress"],
+            path: "Drivers/Steering", swiftSettings: fastPath),
+
         // MARK: The per-core network stack
         .target(
             name: "Stack", dependencies: ["NetDevice", "Packets", "Platform", "TCP", "Wire"],
@@ -103,7 +108,7 @@ let package = Package(
         // Opens ports by name for tools and the C runtime (PCI by IDs, host
         // drivers) and brings them up, ready to attach to a stack.
         .target(
-            name: "Ports", dependencies: ["E1000", "VirtioNet", "NullDriver", "TapDriver", "LoopbackDriver",
+            name: "Ports", dependencies: ["E1000", "VirtioNet", "Steering", "NullDriver", "TapDriver", "LoopbackDriver",
                                           "NetDevice", "Packets", "Platform", "Stack", "Wire"],
             path: "Drivers/Ports", swiftSettings: fastPath),
         .target(
@@ -236,6 +241,10 @@ let package = Package(
                            "TestSupport"],
             path: "Tests/StackTests"),
         .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),
+        .testTarget(
+            name: "SteeringTests",
+            dependencies: ["Steering", "Ports", "Stack", "NetDevice", "Packets", "Wire"],
+            path: "Tests/SteeringTests"),
         .testTarget(name: "TCPTests", dependencies: ["TCP", "Wire"], path: "Tests/TCPTests"),
         .testTarget(name: "ImpairmentTests", dependencies: ["Impairment"], path: "Tests/ImpairmentTests"),
         .testTarget(

@@ -180,6 +180,20 @@ public struct PacketBuffer: Hashable, @unchecked Sendable {
         return true
     }
 
+    /// A copy of a one-segment packet in a new buffer of `pool` (to hand one
+    /// frame to several consumers); nil when the pool is empty or the packet
+    /// is a chain or does not fit one buffer.
+    public func copy(into pool: PacketPool) -> PacketBuffer? {
+        guard isContiguous, let copy = pool.allocate() else { return nil }
+        guard let start = copy.append(length) else {
+            copy.free()
+            return nil
+        }
+        start.copyMemory(from: data, byteCount: length)
+        copy.offloadFlags = offloadFlags
+        return copy
+    }
+
     /// Copies `count` bytes starting at `offset` into the packet (across
     /// segments) into `destination`; false when the packet is shorter.
     public func copyBytes(from offset: Int, count: Int, to destination: UnsafeMutableRawPointer) -> Bool {

@@ -56,6 +56,9 @@ extension NetStack {
             let verify = !packet.offloadFlags.contains(.rxL4ChecksumGood)
             let repr = try TCPRepr.parse(segment, source: delivery.source, destination: delivery.destination,
                                          verifyChecksum: verify)
+            if let steering = flowSteering {
+                countIfOnWrongCore(steering, delivery, sourcePort: repr.sourcePort, destinationPort: repr.destinationPort)
+            }
             tcp.handle(segment: repr, payload: UnsafeRawBufferPointer(segment.payload), source: delivery.source,
                        destination: delivery.destination, now: tcpNow)
         } catch {

@@ -26,16 +26,42 @@ extension NetStack {
     public func tcpConnect(from source: IPv4Address, port: UInt16?, to address: IPv4Address, port remotePort: UInt16,
                            options: TCPStreamOptions) throws(TCPOpenError) -> (TCPStreamHandle, TCPStreamStatus) {
         let id: TCPConnectionID
-        do {
-            id = try tcp.connect(from: source, port: port, to: TCPEndpoint(address: address, port: remotePort),
-                                 options: options.connectionOptions, now: tcpNow)
-        } catch {
-            throw TCPOpenError(error)
+        if port == nil, let steering = flowSteering {
+            id = try connectSteered(steering, from: source, to: address, port: remotePort, options: options)
+        } else {
+            do {
+                id = try tcp.connect(from: source, port: port, to: TCPEndpoint(address: address, port: remotePort),
+                                     options: options.connectionOptions, now: tcpNow)
+            } catch {
+                throw TCPOpenError(error)
+            }
         }
         // The table has just made it: the lookup cannot fail.
         let status = TCPStreamStatus(tcp.connection(id)!)
         runTCP()
         return (TCPStreamHandle(id: id), status)
+    }
+
+    /// An active open on several cores: the ephemeral port is one whose
+    /// replies hash to this stack's queue (tried from a random start, as
+    /// RFC 6056's algorithm 1 spreads them), so they come back here.
+    private func connectSteered(_ steering: FlowSteering, from source: IPv4Address, to address: IPv4Address,
+                                port remotePort: UInt16, options: TCPStreamOptions) throws(TCPOpenError) -> TCPConnectionID {
+        let range = tcp.configuration.ephemeralPorts
+        var offset = Int.random(in: 0..<range.count)
+        for _ in 0..<range.count {
+            let port = UInt16(Int(range.lowerBound) + offset)
+            offset = offset + 1 == range.count ? 0 : offset + 1
+            guard steering.ownsReplies(local: source, localPort: port, remote: address, remotePort: remotePort) else { continue }
+            do {
+                return try tcp.connect(from: source, port: port, to: TCPEndpoint(address: address, port: remotePort),
+                                       options: options.connectionOptions, now: tcpNow)
+            } catch {
+                if case .addressInUse = error { continue }
+                throw TCPOpenError(error)
+            }
+        }
+        throw .noEphemeralPort
     }
 
     /// The next established connection of a listener, with its status.

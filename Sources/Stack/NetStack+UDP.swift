@@ -17,6 +17,10 @@ extension NetStack {
             return
         }
         let header = UDPDatagram(unchecked: UnsafeMutableRawBufferPointer(start: packet.data, count: UDPDatagram.headerLength))
+        // A reassembled datagram was steered by its addresses (fragments carry no ports).
+        if let steering = flowSteering, packet.isContiguous {
+            countIfOnWrongCore(steering, delivery, sourcePort: header.sourcePort, destinationPort: header.destinationPort)
+        }
         let length = header.length
         guard length >= UDPDatagram.headerLength else {
             counters.countMalformed(.udp, .badLength)

@@ -68,6 +68,9 @@ public final class NetStack {
     /// Receives TCP events (readable, writable, acceptable, closed) for the
     /// socket layer, after each poll step.
     public var tcpEventHandler: ((TCPStreamEvent) -> Void)?
+    /// The RSS hash and redirection table of the port when this stack is
+    /// one of several cores on it (nil: one core, nothing to steer).
+    public var flowSteering: FlowSteering?
 
     /// - Parameter pool: where the stack takes buffers for packets it builds.
     public init(pool: PacketPool, limits: StackLimits = StackLimits(), clock: TSCClock = .shared,

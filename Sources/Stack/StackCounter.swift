@@ -22,6 +22,9 @@ public enum StackCounter: Int, CaseIterable, Sendable {
     case udpSent
     case tcpReceived
     case tcpSent
+    /// TCP/UDP packets whose RSS hash names another core's queue (software
+    /// or device steering put them here): 0 when flows stay on their core.
+    case flowOnWrongCore
     case arpRequestsReceived
     case arpRepliesReceived
     case arpRequestsSent
@@ -84,6 +87,7 @@ public enum StackCounter: Int, CaseIterable, Sendable {
         case .udpSent: "udp.sent"
         case .tcpReceived: "tcp.received"
         case .tcpSent: "tcp.sent"
+        case .flowOnWrongCore: "steering.wrongCore"
         case .arpRequestsReceived: "arp.requestsReceived"
         case .arpRepliesReceived: "arp.repliesReceived"
         case .arpRequestsSent: "arp.requestsSent"

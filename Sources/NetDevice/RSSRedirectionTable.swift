@@ -1,0 +1,23 @@
+/// RSS's indirection table: the low bits of a flow's hash pick an entry,
+/// the entry names the receive queue (and so the core) that owns the flow
+/// (Microsoft RSS; virtio-net 1.2 §5.1.6.5.7.1 `indirection_table`).
+public struct RSSRedirectionTable: Sendable, Equatable {
+    /// Queue per entry; the count is a power of two.
+    public let entries: [UInt16]
+    public let queueCount: Int
+
+    /// `entryCount` entries spread over `queues` queues in turn, as Linux
+    /// and DPDK fill a default table.
+    public init?(queues: Int, entryCount: Int = 128) {
+        guard queues >= 1, queues <= Int(UInt16.max), entryCount >= queues,
+              entryCount & (entryCount - 1) == 0 else { return nil }
+        entries = (0..<entryCount).map { UInt16($0 % queues) }
+        queueCount = queues
+    }
+
+    /// The queue of a flow with this hash.
+    @inlinable
+    public func queue(for hash: UInt32) -> Int {
+        Int(entries[Int(hash) & (entries.count - 1)])
+    }
+}

@@ -1,0 +1,45 @@
+import NetDevice
+import Wire
+
+/// How flows find their core: the RSS hash (Toeplitz) and redirection table
+/// the port (or the software steering in front of it) uses, and the queue
+/// this stack serves. With it a stack counts packets that reach the wrong
+/// core, and `tcpConnect` picks local ports whose replies hash to its own
+/// queue, so an outgoing connection's answers come back to the core that
+/// opened it.
+public struct FlowSteering: Sendable {
+    public let toeplitz: ToeplitzHash
+    public let table: RSSRedirectionTable
+    /// The receive queue (core) of this stack.
+    public let queue: Int
+
+    public init(toeplitz: ToeplitzHash, table: RSSRedirectionTable, queue: Int) {
+        self.toeplitz = toeplitz
+        self.table = table
+        self.queue = queue
+    }
+
+    /// The queue a packet from `source:sourcePort` to `destination:destinationPort` lands on.
+    @inlinable
+    public func queue(source: IPv4Address, destination: IPv4Address, sourcePort: UInt16, destinationPort: UInt16) -> Int {
+        table.queue(for: toeplitz.hash(source: source, destination: destination,
+                                       sourcePort: sourcePort, destinationPort: destinationPort))
+    }
+
+    /// Whether the replies of a connection from `local` to `remote` come to this queue.
+    @inlinable
+    public func ownsReplies(local: IPv4Address, localPort: UInt16, remote: IPv4Address, remotePort: UInt16) -> Bool {
+        queue(source: remote, destination: local, sourcePort: remotePort, destinationPort: localPort) == queue
+    }
+}
+
+extension NetStack {
+    /// Counts a TCP/UDP packet that hashes to another core's queue.
+    @inline(__always)
+    func countIfOnWrongCore(_ steering: FlowSteering, _ delivery: IPv4Delivery, sourcePort: UInt16, destinationPort: UInt16) {
+        if steering.queue(source: delivery.source, destination: delivery.destination,
+                          sourcePort: sourcePort, destinationPort: destinationPort) != steering.queue {
+            counters[.flowOnWrongCore] += 1
+        }
+    }
+}
