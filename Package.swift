@@ -96,7 +96,7 @@ let package = Package(
         .target(name: "CDataplane", path: "Sources/CDataplane"),
         .target(
             name: "DataplaneRuntime",
-            dependencies: ["Sockets", "CDataplane", "Stack", "Ports", "NetDevice", "Packets",
+            dependencies: ["Sockets", "CDataplane", "Stack", "Ports", "Steering", "NetDevice", "Packets",
                            "Platform", "Wire", "CPlatform",
                            .product(name: "SystemPackage", package: "swift-system"),
                            .product(name: "Atomics", package: "swift-atomics")],

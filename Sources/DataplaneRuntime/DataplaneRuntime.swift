@@ -81,93 +81,10 @@ struct RuntimeOptions {
         let ports = [options.tap != nil, options.pci != nil, options.loopback].filter { $0 }.count
         guard ports == 1 else { throw Failure(errno: EINVAL, message: "give exactly one port: --tap NAME, --pci ADDR or --loopback") }
         guard options.network != nil else { throw Failure(errno: EINVAL, message: "--ip A.B.C.D/PREFIX is required") }
-        guard options.cores == 1 else {
-            throw Failure(errno: EINVAL, message: "--cores \(options.cores): the runtime opens one receive queue per port, so one core serves it")
+        guard (1...SocketDescriptor.maximumCores).contains(options.cores) else {
+            throw Failure(errno: EINVAL, message: "--cores \(options.cores): use 1...\(SocketDescriptor.maximumCores)")
         }
         return options
     }
 }
 
-/// The process's Dataplane: the port opened by dp_init, the cores dp_run runs.
-final class DataplaneRuntime {
-    nonisolated(unsafe) static var current: DataplaneRuntime?
-    static let stopRequested = ManagedAtomic<Bool>(false)
-    /// Runtime core index → socket core id (for dp_interrupt); -1 when not running.
-    static let coreIDs: [ManagedAtomic<Int>] = (0..<SocketDescriptor.maximumCores).map { _ in ManagedAtomic(-1) }
-
-    let options: RuntimeOptions
-    let pool: PacketPool
-    let device: any NetDevice
-    /// --loopback: the far end of the pair reflects every frame back.
-    let reflector: (any NetDevice)?
-    var cores: [SocketCore] = []
-
-    init(options: RuntimeOptions) throws {
-        self.options = options
-        // PCI ports DMA from hugepages at the IOVA mode their access needs;
-        // host ports take anonymous memory when hugepages are short.
-        let pool = PoolRequest(name: "dataplane", capacity: max(options.poolSize, 256))
-        let started: StartedPorts
-        if options.loopback {
-            started = try PortBringUp.startLoopbackPair(ringSize: 1024, pool: pool)
-            reflector = started[1].device
-        } else {
-            let spec: PortSpec = options.pci.map { .pci($0) } ?? .tap(options.tap!, mac: options.mac)
-            started = try PortBringUp.start([spec], pool: pool, macAddress: options.mac)
-            reflector = nil
-        }
-        self.pool = started.pool
-        device = started[0].device
-    }
-
-    /// Runs core 0 on the calling thread until a loop returns < 0 or dp_stop.
-    func run(_ loop: @convention(c) (UnsafeMutableRawPointer?) -> Int32, _ argument: UnsafeMutableRawPointer?) throws -> Int32 {
-        // A stop ends one dp_run; the next starts afresh.
-        defer { Self.stopRequested.store(false, ordering: .releasing) }
-        let stack = NetStack(pool: pool)
-        try stack.addInterface(device: device, configuration: InterfaceConfiguration(
-            address: options.network!, gateway: options.gateway, mtu: options.mtu))
-        var configuration = SocketCoreConfiguration()
-        configuration.privilegedPorts = options.privilegedPorts
-        configuration.idleSleepMicroseconds = options.idleSleepMicroseconds
-        let core = try SocketCore(stack: stack, configuration: configuration)
-        cores = [core]
-        Self.coreIDs[0].store(core.coreID, ordering: .releasing)
-        defer {
-            Self.coreIDs[0].store(-1, ordering: .releasing)
-            cores = []
-        }
-        let burst = UnsafeMutableBufferPointer<PacketBuffer>.allocate(capacity: 32)
-        defer { burst.deallocate() }
-        if reflector != nil {
-            core.whileBlocked = { [unowned self] in self.reflect(burst) }
-        }
-        stack.start()
-        while !Self.stopRequested.load(ordering: .acquiring) {
-            var work = core.runOnce()
-            if reflector != nil { work += reflect(burst) }
-            if loop(argument) < 0 { Self.stopRequested.store(true, ordering: .releasing) }
-            if work == 0 && options.idleSleepMicroseconds > 0 { usleep(options.idleSleepMicroseconds) }
-        }
-        stack.flush()
-        return 0
-    }
-
-    /// --loopback: what the stack sent comes back to it.
-    @discardableResult
-    func reflect(_ burst: UnsafeMutableBufferPointer<PacketBuffer>) -> Int {
-        guard let reflector else { return 0 }
-        let n = reflector.receive(queue: 0, into: burst)
-        if n > 0 {
-            let sent = reflector.transmit(queue: 0, UnsafeMutableBufferPointer(rebasing: burst[0..<n]))
-            if sent < n { PacketBuffer.free(UnsafeMutableBufferPointer(rebasing: burst[sent..<n])) }
-        }
-        return n
-    }
-
-    /// The runtime core index of the calling thread, or -1.
-    func coreIndex() -> Int32 {
-        for (index, core) in cores.enumerated() where core.isOnOwnerThread { return Int32(index) }
-        return -1
-    }
-}

@@ -1,0 +1,151 @@
+import Atomics
+import Glibc
+import NetDevice
+import Packets
+import Platform
+import Ports
+import Sockets
+import Stack
+import Steering
+import Wire
+
+/// The process's Dataplane: the port opened by dp_init and the cores dp_run
+/// runs. With `--cores N` (N > 1) the port's queue is spread over N cores
+/// by software RSS: each core has its own NetStack and socket table on a
+/// steered queue, and core 0 (the thread that called dp_run) also moves
+/// every frame between the device and the other cores' rings.
+final class DataplaneRuntime {
+    nonisolated(unsafe) static var current: DataplaneRuntime?
+    static let stopRequested = ManagedAtomic<Bool>(false)
+    /// Runtime core index → socket core id (for dp_interrupt); -1 when not running.
+    static let coreIDs: [ManagedAtomic<Int>] = (0..<SocketDescriptor.maximumCores).map { _ in ManagedAtomic(-1) }
+
+    let options: RuntimeOptions
+    let ports: StartedPorts
+    var pool: PacketPool { ports.pool }
+    let device: any NetDevice
+    /// --loopback: the far end of the pair reflects every frame back.
+    let reflector: (any NetDevice)?
+    /// Software RSS over the port when more than one core serves it.
+    let steering: SoftwareSteering?
+    /// The running cores (fixed for the whole of dp_run, read from every core's thread).
+    private(set) var cores: [SocketCore] = []
+
+    init(options: RuntimeOptions) throws {
+        self.options = options
+        // PCI ports DMA from hugepages at the IOVA mode their access needs;
+        // host ports take anonymous memory when hugepages are short.
+        let pool = PoolRequest(name: "dataplane", capacity: max(options.poolSize, 256))
+        if options.loopback {
+            ports = try PortBringUp.startLoopbackPair(ringSize: 1024, pool: pool)
+            reflector = ports[1].device
+        } else {
+            let spec: PortSpec = options.pci.map { .pci($0) } ?? .tap(options.tap!, mac: options.mac)
+            ports = try PortBringUp.start([spec], pool: pool, macAddress: options.mac)
+            reflector = nil
+        }
+        device = ports[0].device
+        steering = options.cores > 1 ? try ports.steer(0, over: options.cores) : nil
+    }
+
+    /// Makes every core's stack and socket table (on this thread; each core's
+    /// thread adopts its own before serving).
+    private func makeCores() throws -> [SocketCore] {
+        var made: [SocketCore] = []
+        for index in 0..<options.cores {
+            let stack = NetStack(pool: pool)
+            let interface = InterfaceConfiguration(address: options.network!, gateway: options.gateway, mtu: options.mtu,
+                                                   announceOnStart: index == 0)
+            if let steering {
+                try ports.attach(steering, queue: index, to: stack, interface)
+            } else {
+                try ports.attach(0, to: stack, interface)
+            }
+            var configuration = SocketCoreConfiguration()
+            configuration.privilegedPorts = options.privilegedPorts
+            configuration.idleSleepMicroseconds = options.idleSleepMicroseconds
+            made.append(try SocketCore(stack: stack, configuration: configuration))
+        }
+        return made
+    }
+
+    /// Runs core 0 on the calling thread and cores 1..<N on pinned threads
+    /// until a loop returns < 0 or dp_stop; returns when all have stopped.
+    func run(_ loop: @convention(c) (UnsafeMutableRawPointer?) -> Int32, _ argument: UnsafeMutableRawPointer?) throws -> Int32 {
+        // A stop ends one dp_run; the next starts afresh.
+        defer { Self.stopRequested.store(false, ordering: .releasing) }
+        cores = try makeCores()
+        defer { cores = [] }
+        for (index, core) in cores.enumerated() {
+            Self.coreIDs[index].store(core.coreID, ordering: .releasing)
+            core.stack.start()
+        }
+        defer { for index in cores.indices { Self.coreIDs[index].store(-1, ordering: .releasing) } }
+        let work = CoreWork(runtime: self, loop: loop, argument: argument)
+        var others: CoreGroup?
+        if cores.count > 1 {
+            let cpus = Cores.availableCPUs()
+            let placement = (1..<cores.count).map { cpus[$0 % cpus.count] }
+            others = try Cores.launch(on: placement) { core in work.serve(core: core.index + 1) }
+        }
+        work.serve(core: 0)
+        others?.wait()
+        return 0
+    }
+
+    /// One core's poll loop: its async tasks and stack, the application's
+    /// loop, and (core 0 with --loopback) the reflector.
+    func serve(core index: Int, _ loop: @convention(c) (UnsafeMutableRawPointer?) -> Int32, _ argument: UnsafeMutableRawPointer?) {
+        let core = cores[index]
+        core.adoptCurrentThread()
+        // The pool's per-core cache is indexed by the runtime's core number
+        // (Cores.launch numbers its threads from 0, and core 0 is ours).
+        let previousCore = Core.current
+        try? Cores.adoptCurrentThread(asCore: index)
+        defer {
+            if let previousCore { try? Cores.adoptCurrentThread(asCore: previousCore) } else { Cores.releaseCurrentThread() }
+        }
+        let burst = UnsafeMutableBufferPointer<PacketBuffer>.allocate(capacity: 32)
+        defer { burst.deallocate() }
+        let reflecting = index == 0 && reflector != nil
+        if reflecting {
+            core.whileBlocked = { [unowned self] in self.reflect(burst) }
+        }
+        defer { core.whileBlocked = nil }
+        while !Self.stopRequested.load(ordering: .acquiring) {
+            var work = core.runOnce()
+            if reflecting { work += reflect(burst) }
+            if loop(argument) < 0 { Self.stopRequested.store(true, ordering: .releasing) }
+            if work == 0 && options.idleSleepMicroseconds > 0 { usleep(options.idleSleepMicroseconds) }
+        }
+        core.stack.flush()
+    }
+
+    /// --loopback: what the stack sent comes back to it.
+    @discardableResult
+    func reflect(_ burst: UnsafeMutableBufferPointer<PacketBuffer>) -> Int {
+        guard let reflector else { return 0 }
+        let n = reflector.receive(queue: 0, into: burst)
+        if n > 0 {
+            let sent = reflector.transmit(queue: 0, UnsafeMutableBufferPointer(rebasing: burst[0..<n]))
+            if sent < n { PacketBuffer.free(UnsafeMutableBufferPointer(rebasing: burst[sent..<n])) }
+        }
+        return n
+    }
+
+    /// The runtime core index of the calling thread, or -1.
+    func coreIndex() -> Int32 {
+        for (index, core) in cores.enumerated() where core.isOnOwnerThread { return Int32(index) }
+        return -1
+    }
+}
+
+/// What each core's thread runs (Sendable: the runtime and the C loop are
+/// shared by design; each core touches only its own stack and sockets).
+private struct CoreWork: @unchecked Sendable {
+    let runtime: DataplaneRuntime
+    let loop: @convention(c) (UnsafeMutableRawPointer?) -> Int32
+    let argument: UnsafeMutableRawPointer?
+
+    func serve(core index: Int) { runtime.serve(core: index, loop, argument) }
+}
