@@ -19,90 +19,125 @@ struct VirtioFeatureNegotiation: Equatable {
 
     init(offered: VirtioFeatures, request: Request) throws(DeviceError) {
         self.offered = offered
+        var choice = Choice(offered: offered)
+        try choice.takeTransportFeatures(request)
+        choice.takeDeviceFeatures(request)
+        try choice.takeControlFeatures(request)
+        choice.takeEventIndex(request)
+        choice.noteFeaturesNotImplemented()
+        accepted = choice.take
+        notes = choice.notes
+    }
+
+    /// The features taken so far and the notes on those left, built up in
+    /// the order the notes appear.
+    private struct Choice {
+        let offered: VirtioFeatures
         var take: VirtioFeatures = []
         var notes = [String]()
-        func note(_ feature: VirtioFeatures, _ reason: String) {
+
+        init(offered: VirtioFeatures) { self.offered = offered }
+
+        mutating func note(_ feature: VirtioFeatures, _ reason: String) {
             for bit in feature.intersection(offered).bits { notes.append("\(VirtioFeatures.name(ofBit: bit)): \(reason)") }
         }
+
         /// Takes `feature` (a single bit) when the device offers it.
-        func takeIfOffered(_ feature: VirtioFeatures) { if offered.contains(feature) { take.insert(feature) } }
+        mutating func takeIfOffered(_ feature: VirtioFeatures) { if offered.contains(feature) { take.insert(feature) } }
 
-        if request.isLegacy {
-            // Header and frame in one buffer needs ANY_LAYOUT before 1.0.
-            guard offered.contains(.anyLayout) else {
-                throw DeviceError(.unsupported,
-                    "legacy virtio device without VIRTIO_F_ANY_LAYOUT: this driver puts header and frame in one buffer; use a modern device (disable-legacy=on)")
-            }
-            take.insert(.anyLayout)
-            if request.behindIOMMU {
-                notes.append("VIRTIO_F_ACCESS_PLATFORM: a legacy device cannot negotiate it; its DMA bypasses the IOMMU, so rings and pools use IOVA = physical address")
-            }
-        } else {
-            guard offered.contains(.version1) else {
-                throw DeviceError(.unsupported, "modern virtio device without VIRTIO_F_VERSION_1: it is not a virtio 1.x device")
-            }
-            take.insert(.version1)
-            if request.behindIOMMU && !offered.contains(.accessPlatform) {
-                throw DeviceError(.unsupported,
-                    "virtio device behind an IOMMU (VFIO) without VIRTIO_F_ACCESS_PLATFORM: its DMA would bypass the IOMMU mappings; "
-                    + "start QEMU with iommu_platform=on on the device (or bind it to uio_pci_generic)")
-            }
-        }
-        // A device that offers ACCESS_PLATFORM may refuse a driver that
-        // ignores it; IOVAs from VFIO or physical addresses both suit it.
-        takeIfOffered(.accessPlatform)
-        takeIfOffered(.mac)
-        takeIfOffered(.status)
-        takeIfOffered(.mtu)
-
-        if request.options.mergeableReceiveBuffers { takeIfOffered(.mergeableRxBuffers) } else {
-            note(.mergeableRxBuffers, "not taken (mergeable receive buffers turned off in the driver options)")
-        }
-        if request.transmitChecksum { takeIfOffered(.csum) } else {
-            note(.csum, "not taken: no transmit L4 checksum offload in the port configuration")
-        }
-        if request.receiveChecksum { takeIfOffered(.guestCsum) } else {
-            note(.guestCsum, "not taken: no receive L4 checksum offload in the port configuration (frames arrive with full checksums)")
-        }
-        if request.options.controlQueue {
-            takeIfOffered(.ctrlVQ)
-            if offered.contains(.ctrlVQ) {
-                takeIfOffered(.ctrlRx)
-                takeIfOffered(.ctrlMACAddress)
-                takeIfOffered(.multiqueue)
+        /// The legacy or modern interface's required feature, and
+        /// ACCESS_PLATFORM where an IOMMU needs it.
+        mutating func takeTransportFeatures(_ request: Request) throws(DeviceError) {
+            if request.isLegacy {
+                // Header and frame in one buffer needs ANY_LAYOUT before 1.0.
+                guard offered.contains(.anyLayout) else {
+                    throw DeviceError(.unsupported,
+                        "legacy virtio device without VIRTIO_F_ANY_LAYOUT: this driver puts header and frame in one buffer; use a modern device (disable-legacy=on)")
+                }
+                take.insert(.anyLayout)
+                if request.behindIOMMU {
+                    notes.append("VIRTIO_F_ACCESS_PLATFORM: a legacy device cannot negotiate it; its DMA bypasses the IOMMU, so rings and pools use IOVA = physical address")
+                }
             } else {
-                notes.append("VIRTIO_NET_F_CTRL_VQ: not offered: promiscuous, all-multicast, MAC changes and multiqueue are unavailable")
+                guard offered.contains(.version1) else {
+                    throw DeviceError(.unsupported, "modern virtio device without VIRTIO_F_VERSION_1: it is not a virtio 1.x device")
+                }
+                take.insert(.version1)
+                if request.behindIOMMU && !offered.contains(.accessPlatform) {
+                    throw DeviceError(.unsupported,
+                        "virtio device behind an IOMMU (VFIO) without VIRTIO_F_ACCESS_PLATFORM: its DMA would bypass the IOMMU mappings; "
+                        + "start QEMU with iommu_platform=on on the device (or bind it to uio_pci_generic)")
+                }
             }
-        } else {
-            note([.ctrlVQ, .ctrlRx, .ctrlMACAddress, .multiqueue], "not taken (control queue turned off in the driver options)")
+            // A device that offers ACCESS_PLATFORM may refuse a driver that
+            // ignores it; IOVAs from VFIO or physical addresses both suit it.
+            takeIfOffered(.accessPlatform)
         }
-        if request.queuePairs > 1 && !take.contains([.multiqueue, .ctrlVQ]) {
-            throw DeviceError(.unsupported,
-                "\(request.queuePairs) queue pairs need VIRTIO_NET_F_MQ and VIRTIO_NET_F_CTRL_VQ, which the device does not offer (QEMU: mq=on)")
+
+        /// Configuration fields, mergeable buffers and checksum offloads.
+        mutating func takeDeviceFeatures(_ request: Request) {
+            takeIfOffered(.mac)
+            takeIfOffered(.status)
+            takeIfOffered(.mtu)
+
+            if request.options.mergeableReceiveBuffers { takeIfOffered(.mergeableRxBuffers) } else {
+                note(.mergeableRxBuffers, "not taken (mergeable receive buffers turned off in the driver options)")
+            }
+            if request.transmitChecksum { takeIfOffered(.csum) } else {
+                note(.csum, "not taken: no transmit L4 checksum offload in the port configuration")
+            }
+            if request.receiveChecksum { takeIfOffered(.guestCsum) } else {
+                note(.guestCsum, "not taken: no receive L4 checksum offload in the port configuration (frames arrive with full checksums)")
+            }
         }
-        if request.options.eventIndex { takeIfOffered(.eventIndex) } else {
-            note(.eventIndex, "not taken (turned off in the driver options): doorbells follow VRING_USED_F_NO_NOTIFY")
+
+        /// The control queue and what needs it (receive mode, MAC, queue pairs).
+        mutating func takeControlFeatures(_ request: Request) throws(DeviceError) {
+            if request.options.controlQueue {
+                takeIfOffered(.ctrlVQ)
+                if offered.contains(.ctrlVQ) {
+                    takeIfOffered(.ctrlRx)
+                    takeIfOffered(.ctrlMACAddress)
+                    takeIfOffered(.multiqueue)
+                } else {
+                    notes.append("VIRTIO_NET_F_CTRL_VQ: not offered: promiscuous, all-multicast, MAC changes and multiqueue are unavailable")
+                }
+            } else {
+                note([.ctrlVQ, .ctrlRx, .ctrlMACAddress, .multiqueue], "not taken (control queue turned off in the driver options)")
+            }
+            if request.queuePairs > 1 && !take.contains([.multiqueue, .ctrlVQ]) {
+                throw DeviceError(.unsupported,
+                    "\(request.queuePairs) queue pairs need VIRTIO_NET_F_MQ and VIRTIO_NET_F_CTRL_VQ, which the device does not offer (QEMU: mq=on)")
+            }
         }
-        note([.guestTSO4, .guestTSO6, .guestECN, .guestUFO, .hostTSO4, .hostTSO6, .hostECN, .hostUFO,
-              .guestUSO4, .guestUSO6, .hostUSO],
-             "not taken: segmentation offloads are not implemented")
-        note(.ctrlGuestOffloads, "not taken: receive offloads are fixed at start")
-        note(.ctrlVLAN, "not taken: no VLAN filtering")
-        note(.guestAnnounce, "not taken: no gratuitous ARP announcements")
-        note(.ringPacked, "not taken: packed virtqueues are not implemented, split virtqueues are used")
-        note(.indirectDescriptors, "not taken: one descriptor per segment, no indirect tables")
-        note(.inOrder, "not taken: completions are handled in any order")
-        note(.notifyOnEmpty, "not taken: the driver polls")
-        note([.hashReport, .rss], "not taken: receive-side scaling is not implemented (queue pairs are chosen by the device)")
-        note(.speedDuplex, "not taken: link speed reported as 10 Gbit/s")
-        let known: VirtioFeatures = [.version1, .accessPlatform, .anyLayout, .mac, .status, .mtu, .mergeableRxBuffers,
-                                     .csum, .guestCsum, .ctrlVQ, .ctrlRx, .ctrlMACAddress, .multiqueue, .eventIndex,
-                                     .guestTSO4, .guestTSO6, .guestECN, .guestUFO, .hostTSO4, .hostTSO6, .hostECN, .hostUFO,
-                                     .guestUSO4, .guestUSO6, .hostUSO, .ctrlGuestOffloads, .ctrlVLAN, .guestAnnounce,
-                                     .ringPacked, .indirectDescriptors, .inOrder, .notifyOnEmpty, .hashReport, .rss, .speedDuplex]
-        note(offered.subtracting(known).subtracting(take), "not taken: not used by this driver")
-        accepted = take
-        self.notes = notes
+
+        mutating func takeEventIndex(_ request: Request) {
+            if request.options.eventIndex { takeIfOffered(.eventIndex) } else {
+                note(.eventIndex, "not taken (turned off in the driver options): doorbells follow VRING_USED_F_NO_NOTIFY")
+            }
+        }
+
+        /// A note for each offered feature the driver does not implement.
+        mutating func noteFeaturesNotImplemented() {
+            note([.guestTSO4, .guestTSO6, .guestECN, .guestUFO, .hostTSO4, .hostTSO6, .hostECN, .hostUFO,
+                  .guestUSO4, .guestUSO6, .hostUSO],
+                 "not taken: segmentation offloads are not implemented")
+            note(.ctrlGuestOffloads, "not taken: receive offloads are fixed at start")
+            note(.ctrlVLAN, "not taken: no VLAN filtering")
+            note(.guestAnnounce, "not taken: no gratuitous ARP announcements")
+            note(.ringPacked, "not taken: packed virtqueues are not implemented, split virtqueues are used")
+            note(.indirectDescriptors, "not taken: one descriptor per segment, no indirect tables")
+            note(.inOrder, "not taken: completions are handled in any order")
+            note(.notifyOnEmpty, "not taken: the driver polls")
+            note([.hashReport, .rss], "not taken: receive-side scaling is not implemented (queue pairs are chosen by the device)")
+            note(.speedDuplex, "not taken: link speed reported as 10 Gbit/s")
+            let known: VirtioFeatures = [.version1, .accessPlatform, .anyLayout, .mac, .status, .mtu, .mergeableRxBuffers,
+                                         .csum, .guestCsum, .ctrlVQ, .ctrlRx, .ctrlMACAddress, .multiqueue, .eventIndex,
+                                         .guestTSO4, .guestTSO6, .guestECN, .guestUFO, .hostTSO4, .hostTSO6, .hostECN, .hostUFO,
+                                         .guestUSO4, .guestUSO6, .hostUSO, .ctrlGuestOffloads, .ctrlVLAN, .guestAnnounce,
+                                         .ringPacked, .indirectDescriptors, .inOrder, .notifyOnEmpty, .hashReport, .rss, .speedDuplex]
+            note(offered.subtracting(known).subtracting(take), "not taken: not used by this driver")
+        }
     }
 
     /// Bytes of virtio-net header in front of each frame.

@@ -69,19 +69,8 @@ public final class PacketPool: @unchecked Sendable {
         memory: DMAMemory? = nil, policy: DMAMemoryPolicy = .hugepagesRequired,
         iovaMode: IOVAMode = .virtual, numaNode: Int? = nil
     ) throws(PacketPoolError) {
-        guard capacity > 0 else {
-            throw PacketPoolError(description: "pool '\(name)' of \(capacity) buffers: at least one buffer is needed")
-        }
-        guard capacity <= 1 << 24 else {
-            throw PacketPoolError(description: "pool '\(name)' of \(capacity) buffers: at most 16M buffers")
-        }
-        guard dataRoomSize > 0, headroom >= 0, headroom + dataRoomSize <= Int(UInt16.max) else {
-            throw PacketPoolError(description: "pool '\(name)': headroom \(headroom) + data room \(dataRoomSize) must be 1...65535 bytes")
-        }
-        let cache = cacheSize ?? min(256, capacity / 8)
-        guard cache >= 0, cache <= 512, Double(cache) * 1.5 <= Double(capacity) else {
-            throw PacketPoolError(description: "pool '\(name)': cache size \(cache) must be 0...512 and at most capacity / 1.5 (\(capacity * 2 / 3))")
-        }
+        let cache = try Self.checkedCacheSize(
+            name: name, capacity: capacity, dataRoomSize: dataRoomSize, headroom: headroom, cacheSize: cacheSize)
         self.name = name
         self.capacity = capacity
         self.dataRoomSize = dataRoomSize
@@ -96,15 +85,62 @@ public final class PacketPool: @unchecked Sendable {
         if let memory {
             region = memory
         } else {
-            let perPage = max(1, 2 << 20 / elementSize)
-            let bytes = ((capacity + perPage - 1) / perPage) * (2 << 20) + elementSize
-            do {
-                region = try DMAMemory(size: bytes, policy: policy, iovaMode: iovaMode, numaNode: numaNode)
-            } catch {
-                throw PacketPoolError(description: "pool '\(name)': \(error)")
-            }
+            region = try Self.mapRegion(
+                name: name, capacity: capacity, elementSize: elementSize,
+                policy: policy, iovaMode: iovaMode, numaNode: numaNode)
         }
         self.memory = region
+        let offsets = try Self.layOutElements(name: name, capacity: capacity, elementSize: elementSize, in: region)
+
+        var ringCapacity = 1
+        while ringCapacity < capacity { ringCapacity <<= 1 }
+        freeRing = try! Ring(capacity: ringCapacity)  // a power of two by construction
+        caches = Self.makeCoreCaches(flushThreshold: cacheFlushThreshold)
+
+        elementOffsets = offsets
+        initializeFreeBuffers()
+    }
+
+    /// Checks the init arguments; returns the per-core cache size.
+    private static func checkedCacheSize(
+        name: String, capacity: Int, dataRoomSize: Int, headroom: Int, cacheSize: Int?
+    ) throws(PacketPoolError) -> Int {
+        guard capacity > 0 else {
+            throw PacketPoolError(description: "pool '\(name)' of \(capacity) buffers: at least one buffer is needed")
+        }
+        guard capacity <= 1 << 24 else {
+            throw PacketPoolError(description: "pool '\(name)' of \(capacity) buffers: at most 16M buffers")
+        }
+        guard dataRoomSize > 0, headroom >= 0, headroom + dataRoomSize <= Int(UInt16.max) else {
+            throw PacketPoolError(description: "pool '\(name)': headroom \(headroom) + data room \(dataRoomSize) must be 1...65535 bytes")
+        }
+        let cache = cacheSize ?? min(256, capacity / 8)
+        guard cache >= 0, cache <= 512, Double(cache) * 1.5 <= Double(capacity) else {
+            throw PacketPoolError(description: "pool '\(name)': cache size \(cache) must be 0...512 and at most capacity / 1.5 (\(capacity * 2 / 3))")
+        }
+        return cache
+    }
+
+    /// A region of its own for a pool given no memory: whole 2 MiB pages
+    /// of elements, plus one element of slack.
+    private static func mapRegion(
+        name: String, capacity: Int, elementSize: Int,
+        policy: DMAMemoryPolicy, iovaMode: IOVAMode, numaNode: Int?
+    ) throws(PacketPoolError) -> DMAMemory {
+        let perPage = max(1, 2 << 20 / elementSize)
+        let bytes = ((capacity + perPage - 1) / perPage) * (2 << 20) + elementSize
+        do {
+            return try DMAMemory(size: bytes, policy: policy, iovaMode: iovaMode, numaNode: numaNode)
+        } catch {
+            throw PacketPoolError(description: "pool '\(name)': \(error)")
+        }
+    }
+
+    /// Offsets of `capacity` elements in `region`, skipping to the next
+    /// page where an element would cross a physical discontinuity.
+    private static func layOutElements(
+        name: String, capacity: Int, elementSize: Int, in region: DMAMemory
+    ) throws(PacketPoolError) -> [Int] {
         let needsContiguity = region.iovaMode == .physical || region.isHugepageBacked
         var offsets = [Int]()
         offsets.reserveCapacity(capacity)
@@ -122,19 +158,25 @@ public final class PacketPool: @unchecked Sendable {
         guard offsets.count == capacity else {
             throw PacketPoolError(description: "pool '\(name)': \(region.size) bytes of DMA memory hold \(offsets.count) of \(capacity) buffers of \(elementSize) bytes")
         }
+        return offsets
+    }
 
-        var ringCapacity = 1
-        while ringCapacity < capacity { ringCapacity <<= 1 }
-        freeRing = try! Ring(capacity: ringCapacity)  // a power of two by construction
-        caches = .allocate(capacity: Cores.maximumCount)
+    /// One empty cache per possible core.
+    private static func makeCoreCaches(flushThreshold: Int) -> UnsafeMutablePointer<CoreCache> {
+        let caches = UnsafeMutablePointer<CoreCache>.allocate(capacity: Cores.maximumCount)
         for core in 0..<Cores.maximumCount {
             caches[core] = CoreCache(
-                count: 0, objects: .allocate(capacity: max(1, 2 * cacheFlushThreshold + 64)), failures: 0)
+                count: 0, objects: .allocate(capacity: max(1, 2 * flushThreshold + 64)), failures: 0)
         }
+        return caches
+    }
 
-        elementOffsets = offsets
+    /// Writes each element's header (free, owned by this pool) and puts
+    /// it on the free ring.
+    private func initializeFreeBuffers() {
+        let region = memory
         let owner = Unmanaged.passUnretained(self).toOpaque()
-        for offset in offsets {
+        for offset in elementOffsets {
             let header = (region.base + offset).bindMemory(to: PacketHeader.self, capacity: 1)
             let buffer = region.base + offset + PacketHeader.reservedSize
             header.initialize(to: PacketHeader(

@@ -99,55 +99,16 @@ struct DPTestPMD: ParsableCommand {
     }
 
     func run() throws {
-        var opened = [OpenedPort]()
-        do {
-            for address in pciAddresses { opened.append(try PortOpener.openPCI(address)) }
-            let template = FrameTemplates.frame(
-                size: frameSize, sourcePort: FrameTemplates.firstSourcePort, source: MACAddress(0x02, 0, 0, 0, 0, 0x0e),
-                destination: MACAddress(ethPeer)!, checksums: true)
-            for index in 0..<nullPorts { opened.append(try PortOpener.openNull(index: index, template: template)) }
-            for name in taps { opened.append(try PortOpener.openTap(name)) }
-        } catch {
-            fail("port: \(error)")
-        }
+        let opened = openPorts()
         let ports = opened.map(\.device)
         if info {
             for (index, port) in opened.enumerated() { printInfo(index: index, port: port) }
             return
         }
 
-        let cacheSize = 256
-        let capacity = poolSize ?? (ports.count * (rxd + txd) + cores * (cacheSize * 2 + burst * 4) + 1024)
-        let pool: PacketPool
-        do {
-            // IOVA = physical when any port needs it (UIO); VFIO maps either.
-            pool = try opened.makePool(name: "testpmd", capacity: capacity, cacheSize: min(cacheSize, capacity * 2 / 3))
-        } catch {
-            fail("packet pool of \(capacity) buffers: \(error)")
-        }
-        for (index, port) in ports.enumerated() {
-            do {
-                try port.configure(PortConfiguration(
-                    receiveRingSize: rxd, transmitRingSize: txd, receivePools: [pool],
-                    transmitOffloads: checksumOffload ? [.txIPv4, .txIPChecksum, .txUDPChecksum] : [],
-                    promiscuous: promiscuous))
-                try port.start()
-            } catch {
-                fail("port \(index) \(opened[index].label): \(error)")
-            }
-        }
-        for (index, port) in opened.enumerated() {
-            print("port \(index) \(port.label): mac \(port.device.macAddress), link \(port.device.linkStatus())")
-        }
-
-        let peer = MACAddress(ethPeer)!
-        let templates = ports.map {
-            FrameTemplates(frameSize: frameSize, flows: flows, source: $0.macAddress, destination: peer, checksumsByDevice: checksumOffload)
-        }
-        let engine = ForwardingEngine(
-            mode: mode, ports: ports, coreCount: min(cores, ports.count), burstSize: burst, pool: pool,
-            transmitLimit: mode == .txonly ? count : nil, transmitRate: rate, templates: templates,
-            checksumsByDevice: checksumOffload)
+        let (pool, capacity) = makePool(for: opened)
+        startPorts(opened, pool: pool)
+        let engine = makeEngine(ports: ports, pool: pool)
         let available = Cores.availableCPUs()
         let coreCount = engine.coreCount
         let cpus = (0..<coreCount).map { available[(available.count - coreCount + $0 + available.count) % available.count] }
@@ -166,6 +127,82 @@ struct DPTestPMD: ParsableCommand {
         let clock = TSCClock.shared
         let start = TSCClock.cycles()
         func elapsed() -> Double { Double(TSCClock.cycles() &- start) / Double(clock.cyclesPerSecond) }
+        waitUntilDone(opened: opened, engine: engine, elapsed: elapsed)
+        engine.stopRequested.store(true, ordering: .releasing)
+        group.wait()
+        let duration = elapsed()
+        // Let the devices finish what is in their rings before the reset.
+        usleep(100_000)
+        let final = ports.map { $0.statistics() }
+        summary(opened: opened, final: final, engine: engine, duration: duration)
+        for port in ports { port.stop() }
+        if let json {
+            writeJSON(path: json, opened: opened, final: final, engine: engine, duration: duration)
+        }
+    }
+
+    /// The ports in command-line order: PCI, null, tap.
+    func openPorts() -> [OpenedPort] {
+        var opened = [OpenedPort]()
+        do {
+            for address in pciAddresses { opened.append(try PortOpener.openPCI(address)) }
+            let template = FrameTemplates.frame(
+                size: frameSize, sourcePort: FrameTemplates.firstSourcePort, source: MACAddress(0x02, 0, 0, 0, 0, 0x0e),
+                destination: MACAddress(ethPeer)!, checksums: true)
+            for index in 0..<nullPorts { opened.append(try PortOpener.openNull(index: index, template: template)) }
+            for name in taps { opened.append(try PortOpener.openTap(name)) }
+        } catch {
+            fail("port: \(error)")
+        }
+        return opened
+    }
+
+    /// One pool for every port: --pool-size, or enough for every ring and core.
+    func makePool(for opened: [OpenedPort]) -> (pool: PacketPool, capacity: Int) {
+        let cacheSize = 256
+        let capacity = poolSize ?? (opened.count * (rxd + txd) + cores * (cacheSize * 2 + burst * 4) + 1024)
+        do {
+            // IOVA = physical when any port needs it (UIO); VFIO maps either.
+            return (try opened.makePool(name: "testpmd", capacity: capacity, cacheSize: min(cacheSize, capacity * 2 / 3)), capacity)
+        } catch {
+            fail("packet pool of \(capacity) buffers: \(error)")
+        }
+    }
+
+    /// Configures and starts every port, then prints its MAC and link.
+    func startPorts(_ opened: [OpenedPort], pool: PacketPool) {
+        for (index, port) in opened.map(\.device).enumerated() {
+            do {
+                try port.configure(PortConfiguration(
+                    receiveRingSize: rxd, transmitRingSize: txd, receivePools: [pool],
+                    transmitOffloads: checksumOffload ? [.txIPv4, .txIPChecksum, .txUDPChecksum] : [],
+                    promiscuous: promiscuous))
+                try port.start()
+            } catch {
+                fail("port \(index) \(opened[index].label): \(error)")
+            }
+        }
+        for (index, port) in opened.enumerated() {
+            print("port \(index) \(port.label): mac \(port.device.macAddress), link \(port.device.linkStatus())")
+        }
+    }
+
+    func makeEngine(ports: [any NetDevice], pool: PacketPool) -> ForwardingEngine {
+        let peer = MACAddress(ethPeer)!
+        let templates = ports.map {
+            FrameTemplates(frameSize: frameSize, flows: flows, source: $0.macAddress, destination: peer, checksumsByDevice: checksumOffload)
+        }
+        return ForwardingEngine(
+            mode: mode, ports: ports, coreCount: min(cores, ports.count), burstSize: burst, pool: pool,
+            transmitLimit: mode == .txonly ? count : nil, transmitRate: rate, templates: templates,
+            checksumsByDevice: checksumOffload)
+    }
+
+    /// Polls every 20 ms, printing statistics every --stats-period, until
+    /// --seconds passed, --count packets were handled (not txonly) or every
+    /// core finished.
+    func waitUntilDone(opened: [OpenedPort], engine: ForwardingEngine, elapsed: () -> Double) {
+        let ports = opened.map(\.device)
         var lastReport = (0..<ports.count).map { _ in PortSnapshot(statistics: PortStatistics(), seconds: 0) }
         var lastStreams = (0..<engine.streams.count).map { _ in StreamCounter() }
         var nextReport = statsPeriod
@@ -177,30 +214,26 @@ struct DPTestPMD: ParsableCommand {
             }
             if statsPeriod > 0, now >= nextReport {
                 nextReport += statsPeriod
-                for (index, port) in ports.enumerated() {
-                    let snapshot = PortSnapshot(statistics: port.statistics(), seconds: now)
-                    StatisticsReport.portLines(index: index, label: opened[index].label, now: snapshot, before: lastReport[index]).forEach { print($0) }
-                    for (s, stream) in engine.streams.enumerated() where stream.receivePort == index {
-                        print(StatisticsReport.queueLine(port: index, stream: engine.counters[s], before: lastStreams[s], seconds: now - lastReport[index].seconds))
-                        lastStreams[s] = engine.counters[s]
-                    }
-                    lastReport[index] = snapshot
-                }
+                printPeriodicStatistics(opened: opened, engine: engine, now: now, lastReport: &lastReport, lastStreams: &lastStreams)
             }
             if now >= seconds { break }
             if let count, mode != .txonly, handled >= count { break }
-            if engine.finishedCores.load(ordering: .acquiring) == coreCount { break }
+            if engine.finishedCores.load(ordering: .acquiring) == engine.coreCount { break }
         }
-        engine.stopRequested.store(true, ordering: .releasing)
-        group.wait()
-        let duration = elapsed()
-        // Let the devices finish what is in their rings before the reset.
-        usleep(100_000)
-        let final = ports.map { $0.statistics() }
-        summary(opened: opened, final: final, engine: engine, duration: duration)
-        for port in ports { port.stop() }
-        if let json {
-            writeJSON(path: json, opened: opened, final: final, engine: engine, duration: duration)
+    }
+
+    func printPeriodicStatistics(
+        opened: [OpenedPort], engine: ForwardingEngine, now: Double,
+        lastReport: inout [PortSnapshot], lastStreams: inout [StreamCounter]
+    ) {
+        for (index, port) in opened.map(\.device).enumerated() {
+            let snapshot = PortSnapshot(statistics: port.statistics(), seconds: now)
+            StatisticsReport.portLines(index: index, label: opened[index].label, now: snapshot, before: lastReport[index]).forEach { print($0) }
+            for (s, stream) in engine.streams.enumerated() where stream.receivePort == index {
+                print(StatisticsReport.queueLine(port: index, stream: engine.counters[s], before: lastStreams[s], seconds: now - lastReport[index].seconds))
+                lastStreams[s] = engine.counters[s]
+            }
+            lastReport[index] = snapshot
         }
     }
 

@@ -65,26 +65,10 @@ public enum LabRunner {
         _ options: LabRunOptions, artifacts: LabArtifacts,
         log: @escaping (String) -> Void, onLine: (String) -> Void
     ) throws(LabError) -> LabRunResult {
-        guard geteuid() == 0 else {
-            throw LabError("dp-lab needs root for its network namespace and taps: run it as root (sudo)")
-        }
-        guard LabFiles.exists("/dev/net/tun") else {
-            throw LabError("/dev/net/tun is missing: load the tun module (modprobe tun)")
-        }
-        var template = Array("/tmp/dp-lab.XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw LabError("mkdtemp failed: \(String(cString: strerror(errno)))") }
-        let workDirectory = String(cString: made)
+        try checkHost()
+        let workDirectory = try makeWorkDirectory()
         defer { _ = try? Subprocess.run(["rm", "-rf", workDirectory]) }
-
-        // The per-run archive goes after the cached one: the kernel unpacks both.
-        var perRun = CPIOWriter()
-        perRun.addDirectory("/lab")
-        perRun.addFile("/lab/run.conf", contents: Array(InitScript.runConfiguration(
-            modules: artifacts.moduleLoadOrder, hugepages: options.hugepages,
-            access: options.access, nics: options.nics, timeoutSeconds: Int(options.timeout.rounded(.up))).utf8))
-        perRun.addFile("/lab/command.sh", contents: Array(InitScript.commandScript(options.command).utf8), mode: 0o755)
-        let initrd = workDirectory + "/initrd.cpio"
-        try LabFiles.write(try LabFiles.read(artifacts.initramfs) + perRun.finish(), to: initrd)
+        let initrd = try writeInitrd(options, artifacts: artifacts, in: workDirectory)
 
         var configuration = QEMUConfiguration(
             kernel: artifacts.kernel.vmlinuz, initrd: initrd, access: options.access, nics: options.nics)
@@ -96,103 +80,46 @@ public enum LabRunner {
         defer { namespace.destroy() }
         let start = MonotonicClock.now
         let qemu = try Subprocess(namespace.command(QEMUCommand.arguments(configuration)), captureOutput: true)
-        var peers: [(process: Subprocess, buffer: LineBuffer)] = []
-        defer {
-            for (index, peer) in peers.enumerated() {
-                if let status = peer.process.poll() {
-                    log("dp-lab: peer \(index + 1) exited with status \(status)")
-                } else {
-                    peer.process.terminate()
-                    log("dp-lab: peer \(index + 1) was still running and was stopped")
-                }
-            }
-            qemu.terminate()
+        var session = LabGuestSession(options: options, namespace: namespace, qemu: qemu, start: start, log: log)
+        defer { session.stopPeersAndQEMU() }
+
+        while try session.step(onLine: onLine) {}
+        session.result.totalSeconds = MonotonicClock.now - start
+        return session.result
+    }
+
+    /// Root, for the namespace and taps, and the tun device.
+    private static func checkHost() throws(LabError) {
+        guard geteuid() == 0 else {
+            throw LabError("dp-lab needs root for its network namespace and taps: run it as root (sudo)")
         }
-
-        var result = LabRunResult(totalSeconds: 0)
-        var qemuOutput = LineBuffer()
-        var hiddenLines = [String]()
-        var initStarted = false
-        var exitSeen: Double?
-        let progress = Progress(enabled: options.progress, log: log)
-        var qemuOpen = true
-
-        while true {
-            let now = MonotonicClock.now
-            if interruptSignal != 0 {
-                result.interrupted = true
-                progress.clear()
-                log("dp-lab: interrupted, tearing down")
-                break
-            }
-            if now - start > options.timeout {
-                result.timedOut = true
-                progress.clear()
-                log("dp-lab: timed out after \(format(options.timeout)) s (--timeout), tearing down")
-                if !initStarted { hiddenLines.suffix(30).forEach(log) }
-                break
-            }
-            if result.bootSeconds == nil { progress.update(now - start, initStarted: initStarted) }
-            // After the status, give the guest a moment to power off.
-            if let exitSeen, now - exitSeen > 5 { break }
-
-            var fds = [pollfd]()
-            if qemuOpen { fds.append(pollfd(fd: qemu.outputFD!, events: Int16(POLLIN), revents: 0)) }
-            for peer in peers where peer.buffer.open { fds.append(pollfd(fd: peer.process.outputFD!, events: Int16(POLLIN), revents: 0)) }
-            if fds.isEmpty {
-                usleep(50_000)
-            } else {
-                _ = Glibc.poll(&fds, nfds_t(fds.count), 100)
-            }
-
-            if qemuOpen {
-                qemuOpen = qemuOutput.read(qemu.outputFD!)
-                for line in qemuOutput.takeLines() {
-                    if line.hasPrefix(InitScript.startedMarker) {
-                        initStarted = true
-                        continue
-                    }
-                    if line.hasPrefix(InitScript.readyMarker) {
-                        result.bootSeconds = MonotonicClock.now - start
-                        progress.clear()
-                        progress.ready(result.bootSeconds!)
-                        for command in options.peers {
-                            let process = try Subprocess(namespace.command(["sh", "-c", command]), captureOutput: true)
-                            peers.append((process, LineBuffer()))
-                        }
-                        continue
-                    }
-                    if line.hasPrefix(InitScript.exitMarker) {
-                        result.status = Int32(line.dropFirst(InitScript.exitMarker.count).trimmingWhitespace())
-                        exitSeen = MonotonicClock.now
-                        continue
-                    }
-                    // The kernel's last word at power-off is noise.
-                    if line.hasSuffix("reboot: Power down") && !options.verbose { continue }
-                    if initStarted || options.verbose {
-                        progress.clear()
-                        result.guestLines.append(line)
-                        onLine(line)
-                    } else {
-                        hiddenLines.append(line)
-                    }
-                }
-            }
-            for index in peers.indices where peers[index].buffer.open {
-                peers[index].buffer.open = peers[index].buffer.read(peers[index].process.outputFD!)
-                for line in peers[index].buffer.takeLines() { onLine("peer: " + line) }
-            }
-            if !qemuOpen, qemu.poll() != nil {
-                if result.status == nil {
-                    progress.clear()
-                    log("dp-lab: QEMU ended (status \(qemu.poll()!)) before the guest command reported its status")
-                    if !initStarted { hiddenLines.suffix(40).forEach(log) }
-                }
-                break
-            }
+        guard LabFiles.exists("/dev/net/tun") else {
+            throw LabError("/dev/net/tun is missing: load the tun module (modprobe tun)")
         }
-        result.totalSeconds = MonotonicClock.now - start
-        return result
+    }
+
+    /// A fresh /tmp/dp-lab.XXXXXX directory for the run's files.
+    private static func makeWorkDirectory() throws(LabError) -> String {
+        var template = Array("/tmp/dp-lab.XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw LabError("mkdtemp failed: \(String(cString: strerror(errno)))") }
+        return String(cString: made)
+    }
+
+    /// The cached initramfs with the run's configuration and command
+    /// appended; returns its path.
+    private static func writeInitrd(
+        _ options: LabRunOptions, artifacts: LabArtifacts, in workDirectory: String
+    ) throws(LabError) -> String {
+        // The per-run archive goes after the cached one: the kernel unpacks both.
+        var perRun = CPIOWriter()
+        perRun.addDirectory("/lab")
+        perRun.addFile("/lab/run.conf", contents: Array(InitScript.runConfiguration(
+            modules: artifacts.moduleLoadOrder, hugepages: options.hugepages,
+            access: options.access, nics: options.nics, timeoutSeconds: Int(options.timeout.rounded(.up))).utf8))
+        perRun.addFile("/lab/command.sh", contents: Array(InitScript.commandScript(options.command).utf8), mode: 0o755)
+        let initrd = workDirectory + "/initrd.cpio"
+        try LabFiles.write(try LabFiles.read(artifacts.initramfs) + perRun.finish(), to: initrd)
+        return initrd
     }
 }
 
