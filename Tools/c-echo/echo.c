@@ -3,8 +3,11 @@
  * Dataplane by renaming the calls (socket -> dp_socket, ...). Build it with
  * -DKERNEL_SOCKETS to get the original kernel-socket program back: the
  * only differences are the names below and the runtime (dp_init/dp_run).
+ * With dp_init's --cores N the loop runs on N cores at once: each core has
+ * its own server state (indexed by dp_core_id) and its own listening and
+ * UDP sockets on the port (SO_REUSEPORT), as with one process per core.
  *
- *   echo [dp_init flags: --tap NAME --ip A.B.C.D/P ...] --port N [--seconds S]
+ *   echo [dp_init flags: --tap NAME --ip A.B.C.D/P --cores N ...] --port N [--seconds S]
  */
 #include <errno.h>
 #include <signal.h>
@@ -32,6 +35,7 @@
 static volatile sig_atomic_t stop_requested;
 static void dp_stop(void) { stop_requested = 1; }
 static int dp_init(int argc, char **argv) { (void)argc; (void)argv; return 0; }
+static int dp_core_id(void) { return 0; }
 static int dp_run(int (*loop)(void *), void *arg) {
     while (!stop_requested && loop(arg) >= 0) usleep(100);
     return 0;
@@ -40,6 +44,7 @@ static int dp_run(int (*loop)(void *), void *arg) {
 #include "dataplane.h"
 #endif
 
+#define MAX_CORES 64
 #define MAX_CLIENTS 1024
 #define BUFFER 65536
 
@@ -81,15 +86,17 @@ static int open_sockets(struct server *s) {
     s->tcp = dp_socket(AF_INET, SOCK_STREAM, 0);
     if (s->tcp < 0) { perror("socket(SOCK_STREAM)"); return -1; }
     if (dp_setsockopt(s->tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) { perror("setsockopt"); return -1; }
+    if (dp_setsockopt(s->tcp, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) { perror("setsockopt"); return -1; }
     if (dp_bind(s->tcp, (struct sockaddr *)&address, sizeof address) < 0) { perror("bind(tcp)"); return -1; }
     if (dp_listen(s->tcp, 128) < 0) { perror("listen"); return -1; }
     if (set_nonblocking(s->tcp) < 0) { perror("fcntl"); return -1; }
 
     s->udp = dp_socket(AF_INET, SOCK_DGRAM, 0);
     if (s->udp < 0) { perror("socket(SOCK_DGRAM)"); return -1; }
+    if (dp_setsockopt(s->udp, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) { perror("setsockopt"); return -1; }
     if (dp_bind(s->udp, (struct sockaddr *)&address, sizeof address) < 0) { perror("bind(udp)"); return -1; }
     if (set_nonblocking(s->udp) < 0) { perror("fcntl"); return -1; }
-    printf("echo: serving TCP and UDP echo on port %d\n", s->port);
+    printf("echo: core %d serving TCP and UDP echo on port %d\n", dp_core_id(), s->port);
     fflush(stdout);
     return 0;
 }
@@ -148,9 +155,9 @@ static void serve_datagrams(struct server *s) {
     }
 }
 
-/* Called on every turn of the core's poll loop. */
+/* Called on every turn of each core's poll loop: the core's own server. */
 static int loop(void *argument) {
-    struct server *s = argument;
+    struct server *s = (struct server *)argument + dp_core_id();
     if (s->tcp < 0 && open_sockets(s) < 0) return -1;
     accept_clients(s);
     for (int i = 0; i < MAX_CLIENTS; i++) if (s->clients[i]) serve_client(s, i);
@@ -166,19 +173,32 @@ static void on_signal(int signal_number) {
 }
 
 int main(int argc, char **argv) {
-    static struct server s;
-    s.tcp = s.udp = -1;
-    s.port = 7;
+    static struct server servers[MAX_CORES];
+    int port = 7;
+    double seconds = 0;
     for (int i = 1; i + 1 < argc; i++) {
-        if (strcmp(argv[i], "--port") == 0) s.port = atoi(argv[i + 1]);
-        if (strcmp(argv[i], "--seconds") == 0) s.seconds = atof(argv[i + 1]);
+        if (strcmp(argv[i], "--port") == 0) port = atoi(argv[i + 1]);
+        if (strcmp(argv[i], "--seconds") == 0) seconds = atof(argv[i + 1]);
     }
     if (dp_init(argc, argv) < 0) { perror("dp_init"); return 2; }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    clock_gettime(CLOCK_MONOTONIC, &s.started);
-    if (dp_run(loop, &s) < 0) { perror("dp_run"); return 2; }
-    printf("echo: %lu connections, %lu TCP bytes echoed, %lu datagrams echoed\n",
-           s.connections, s.tcp_bytes, s.udp_datagrams);
+    for (int c = 0; c < MAX_CORES; c++) {
+        servers[c].tcp = servers[c].udp = -1;
+        servers[c].port = port;
+        servers[c].seconds = seconds;
+        clock_gettime(CLOCK_MONOTONIC, &servers[c].started);
+    }
+    if (dp_run(loop, servers) < 0) { perror("dp_run"); return 2; }
+    unsigned long connections = 0, tcp_bytes = 0, datagrams = 0;
+    for (int c = 0; c < MAX_CORES; c++) {
+        if (servers[c].tcp < 0) continue;
+        printf("echo: core %d: %lu connections, %lu TCP bytes, %lu datagrams\n",
+               c, servers[c].connections, servers[c].tcp_bytes, servers[c].udp_datagrams);
+        connections += servers[c].connections;
+        tcp_bytes += servers[c].tcp_bytes;
+        datagrams += servers[c].udp_datagrams;
+    }
+    printf("echo: %lu connections, %lu TCP bytes echoed, %lu datagrams echoed\n", connections, tcp_bytes, datagrams);
     return 0;
 }

@@ -21,21 +21,33 @@ cc -Wall -Wextra -Werror -O2 -o "$work/echo" Tools/c-echo/echo.c -I Sources/CDat
   -L "$lib" -ldataplane -Wl,-rpath,"$lib" -Wl,-rpath,"$(dirname "$(command -v swift)")/../lib/swift/linux"
 cc -Wall -Wextra -Werror -O2 -DKERNEL_SOCKETS -o "$work/echo-kernel" Tools/c-echo/echo.c  # the BSD original still builds
 
-ip netns add "$ns"
-ip netns exec "$ns" ip link set lo up
-ip netns exec "$ns" "$work/echo" --tap dpc0 --ip 10.77.0.2/24 --port 7007 --seconds 60 --idle-sleep-us 50 \
-  >"$work/server.log" 2>&1 &
-server=$!
-for _ in $(seq 100); do
-  ip netns exec "$ns" ip link show dpc0 >/dev/null 2>&1 && grep -q serving "$work/server.log" && break
-  sleep 0.1
-done
-ip netns exec "$ns" ip addr add 10.77.0.1/24 dev dpc0
-ip netns exec "$ns" ip link set dpc0 up
-ip netns exec "$ns" timeout 60 python3 Tools/c-echo/echo-client.py 10.77.0.2 7007 4
-kill -INT "$server"
-wait "$server"
-server=""
-cat "$work/server.log"
-grep -q "4 connections" "$work/server.log"
-grep -q "20 datagrams echoed" "$work/server.log"
+# run_echo CORES CONNECTIONS: the server on CORES cores, Linux clients, checks.
+run_echo() {
+  local cores=$1 connections=$2
+  ip netns add "$ns"
+  ip netns exec "$ns" ip link set lo up
+  ip netns exec "$ns" "$work/echo" --tap dpc0 --ip 10.77.0.2/24 --port 7007 --seconds 60 --idle-sleep-us 50 \
+    --cores "$cores" >"$work/server.log" 2>&1 &
+  server=$!
+  for _ in $(seq 100); do
+    ip netns exec "$ns" ip link show dpc0 >/dev/null 2>&1 && grep -q serving "$work/server.log" && break
+    sleep 0.1
+  done
+  ip netns exec "$ns" ip addr add 10.77.0.1/24 dev dpc0
+  ip netns exec "$ns" ip link set dpc0 up
+  ip netns exec "$ns" timeout 60 python3 Tools/c-echo/echo-client.py 10.77.0.2 7007 "$connections"
+  kill -INT "$server"
+  wait "$server"
+  server=""
+  ip netns delete "$ns"
+  cat "$work/server.log"
+  grep -q "echo: $connections connections" "$work/server.log"
+  grep -q "20 datagrams echoed" "$work/server.log"
+  # Every core served a share of the connections (software RSS spread them).
+  local idle
+  idle=$(grep -c "^echo: core [0-9]*: 0 connections" "$work/server.log" || true)
+  [ "$idle" -eq 0 ] || { echo "c-echo: $idle of $cores cores served no connection"; exit 1; }
+}
+run_echo 1 4
+run_echo 2 32
+echo "c-echo: 1 and 2 cores served Linux clients"
