@@ -149,6 +149,7 @@ let package = Package(
                 "Stack", "Sockets", "Ports", "NetDevice", "Packets", "Platform", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+                .product(name: "Atomics", package: "swift-atomics"),
             ],
             path: "Tools/stack-bench", swiftSettings: fastPath),
 

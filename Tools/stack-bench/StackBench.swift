@@ -35,7 +35,17 @@ struct StackBench: ParsableCommand {
     @Option(help: "TCP echo: megabytes echoed while measuring (after as many again of warm-up).")
     var megabytes: Double = 8
 
+    @Option(help: "Scaling: run the echo (UDP, or TCP with --tcp-write) on 1 core and on N cores at once, alternating, and report the ratio.")
+    var scalingCores: Int?
+
+    @Option(help: "Scaling: rounds of (1 core, N cores).")
+    var rounds: Int = 3
+
     func run() throws {
+        if let scalingCores {
+            try runScaling(cores: scalingCores)
+            return
+        }
         if let tcpWrite {
             try Cores.adoptCurrentThread(asCore: 0)
             try runTCP(writeSize: tcpWrite)

@@ -18,6 +18,10 @@ struct TCPSocketEcho {
     let writeSize: Int
     let warmupBytes: Int
     let measuredBytes: Int
+    /// Off when several echoes run at once (the interposer counts process-wide).
+    var countsMallocs = true
+    /// Called after the warm-up, just before measuring (a start line for parallel runs).
+    var beforeMeasuring: () -> Void = {}
 
     struct Result {
         var bytesEchoed = 0
@@ -111,12 +115,13 @@ struct TCPSocketEcho {
         defer { buffers.deallocate() }
         _ = try echo(link, &buffers, bytes: warmupBytes)
         let segmentsBefore = Int(link.client.stack.counters[.tcpSent] + link.server.stack.counters[.tcpSent])
-        MallocInterposerSwift.initialize()
+        beforeMeasuring()
+        if countsMallocs { MallocInterposerSwift.initialize() }
         let start = TSCClock.monotonicNanoseconds()
-        MallocInterposerSwift.hook()
+        if countsMallocs { MallocInterposerSwift.hook() }
         let echoed = try echo(link, &buffers, bytes: measuredBytes)
-        MallocInterposerSwift.unhook()
-        let statistics = MallocInterposerSwift.getStatistics()
+        if countsMallocs { MallocInterposerSwift.unhook() }
+        let statistics = countsMallocs ? MallocInterposerSwift.getStatistics() : .init()
         var result = Result()
         result.seconds = Double(TSCClock.monotonicNanoseconds() - start) / 1e9
         result.bytesEchoed = echoed

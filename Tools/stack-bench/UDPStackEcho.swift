@@ -15,6 +15,10 @@ struct UDPStackEcho {
     let burst: Int
     let warmupPackets: Int
     let measuredPackets: Int
+    /// Off when several echoes run at once (the interposer counts process-wide).
+    var countsMallocs = true
+    /// Called after the warm-up, just before measuring (a start line for parallel runs).
+    var beforeMeasuring: () -> Void = {}
 
     struct Result {
         var echoed = 0
@@ -73,17 +77,18 @@ struct UDPStackEcho {
         }
         progress.echoed = 0
         progress.sent = 0
-        MallocInterposerSwift.initialize()
+        beforeMeasuring()
+        if countsMallocs { MallocInterposerSwift.initialize() }
         let start = TSCClock.monotonicNanoseconds()
-        MallocInterposerSwift.hook()
+        if countsMallocs { MallocInterposerSwift.hook() }
         progress.rounds = 0
         while progress.sent < measuredPackets && progress.rounds < measuredPackets * 4 {
             try round(link, &progress, limit: measuredPackets)
         }
-        MallocInterposerSwift.unhook()
+        if countsMallocs { MallocInterposerSwift.unhook() }
         var result = Result()
         result.seconds = Double(TSCClock.monotonicNanoseconds() - start) / 1e9
-        let statistics = MallocInterposerSwift.getStatistics()
+        let statistics = countsMallocs ? MallocInterposerSwift.getStatistics() : .init()
         result.echoed = progress.echoed
         result.sent = progress.sent
         result.mallocs = statistics.mallocCount
