@@ -138,7 +138,7 @@ let package = Package(
         .executableTarget(
             name: "dp-echo",
             dependencies: [
-                "Stack", "Sockets", "TCP", "Ports", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
+                "Stack", "Sockets", "TCP", "Ports", "Steering", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/echo", swiftSettings: fastPath),

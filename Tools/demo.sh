@@ -115,7 +115,11 @@ else
   step "host: dp-testpmd io over 2 null ports vs dpdk-testpmd" /usr/bin/python3 Tools/demo/bench-null.py --rounds 3 --seconds 5 --results "$results"
   step "build (release) dp-stack-bench" swift build -c release --product dp-stack-bench
   step "build (release) dp-tcp-bench" swift build -c release --product dp-tcp-bench
-  step "mallocs per packet: UDP echo, TCP bulk" /usr/bin/python3 Tools/demo/mallocs.py --results "$results"
+  step "mallocs per packet: UDP echo, TCP through sockets, TCP bulk" /usr/bin/python3 Tools/demo/mallocs.py --results "$results"
+  step "host: share-nothing scaling, UDP echo, 2 cores vs 1" .build/release/dp-stack-bench --scaling-cores 2 --rounds 5 \
+    --packets 400000 --warmup 40000 --json "$results/scaling-udp.json"
+  step "host: share-nothing scaling, TCP request/response, 2 cores vs 1" .build/release/dp-stack-bench --scaling-cores 2 \
+    --rounds 5 --tcp-write 64 --megabytes 8 --json "$results/scaling-tcp.json"
   for nic in e1000 virtio; do
     for mode in txonly io; do
       step "guest: $nic $mode vs dpdk-testpmd" .build/debug/dp-lab bench --nic $nic --mode $mode --compare dpdk --rounds 3 --seconds 5 --results "$results"

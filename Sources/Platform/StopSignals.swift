@@ -11,6 +11,9 @@ public enum StopSignals {
     /// True once SIGINT or SIGTERM arrived.
     public static var stopRequested: Bool { requested != 0 }
 
+    /// Asks every loop that checks the flag to stop (one core telling the others).
+    public static func request() { requested = 1 }
+
     /// Installs the handlers. A parent may have started us with these
     /// signals blocked (a test runner's thread): they are unblocked, or
     /// SIGTERM would never end the run.

@@ -65,6 +65,9 @@ struct Echo: ParsableCommand {
     @Option(name: .customLong("stats-json"), help: "Write the stack's and the port's counters to FILE at exit.")
     var statsJSON: String?
 
+    @Option(help: "Serve on N cores: each port's frames are spread over them by software RSS (Toeplitz hash), one stack and socket table per core.")
+    var cores: Int = 1
+
     @Option(name: .customLong("pool-size"), help: "Packet buffers in the pool.")
     var poolSize: Int = 8192
 
@@ -94,6 +97,9 @@ struct Echo: ParsableCommand {
         }
         if let mac, MACAddress(mac)?.isValidUnicast != true {
             throw ValidationError("--mac '\(mac)': expected a unicast address like 02:00:00:00:00:01")
+        }
+        guard (1...64).contains(cores) else {
+            throw ValidationError("--cores \(cores): use 1...64")
         }
         if let seconds, !(seconds > 0) {
             throw ValidationError("--seconds \(seconds): must be positive")
@@ -125,13 +131,6 @@ struct Echo: ParsableCommand {
         } catch {
             throw failure("\(error)")
         }
-        let stack = NetStack(pool: ports.pool)
-        let services: Services
-        do {
-            services = try startServices(on: stack, ports: ports, networks: networks)
-        } catch {
-            throw failure("\(error)")
-        }
         StopSignals.install()
         say("dp-echo: " + ports.ports.enumerated().map { index, port in
                 "\(port.label) \(networks[index]) mac \(port.device.macAddress) mtu \(mtu ?? port.device.info.mtu)"
@@ -139,19 +138,32 @@ struct Echo: ParsableCommand {
               + (udpEcho.isEmpty ? "" : " udp echo on \(udpEcho.map(String.init).joined(separator: ","))")
               + (tcpEcho.isEmpty ? "" : " tcp echo on \(tcpEcho.map(String.init).joined(separator: ","))")
               + (tcpDiscard.isEmpty ? "" : " tcp discard on \(tcpDiscard.map(String.init).joined(separator: ","))")
+              + (cores > 1 ? " on \(cores) cores" : "")
               + (seconds.map { " for \($0) s" } ?? ""))
-
         let started = TSCClock.monotonicNanoseconds()
-        stack.start()
-        let echoed = serve(stack, services, since: started)
-        stack.flush()
+        let runs: [CoreRun]
+        do {
+            runs = try serveOnCores(cores, ports: ports, networks: networks, since: started)
+        } catch {
+            throw failure("\(error)")
+        }
         let elapsed = Double(TSCClock.monotonicNanoseconds() - started) / 1e9
-        let tcp = services.tcp
+        let stacks = runs.compactMap(\.stack)
+        let tcp = runs.compactMap(\.services?.tcp)
+        let echoed = runs.map(\.echoed).reduce(0, +)
         say("dp-echo: \(String(format: "%.1f", elapsed)) s, \(echoed) datagrams echoed, "
-              + "\(tcp.accepted) TCP connections, \(tcp.bytesEchoed) TCP bytes echoed, \(tcp.bytesDiscarded) discarded, "
-              + "\(stack.counters[.icmpEchoReplies]) pings answered, \(stack.counters.totalDropped) dropped")
+              + "\(tcp.map(\.accepted).reduce(0, +)) TCP connections, \(tcp.map(\.bytesEchoed).reduce(0, +)) TCP bytes echoed, "
+              + "\(tcp.map(\.bytesDiscarded).reduce(0, +)) discarded, "
+              + "\(stacks.map { $0.counters[.icmpEchoReplies] }.reduce(0, +)) pings answered, "
+              + "\(stacks.map(\.counters.totalDropped).reduce(0, +)) dropped")
+        if cores > 1 {
+            for (index, run) in runs.enumerated() {
+                say("dp-echo: core \(index): \(run.echoed) datagrams echoed, \(run.services?.tcp.accepted ?? 0) TCP connections, "
+                      + "\(run.stack?.counters[.flowOnWrongCore] ?? 0) on the wrong core")
+            }
+        }
         if let statsJSON {
-            try writeStatistics(to: statsJSON, stack: stack, ports: ports, tcp: tcp, echoed: echoed, elapsed: elapsed)
+            try writeStatistics(to: statsJSON, runs: runs, ports: ports, elapsed: elapsed)
         }
         ports.stop()
     }

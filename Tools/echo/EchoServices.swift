@@ -3,6 +3,7 @@ import Platform
 import Ports
 import Sockets
 import Stack
+import Steering
 import Wire
 
 extension Echo {
@@ -16,12 +17,20 @@ extension Echo {
 
     /// Attaches every port to `stack` and opens the UDP endpoints and the
     /// TCP services the command line asks for.
-    func startServices(on stack: NetStack, ports: StartedPorts, networks: [IPv4Network]) throws -> Services {
+    /// With `steerings` (--cores N), core `queue` attaches its steered queue of each port.
+    func startServices(on stack: NetStack, ports: StartedPorts, networks: [IPv4Network],
+                       steerings: [SoftwareSteering] = [], queue: Int = 0) throws -> Services {
         for index in ports.ports.indices {
             // The gateway belongs to the port whose subnet holds it.
             let gatewayAddress = gateway.flatMap { IPv4Address($0) }.flatMap { networks[index].contains($0) ? $0 : nil }
-            try ports.attach(index, to: stack, InterfaceConfiguration(
-                address: networks[index], gateway: gatewayAddress, mtu: mtu))
+            // One core announces the address; the others share it.
+            let interface = InterfaceConfiguration(address: networks[index], gateway: gatewayAddress, mtu: mtu,
+                                                   announceOnStart: queue == 0)
+            if steerings.isEmpty {
+                try ports.attach(index, to: stack, interface)
+            } else {
+                try ports.attach(steerings[index], queue: queue, to: stack, interface)
+            }
         }
         var endpoints: [UDPEndpoint] = []
         for port in udpEcho { endpoints.append(try stack.udpBind(port: port)) }
@@ -58,7 +67,10 @@ extension Echo {
             if let stopEndpoint = services.stopEndpoint, let datagram = try? stack.udpReceive(stopEndpoint) {
                 let isStop = datagram.payload.contents().starts(with: Array("stop".utf8))
                 datagram.payload.free()
-                if isStop { break }
+                if isStop {
+                    StopSignals.request()  // the other cores stop too
+                    break
+                }
             }
             iterations += 1
             // Checked busy or idle: a port that never runs dry must still stop.

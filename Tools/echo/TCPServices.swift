@@ -28,6 +28,8 @@ final class TCPServices {
             for port in ports {
                 let listener = try Socket(.stream, on: core, nonBlocking: true)
                 try listener.setOption(level: SOL_SOCKET, name: SO_REUSEADDR, 1)
+                // Every core listens on the port (--cores N).
+                try listener.setOption(level: SOL_SOCKET, name: SO_REUSEPORT, 1)
                 try listener.bind(port: port)
                 try listener.listen(backlog: 1024)
                 listeners.append((listener, echo))

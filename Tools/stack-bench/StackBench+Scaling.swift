@@ -48,9 +48,17 @@ extension StackBench {
         }
         print(String(format: "  median ratio %.2f (%d rounds)", median, results.count))
         guard let jsonPath else { return }
+        // Docs/BENCHMARKS.md's schema: "peer" is the same echo on one core.
+        let middle = results.sorted { $0.ratio < $1.ratio }[results.count / 2]
         let document: [String: Any] = [
-            "what": what, "unit": unit, "cores": cores, "medianRatio": median,
-            "rounds": results.map { ["oneCore": $0.oneCore, "nCores": $0.nCores, "ratio": $0.ratio, "perCore": $0.perCore] },
+            "suite": "scaling",
+            "environment": ["date": ISO8601DateFormatter().string(from: Date()), "cores": cores],
+            "figures": [[
+                "name": "\(what): \(cores) cores / 1 core", "unit": unit, "better": "higher",
+                "ours": middle.nCores, "peer": middle.oneCore, "ratio": median, "peerName": "same echo, 1 core",
+                "goal": 0.9 * Double(cores),
+                "rounds": results.map { ["oneCore": $0.oneCore, "nCores": $0.nCores, "ratio": $0.ratio, "perCore": $0.perCore] },
+            ]],
         ]
         if let data = try? JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys]) {
             try? data.write(to: URL(fileURLWithPath: jsonPath))
