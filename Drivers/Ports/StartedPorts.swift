@@ -6,6 +6,13 @@ import Stack
 public struct StartedPorts {
     public let ports: [OpenedPort]
     public let pool: PacketPool
+    /// How several cores share each port (empty: one core; see PortBringUp+Cores).
+    public internal(set) var spreads: [CoreSpread] = []
+
+    public init(ports: [OpenedPort], pool: PacketPool) {
+        self.ports = ports
+        self.pool = pool
+    }
 
     public var devices: [any NetDevice] { ports.map(\.device) }
 

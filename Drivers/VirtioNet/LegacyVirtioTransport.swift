@@ -77,5 +77,6 @@ final class LegacyVirtioTransport: VirtioTransport {
 
     func readDeviceConfig8(_ offset: Int) -> UInt8 { registers.read8(Register.deviceConfig + offset) }
     func readDeviceConfig16(_ offset: Int) -> UInt16 { registers.read16(Register.deviceConfig + offset) }
+    func readDeviceConfig32(_ offset: Int) -> UInt32 { registers.read32(Register.deviceConfig + offset) }
     var configGeneration: UInt8 { 0 }
 }

@@ -118,5 +118,6 @@ final class ModernVirtioTransport: VirtioTransport {
 
     func readDeviceConfig8(_ offset: Int) -> UInt8 { deviceConfig.read8(offset) }
     func readDeviceConfig16(_ offset: Int) -> UInt16 { deviceConfig.read16(offset) }
+    func readDeviceConfig32(_ offset: Int) -> UInt32 { deviceConfig.read32(offset) }
     var configGeneration: UInt8 { common.read8(Common.configGeneration) }
 }

@@ -23,7 +23,8 @@ struct VirtioControlQueue {
     static let acknowledgeOK: UInt8 = 0
     static let bufferSize = 4096
     private static let payloadOffset = 64
-    private static let ackOffset = 192
+    /// Room for RSS_CONFIG: 10 + 2 × 128 table entries + 41 bytes of key.
+    private static let ackOffset = 1024
     static let maximumPayload = ackOffset - payloadOffset
 
     init(ring: SplitVirtqueue, buffer: UnsafeMutableRawPointer, bufferIOVA: UInt64) {

@@ -14,6 +14,8 @@ struct VirtioFeatureNegotiation: Equatable {
         var queuePairs: Int
         var transmitChecksum: Bool
         var receiveChecksum: Bool
+        /// The port configuration asks for RSS (a key and redirection table).
+        var receiveSideScaling: Bool
         var options: VirtioNetOptions
     }
 
@@ -105,6 +107,13 @@ struct VirtioFeatureNegotiation: Equatable {
             } else {
                 note([.ctrlVQ, .ctrlRx, .ctrlMACAddress, .multiqueue], "not taken (control queue turned off in the driver options)")
             }
+            if request.receiveSideScaling {
+                guard offered.contains(.rss), take.contains([.multiqueue, .ctrlVQ]) else {
+                    throw DeviceError(.unsupported,
+                        "receive-side scaling needs VIRTIO_NET_F_RSS, VIRTIO_NET_F_MQ and VIRTIO_NET_F_CTRL_VQ (QEMU: mq=on,rss=on); offered: \(offered)")
+                }
+                take.insert(.rss)
+            }
             if request.queuePairs > 1 && !take.contains([.multiqueue, .ctrlVQ]) {
                 throw DeviceError(.unsupported,
                     "\(request.queuePairs) queue pairs need VIRTIO_NET_F_MQ and VIRTIO_NET_F_CTRL_VQ, which the device does not offer (QEMU: mq=on)")
@@ -129,7 +138,8 @@ struct VirtioFeatureNegotiation: Equatable {
             note(.indirectDescriptors, "not taken: one descriptor per segment, no indirect tables")
             note(.inOrder, "not taken: completions are handled in any order")
             note(.notifyOnEmpty, "not taken: the driver polls")
-            note([.hashReport, .rss], "not taken: receive-side scaling is not implemented (queue pairs are chosen by the device)")
+            note(.hashReport, "not taken: the stack computes the Toeplitz hash itself where it needs it")
+            note(VirtioFeatures.rss.subtracting(take), "not taken: no RSS asked for in the port configuration (queue pairs are chosen by the device)")
             note(.speedDuplex, "not taken: link speed reported as 10 Gbit/s")
             let known: VirtioFeatures = [.version1, .accessPlatform, .anyLayout, .mac, .status, .mtu, .mergeableRxBuffers,
                                          .csum, .guestCsum, .ctrlVQ, .ctrlRx, .ctrlMACAddress, .multiqueue, .eventIndex,

@@ -92,6 +92,10 @@ enum VirtioNetConfig {
     static let status = 6
     static let maxVirtqueuePairs = 8
     static let mtu = 10
+    // With VIRTIO_NET_F_RSS (virtio 1.2, 5.1.4): the limits of the RSS configuration.
+    static let rssMaxKeySize = 17
+    static let rssMaxIndirectionTableLength = 18
+    static let supportedHashTypes = 20
     /// Bytes the driver reads: up to and including `mtu`.
     static let sizeUsed = 12
 

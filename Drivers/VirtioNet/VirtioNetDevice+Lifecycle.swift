@@ -47,6 +47,7 @@ extension VirtioNetDevice {
         receiveRingSize = configuration.receiveRingSize
         transmitRingSize = configuration.transmitRingSize
         promiscuous = configuration.promiscuous
+        receiveSideScaling = configuration.receiveSideScaling
 
         // One DMA region for every ring, transmit header slots and the
         // control buffer.
@@ -105,7 +106,7 @@ extension VirtioNetDevice {
             isLegacy: transport.isLegacy, behindIOMMU: function.isBehindIOMMU, queuePairs: queuePairs,
             transmitChecksum: !configuration.transmitOffloads.intersection(.txL4Checksum).isEmpty,
             receiveChecksum: !configuration.receiveOffloads.intersection([.rxL4ChecksumGood, .rxL4ChecksumNone]).isEmpty,
-            options: options))
+            receiveSideScaling: configuration.receiveSideScaling != nil, options: options))
         transport.setDriverFeatures(negotiation.accepted)
         if !transport.isLegacy {
             transport.addStatus(VirtioDeviceStatus.featuresOK)
@@ -131,7 +132,15 @@ extension VirtioNetDevice {
     /// Commands for the control queue once DRIVER_OK is set: the queue
     /// pairs in use and the receive mode asked for before start.
     private func sendStartCommands() throws(DeviceError) {
-        if queuePairs > 1 {
+        if let receiveSideScaling, negotiatedFeatures.contains(.rss) {
+            // RSS_CONFIG sets the queues in use too (its max_tx_vq), instead of VQ_PAIRS_SET.
+            let payload = try VirtioRSSConfiguration.payload(
+                receiveSideScaling, queuePairs: queuePairs,
+                maximumKeySize: Int(transport.readDeviceConfig8(VirtioNetConfig.rssMaxKeySize)),
+                maximumTableLength: Int(transport.readDeviceConfig16(VirtioNetConfig.rssMaxIndirectionTableLength)),
+                supportedHashTypes: transport.readDeviceConfig32(VirtioNetConfig.supportedHashTypes))
+            try sendControl(.multiqueue, VirtioRSSConfiguration.command, payload: payload)
+        } else if queuePairs > 1 {
             try sendControl(.multiqueue, VirtioControlQueue.multiqueuePairsSet,
                             payload: [UInt8(truncatingIfNeeded: queuePairs), UInt8(truncatingIfNeeded: queuePairs >> 8)])
         }

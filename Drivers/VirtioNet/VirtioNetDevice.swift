@@ -68,6 +68,8 @@ public final class VirtioNetDevice: NetDevice {
     var transmitOffloadsInUse: OffloadFlags = []
     var isStarted = false
     var promiscuous = false
+    /// The RSS key and table to program at start (VIRTIO_NET_F_RSS).
+    var receiveSideScaling: RSSSettings?
     var allMulticast = false
 
     var receiveQueues: UnsafeMutablePointer<VirtioReceiveQueue>?
@@ -138,8 +140,9 @@ public final class VirtioNetDevice: NetDevice {
                 notes: [])
             let negotiation = try VirtioFeatureNegotiation(offered: offered, request: .init(
                 isLegacy: transport.isLegacy, behindIOMMU: function.isBehindIOMMU, queuePairs: 1,
-                transmitChecksum: false, receiveChecksum: false, options: options))
+                transmitChecksum: false, receiveChecksum: false, receiveSideScaling: false, options: options))
             info.notes = ["transport: \(transport.name)"] + negotiation.notes
+            info.offersReceiveSideScaling = maximumQueuePairs > 1 && offered.contains(.rss)
             try transport.reset()
         } catch {
             Self.fail(transport)

@@ -30,6 +30,7 @@ protocol VirtioTransport: AnyObject {
     /// Device-specific configuration (virtio-net: MAC, status, pairs, MTU).
     func readDeviceConfig8(_ offset: Int) -> UInt8
     func readDeviceConfig16(_ offset: Int) -> UInt16
+    func readDeviceConfig32(_ offset: Int) -> UInt32
     /// Changes whenever the device configuration changes (modern); reads of
     /// more than one field repeat until it is stable. Legacy: always 0.
     var configGeneration: UInt8 { get }

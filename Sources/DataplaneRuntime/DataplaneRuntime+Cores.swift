@@ -6,14 +6,14 @@ import Platform
 import Ports
 import Sockets
 import Stack
-import Steering
 import Wire
 
 /// The process's Dataplane: the port opened by dp_init and the cores dp_run
-/// runs. With `--cores N` (N > 1) the port's queue is spread over N cores
-/// by software RSS: each core has its own NetStack and socket table on a
-/// steered queue, and core 0 (the thread that called dp_run) also moves
-/// every frame between the device and the other cores' rings.
+/// runs. With `--cores N` (N > 1) each core has its own NetStack and socket
+/// table on its own queue of the port: a device queue pair where the device
+/// does RSS (virtio-net with VIRTIO_NET_F_RSS), else a software-steered one
+/// (core 0, the thread that called dp_run, then also moves every frame
+/// between the device and the other cores' rings).
 final class DataplaneRuntime {
     nonisolated(unsafe) static var current: DataplaneRuntime?
     static let stopRequested = ManagedAtomic<Bool>(false)
@@ -26,8 +26,6 @@ final class DataplaneRuntime {
     let device: any NetDevice
     /// --loopback: the far end of the pair reflects every frame back.
     let reflector: (any NetDevice)?
-    /// Software RSS over the port when more than one core serves it.
-    let steering: SoftwareSteering?
     /// The running cores (fixed for the whole of dp_run, read from every core's thread).
     private(set) var cores: [SocketCore] = []
 
@@ -37,15 +35,14 @@ final class DataplaneRuntime {
         // host ports take anonymous memory when hugepages are short.
         let pool = PoolRequest(name: "dataplane", capacity: max(options.poolSize, 256))
         if options.loopback {
-            ports = try PortBringUp.startLoopbackPair(ringSize: 1024, pool: pool)
+            ports = try PortBringUp.startLoopbackPair(ringSize: 1024, pool: pool, cores: options.cores)
             reflector = ports[1].device
         } else {
             let spec: PortSpec = options.pci.map { .pci($0) } ?? .tap(options.tap!, mac: options.mac)
-            ports = try PortBringUp.start([spec], pool: pool, macAddress: options.mac)
+            ports = try PortBringUp.start([spec], pool: pool, cores: options.cores, macAddress: options.mac)
             reflector = nil
         }
         device = ports[0].device
-        steering = options.cores > 1 ? try ports.steer(0, over: options.cores) : nil
     }
 
     /// Makes every core's stack and socket table (on this thread; each core's
@@ -56,11 +53,7 @@ final class DataplaneRuntime {
             let stack = NetStack(pool: pool)
             let interface = InterfaceConfiguration(address: options.network!, gateway: options.gateway, mtu: options.mtu,
                                                    announceOnStart: index == 0)
-            if let steering {
-                try ports.attach(steering, queue: index, to: stack, interface)
-            } else {
-                try ports.attach(0, to: stack, interface)
-            }
+            try ports.attach(0, core: index, to: stack, interface)
             var configuration = SocketCoreConfiguration()
             configuration.privilegedPorts = options.privilegedPorts
             configuration.idleSleepMicroseconds = options.idleSleepMicroseconds

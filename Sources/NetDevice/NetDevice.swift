@@ -60,6 +60,9 @@ public struct DeviceInfo: Sendable, Equatable {
     /// Features the device offered but the driver did not take, and why
     /// ("VIRTIO_NET_F_MQ: device offers 1 queue pair"), for `dp-testpmd --info`.
     public var notes: [String]
+    /// The device spreads received flows over its queues by an RSS hash
+    /// and redirection table the driver sets (`PortConfiguration.receiveSideScaling`).
+    public var offersReceiveSideScaling: Bool = false
 
     public init(
         driverName: String, deviceName: String, maximumReceiveQueues: Int = 1, maximumTransmitQueues: Int = 1,
@@ -95,6 +98,9 @@ public struct PortConfiguration {
     public var receiveOffloads: OffloadFlags
     public var transmitOffloads: OffloadFlags
     public var promiscuous: Bool
+    /// The RSS key and redirection table over the receive queues (nil: the
+    /// device's own choice of queue, or one queue).
+    public var receiveSideScaling: RSSSettings?
 
     public init(
         receiveQueues: Int = 1, transmitQueues: Int = 1, receiveRingSize: Int = 256, transmitRingSize: Int = 256,
@@ -124,6 +130,14 @@ public struct PortConfiguration {
         for (what, size) in [("receive", receiveRingSize), ("transmit", transmitRingSize)] {
             guard info.ringSizes.contains(size), size % info.ringSizeAlignment == 0 else {
                 throw DeviceError(.invalidConfiguration, "\(what) ring size \(size): \(info.driverName) takes \(info.ringSizes.lowerBound)...\(info.ringSizes.upperBound) in multiples of \(info.ringSizeAlignment)")
+            }
+        }
+        if let receiveSideScaling {
+            guard info.offersReceiveSideScaling else {
+                throw DeviceError(.unsupported, "\(info.driverName) does not offer receive-side scaling: spread its queue over cores in software (SoftwareSteering)")
+            }
+            guard receiveSideScaling.table.queueCount == receiveQueues else {
+                throw DeviceError(.invalidConfiguration, "the RSS table spreads over \(receiveSideScaling.table.queueCount) queues, the port has \(receiveQueues)")
             }
         }
         guard !receivePools.isEmpty else {

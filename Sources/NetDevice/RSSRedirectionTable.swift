@@ -21,3 +21,16 @@ public struct RSSRedirectionTable: Sendable, Equatable {
         Int(entries[Int(hash) & (entries.count - 1)])
     }
 }
+
+/// What a driver programs into a device that does RSS: the Toeplitz key and
+/// the redirection table (virtio-net: VIRTIO_NET_CTRL_MQ_RSS_CONFIG).
+public struct RSSSettings: Sendable, Equatable {
+    /// The hash key (40 bytes for IPv4 and IPv6 4-tuples).
+    public var key: [UInt8]
+    public var table: RSSRedirectionTable
+
+    public init(key: [UInt8], table: RSSRedirectionTable) {
+        self.key = key
+        self.table = table
+    }
+}

@@ -27,6 +27,10 @@ final class SoftwareVirtioNetDevice {
         /// Overrides of a capability's (offset, length) in BAR 4.
         var capabilityWindows: [VirtioPCICapability.Kind: (offset: UInt32, length: UInt32)] = [:]
         var behindIOMMU = false
+        /// VIRTIO_NET_F_RSS limits (config fields at 17, 18, 20).
+        var rssMaxKeySize: UInt8 = 40
+        var rssMaxTableLength: UInt16 = 128
+        var supportedHashTypes: UInt32 = 0x3f
     }
 
     var setup: Setup
@@ -60,6 +64,8 @@ final class SoftwareVirtioNetDevice {
     private(set) var promiscuous = true
     private(set) var allMulticast = false
     private(set) var activePairs = 1
+    /// The last RSS_CONFIG: hash types, table, key (nil before one came).
+    private(set) var rss: (hashTypes: UInt32, table: [UInt16], maxTransmitQueues: Int, key: [UInt8])?
     private(set) var controlCommands: [(UInt8, UInt8, [UInt8])] = []
     /// Whether the control queue is answered (false: a hung device).
     var answersControl = true
@@ -131,6 +137,10 @@ final class SoftwareVirtioNetDevice {
         case 9: return UInt8(setup.maxPairs >> 8)
         case 10: return UInt8(setup.mtu & 0xff)
         case 11: return UInt8(setup.mtu >> 8)
+        case 17: return setup.rssMaxKeySize
+        case 18: return UInt8(setup.rssMaxTableLength & 0xff)
+        case 19: return UInt8(setup.rssMaxTableLength >> 8)
+        case 20..<24: return UInt8(truncatingIfNeeded: setup.supportedHashTypes >> (8 * UInt32(offset - 20)))
         default: return 0
         }
     }
@@ -454,6 +464,8 @@ final class SoftwareVirtioNetDevice {
                 let pairs = Int(data[0]) | Int(data[1]) << 8
                 ok = pairs >= 1 && pairs <= setup.maxPairs && driverFeatures.contains(.multiqueue)
                 if ok { activePairs = pairs }
+            case (4, 1):
+                ok = driverFeatures.contains(.rss) && applyRSSConfig(data)
             default: ok = false
             }
             if let ack = parts.last, ack.flags & 2 != 0 {
@@ -462,6 +474,26 @@ final class SoftwareVirtioNetDevice {
             entries.append((head, 1))
         }
         if !entries.isEmpty { complete(index, entries) }
+    }
+
+    /// VIRTIO_NET_CTRL_MQ_RSS_CONFIG, checked as QEMU checks it
+    /// (virtio_net_handle_rss): a power-of-two table, queues and key in range.
+    private func applyRSSConfig(_ data: [UInt8]) -> Bool {
+        func u16(_ at: Int) -> Int { at + 1 < data.count ? Int(data[at]) | Int(data[at + 1]) << 8 : -1 }
+        guard data.count >= 10 else { return false }
+        let hashTypes = UInt32(data[0]) | UInt32(data[1]) << 8 | UInt32(data[2]) << 16 | UInt32(data[3]) << 24
+        let length = u16(4) + 1
+        guard length > 0, length & (length - 1) == 0, length <= Int(setup.rssMaxTableLength) else { return false }
+        let table = (0..<length).map { u16(8 + 2 * $0) }
+        let maxTransmit = u16(8 + 2 * length)
+        let keyLengthAt = 10 + 2 * length
+        guard table.allSatisfy({ $0 >= 0 && $0 < setup.maxPairs }), (1...setup.maxPairs).contains(maxTransmit),
+              keyLengthAt < data.count else { return false }
+        let keyLength = Int(data[keyLengthAt])
+        guard keyLength <= Int(setup.rssMaxKeySize), data.count == keyLengthAt + 1 + keyLength else { return false }
+        rss = (hashTypes, table.map(UInt16.init), maxTransmit, Array(data[(keyLengthAt + 1)...]))
+        activePairs = maxTransmit
+        return true
     }
 
     /// Available entries the driver has posted on queue `index`.

@@ -13,16 +13,19 @@ struct VirtioTestHarness {
     init(
         _ setup: SoftwareVirtioNetDevice.Setup = .init(), options: VirtioNetOptions = .init(),
         queues: Int = 1, ringSize: Int = 256, dataRoom: Int = 2048, poolSize: Int = 2048,
-        receiveOffloads: OffloadFlags = [], transmitOffloads: OffloadFlags = [], start: Bool = true
+        receiveOffloads: OffloadFlags = [], transmitOffloads: OffloadFlags = [], start: Bool = true,
+        receiveSideScaling: RSSSettings? = nil
     ) throws {
         model = SoftwareVirtioNetDevice(setup)
         function = SoftwarePCIFunction(model)
         port = try VirtioNetDevice(function: function, options: options)
         pool = try PacketPool(name: "virtio-test", capacity: poolSize, dataRoomSize: dataRoom, headroom: 128,
                               cacheSize: 0, policy: .anonymous, iovaMode: .virtual)
-        try port.configure(PortConfiguration(
+        var configuration = PortConfiguration(
             receiveQueues: queues, transmitQueues: queues, receiveRingSize: ringSize, transmitRingSize: ringSize,
-            receivePools: [pool], receiveOffloads: receiveOffloads, transmitOffloads: transmitOffloads))
+            receivePools: [pool], receiveOffloads: receiveOffloads, transmitOffloads: transmitOffloads)
+        configuration.receiveSideScaling = receiveSideScaling
+        try port.configure(configuration)
         if start { try port.start() }
     }
 

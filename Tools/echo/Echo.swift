@@ -127,7 +127,7 @@ struct Echo: ParsableCommand {
         let networks = ip.map { IPv4Network($0)! }
         let ports: StartedPorts
         do {
-            ports = try PortBringUp.start(try portSpecs(), pool: PoolRequest(name: "dp-echo", capacity: poolSize))
+            ports = try PortBringUp.start(try portSpecs(), pool: PoolRequest(name: "dp-echo", capacity: poolSize), cores: cores)
         } catch {
             throw failure("\(error)")
         }
@@ -138,7 +138,7 @@ struct Echo: ParsableCommand {
               + (udpEcho.isEmpty ? "" : " udp echo on \(udpEcho.map(String.init).joined(separator: ","))")
               + (tcpEcho.isEmpty ? "" : " tcp echo on \(tcpEcho.map(String.init).joined(separator: ","))")
               + (tcpDiscard.isEmpty ? "" : " tcp discard on \(tcpDiscard.map(String.init).joined(separator: ","))")
-              + (cores > 1 ? " on \(cores) cores" : "")
+              + (cores > 1 ? " on \(cores) cores (" + ports.spreads.map(\.description).joined(separator: "; ") + ")" : "")
               + (seconds.map { " for \($0) s" } ?? ""))
         let started = TSCClock.monotonicNanoseconds()
         let runs: [CoreRun]

@@ -2,7 +2,6 @@ import Foundation
 import Platform
 import Ports
 import Stack
-import Steering
 import Wire
 
 extension Echo {
@@ -14,20 +13,18 @@ extension Echo {
         var failure: (any Error)?
     }
 
-    /// Serves on `cores` cores: each port spread over them by software RSS,
-    /// one stack, socket table and set of services per core; core 0 on this
-    /// thread, the others pinned. Returns every core's run.
+    /// Serves on `cores` cores: each port spread over them (its own RSS
+    /// queues, or software RSS), one stack, socket table and set of services
+    /// per core; core 0 on this thread, the others pinned. Returns every core's run.
     func serveOnCores(_ cores: Int, ports: StartedPorts, networks: [IPv4Network], since started: UInt64) throws -> [CoreRun] {
-        let steerings = cores > 1 ? try ports.ports.indices.map { try ports.steer($0, over: cores) } : []
         let runs = (0..<cores).map { _ in CoreRun() }
         // Shared read-only by the cores: each touches only its own queue of each port.
-        let shared = SharedPorts(ports: ports, networks: networks, steerings: steerings)
+        let shared = SharedPorts(ports: ports, networks: networks)
         let serveCore: @Sendable (Int) -> Void = { [self] index in
             let run = runs[index]
             do {
                 let stack = NetStack(pool: shared.ports.pool)
-                let services = try startServices(on: stack, ports: shared.ports, networks: shared.networks,
-                                                 steerings: shared.steerings, queue: index)
+                let services = try startServices(on: stack, ports: shared.ports, networks: shared.networks, queue: index)
                 run.stack = stack
                 run.services = services
                 stack.start()
@@ -60,5 +57,4 @@ extension Echo {
 private struct SharedPorts: @unchecked Sendable {
     let ports: StartedPorts
     let networks: [IPv4Network]
-    let steerings: [SoftwareSteering]
 }

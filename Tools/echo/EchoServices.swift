@@ -3,7 +3,6 @@ import Platform
 import Ports
 import Sockets
 import Stack
-import Steering
 import Wire
 
 extension Echo {
@@ -17,20 +16,15 @@ extension Echo {
 
     /// Attaches every port to `stack` and opens the UDP endpoints and the
     /// TCP services the command line asks for.
-    /// With `steerings` (--cores N), core `queue` attaches its steered queue of each port.
-    func startServices(on stack: NetStack, ports: StartedPorts, networks: [IPv4Network],
-                       steerings: [SoftwareSteering] = [], queue: Int = 0) throws -> Services {
+    /// Core `queue` (of --cores N) attaches its queue of each port.
+    func startServices(on stack: NetStack, ports: StartedPorts, networks: [IPv4Network], queue: Int = 0) throws -> Services {
         for index in ports.ports.indices {
             // The gateway belongs to the port whose subnet holds it.
             let gatewayAddress = gateway.flatMap { IPv4Address($0) }.flatMap { networks[index].contains($0) ? $0 : nil }
             // One core announces the address; the others share it.
             let interface = InterfaceConfiguration(address: networks[index], gateway: gatewayAddress, mtu: mtu,
                                                    announceOnStart: queue == 0)
-            if steerings.isEmpty {
-                try ports.attach(index, to: stack, interface)
-            } else {
-                try ports.attach(steerings[index], queue: queue, to: stack, interface)
-            }
+            try ports.attach(index, core: queue, to: stack, interface)
         }
         var endpoints: [UDPEndpoint] = []
         for port in udpEcho { endpoints.append(try stack.udpBind(port: port)) }

@@ -26,11 +26,13 @@ public enum NICKind: String, Sendable, CaseIterable {
     }
 
     /// The device text for a NIC with `queuePairs` pairs: virtio gets
-    /// mq=on and a vector per queue plus config and control (2N + 2).
-    public func qemuDevice(netdev: String, mac: String, slot: Int, access: LabAccess, queuePairs: Int) -> String {
+    /// mq=on and a vector per queue plus config and control (2N + 2), and
+    /// with `rss` the device's receive-side scaling (QEMU 7.2 computes the
+    /// Toeplitz hash in software when eBPF steering is unavailable).
+    public func qemuDevice(netdev: String, mac: String, slot: Int, access: LabAccess, queuePairs: Int, rss: Bool = false) -> String {
         let device = qemuDevice(netdev: netdev, mac: mac, slot: slot, access: access)
         guard queuePairs > 1, supportsQueuePairs else { return device }
-        return device + ",mq=on,vectors=\(2 * queuePairs + 2)"
+        return device + ",mq=on,vectors=\(2 * queuePairs + 2)" + (rss ? ",rss=on" : "")
     }
 
     /// Whether the NIC can have several queue pairs (virtio-net's MQ).
@@ -82,13 +84,16 @@ public struct LabNIC: Sendable, Equatable {
     public let peerAddress: String?
     /// Queue pairs (virtio MQ; a multiqueue tap with as many queues), 1 otherwise.
     public var queuePairs: Int = 1
+    /// Receive-side scaling in the device (virtio rss=on, with queue pairs).
+    public var rss = false
 
     /// The NIC's PCI address in the guest.
     public var guestAddress: String { "0000:00:\(hex2(slot)).0" }
 
     /// The NICs for a run: kinds in order, MACs given or QEMU's
     /// 52:54:00:12:34:56 counted up, peer addresses by position.
-    public static func plan(kinds: [NICKind], macs: [String], peerAddresses: [String], queuePairs: Int = 1) throws(LabError) -> [LabNIC] {
+    public static func plan(kinds: [NICKind], macs: [String], peerAddresses: [String], queuePairs: Int = 1,
+                            rss: Bool = false) throws(LabError) -> [LabNIC] {
         guard (1...8).contains(queuePairs) else { throw LabError("--queue-pairs \(queuePairs): 1...8") }
         guard kinds.count <= 16 else { throw LabError("at most 16 NICs, \(kinds.count) asked for") }
         guard macs.count <= kinds.count else { throw LabError("\(macs.count) --mac values for \(kinds.count) NICs") }
@@ -103,7 +108,7 @@ public struct LabNIC: Sendable, Equatable {
                 kind: kind, mac: index < macs.count ? macs[index].lowercased() : "52:54:00:12:34:\(hex2(0x56 + index))",
                 slot: firstSlot + index, tap: "tap\(index)",
                 peerAddress: index < peerAddresses.count ? peerAddresses[index] : nil,
-                queuePairs: kind.supportsQueuePairs ? queuePairs : 1)
+                queuePairs: kind.supportsQueuePairs ? queuePairs : 1, rss: rss && kind.supportsQueuePairs && queuePairs > 1)
         }
     }
 

@@ -43,7 +43,7 @@ public enum QEMUCommand {
                 "-netdev", "tap,id=net\(index),ifname=\(nic.tap),script=no,downscript=no"
                     + (nic.queuePairs > 1 ? ",queues=\(nic.queuePairs)" : ""),
                 "-device", nic.kind.qemuDevice(
-                    netdev: "net\(index)", mac: nic.mac, slot: nic.slot, access: configuration.access, queuePairs: nic.queuePairs),
+                    netdev: "net\(index)", mac: nic.mac, slot: nic.slot, access: configuration.access, queuePairs: nic.queuePairs, rss: nic.rss),
             ]
         }
         arguments += [

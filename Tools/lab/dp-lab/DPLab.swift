@@ -72,6 +72,9 @@ struct Run: ParsableCommand {
     @Option(help: "Queue pairs per virtio NIC (QEMU mq=on with a multiqueue tap).")
     var queuePairs = 1
 
+    @Flag(help: "Receive-side scaling in each virtio NIC with queue pairs (QEMU rss=on): the driver programs the Toeplitz key and table.")
+    var rss = false
+
     @Option(help: "2 MiB hugepages to reserve in the guest.")
     var hugepages: Int = 128
 
@@ -104,7 +107,7 @@ struct Run: ParsableCommand {
     }
 
     func body() throws {
-        let nicsPlan = try LabNIC.plan(kinds: nics, macs: macs, peerAddresses: peerAddresses, queuePairs: queuePairs)
+        let nicsPlan = try LabNIC.plan(kinds: nics, macs: macs, peerAddresses: peerAddresses, queuePairs: queuePairs, rss: rss)
         let artifacts = try LabBuilder.prepare(content.contents, log: log)
         var options = LabRunOptions(nics: nicsPlan, access: access, command: command)
         options.hugepages = hugepages
