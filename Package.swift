@@ -244,7 +244,7 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),
         .testTarget(
             name: "SteeringTests",
-            dependencies: ["Steering", "Ports", "Stack", "NetDevice", "Packets", "Wire"],
+            dependencies: ["Steering", "Ports", "Stack", "NetDevice", "Packets", "Wire", "LinkAddress"],
             path: "Tests/SteeringTests"),
         .testTarget(name: "TCPTests", dependencies: ["TCP", "Wire"], path: "Tests/TCPTests"),
         .testTarget(name: "ImpairmentTests", dependencies: ["Impairment"], path: "Tests/ImpairmentTests"),

@@ -9,15 +9,15 @@ public enum CoreSpread {
     /// One core: queue 0, nothing to steer.
     case single
     /// The device spreads flows over one queue pair per core with RSS (the
-    /// key and table the bring-up programmed).
-    case deviceQueues(ToeplitzHash, RSSRedirectionTable)
+    /// key and table the bring-up programmed); ARP replies fan out from queue 0.
+    case deviceQueues(DeviceQueues, ToeplitzHash, RSSRedirectionTable)
     /// One queue spread in software by the core that owns it.
     case software(SoftwareSteering)
 
     public var description: String {
         switch self {
         case .single: "one core"
-        case .deviceQueues(_, let table): "\(table.queueCount) device queues (RSS)"
+        case .deviceQueues(_, _, let table): "\(table.queueCount) device queues (RSS)"
         case .software(let steering): "software RSS over \(steering.queueCount) cores"
         }
     }
@@ -50,12 +50,13 @@ extension PortBringUp {
                 configuration.receiveQueues = cores
                 configuration.transmitQueues = cores
                 configuration.receiveSideScaling = RSSSettings(key: toeplitz.key, table: table)
-                spreads.append(.deviceQueues(toeplitz, table))
             }
             if let macAddress, port.device.macAddress != macAddress { try port.device.setMACAddress(macAddress) }
             try port.device.configure(configuration)
             try port.device.start()
-            if !deviceQueues {
+            if deviceQueues, let table = configuration.receiveSideScaling?.table {
+                spreads.append(.deviceQueues(try DeviceQueues(device: port.device, queues: cores, pool: pool), toeplitz, table))
+            } else {
                 spreads.append(.software(try SoftwareSteering(device: port.device, queues: cores, pool: pool, toeplitz: toeplitz)))
             }
         }
@@ -83,8 +84,8 @@ extension StartedPorts {
         switch spreads.indices.contains(index) ? spreads[index] : .single {
         case .single:
             try stack.addInterface(device: ports[index].device, configuration: configuration)
-        case .deviceQueues(let toeplitz, let table):
-            try stack.addInterface(device: ports[index].device, queue: core, configuration: configuration)
+        case .deviceQueues(let queues, let toeplitz, let table):
+            try stack.addInterface(device: queues.queues[core], configuration: configuration)
             stack.flowSteering = FlowSteering(toeplitz: toeplitz, table: table, queue: core)
         case .software(let steering):
             try attach(steering, queue: core, to: stack, configuration)

@@ -57,3 +57,14 @@ public enum FlowKey: Sendable, Equatable {
         }
     }
 }
+
+extension EthernetFrame {
+    /// Whether `bytes` is an ARP reply: the quick look steering code takes at
+    /// every frame of a queue that receives all unhashed traffic.
+    @inlinable
+    public static func isARPReply(_ bytes: UnsafeMutableRawBufferPointer) -> Bool {
+        guard let frame = try? EthernetFrame(checking: bytes), frame.etherType == .arp,
+              let arp = try? ARPPacket(checking: frame.payload) else { return false }
+        return arp.operation == ARPOperation.reply.rawValue
+    }
+}
