@@ -43,8 +43,14 @@ struct DPTestPMD: ParsableCommand {
     @Option(help: "Transmit ring size (descriptors).")
     var txd = 256
 
-    @Option(help: "Forwarding cores (each port's queue is polled by one core).")
+    @Option(help: "Forwarding cores (each queue is polled by one core).")
     var cores = 1
+
+    @Option(help: "Receive queues per port (as DPDK's testpmd; give --txq the same: queue i of a port is forwarded to queue i of its peer by one core).")
+    var rxq = 1
+
+    @Option(help: "Transmit queues per port (equal to --rxq).")
+    var txq = 1
 
     @Option(name: .customLong("pool-size"), help: "Packet buffers in the pool (default: enough for every ring and core).")
     var poolSize: Int?
@@ -96,6 +102,9 @@ struct DPTestPMD: ParsableCommand {
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
         guard MACAddress(ethPeer) != nil else { throw ValidationError("--eth-peer '\(ethPeer)' is not a MAC address") }
         if let poolSize, poolSize < 1 { throw ValidationError("--pool-size must be positive") }
+        guard (1...64).contains(rxq), rxq == txq else {
+            throw ValidationError("--rxq \(rxq) --txq \(txq): give equal counts, 1...64 (each core owns a queue pair)")
+        }
     }
 
     func run() throws {
@@ -160,7 +169,7 @@ struct DPTestPMD: ParsableCommand {
     /// One pool for every port: --pool-size, or enough for every ring and core.
     func makePool(for opened: [OpenedPort]) -> (pool: PacketPool, capacity: Int) {
         let cacheSize = 256
-        let capacity = poolSize ?? (opened.count * (rxd + txd) + cores * (cacheSize * 2 + burst * 4) + 1024)
+        let capacity = poolSize ?? (opened.count * rxq * (rxd + txd) + cores * (cacheSize * 2 + burst * 4) + 1024)
         do {
             // IOVA = physical when any port needs it (UIO); VFIO maps either.
             return (try opened.makePool(name: "testpmd", capacity: capacity, cacheSize: min(cacheSize, capacity * 2 / 3)), capacity)
@@ -174,7 +183,7 @@ struct DPTestPMD: ParsableCommand {
         for (index, port) in opened.map(\.device).enumerated() {
             do {
                 try port.configure(PortConfiguration(
-                    receiveRingSize: rxd, transmitRingSize: txd, receivePools: [pool],
+                    receiveQueues: rxq, transmitQueues: txq, receiveRingSize: rxd, transmitRingSize: txd, receivePools: [pool],
                     transmitOffloads: checksumOffload ? [.txIPv4, .txIPChecksum, .txUDPChecksum] : [],
                     promiscuous: promiscuous))
                 try port.start()
@@ -193,7 +202,7 @@ struct DPTestPMD: ParsableCommand {
             FrameTemplates(frameSize: frameSize, flows: flows, source: $0.macAddress, destination: peer, checksumsByDevice: checksumOffload)
         }
         return ForwardingEngine(
-            mode: mode, ports: ports, coreCount: min(cores, ports.count), burstSize: burst, pool: pool,
+            mode: mode, ports: ports, queues: rxq, coreCount: min(cores, ports.count * rxq), burstSize: burst, pool: pool,
             transmitLimit: mode == .txonly ? count : nil, transmitRate: rate, templates: templates,
             checksumsByDevice: checksumOffload)
     }
@@ -230,7 +239,7 @@ struct DPTestPMD: ParsableCommand {
             let snapshot = PortSnapshot(statistics: port.statistics(), seconds: now)
             StatisticsReport.portLines(index: index, label: opened[index].label, now: snapshot, before: lastReport[index]).forEach { print($0) }
             for (s, stream) in engine.streams.enumerated() where stream.receivePort == index {
-                print(StatisticsReport.queueLine(port: index, stream: engine.counters[s], before: lastStreams[s], seconds: now - lastReport[index].seconds))
+                print(StatisticsReport.queueLine(port: index, queue: stream.queue, stream: engine.counters[s], before: lastStreams[s], seconds: now - lastReport[index].seconds))
                 lastStreams[s] = engine.counters[s]
             }
             lastReport[index] = snapshot
@@ -253,7 +262,7 @@ struct DPTestPMD: ParsableCommand {
             let zero = PortSnapshot(statistics: PortStatistics(), seconds: 0)
             StatisticsReport.portLines(index: index, label: opened[index].label, now: PortSnapshot(statistics: statistics, seconds: duration), before: zero).forEach { print($0) }
             for (s, stream) in engine.streams.enumerated() where stream.receivePort == index {
-                print(StatisticsReport.queueLine(port: index, stream: engine.counters[s], before: StreamCounter(), seconds: duration))
+                print(StatisticsReport.queueLine(port: index, queue: stream.queue, stream: engine.counters[s], before: StreamCounter(), seconds: duration))
             }
             let extended = statistics.extended.filter { $0.value != 0 }.sorted { $0.key < $1.key }
             if !extended.isEmpty { print("  extended: " + extended.map { "\($0.key)=\($0.value)" }.joined(separator: " ")) }
@@ -268,7 +277,7 @@ struct DPTestPMD: ParsableCommand {
             let queues = engine.streams.enumerated().filter { $0.element.receivePort == index }.map { (i, stream) -> JSON.Value in
                 let c = engine.counters[i]
                 return .object([
-                    ("queue", .integer(0)), ("transmit_port", .integer(UInt64(stream.transmitPort))),
+                    ("queue", .integer(UInt64(stream.queue))), ("transmit_port", .integer(UInt64(stream.transmitPort))),
                     ("rx_packets", .integer(c.receivedPackets)), ("rx_bytes", .integer(c.receivedBytes)),
                     ("tx_packets", .integer(c.transmittedPackets)), ("tx_bytes", .integer(c.transmittedBytes)),
                     ("tx_dropped", .integer(c.transmitDropped)), ("bursts", .integer(c.bursts)), ("empty_bursts", .integer(c.emptyBursts)),

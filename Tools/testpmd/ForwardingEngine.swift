@@ -5,11 +5,14 @@ import Packets
 import Platform
 import Wire
 
-/// One stream: packets received on `receivePort` (queue 0) go out on
-/// `transmitPort` (queue 0); txonly streams only transmit.
+/// One stream: packets received on `receivePort`'s queue `queue` go out on
+/// `transmitPort`'s queue of the same number; txonly streams only transmit.
+/// Each queue pair of a port is a stream of its own, so with `--rxq N` the
+/// cores each own their queues (one queue, one core: no locks).
 struct Stream {
     let receivePort: Int
     let transmitPort: Int
+    var queue = 0
 }
 
 /// What every forwarding core shares: the ports, the streams, the stop flag
@@ -32,7 +35,7 @@ final class ForwardingEngine: @unchecked Sendable {
     let finishedCores = ManagedAtomic<Int>(0)
 
     init(
-        mode: ForwardingMode, ports: [any NetDevice], coreCount: Int, burstSize: Int, pool: PacketPool,
+        mode: ForwardingMode, ports: [any NetDevice], queues: Int = 1, coreCount: Int, burstSize: Int, pool: PacketPool,
         transmitLimit: UInt64?, transmitRate: UInt64?, templates: [FrameTemplates], checksumsByDevice: Bool
     ) {
         self.mode = mode
@@ -44,15 +47,18 @@ final class ForwardingEngine: @unchecked Sendable {
         self.transmitRate = transmitRate
         self.templates = templates
         self.checksumsByDevice = checksumsByDevice
-        streams = Self.streams(mode: mode, portCount: ports.count)
+        streams = Self.streams(mode: mode, portCount: ports.count, queues: queues)
         counters = StreamCounters(count: streams.count)
     }
 
-    /// Ports pair up 0<->1, 2<->3 (a lone last port talks to itself).
-    static func streams(mode: ForwardingMode, portCount: Int) -> [Stream] {
-        (0..<portCount).map { port in
-            let peer = port ^ 1 < portCount ? port ^ 1 : port
-            return Stream(receivePort: port, transmitPort: mode == .io || mode == .macswap ? peer : port)
+    /// Ports pair up 0<->1, 2<->3 (a lone last port talks to itself); one
+    /// stream per queue pair, queue-major so that cores spread over ports.
+    static func streams(mode: ForwardingMode, portCount: Int, queues: Int = 1) -> [Stream] {
+        (0..<queues).flatMap { queue in
+            (0..<portCount).map { port in
+                let peer = port ^ 1 < portCount ? port ^ 1 : port
+                return Stream(receivePort: port, transmitPort: mode == .io || mode == .macswap ? peer : port, queue: queue)
+            }
         }
     }
 
@@ -79,10 +85,11 @@ final class ForwardingEngine: @unchecked Sendable {
     }
 
     private func forward(_ mine: [Int], burst: UnsafeMutableBufferPointer<PacketBuffer>, swapMAC: Bool) {
-        let work = mine.map { (counter: counters.storage + $0, rx: ports[streams[$0].receivePort], tx: ports[streams[$0].transmitPort]) }
+        let work = mine.map { (counter: counters.storage + $0, rx: ports[streams[$0].receivePort], tx: ports[streams[$0].transmitPort],
+                               queue: streams[$0].queue) }
         while !stopRequested.load(ordering: .relaxed) {
             for stream in work {
-                let received = stream.rx.receive(queue: 0, into: burst)
+                let received = stream.rx.receive(queue: stream.queue, into: burst)
                 stream.counter.pointee.bursts &+= 1
                 if received == 0 {
                     stream.counter.pointee.emptyBursts &+= 1
@@ -96,7 +103,7 @@ final class ForwardingEngine: @unchecked Sendable {
                 }
                 stream.counter.pointee.receivedPackets &+= UInt64(received)
                 stream.counter.pointee.receivedBytes &+= UInt64(bytes)
-                let sent = stream.tx.transmit(queue: 0, UnsafeMutableBufferPointer(rebasing: burst[0..<received]))
+                let sent = stream.tx.transmit(queue: stream.queue, UnsafeMutableBufferPointer(rebasing: burst[0..<received]))
                 if sent < received {
                     var dropped = 0
                     for i in sent..<received { dropped &+= burst[i].packetLength }
@@ -123,10 +130,10 @@ final class ForwardingEngine: @unchecked Sendable {
     }
 
     private func receiveOnly(_ mine: [Int], burst: UnsafeMutableBufferPointer<PacketBuffer>) {
-        let work = mine.map { (counter: counters.storage + $0, rx: ports[streams[$0].receivePort]) }
+        let work = mine.map { (counter: counters.storage + $0, rx: ports[streams[$0].receivePort], queue: streams[$0].queue) }
         while !stopRequested.load(ordering: .relaxed) {
             for stream in work {
-                let received = stream.rx.receive(queue: 0, into: burst)
+                let received = stream.rx.receive(queue: stream.queue, into: burst)
                 stream.counter.pointee.bursts &+= 1
                 if received == 0 {
                     stream.counter.pointee.emptyBursts &+= 1
@@ -146,6 +153,7 @@ final class ForwardingEngine: @unchecked Sendable {
         struct Work {
             let counter: UnsafeMutablePointer<StreamCounter>
             let tx: any NetDevice
+            let queue: Int
             let frames: UnsafeMutableRawPointer
             let flows: Int
             let size: Int
@@ -157,7 +165,7 @@ final class ForwardingEngine: @unchecked Sendable {
             for (flow, frame) in template.frames.enumerated() {
                 frame.withUnsafeBytes { (block + flow * template.frameSize).copyMemory(from: $0.baseAddress!, byteCount: frame.count) }
             }
-            return Work(counter: counters.storage + index, tx: ports[streams[index].transmitPort], frames: block,
+            return Work(counter: counters.storage + index, tx: ports[streams[index].transmitPort], queue: streams[index].queue, frames: block,
                         flows: template.frames.count, size: template.frameSize)
         }
         defer { for item in work { item.frames.deallocate() } }
@@ -199,7 +207,7 @@ final class ForwardingEngine: @unchecked Sendable {
                     }
                     flow = flow &+ 1 == flows ? 0 : flow &+ 1
                 }
-                let sent = work[w].tx.transmit(queue: 0, UnsafeMutableBufferPointer(rebasing: burst[0..<got]))
+                let sent = work[w].tx.transmit(queue: work[w].queue, UnsafeMutableBufferPointer(rebasing: burst[0..<got]))
                 work[w].counter.pointee.bursts &+= 1
                 if sent < got {
                     PacketBuffer.free(UnsafeMutableBufferPointer(rebasing: burst[sent..<got]))

@@ -39,8 +39,8 @@ enum StatisticsReport {
         ]
     }
 
-    static func queueLine(port: Int, stream: StreamCounter, before: StreamCounter, seconds: Double) -> String {
-        "  queue 0 (core stream of port \(port)): rx \(stream.receivedPackets) (\(format(rate(stream.receivedPackets, before.receivedPackets, seconds))) pps) "
+    static func queueLine(port: Int, queue: Int = 0, stream: StreamCounter, before: StreamCounter, seconds: Double) -> String {
+        "  queue \(queue) (core stream of port \(port)): rx \(stream.receivedPackets) (\(format(rate(stream.receivedPackets, before.receivedPackets, seconds))) pps) "
             + "tx \(stream.transmittedPackets) (\(format(rate(stream.transmittedPackets, before.transmittedPackets, seconds))) pps) "
             + "tx-dropped \(stream.transmitDropped) bursts \(stream.bursts) empty \(stream.emptyBursts)"
     }
