@@ -22,6 +22,15 @@ done
 # txonly --count is exact per port.
 out=$($bin --null --forward-mode txonly --count 1000 --seconds 5)
 echo "$out" | grep -q "^total: rx 0 tx 1000 " || { echo "31-testpmd-null: txonly --count 1000 sent otherwise"; echo "$out"; exit 1; }
+# --rxq/--txq 2 on 2 cores: each core owns queue k of both ports, every queue forwards.
+out=$($bin --null --null --rxq 2 --txq 2 --cores 2 --forward-mode io --seconds 1)
+for port in 0 1; do for queue in 0 1; do
+  echo "$out" | grep -A6 "^port $port " | grep -qE "^  queue $queue \(core stream of port $port\): rx [1-9]" \
+    || { echo "31-testpmd-null: port $port queue $queue did not forward"; echo "$out"; exit 1; }
+done; done
+if $bin --null --rxq 2 --txq 1 --seconds 1 2>/tmp/testpmd-null.err; then echo "31-testpmd-null: --rxq 2 --txq 1 accepted"; exit 1; fi
+grep -q "equal" /tmp/testpmd-null.err || { echo "31-testpmd-null: no clear message for unequal queue counts"; exit 1; }
+echo "  io with 2 queue pairs per port on 2 cores: every queue forwarded"
 # Bad input fails with a message.
 if $bin --null --frame-size 20 2>/tmp/testpmd-null.err; then echo "31-testpmd-null: --frame-size 20 accepted"; exit 1; fi
 grep -q "frame-size" /tmp/testpmd-null.err || { echo "31-testpmd-null: no clear message for --frame-size 20"; exit 1; }

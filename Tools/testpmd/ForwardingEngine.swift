@@ -52,10 +52,12 @@ final class ForwardingEngine: @unchecked Sendable {
     }
 
     /// Ports pair up 0<->1, 2<->3 (a lone last port talks to itself); one
-    /// stream per queue pair, queue-major so that cores spread over ports.
+    /// stream per queue pair, port-major, so that with as many cores as
+    /// queues core k polls queue k of every port (cores take every
+    /// `coreCount`-th stream).
     static func streams(mode: ForwardingMode, portCount: Int, queues: Int = 1) -> [Stream] {
-        (0..<queues).flatMap { queue in
-            (0..<portCount).map { port in
+        (0..<portCount).flatMap { port in
+            (0..<queues).map { queue in
                 let peer = port ^ 1 < portCount ? port ^ 1 : port
                 return Stream(receivePort: port, transmitPort: mode == .io || mode == .macswap ? peer : port, queue: queue)
             }
