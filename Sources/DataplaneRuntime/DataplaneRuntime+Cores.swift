@@ -65,6 +65,13 @@ final class DataplaneRuntime {
     /// Runs core 0 on the calling thread and cores 1..<N on pinned threads
     /// until a loop returns < 0 or dp_stop; returns when all have stopped.
     func run(_ loop: @convention(c) (UnsafeMutableRawPointer?) -> Int32, _ argument: UnsafeMutableRawPointer?) throws -> Int32 {
+        let work = CoreWork(runtime: self) { _ in loop(argument) >= 0 }
+        try run(work)
+        return 0
+    }
+
+    /// Runs `work` on every core until one turn returns false or a stop.
+    func run(_ work: CoreWork) throws {
         // A stop ends one dp_run; the next starts afresh.
         defer { Self.stopRequested.store(false, ordering: .releasing) }
         cores = try makeCores()
@@ -74,7 +81,6 @@ final class DataplaneRuntime {
             core.stack.start()
         }
         defer { for index in cores.indices { Self.coreIDs[index].store(-1, ordering: .releasing) } }
-        let work = CoreWork(runtime: self, loop: loop, argument: argument)
         var others: CoreGroup?
         if cores.count > 1 {
             let cpus = Cores.availableCPUs()
@@ -83,12 +89,11 @@ final class DataplaneRuntime {
         }
         work.serve(core: 0)
         others?.wait()
-        return 0
     }
 
     /// One core's poll loop: its async tasks and stack, the application's
     /// loop, and (core 0 with --loopback) the reflector.
-    func serve(core index: Int, _ loop: @convention(c) (UnsafeMutableRawPointer?) -> Int32, _ argument: UnsafeMutableRawPointer?) {
+    func serve(core index: Int, _ turn: (Int) -> Bool) {
         let core = cores[index]
         core.adoptCurrentThread()
         // The pool's per-core cache is indexed by the runtime's core number
@@ -108,7 +113,7 @@ final class DataplaneRuntime {
         while !Self.stopRequested.load(ordering: .acquiring) {
             var work = core.runOnce()
             if reflecting { work += reflect(burst) }
-            if loop(argument) < 0 { Self.stopRequested.store(true, ordering: .releasing) }
+            if !turn(index) { Self.stopRequested.store(true, ordering: .releasing) }
             if work == 0 && options.idleSleepMicroseconds > 0 { usleep(options.idleSleepMicroseconds) }
         }
         core.stack.flush()
@@ -133,12 +138,12 @@ final class DataplaneRuntime {
     }
 }
 
-/// What each core's thread runs (Sendable: the runtime and the C loop are
-/// shared by design; each core touches only its own stack and sockets).
-private struct CoreWork: @unchecked Sendable {
+/// What each core's thread runs: the application's turn, given the core's
+/// index (Sendable: the runtime and the loop are shared by design; each
+/// core touches only its own stack and sockets).
+struct CoreWork: @unchecked Sendable {
     let runtime: DataplaneRuntime
-    let loop: @convention(c) (UnsafeMutableRawPointer?) -> Int32
-    let argument: UnsafeMutableRawPointer?
+    let turn: (Int) -> Bool
 
-    func serve(core index: Int) { runtime.serve(core: index, loop, argument) }
+    func serve(core index: Int) { runtime.serve(core: index, turn) }
 }
