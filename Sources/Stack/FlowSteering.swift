@@ -1,4 +1,5 @@
 import NetDevice
+import Packets
 import Wire
 
 /// How flows find their core: the RSS hash (Toeplitz) and redirection table
@@ -34,12 +35,14 @@ public struct FlowSteering: Sendable {
 }
 
 extension NetStack {
-    /// Counts a TCP/UDP packet that hashes to another core's queue.
+    /// Fills the packet's RSS hash (a device without hash reporting leaves
+    /// it 0) and counts a TCP/UDP packet that hashes to another core's queue.
     @inline(__always)
-    func countIfOnWrongCore(_ steering: FlowSteering, _ delivery: IPv4Delivery, sourcePort: UInt16, destinationPort: UInt16) {
-        if steering.queue(source: delivery.source, destination: delivery.destination,
-                          sourcePort: sourcePort, destinationPort: destinationPort) != steering.queue {
-            counters[.flowOnWrongCore] += 1
-        }
+    func countIfOnWrongCore(_ steering: FlowSteering, _ packet: PacketBuffer, _ delivery: IPv4Delivery,
+                            sourcePort: UInt16, destinationPort: UInt16) {
+        let hash = steering.toeplitz.hash(source: delivery.source, destination: delivery.destination,
+                                          sourcePort: sourcePort, destinationPort: destinationPort)
+        packet.rssHash = hash
+        if steering.table.queue(for: hash) != steering.queue { counters[.flowOnWrongCore] += 1 }
     }
 }

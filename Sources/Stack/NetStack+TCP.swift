@@ -57,7 +57,7 @@ extension NetStack {
             let repr = try TCPRepr.parse(segment, source: delivery.source, destination: delivery.destination,
                                          verifyChecksum: verify)
             if let steering = flowSteering {
-                countIfOnWrongCore(steering, delivery, sourcePort: repr.sourcePort, destinationPort: repr.destinationPort)
+                countIfOnWrongCore(steering, packet, delivery, sourcePort: repr.sourcePort, destinationPort: repr.destinationPort)
             }
             tcp.handle(segment: repr, payload: UnsafeRawBufferPointer(segment.payload), source: delivery.source,
                        destination: delivery.destination, now: tcpNow)

@@ -19,7 +19,7 @@ extension NetStack {
         let header = UDPDatagram(unchecked: UnsafeMutableRawBufferPointer(start: packet.data, count: UDPDatagram.headerLength))
         // A reassembled datagram was steered by its addresses (fragments carry no ports).
         if let steering = flowSteering, packet.isContiguous {
-            countIfOnWrongCore(steering, delivery, sourcePort: header.sourcePort, destinationPort: header.destinationPort)
+            countIfOnWrongCore(steering, packet, delivery, sourcePort: header.sourcePort, destinationPort: header.destinationPort)
         }
         let length = header.length
         guard length >= UDPDatagram.headerLength else {
