@@ -1,7 +1,7 @@
 import Glibc
-import LoopbackDriver
 import NetDevice
 import Packets
+import Ports
 import Sockets
 import Stack
 import Testing
@@ -12,17 +12,13 @@ import Wire
 /// were queued in the TCP table and never sent).
 @Suite struct CoreTeardownTests {
     @Test func releasedCoreSendsFINForSocketsLeftOpen() throws {
-        let pool = try PacketPool(name: "teardown-test", capacity: 1024, cacheSize: 0, policy: .anonymous)
-        let pair = try LoopbackPair(ringSize: 256)
-        for port in [pair.first, pair.second] {
-            try port.configure(PortConfiguration(receivePools: [pool]))
-            try port.start()
-        }
-        let stackA = NetStack(pool: pool)
-        let stackB = NetStack(pool: pool)
-        try stackA.addInterface(device: pair.first, configuration: InterfaceConfiguration(
+        let ports = try PortBringUp.startLoopbackPair(
+            ringSize: 256, pool: PoolRequest(name: "teardown-test", capacity: 1024, cacheSize: 0, policy: .anonymous))
+        let stackA = NetStack(pool: ports.pool)
+        let stackB = NetStack(pool: ports.pool)
+        try ports.attach(0, to: stackA, InterfaceConfiguration(
             address: IPv4Network(address: TwoCores.addressA, prefixLength: 24)!, announceOnStart: false))
-        try stackB.addInterface(device: pair.second, configuration: InterfaceConfiguration(
+        try ports.attach(1, to: stackB, InterfaceConfiguration(
             address: IPv4Network(address: TwoCores.addressB, prefixLength: 24)!, announceOnStart: false))
         stackA.start()
         stackB.start()

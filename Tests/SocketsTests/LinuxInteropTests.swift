@@ -2,10 +2,10 @@ import Foundation
 import Glibc
 import NetDevice
 import Packets
+import Ports
 import Sockets
 import Stack
 import SystemPackage
-import TapDriver
 import Testing
 import TestSupport
 import Wire
@@ -16,25 +16,21 @@ final class TapCore {
     static let ours = IPv4Address(10, 78, 0, 2)
     static let linux = IPv4Address(10, 78, 0, 1)
     let namespace: NetworkNamespace
-    let pool: PacketPool
-    let device: TapDevice
+    let ports: StartedPorts
+    var pool: PacketPool { ports.pool }
     let core: SocketCore
 
     init() throws {
         namespace = try NetworkNamespace(prefix: "dps")
-        pool = try PacketPool(name: "interop", capacity: 4096, cacheSize: 0, policy: .anonymous)
-        let pool = self.pool
-        device = try namespace.withThreadInside { () throws -> TapDevice in
-            let device = try TapDevice(name: "dps0")
-            try device.configure(PortConfiguration(receivePools: [pool]))
-            try device.start()
-            return device
+        // The tap is made inside the namespace (its thread), by the one bring-up.
+        ports = try namespace.withThreadInside { () throws -> StartedPorts in
+            try PortBringUp.start([.tap("dps0", mac: nil)],
+                                  pool: PoolRequest(name: "interop", capacity: 4096, cacheSize: 0, policy: .anonymous))
         }
         #expect(namespace.exec(["ip", "addr", "add", "10.78.0.1/24", "dev", "dps0"]).succeeded)
         #expect(namespace.exec(["ip", "link", "set", "dps0", "up"]).succeeded)
-        let stack = NetStack(pool: pool)
-        try stack.addInterface(device: device, configuration: InterfaceConfiguration(
-            address: IPv4Network(address: Self.ours, prefixLength: 24)!))
+        let stack = NetStack(pool: ports.pool)
+        try ports.attach(0, to: stack, InterfaceConfiguration(address: IPv4Network(address: Self.ours, prefixLength: 24)!))
         stack.start()
         var configuration = SocketCoreConfiguration()
         configuration.idleSleepMicroseconds = 50
@@ -42,7 +38,7 @@ final class TapCore {
         core = try SocketCore(stack: stack, group: SocketGroup(), configuration: configuration)
     }
 
-    deinit { device.stop() }
+    deinit { ports.stop() }
 
     /// Runs a Python program in the namespace on another thread (the core
     /// keeps this one); `wait` returns its result.

@@ -1,5 +1,6 @@
 import LoopbackDriver
 import Packets
+import Ports
 import Stack
 import Testing
 import Wire
@@ -160,16 +161,12 @@ import Wire
     }
 
     @Test func gratuitousARPOnStartTeachesThePeer() throws {
-        let pool = try PacketPool(name: "garp", capacity: 64, cacheSize: 0, policy: .anonymous)
-        let pair = try LoopbackPair()
-        for port in [pair.first, pair.second] {
-            try port.configure(.init(receivePools: [pool]))
-            try port.start()
-        }
-        let a = NetStack(pool: pool)
-        let b = NetStack(pool: pool)
-        try a.addInterface(device: pair.first, configuration: .init(address: IPv4Network("10.1.0.1/16")!))
-        try b.addInterface(device: pair.second, configuration: .init(address: IPv4Network("10.1.0.2/16")!))
+        let ports = try PortBringUp.startLoopbackPair(
+            pool: PoolRequest(name: "garp", capacity: 64, cacheSize: 0, policy: .anonymous))
+        let a = NetStack(pool: ports.pool)
+        let b = NetStack(pool: ports.pool)
+        try ports.attach(0, to: a, .init(address: IPv4Network("10.1.0.1/16")!))
+        try ports.attach(1, to: b, .init(address: IPv4Network("10.1.0.2/16")!))
         a.start()
         b.poll()
         #expect(a.counters[.arpGratuitousSent] == 1)
@@ -180,20 +177,18 @@ import Wire
     }
 
     @Test func twoInterfacesOnOneStack() throws {
-        let pool = try PacketPool(name: "multi", capacity: 256, cacheSize: 0, policy: .anonymous)
-        let left = try LoopbackPair()
-        let right = try LoopbackPair()
-        for port in [left.first, left.second, right.first, right.second] {
-            try port.configure(.init(receivePools: [pool]))
-            try port.start()
-        }
-        let middle = NetStack(pool: pool)
-        try middle.addInterface(device: left.first, configuration: .init(address: IPv4Network("10.1.0.1/24")!))
-        try middle.addInterface(device: right.first, configuration: .init(address: IPv4Network("10.2.0.1/24")!))
-        let l = NetStack(pool: pool)
-        try l.addInterface(device: left.second, configuration: .init(address: IPv4Network("10.1.0.2/24")!))
-        let r = NetStack(pool: pool)
-        try r.addInterface(device: right.second, configuration: .init(address: IPv4Network("10.2.0.2/24")!))
+        // Two pairs on one pool: left.first, left.second, right.first, right.second.
+        let left = try PortOpener.openLoopbackPair(ringSize: 1024)
+        let right = try PortOpener.openLoopbackPair(ringSize: 1024)
+        let ports = try PortBringUp.start([left.0, left.1, right.0, right.1],
+                                          pool: PoolRequest(name: "multi", capacity: 256, cacheSize: 0, policy: .anonymous))
+        let middle = NetStack(pool: ports.pool)
+        try ports.attach(0, to: middle, .init(address: IPv4Network("10.1.0.1/24")!))
+        try ports.attach(2, to: middle, .init(address: IPv4Network("10.2.0.1/24")!))
+        let l = NetStack(pool: ports.pool)
+        try ports.attach(1, to: l, .init(address: IPv4Network("10.1.0.2/24")!))
+        let r = NetStack(pool: ports.pool)
+        try ports.attach(3, to: r, .init(address: IPv4Network("10.2.0.2/24")!))
         for s in [middle, l, r] { s.start() }
         try l.sendEchoRequest(to: IPv4Address(10, 1, 0, 1), identifier: 1, sequenceNumber: 1, payloadLength: 32)
         try r.sendEchoRequest(to: IPv4Address(10, 2, 0, 1), identifier: 2, sequenceNumber: 1, payloadLength: 32)
