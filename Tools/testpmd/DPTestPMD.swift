@@ -115,8 +115,7 @@ struct DPTestPMD: ParsableCommand {
             return
         }
 
-        let (pool, capacity) = makePool(for: opened)
-        startPorts(opened, pool: pool)
+        let (pool, capacity) = startPorts(opened)
         let engine = makeEngine(ports: ports, pool: pool)
         let available = Cores.availableCPUs()
         let coreCount = engine.coreCount
@@ -166,34 +165,28 @@ struct DPTestPMD: ParsableCommand {
         return opened
     }
 
-    /// One pool for every port: --pool-size, or enough for every ring and core.
-    func makePool(for opened: [OpenedPort]) -> (pool: PacketPool, capacity: Int) {
+    /// Brings every port up on one pool (--pool-size, or enough for every
+    /// ring and core) through the one bring-up, then prints its MAC and link.
+    func startPorts(_ opened: [OpenedPort]) -> (pool: PacketPool, capacity: Int) {
         let cacheSize = 256
         let capacity = poolSize ?? (opened.count * rxq * (rxd + txd) + cores * (cacheSize * 2 + burst * 4) + 1024)
+        let configuration = PortConfiguration(
+            receiveQueues: rxq, transmitQueues: txq, receiveRingSize: rxd, transmitRingSize: txd, receivePools: [],
+            transmitOffloads: checksumOffload ? [.txIPv4, .txIPChecksum, .txUDPChecksum] : [],
+            promiscuous: promiscuous)
+        let started: StartedPorts
         do {
             // IOVA = physical when any port needs it (UIO); VFIO maps either.
-            return (try opened.makePool(name: "testpmd", capacity: capacity, cacheSize: min(cacheSize, capacity * 2 / 3)), capacity)
+            started = try PortBringUp.start(opened, pool: PoolRequest(name: "testpmd", capacity: capacity,
+                                                                      cacheSize: min(cacheSize, capacity * 2 / 3)),
+                                            configuration: configuration)
         } catch {
-            fail("packet pool of \(capacity) buffers: \(error)")
-        }
-    }
-
-    /// Configures and starts every port, then prints its MAC and link.
-    func startPorts(_ opened: [OpenedPort], pool: PacketPool) {
-        for (index, port) in opened.map(\.device).enumerated() {
-            do {
-                try port.configure(PortConfiguration(
-                    receiveQueues: rxq, transmitQueues: txq, receiveRingSize: rxd, transmitRingSize: txd, receivePools: [pool],
-                    transmitOffloads: checksumOffload ? [.txIPv4, .txIPChecksum, .txUDPChecksum] : [],
-                    promiscuous: promiscuous))
-                try port.start()
-            } catch {
-                fail("port \(index) \(opened[index].label): \(error)")
-            }
+            fail("ports \(opened.map(\.label).joined(separator: ", ")) with a pool of \(capacity) buffers: \(error)")
         }
         for (index, port) in opened.enumerated() {
             print("port \(index) \(port.label): mac \(port.device.macAddress), link \(port.device.linkStatus())")
         }
+        return (started.pool, capacity)
     }
 
     func makeEngine(ports: [any NetDevice], pool: PacketPool) -> ForwardingEngine {
