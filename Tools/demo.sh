@@ -88,18 +88,33 @@ linux_side() {
     --peer "$peer 9999 $tcp_bytes e1000=10.0.0.2 virtio=10.0.1.2" \
     -- "sh /lab/linux-guest.sh"
 }
+# --- Dataplane on both vCPUs of the same guest: dp-echo --cores 2, the
+# virtio NIC with 2 queue pairs and the device's RSS, the e1000 spread over
+# the 2 cores in software (full run only).
+two_cores() {
+  .build/debug/dp-lab run --nic e1000 --nic virtio --queue-pairs 2 --rss --access vfio --product dp-echo --timeout 420 \
+    --peer-ip 10.0.0.1/24 --peer-ip 10.0.1.1/24 \
+    --peer "$peer 9999 $tcp_bytes e1000=10.0.0.2 virtio=10.0.1.2" \
+    -- "dp-echo --pci 0000:00:10.0 --ip 10.0.0.2/24 --pci 0000:00:11.0 --ip 10.0.1.2/24 --udp-echo 7 --tcp-echo 7 --cores 2 --stop-port 9999 --seconds 360"
+}
 ours_logs=("$lab_log")
 linux_logs=()
+two_core_logs=()
 rounds=$(( quick ? 1 : 3 ))
 for round in $(seq "$rounds"); do
   if [ "$round" -gt 1 ]; then
     step "guest round $round: Dataplane (dp-echo on the PCI ports)" functional && ours_logs+=("$last_log")
   fi
   step "guest round $round: Linux kernel stack (linux-echo on e1000/virtio_net)" linux_side && linux_logs+=("$last_log")
+  if [ "$quick" -eq 0 ]; then
+    step "guest round $round: Dataplane on 2 cores (dp-echo --cores 2)" two_cores && two_core_logs+=("$last_log")
+  fi
 done
 mkdir -p "$results"
-step "guest: UDP echo, TCP goodput, connections/s, ours vs Linux" \
-  /usr/bin/python3 Tools/demo/guest-compare.py "$results" "${ours_logs[@]}" -- "${linux_logs[@]}"
+two_core_args=()
+[ "${#two_core_logs[@]}" -gt 0 ] && two_core_args=(-- "${two_core_logs[@]}")
+step "guest: UDP echo, TCP goodput, connections/s, ours (1 and 2 cores) vs Linux" \
+  /usr/bin/python3 Tools/demo/guest-compare.py "$results" "${ours_logs[@]}" -- "${linux_logs[@]}" "${two_core_args[@]}"
 
 # --- Benchmarks, each ours beside its peer, alternating, medians.
 if [ "$quick" -eq 1 ]; then

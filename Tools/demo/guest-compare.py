@@ -3,16 +3,22 @@
 DEMO-FIGURE lines demo-peer.py printed in each lab run's log (ours: dp-echo
 on the PCI ports; Linux: linux-echo on the kernel drivers of the same NIC
 kinds). Medians over the runs of each side; the ratio is the median of ours
-over the median of Linux. Writes results/guest-stack.json (UDP) and
-results/tcp-guest.json (TCP goodput, connections/s) in the Docs/BENCHMARKS.md
-schema, results/tcp-guest.png (ours beside Linux per NIC), and prints the rows.
-Usage: guest-compare.py RESULTS_DIR OURS_LOG... -- LINUX_LOG...
+over the median of Linux. With a third group of logs (dp-echo --cores 2 in
+the same 2-vCPU guest, virtio with 2 queue pairs and RSS, e1000 spread in
+software) the same figures come again as "..., 2 cores", beside the same
+Linux runs. Writes results/guest-stack.json (UDP) and results/tcp-guest.json
+(TCP goodput, connections/s) in the Docs/BENCHMARKS.md schema,
+results/tcp-guest.png (ours beside Linux per NIC), and prints the rows.
+Usage: guest-compare.py RESULTS_DIR OURS_LOG... -- LINUX_LOG... [-- OURS_2_CORES_LOG...]
 """
 import json, os, re, statistics, sys, time
 
 directory = sys.argv[1]
-split = sys.argv.index("--")
-sides = {"ours": sys.argv[2:split], "linux": sys.argv[split + 1:]}
+separators = [i for i, arg in enumerate(sys.argv) if arg == "--"]
+ends = separators + [len(sys.argv)]
+sides = {"ours": sys.argv[2:ends[0]], "linux": sys.argv[ends[0] + 1:ends[1]]}
+if len(separators) > 1:
+    sides["ours2"] = sys.argv[ends[1] + 1:ends[2]]
 values = {}  # (nic, figure, unit) -> side -> [values]
 for side, logs in sides.items():
     for log in logs:
@@ -25,14 +31,17 @@ names = {"udp-echo-rate": "UDP echo, 18 B, 16 in flight", "tcp-echo-goodput": "T
          "tcp-connections-rate": "TCP connections (connect, 1 B echo, close; 16 at a time)"}
 figures = []
 for (nic, figure, unit), sides_values in sorted(values.items()):
-    ours = statistics.median(sides_values["ours"]) if "ours" in sides_values else None
     linux = statistics.median(sides_values["linux"]) if "linux" in sides_values else None
-    entry = {"name": f"guest {nic} {names.get(figure, figure)}", "unit": unit, "better": "higher", "ours": ours,
-             "note": f"runs: ours {sides_values.get('ours', [])}, Linux {sides_values.get('linux', [])}"}
-    if linux:
-        entry.update(peer=linux, peerName="Linux kernel stack", ratio=round(ours / linux, 3) if ours is not None else None)
-    figures.append(entry)
-    print(f"{entry['name']}: ours {ours}, Linux {linux} {unit}, ratio {entry.get('ratio')}")
+    for side, suffix in (("ours", ""), ("ours2", ", 2 cores")):
+        if side == "ours2" and side not in sides_values:
+            continue
+        ours = statistics.median(sides_values[side]) if side in sides_values else None
+        entry = {"name": f"guest {nic} {names.get(figure, figure)}{suffix}", "unit": unit, "better": "higher", "ours": ours,
+                 "note": f"runs: ours {sides_values.get(side, [])}, Linux {sides_values.get('linux', [])}"}
+        if linux:
+            entry.update(peer=linux, peerName="Linux kernel stack", ratio=round(ours / linux, 3) if ours is not None else None)
+        figures.append(entry)
+        print(f"{entry['name']}: ours {ours}, Linux {linux} {unit}, ratio {entry.get('ratio')}")
 if not figures:
     sys.exit("guest-compare: no DEMO-FIGURE lines in the logs")
 os.makedirs(directory, exist_ok=True)
