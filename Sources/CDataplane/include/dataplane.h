@@ -25,10 +25,14 @@ extern "C" {
 
 /* Runtime. dp_init takes dp-echo's port and address flags:
  *   --tap NAME | --pci ADDR | --loopback,  --ip A.B.C.D/PREFIX,
- *   [--gateway A.B.C.D] [--mac XX:..] [--mtu N] [--cores 1] [--idle-sleep-us N]
+ *   [--gateway A.B.C.D] [--mac XX:..] [--mtu N] [--cores N] [--idle-sleep-us N]
  *   [--pool-size N] [--privileged-ports capability|allowed|denied]
- * --cores takes 1 only for now (one receive queue per port): other values
- * fail with EINVAL.
+ * --cores N (1...64): one stack and socket table per core, each on its own
+ * queue of the port (the device's RSS queues where it has them, else the
+ * port's frames spread in software by core 0); dp_run runs the loop on
+ * every core. Each core opens its own sockets (SO_REUSEPORT to share a
+ * port) and keeps its own state: see Docs/SOCKETS.md "An application on N
+ * cores".
  * Unknown arguments are left alone (so applications can add their own).
  * Returns 0, or -1 with errno set and a message on stderr. */
 int dp_init(int argc, char **argv);
