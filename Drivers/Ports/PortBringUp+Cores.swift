@@ -85,7 +85,7 @@ extension StartedPorts {
         case .single:
             try stack.addInterface(device: ports[index].device, configuration: configuration)
         case .deviceQueues(let queues, let toeplitz, let table):
-            try stack.addInterface(device: queues.queues[core], configuration: configuration)
+            try stack.addInterface(device: queues.queue(core), configuration: configuration)
             stack.flowSteering = FlowSteering(toeplitz: toeplitz, table: table, queue: core)
         case .software(let steering):
             try attach(steering, queue: core, to: stack, configuration)

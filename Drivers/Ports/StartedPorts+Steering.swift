@@ -15,7 +15,7 @@ extension StartedPorts {
     /// stack how flows find their core (wrong-core counts, outgoing ports).
     public func attach(_ steering: SoftwareSteering, queue: Int, to stack: NetStack,
                        _ configuration: InterfaceConfiguration) throws(StackError) {
-        try stack.addInterface(device: steering.queues[queue], configuration: configuration)
+        try stack.addInterface(device: steering.queue(queue), configuration: configuration)
         stack.flowSteering = FlowSteering(toeplitz: steering.toeplitz, table: steering.table, queue: queue)
     }
 }

@@ -15,7 +15,6 @@ public final class DeviceQueues: @unchecked Sendable {
     /// Copies of ARP replies for core k (k ≥ 1), produced by core 0.
     let arpRings: [Ring<PacketBuffer>]
     let arpDrops: UnsafeMutablePointer<UInt64>
-    public private(set) var queues: [DeviceQueue] = []
 
     /// `device` must be configured and started with `count` queue pairs.
     public init(device: any NetDevice, queues count: Int, pool: PacketPool, ringSize: Int = 256) throws(DeviceError) {
@@ -29,7 +28,6 @@ public final class DeviceQueues: @unchecked Sendable {
         }
         arpDrops = .allocate(capacity: count)
         arpDrops.initialize(repeating: 0, count: count)
-        queues = (0..<count).map { DeviceQueue(queues: self, index: $0) }
     }
 
     deinit {
@@ -38,6 +36,13 @@ public final class DeviceQueues: @unchecked Sendable {
     }
 
     public var queueCount: Int { arpRings.count }
+
+    /// Core `index`'s queue pair. It keeps the device and its rings alive
+    /// (a stack may outlive the program's own reference, as at exit).
+    public func queue(_ index: Int) -> DeviceQueue {
+        precondition(index >= 0 && index < queueCount, "device queue \(index) of \(queueCount)")
+        return DeviceQueue(queues: self, index: index)
+    }
 
     /// Core 0: copies the ARP replies among `packets` to every other core.
     @inline(__always)
@@ -56,7 +61,7 @@ public final class DeviceQueues: @unchecked Sendable {
 
 /// One core's queue pair of a device with RSS.
 public final class DeviceQueue: NetDevice {
-    unowned let queues: DeviceQueues
+    let queues: DeviceQueues
     public let index: Int
 
     init(queues: DeviceQueues, index: Int) {

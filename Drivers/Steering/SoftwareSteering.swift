@@ -32,7 +32,6 @@ public final class SoftwareSteering: @unchecked Sendable {
     var pendingCount = 0
     /// Per-queue counters, each written by one thread (see SteeringCounters).
     let counters: UnsafeMutablePointer<SteeringCounters>
-    public private(set) var queues: [SteeredQueue] = []
 
     static let burstSize = 32
 
@@ -59,7 +58,6 @@ public final class SoftwareSteering: @unchecked Sendable {
         pendingTransmit = .allocate(capacity: Self.burstSize)
         counters = .allocate(capacity: queueCount)
         counters.initialize(repeating: SteeringCounters(), count: queueCount)
-        queues = (0..<queueCount).map { SteeredQueue(steering: self, index: $0) }
     }
 
     deinit {
@@ -75,6 +73,14 @@ public final class SoftwareSteering: @unchecked Sendable {
     }
 
     public var queueCount: Int { receiveRings.count }
+
+    /// Core `index`'s view of the port. It keeps the steering alive (a stack
+    /// may outlive the program's own reference to it, as at exit), and holds
+    /// no state of its own: the rings and counters are the steering's.
+    public func queue(_ index: Int) -> SteeredQueue {
+        precondition(index >= 0 && index < queueCount, "steered queue \(index) of \(queueCount)")
+        return SteeredQueue(steering: self, index: index)
+    }
 
     /// A snapshot of one queue's counters.
     public func counters(ofQueue queue: Int) -> SteeringCounters { counters[queue] }

@@ -9,7 +9,7 @@ import Packets
 /// Configure, start and stop concern the device, which its bring-up owns:
 /// here they only check the request.
 public final class SteeredQueue: NetDevice {
-    unowned let steering: SoftwareSteering
+    let steering: SoftwareSteering
     public let index: Int
 
     init(steering: SoftwareSteering, index: Int) {

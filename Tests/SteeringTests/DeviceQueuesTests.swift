@@ -57,16 +57,16 @@ struct DeviceQueuesTests {
         device.pending[2] = [try frame(pool, etherType: 0x0800)]
         let burst = UnsafeMutableBufferPointer<PacketBuffer>.allocate(capacity: 8)
         defer { burst.deallocate() }
-        #expect(queues.queues[0].receive(queue: 0, into: burst) == 2, "core 0 keeps the reply and the request")
+        #expect(queues.queue(0).receive(queue: 0, into: burst) == 2, "core 0 keeps the reply and the request")
         PacketBuffer.free(UnsafeMutableBufferPointer(rebasing: burst[0..<2]))
-        #expect(queues.queues[1].receive(queue: 0, into: burst) == 1, "core 1 gets a copy of the reply only")
+        #expect(queues.queue(1).receive(queue: 0, into: burst) == 1, "core 1 gets a copy of the reply only")
         #expect(EthernetFrame.isARPReply(burst[0].bytes))
         burst[0].free()
-        #expect(queues.queues[2].receive(queue: 0, into: burst) == 2, "core 2: the copy, then its own IPv4 frame")
+        #expect(queues.queue(2).receive(queue: 0, into: burst) == 2, "core 2: the copy, then its own IPv4 frame")
         PacketBuffer.free(UnsafeMutableBufferPointer(rebasing: burst[0..<2]))
         let out = try frame(pool, etherType: 0x0800)
         burst[0] = out
-        #expect(queues.queues[2].transmit(queue: 0, UnsafeMutableBufferPointer(rebasing: burst[0..<1])) == 1)
+        #expect(queues.queue(2).transmit(queue: 0, UnsafeMutableBufferPointer(rebasing: burst[0..<1])) == 1)
         #expect(device.sent[2].count == 1 && device.sent[0].isEmpty)
         out.free()
         #expect(pool.statistics.available == 256, "every buffer came back")

@@ -153,7 +153,7 @@ struct SteeredCoresTests {
         #expect(all, "received \(received)")
         #expect(received.allSatisfy { $0 >= senders.count / cores / 2 }, "spread: \(received)")
         #expect(host.wrongCore == [0, 0])
-        let statistics = host.steering.queues.map { $0.statistics() }
+        let statistics = (0..<cores).map { host.steering.queue($0).statistics() }
         #expect(statistics.allSatisfy { $0.receiveNoBuffer == 0 })
     }
 }
