@@ -21,6 +21,18 @@ struct CoreScaling {
         var ratio: Double { nCores / oneCore }
     }
 
+    /// Iterations per second of a loop that touches no memory (xorshift64
+    /// in a register, a dependent chain the optimiser cannot fold, as it can
+    /// an LCG's): the baseline of what N cores can give at once.
+    static func spinRate(iterations: Int = 300_000_000) -> Double {
+        let start = TSCClock.monotonicNanoseconds()
+        var x: UInt64 = 88_172_645_463_325_252
+        for _ in 0..<iterations { x ^= x << 13; x ^= x >> 7; x ^= x << 17 }
+        let seconds = Double(TSCClock.monotonicNanoseconds() - start) / 1e9
+        // Using x keeps the loop (its result is observable).
+        return x == 42 ? 0 : Double(iterations) / seconds
+    }
+
     func run() throws -> [Round] {
         var results: [Round] = []
         for _ in 0..<rounds {
