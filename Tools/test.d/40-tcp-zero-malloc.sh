@@ -11,7 +11,11 @@ bench=.build/release/dp-tcp-bench
 check=$(LD_PRELOAD=$lib "$bench" --megabytes 50 --sanity-allocate | grep "steady state")
 case "$check" in *" 0 mallocs"*) echo "tcp-zero-malloc: the malloc counter did not count ($check)"; exit 1;; esac
 for run in "--congestion newreno" "--congestion cubic" "--congestion newreno --drop-every 50"; do
-  line=$(LD_PRELOAD=$lib "$bench" --megabytes 200 $run | tee /dev/stderr | grep "steady state")
+  # Printed through our own stdout: `tee /dev/stderr` reopened the caller's
+  # log file with O_TRUNC and left a run of NUL bytes where its start was.
+  out=$(LD_PRELOAD=$lib "$bench" --megabytes 200 $run)
+  echo "$out"
+  line=$(echo "$out" | grep "steady state")
   case "$line" in
     *" 0 mallocs"*) ;;
     *) echo "tcp-zero-malloc: $run allocates per segment: $line"; exit 1;;
