@@ -71,7 +71,9 @@ extension PortBringUp {
     /// software, the second (the far end) served by one core.
     public static func startLoopbackPair(ringSize: Int = 1024, pool: PoolRequest, cores: Int) throws -> StartedPorts {
         var started = try startLoopbackPair(ringSize: ringSize, pool: pool)
-        started.spreads = cores > 1 ? [.software(try started.steer(0, over: cores)), .single] : [.single, .single]
+        started.spreads = cores > 1
+            ? [.software(try SoftwareSteering(device: started[0].device, queues: cores, pool: started.pool)), .single]
+            : [.single, .single]
         return started
     }
 }
@@ -88,7 +90,8 @@ extension StartedPorts {
             try stack.addInterface(device: queues.queue(core), configuration: configuration)
             stack.flowSteering = FlowSteering(toeplitz: toeplitz, table: table, queue: core)
         case .software(let steering):
-            try attach(steering, queue: core, to: stack, configuration)
+            try stack.addInterface(device: steering.queue(core), configuration: configuration)
+            stack.flowSteering = FlowSteering(toeplitz: steering.toeplitz, table: steering.table, queue: core)
         }
     }
 }

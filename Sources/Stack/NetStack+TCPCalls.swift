@@ -103,30 +103,12 @@ extension NetStack {
         let result = try? tcp.withConnection(stream.id) { connection -> (count: Int, status: TCPStreamStatus) in
             var count = 0
             if buffer.count > 0 && connection.bytesReadable > 0 {
-                if peek {
-                    _ = connection.consumeReceived { first, second in
-                        count = Self.copy(first, second, to: buffer)
-                        return 0
-                    }
-                } else {
-                    count = (try? connection.receive(into: buffer)) ?? 0
-                }
+                count = peek ? connection.peekReceived(into: buffer) : (try? connection.receive(into: buffer)) ?? 0
             }
             return (count, TCPStreamStatus(connection))
         }
         if let result, result.count > 0, !peek { runTCP() }
         return result
-    }
-
-    /// Copies the two regions of a wrapped ring into `buffer`, up to its size.
-    @inline(__always)
-    static func copy(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer,
-                     to buffer: UnsafeMutableRawBufferPointer) -> Int {
-        let head = min(first.count, buffer.count)
-        if head > 0 { buffer.baseAddress!.copyMemory(from: first.baseAddress!, byteCount: head) }
-        let tail = min(second.count, buffer.count - head)
-        if tail > 0 { (buffer.baseAddress! + head).copyMemory(from: second.baseAddress!, byteCount: tail) }
-        return head + tail
     }
 
     // MARK: Status and options

@@ -272,6 +272,14 @@ public final class TCPConnection {
         return count
     }
 
+    /// Copies readable bytes into `destination` without removing them
+    /// (MSG_PEEK); returns how many.
+    public func peekReceived(into destination: UnsafeMutableRawBufferPointer) -> Int {
+        let count = min(receiveBuffer.count, destination.count)
+        if count > 0 { receiveBuffer.copy(offset: 0, length: count, to: destination.baseAddress!) }
+        return count
+    }
+
     /// Calls `body` with the readable bytes (up to two regions when the ring
     /// wraps) and removes the bytes it says it consumed: zero-copy reading.
     public func consumeReceived(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Int) -> Int {
