@@ -6,18 +6,18 @@ import SystemPackage
 // makes the call and turns a SocketError into -1 with errno set.
 
 @inline(__always)
-private func fail(_ error: SocketError) -> Int32 {
+func fail(_ error: SocketError) -> Int32 {
     Glibc.errno = error.errno.rawValue
     return -1
 }
 
 @inline(__always)
-private func fail(_ code: Int32) -> Int32 {
+func fail(_ code: Int32) -> Int32 {
     Glibc.errno = code
     return -1
 }
 
-private func call(_ descriptor: Int32, _ body: (SocketCore) throws(SocketError) -> Int32) -> Int32 {
+func call(_ descriptor: Int32, _ body: (SocketCore) throws(SocketError) -> Int32) -> Int32 {
     do {
         return try body(try SocketCore.owning(descriptor))
     } catch {
@@ -25,7 +25,7 @@ private func call(_ descriptor: Int32, _ body: (SocketCore) throws(SocketError) 
     }
 }
 
-private func callSize(_ descriptor: Int32, _ body: (SocketCore) throws(SocketError) -> Int) -> Int {
+func callSize(_ descriptor: Int32, _ body: (SocketCore) throws(SocketError) -> Int) -> Int {
     do {
         return try body(try SocketCore.owning(descriptor))
     } catch {
@@ -35,7 +35,7 @@ private func callSize(_ descriptor: Int32, _ body: (SocketCore) throws(SocketErr
 
 /// Writes an IPv4 address to a caller's sockaddr: at most *length bytes
 /// (truncated), then *length = the full size.
-private func store(_ address: IPv4SocketAddress, _ pointer: UnsafeMutablePointer<sockaddr>?,
+func store(_ address: IPv4SocketAddress, _ pointer: UnsafeMutablePointer<sockaddr>?,
                    _ length: UnsafeMutablePointer<socklen_t>?) {
     guard let pointer, let length else { return }
     var value = address.sockaddr
@@ -45,7 +45,7 @@ private func store(_ address: IPv4SocketAddress, _ pointer: UnsafeMutablePointer
     length.pointee = socklen_t(full)
 }
 
-private func parse(_ pointer: UnsafePointer<sockaddr>?, _ length: socklen_t) throws(SocketError) -> SocketAddress {
+func parse(_ pointer: UnsafePointer<sockaddr>?, _ length: socklen_t) throws(SocketError) -> SocketAddress {
     guard let pointer else { throw SocketError(.badAddress, "the address pointer is NULL") }
     return try SocketAddress.parse(UnsafeRawPointer(pointer), length: Int(length))
 }
@@ -53,7 +53,7 @@ private func parse(_ pointer: UnsafePointer<sockaddr>?, _ length: socklen_t) thr
 // MARK: Runtime
 
 /// A message on standard error (unbuffered write, no shared FILE).
-private func report(_ message: String) {
+func report(_ message: String) {
     var bytes = Array((message).utf8)
     _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
 }
@@ -240,7 +240,11 @@ public func dp_getsockopt(_ fd: Int32, _ level: Int32, _ option: Int32, _ value:
 
 @_cdecl("dp_close")
 public func dp_close(_ fd: Int32) -> Int32 {
-    call(fd) { (core) throws(SocketError) -> Int32 in
+    if let set = EpollSet.find(fd) {
+        set.close()
+        return 0
+    }
+    return call(fd) { (core) throws(SocketError) -> Int32 in
         try core.close(fd)
         return 0
     }
@@ -283,23 +287,14 @@ public func dp_poll(_ fds: UnsafeMutablePointer<pollfd>?, _ count: UInt, _ timeo
     } else {
         for item in items { if let c = try? SocketCore.owning(item.fd) { core = c; break } }
     }
-    guard let core else { return fail(EINVAL) }
+    guard let core else {
+        // Only kernel descriptors (or none): the kernel's poll.
+        let found = Glibc.poll(fds, nfds_t(count), timeout)
+        return found
+    }
     do {
         return Int32(try core.poll(items, timeoutMilliseconds: timeout))
     } catch {
         return fail(error)
-    }
-}
-
-@_cdecl("dp_fcntl_impl")
-public func dp_fcntl_impl(_ fd: Int32, _ command: Int32, _ argument: Int) -> Int32 {
-    call(fd) { (core) throws(SocketError) -> Int32 in
-        switch command {
-        case F_GETFL: return O_RDWR | (try core.isNonBlocking(fd) ? O_NONBLOCK : 0)
-        case F_SETFL:
-            try core.setNonBlocking(fd, Int32(truncatingIfNeeded: argument) & O_NONBLOCK != 0)
-            return 0
-        default: throw SocketError(.invalidArgument, "fcntl command \(command): only F_GETFL and F_SETFL (O_NONBLOCK) apply to sockets")
-        }
     }
 }

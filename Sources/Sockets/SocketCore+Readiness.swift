@@ -6,6 +6,8 @@ public struct PollEvents: OptionSet, Sendable, Hashable {
     public var rawValue: Int16
     public init(rawValue: Int16) { self.rawValue = rawValue }
     public static let input = PollEvents(rawValue: Int16(POLLIN))
+    /// Urgent data: never reported (MSG_OOB is not supported), accepted in masks.
+    public static let priority = PollEvents(rawValue: Int16(POLLPRI))
     public static let output = PollEvents(rawValue: Int16(POLLOUT))
     public static let error = PollEvents(rawValue: Int16(POLLERR))
     public static let hangUp = PollEvents(rawValue: Int16(POLLHUP))
@@ -56,7 +58,8 @@ extension SocketCore {
     }
 
     /// poll(): fills `revents` of each pollfd with our descriptors'
-    /// readiness; waits up to `timeoutMilliseconds` (-1 forever, 0 not at
+    /// readiness (and kernel descriptors' as the kernel reports them, looked
+    /// at with a zero timeout on each turn); waits up to `timeoutMilliseconds` (-1 forever, 0 not at
     /// all) while the core keeps running. Returns how many have events.
     public func poll(_ items: UnsafeMutableBufferPointer<pollfd>, timeoutMilliseconds: Int32) throws(SocketError) -> Int {
         func scan() -> Int {
@@ -64,6 +67,11 @@ extension SocketCore {
             for i in items.indices {
                 items[i].revents = 0
                 guard items[i].fd >= 0 else { continue }
+                if SocketDescriptor.decode(items[i].fd) == nil {
+                    // A kernel descriptor: the kernel's answer, without waiting.
+                    if Glibc.poll(items.baseAddress! + i, 1, 0) > 0 { ready += 1 }
+                    continue
+                }
                 let events: PollEvents
                 if let (slot, entry) = try? entry(items[i].fd) {
                     _ = slot

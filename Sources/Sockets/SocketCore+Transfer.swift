@@ -176,7 +176,7 @@ extension SocketCore {
         for datagram in keep { datagram.payload.free() }
     }
 
-    private func nextDatagram(_ entry: SocketEntry) -> ReceivedDatagram? {
+    func nextDatagram(_ entry: SocketEntry) -> ReceivedDatagram? {
         if let peeked = entry.peeked { return peeked }
         guard let udp = entry.udp else { return nil }
         while let datagram = try? stack.udpReceive(udp) {

@@ -35,6 +35,9 @@ public final class SocketCore: @unchecked Sendable {
     /// UDP sockets with async waiters (the stack reports no UDP events).
     var udpWaiting: Set<Int> = []
     public let executor: SocketCoreExecutor
+    /// Where a datagram is gathered for sendmsg/writev or received whole for
+    /// recvmsg/readv with several buffers (allocated at first use, kept).
+    var vectorScratchStorage: UnsafeMutableRawBufferPointer?
 
     // MARK: The registry of cores (descriptor → core, interrupt flags)
 
@@ -84,6 +87,7 @@ public final class SocketCore: @unchecked Sendable {
         // Sockets left open ended as close() ends them (FIN, or RST with
         // unread data), as when a process exits: send those now, not never.
         stack.flush()
+        vectorScratchStorage?.deallocate()
         Self.registry[coreID].store(nil, ordering: .releasing)
         Self.claimed[coreID].store(false, ordering: .releasing)
     }
@@ -223,6 +227,7 @@ public final class SocketCore: @unchecked Sendable {
         let options = SocketOptionValues(receiveBufferSize: configuration.defaultReceiveBufferSize,
                                          sendBufferSize: configuration.defaultSendBufferSize)
         let entry = SocketEntry(kind: kind, nonBlocking: flags & Int32(SOCK_NONBLOCK.rawValue) != 0, options: options)
+        entry.closeOnExec = flags & Int32(SOCK_CLOEXEC.rawValue) != 0
         return descriptor(try allocate(entry))
     }
 

@@ -15,7 +15,7 @@ public enum SocketDescriptor {
     }
 
     /// (core, slot) of a descriptor in our range, nil otherwise.
-    static func decode(_ descriptor: Int32) -> (core: Int, slot: Int)? {
+    public static func decode(_ descriptor: Int32) -> (core: Int, slot: Int)? {
         guard descriptor >= base, descriptor < base + Int32(maximumCores << 16) else { return nil }
         let value = Int(descriptor - base)
         return (value >> 16, value & 0xFFFF)

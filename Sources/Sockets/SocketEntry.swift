@@ -51,6 +51,8 @@ struct SocketOptionValues {
 final class SocketEntry {
     let kind: SocketKind
     var nonBlocking: Bool
+    /// FD_CLOEXEC: kept for F_GETFD (no exec crosses a data-plane socket).
+    var closeOnExec = false
     var options: SocketOptionValues
     /// The bound address (nil until bind, connect, listen or sendto binds it).
     var local: IPv4SocketAddress?

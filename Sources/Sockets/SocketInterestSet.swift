@@ -6,7 +6,12 @@ import SystemPackage
 /// table reports an event for them, so a wait over thousands of idle
 /// connections costs the ready ones (plus the registered UDP sockets,
 /// which the stack reports no events for and which are checked every
-/// wait). Level-triggered: a socket stays reported while it is ready.
+/// wait).
+///
+/// Trigger modes as epoll(7) has them: level-triggered (the default) keeps
+/// reporting a socket while it is ready; edge-triggered reports it once per
+/// change (new data, freed send space, a state change) and again only after
+/// the next one; one-shot reports it once, then not until `modify` re-arms it.
 public final class SocketInterestSet {
     public struct Event: Sendable, Equatable {
         public var descriptor: Int32
@@ -20,17 +25,31 @@ public final class SocketInterestSet {
         }
     }
 
+    /// EPOLLET and EPOLLONESHOT.
+    public struct Mode: OptionSet, Sendable, Hashable {
+        public var rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        public static let edgeTriggered = Mode(rawValue: 1)
+        public static let oneShot = Mode(rawValue: 2)
+    }
+
     struct Registration {
         var descriptor: Int32
         var events: PollEvents
         var userData: UInt64
+        var mode: Mode
         var isCandidate: Bool
         var isDatagram: Bool
+        /// One-shot registrations are disarmed once reported, until modify.
+        var armed = true
+        /// Edge-triggered datagram sockets: the arrival count last reported.
+        var reportedArrivals: UInt64 = 0
     }
 
     unowned let core: SocketCore
     var registrations: [Int: Registration] = [:]
     var candidates: [Int] = []
+    private var kept: [Int] = []
     var datagramSlots: Set<Int> = []
 
     init(core: SocketCore) { self.core = core }
@@ -41,27 +60,33 @@ public final class SocketInterestSet {
 
     public var count: Int { registrations.count }
 
+    /// The core whose sockets this set watches.
+    public var socketCore: SocketCore { core }
+
     /// EPOLL_CTL_ADD (EEXIST when already registered).
-    public func add(_ descriptor: Int32, events: PollEvents, userData: UInt64 = 0) throws(SocketError) {
+    public func add(_ descriptor: Int32, events: PollEvents, mode: Mode = [], userData: UInt64 = 0) throws(SocketError) {
         let (slot, entry) = try core.entry(descriptor)
         guard registrations[slot] == nil else {
             throw SocketError(.fileExists, "descriptor \(descriptor) is already in this interest set: use modify")
         }
-        registrations[slot] = Registration(descriptor: descriptor, events: events, userData: userData,
+        registrations[slot] = Registration(descriptor: descriptor, events: events, userData: userData, mode: mode,
                                            isCandidate: false, isDatagram: entry.kind == .datagram)
         entry.interestSets[ObjectIdentifier(self)] = self
         if entry.kind == .datagram { datagramSlots.insert(slot) }
         touch(slot)
     }
 
-    /// EPOLL_CTL_MOD (ENOENT when not registered).
-    public func modify(_ descriptor: Int32, events: PollEvents, userData: UInt64 = 0) throws(SocketError) {
+    /// EPOLL_CTL_MOD (ENOENT when not registered): new events and mode, re-armed.
+    public func modify(_ descriptor: Int32, events: PollEvents, mode: Mode = [], userData: UInt64 = 0) throws(SocketError) {
         let (slot, _) = try core.entry(descriptor)
         guard registrations[slot] != nil else {
             throw SocketError(.noSuchFileOrDirectory, "descriptor \(descriptor) is not in this interest set: use add")
         }
         registrations[slot]!.events = events
         registrations[slot]!.userData = userData
+        registrations[slot]!.mode = mode
+        registrations[slot]!.armed = true
+        registrations[slot]!.reportedArrivals = 0
         touch(slot)
     }
 
@@ -82,7 +107,7 @@ public final class SocketInterestSet {
 
     /// The socket may have changed: look at it in the next wait.
     func touch(_ slot: Int) {
-        guard var registration = registrations[slot], !registration.isCandidate else { return }
+        guard var registration = registrations[slot], !registration.isCandidate, registration.armed else { return }
         registration.isCandidate = true
         registrations[slot] = registration
         candidates.append(slot)
@@ -106,24 +131,49 @@ public final class SocketInterestSet {
         return found
     }
 
-    private func collect(into events: UnsafeMutableBufferPointer<Event>) -> Int {
-        for slot in datagramSlots { touch(slot) }
+    /// The ready sockets now, without running the core (what a combined
+    /// wait over these and kernel descriptors looks at on each turn).
+    public func collect(into events: UnsafeMutableBufferPointer<Event>) -> Int {
+        touchDatagrams()
         var found = 0
-        var kept: [Int] = []
+        kept.removeAll(keepingCapacity: true)
         for slot in candidates {
             guard var registration = registrations[slot], let entry = core.slots[slot] else { continue }
             let ready = core.readiness(entry).intersection(registration.events.union(PollEvents.unmaskable))
-            if ready.isEmpty || found == events.count {
-                registration.isCandidate = !ready.isEmpty
+            if ready.isEmpty || found == events.count || !registration.armed {
+                registration.isCandidate = !ready.isEmpty && registration.armed
                 registrations[slot] = registration
-                if !ready.isEmpty { kept.append(slot) }
+                if registration.isCandidate { kept.append(slot) }
                 continue
             }
             events[found] = Event(descriptor: registration.descriptor, events: ready, userData: registration.userData)
             found += 1
-            kept.append(slot)  // level-triggered: looked at again next time
+            if registration.isDatagram, let udp = entry.udp { registration.reportedArrivals = core.stack.udpArrivals(udp) }
+            if registration.mode.contains(.oneShot) {
+                registration.armed = false
+                registration.isCandidate = false
+            } else if registration.mode.contains(.edgeTriggered) {
+                registration.isCandidate = false  // until the socket changes again
+            } else {
+                kept.append(slot)  // level-triggered: looked at again next time
+            }
+            registrations[slot] = registration
         }
-        candidates = kept
+        swap(&candidates, &kept)
         return found
+    }
+
+    /// The stack reports no UDP events: level-triggered datagram sockets are
+    /// looked at on every wait, edge-triggered ones when datagrams arrived
+    /// since they were last reported.
+    private func touchDatagrams() {
+        for slot in datagramSlots {
+            guard let registration = registrations[slot], !registration.isCandidate, registration.armed else { continue }
+            if registration.mode.contains(.edgeTriggered) {
+                guard let entry = core.slots[slot], let udp = entry.udp,
+                      core.stack.udpArrivals(udp) != registration.reportedArrivals else { continue }
+            }
+            touch(slot)
+        }
     }
 }

@@ -161,6 +161,13 @@ extension NetStack {
         }
     }
 
+    /// How many datagrams the endpoint has queued since it was bound: a
+    /// change means new data (edge-triggered epoll reports it again).
+    public func udpArrivals(_ endpoint: UDPEndpoint) -> UInt64 {
+        guard let i = try? udp.entryIndex(endpoint) else { return 0 }
+        return udp.arrivals(i)
+    }
+
     public func udpReadiness(_ endpoint: UDPEndpoint) -> Readiness {
         guard let i = try? udp.entryIndex(endpoint) else { return [.error] }
         var result: Readiness = []

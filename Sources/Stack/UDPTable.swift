@@ -22,6 +22,8 @@ final class UDPTable {
         var count = 0
         var pendingError: StackError.Kind?
         var dropped: UInt64 = 0
+        /// Datagrams queued since bind (edge-triggered readiness compares it).
+        var arrivals: UInt64 = 0
     }
 
     let capacity: Int
@@ -103,6 +105,7 @@ final class UDPTable {
         entries[i].count = 0
         entries[i].pendingError = nil
         entries[i].dropped = 0
+        entries[i].arrivals = 0
         bindings[key] = i
         return UDPEndpoint(index: Int32(i), generation: entries[i].generation)
     }
@@ -145,6 +148,7 @@ final class UDPTable {
         }
         entries[i].queue[(entries[i].head + entries[i].count) % queueCapacity] = packet
         entries[i].count += 1
+        entries[i].arrivals &+= 1
         return true
     }
 
@@ -157,6 +161,8 @@ final class UDPTable {
     }
 
     func queued(_ i: Int) -> Int { entries[i].count }
+
+    func arrivals(_ i: Int) -> UInt64 { entries[i].arrivals }
 
     func setError(_ i: Int, _ error: StackError.Kind) { entries[i].pendingError = error }
 

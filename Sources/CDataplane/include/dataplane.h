@@ -14,7 +14,9 @@
 #define DATAPLANE_H
 
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/types.h>
 #include <netinet/in.h>
 #include <fcntl.h>
@@ -65,9 +67,31 @@ int dp_close(int sockfd);
 int dp_shutdown(int sockfd, int how);
 int dp_getsockname(int sockfd, struct sockaddr *addr, socklen_t *addrlen);
 int dp_getpeername(int sockfd, struct sockaddr *addr, socklen_t *addrlen);
+/* Data-plane sockets and kernel descriptors in one set. */
 int dp_poll(struct pollfd *fds, nfds_t nfds, int timeout);
-/* F_GETFL and F_SETFL (O_NONBLOCK) only. */
+/* F_GETFL/F_SETFL (O_NONBLOCK) and F_GETFD/F_SETFD (FD_CLOEXEC). */
 int dp_fcntl(int sockfd, int cmd, ...);
+
+/* Linux calls (Docs/SOCKETS.md "Linux calls" has their errno tables). */
+int dp_accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+ssize_t dp_read(int fd, void *buf, size_t count);
+ssize_t dp_write(int fd, const void *buf, size_t count);
+ssize_t dp_readv(int fd, const struct iovec *iov, int iovcnt);
+ssize_t dp_writev(int fd, const struct iovec *iov, int iovcnt);
+/* msg_name, scatter/gather, MSG_TRUNC in and out; no control messages. */
+ssize_t dp_sendmsg(int sockfd, const struct msghdr *msg, int flags);
+ssize_t dp_recvmsg(int sockfd, struct msghdr *msg, int flags);
+/* FIONBIO, FIONREAD (SIOCINQ), SIOCOUTQ, SIOCATMARK; others ENOTTY. */
+int dp_ioctl(int fd, unsigned long request, ...);
+/* epoll(7) as Linux has it: level- and edge-triggered, EPOLLONESHOT,
+ * EPOLLIN/OUT/ERR/HUP/RDHUP/PRI, data returned as given. The set's
+ * descriptor is a kernel epoll instance: it may hold kernel descriptors
+ * (pipes, eventfd, timerfd) beside data-plane sockets of one core, and
+ * dp_epoll_wait runs that core while it waits. Close it with dp_close. */
+int dp_epoll_create(int size);
+int dp_epoll_create1(int flags);
+int dp_epoll_ctl(int epfd, int op, int fd, struct epoll_event *event);
+int dp_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,7 @@
 // adding one changes this file and rebuilds the module (an umbrella directory
 // lets a stale module cache miss new headers).
 #include "dp_cpu.h"
+#include "dp_epoll.h"
 #include "dp_ioport.h"
 #include "dp_mmio.h"
 #include "dp_netns.h"

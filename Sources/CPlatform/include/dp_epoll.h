@@ -1,0 +1,8 @@
+// epoll(7) and the socket ioctls for Swift: Glibc's module map leaves
+// <sys/epoll.h> and <sys/ioctl.h> out.
+#ifndef DP_EPOLL_H
+#define DP_EPOLL_H
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
+#endif
