@@ -9,10 +9,10 @@ import SystemPackage
 /// kernel epoll instance. That instance's number is the set's descriptor,
 /// so it never collides with a kernel file and `close` knows it.
 ///
-/// Waiting runs the sockets' core (the stack makes progress while the
-/// application waits) and looks at the kernel set with a zero timeout on
-/// each turn, so neither kind starves the other; the core sleeps only when
-/// both were idle (its idle sleep). A set that never held a data-plane
+/// Waiting runs the sockets' core (every wait starts with one turn of it,
+/// and it keeps turning while the application waits) and looks at the
+/// kernel set with a zero timeout on each turn, so neither kind starves the
+/// other; the core sleeps only when both were idle (its idle sleep). A set that never held a data-plane
 /// socket waits in the kernel, as plain epoll does.
 public final class EpollSet: @unchecked Sendable {
     /// The kernel epoll instance (the number the application holds).
@@ -116,6 +116,7 @@ public final class EpollSet: @unchecked Sendable {
             scratch.deallocate()
             scratch = .allocate(capacity: Int(capacity))
         }
+        sockets.core.progress()
         var found = gather(events, Int(capacity), sockets)
         if found > 0 || timeoutMilliseconds == 0 { return found }
         let timeout = timeoutMilliseconds < 0 ? 0 : UInt64(timeoutMilliseconds) * 1_000_000

@@ -84,6 +84,7 @@ extension SocketCore {
             }
             return ready
         }
+        progress()
         var ready = scan()
         if ready > 0 || timeoutMilliseconds == 0 { return ready }
         let timeout = timeoutMilliseconds < 0 ? 0 : UInt64(timeoutMilliseconds) * 1_000_000

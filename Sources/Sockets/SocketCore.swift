@@ -315,6 +315,14 @@ public final class SocketCore: @unchecked Sendable {
         return received
     }
 
+    /// One turn without waiting: a poll step and what the application runs
+    /// while blocked. Waits (epoll_wait, poll) start with it, so the stack
+    /// makes progress on every call even when something is always ready.
+    func progress() {
+        step()
+        whileBlocked?()
+    }
+
     /// Keeps the core running (poll steps, timers, other sockets) until
     /// `ready` is true, the timeout passes (EAGAIN) or an interrupt comes (EINTR).
     func block(timeoutNanoseconds: UInt64, _ what: String, until ready: () throws(SocketError) -> Bool) throws(SocketError) {

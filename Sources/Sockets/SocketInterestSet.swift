@@ -116,6 +116,7 @@ public final class SocketInterestSet {
     /// Fills `events` with ready sockets (at most its count) and returns how
     /// many; waits up to `timeoutMilliseconds` (-1 forever) while the core runs.
     public func wait(into events: UnsafeMutableBufferPointer<Event>, timeoutMilliseconds: Int32) throws(SocketError) -> Int {
+        core.progress()  // the stack moves on every wait, even when something is always ready
         var found = collect(into: events)
         if found > 0 || timeoutMilliseconds == 0 { return found }
         let timeout = timeoutMilliseconds < 0 ? 0 : UInt64(timeoutMilliseconds) * 1_000_000
