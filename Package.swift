@@ -19,6 +19,8 @@ let package = Package(
         .executable(name: "dp-echo", targets: ["dp-echo"]),
         // What C applications link: the BSD-shaped dp_* API (dataplane.h).
         .library(name: "dataplane", type: .dynamic, targets: ["CDataplane", "DataplaneRuntime"]),
+        // What an unmodified program loads with LD_PRELOAD (DP_ARGS configures it).
+        .library(name: "dataplane-preload", type: .dynamic, targets: ["CDataplanePreload", "DataplaneRuntime"]),
         .executable(name: "dp-stack-bench", targets: ["dp-stack-bench"]),
         .executable(name: "dp-wire-alloc", targets: ["dp-wire-alloc"]),
         .executable(name: "dp-lab", targets: ["dp-lab"]),
@@ -94,6 +96,9 @@ let package = Package(
                            .product(name: "Atomics", package: "swift-atomics")],
             path: "Sources/Sockets", swiftSettings: fastPath),
         .target(name: "CDataplane", path: "Sources/CDataplane"),
+        // libc's socket, epoll, poll, read/write family routed by descriptor (LD_PRELOAD).
+        .target(name: "CDataplanePreload", dependencies: ["CDataplane"], path: "Sources/CDataplanePreload",
+                linkerSettings: [.linkedLibrary("dl")]),
         .target(
             name: "DataplaneRuntime",
             dependencies: ["Sockets", "CDataplane", "Stack", "Ports", "Steering", "NetDevice", "Packets",

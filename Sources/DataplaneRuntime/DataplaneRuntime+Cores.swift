@@ -27,7 +27,9 @@ final class DataplaneRuntime {
     /// --loopback: the far end of the pair reflects every frame back.
     let reflector: (any NetDevice)?
     /// The running cores (fixed for the whole of dp_run, read from every core's thread).
-    private(set) var cores: [SocketCore] = []
+    var cores: [SocketCore] = []
+    /// Application-thread mode: the next core a thread claims.
+    let nextClaim = ManagedAtomic<Int>(0)
 
     init(options: RuntimeOptions) throws {
         self.options = options
@@ -47,7 +49,7 @@ final class DataplaneRuntime {
 
     /// Makes every core's stack and socket table (on this thread; each core's
     /// thread adopts its own before serving).
-    private func makeCores() throws -> [SocketCore] {
+    func makeCores() throws -> [SocketCore] {
         var made: [SocketCore] = []
         for index in 0..<options.cores {
             let stack = NetStack(pool: pool)
