@@ -52,9 +52,9 @@ int dp_preload_alias(int32_t socket, int number) {
 }
 
 int dp_preload_wrap(int32_t socket, int cloexec) {
-    int number = dp_libc.fcntl(null_source, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
+    int number = DP_LIBC(fcntl)(null_source, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
     if (number >= table_size) {
-        dp_libc.close(number);
+        DP_LIBC(close)(number);
         number = -1;
         errno = EMFILE;
     }
@@ -75,7 +75,7 @@ int dp_preload_release(int fd) {
         if (--numbers_of[socket - SOCKET_BASE] == 0 && !dp_preload_forked) result = DP_INSIDE(dp_close(socket));
     }
     int saved = errno;
-    dp_libc.close(fd);
+    DP_LIBC(close)(fd);
     errno = saved;
     return result;
 }
@@ -100,7 +100,7 @@ int dp_preload_enter_core(void) {
     return -1;
 }
 
-static void resolve_libc(void) {
+void dp_preload_resolve(void) {
 #define RESOLVE(name) dp_libc.name = (__typeof__(dp_libc.name))dlsym(RTLD_NEXT, #name)
     RESOLVE(socket); RESOLVE(bind); RESOLVE(connect); RESOLVE(listen); RESOLVE(accept); RESOLVE(accept4);
     RESOLVE(send); RESOLVE(sendto); RESOLVE(sendmsg); RESOLVE(recv); RESOLVE(recvfrom); RESOLVE(recvmsg);
@@ -108,7 +108,7 @@ static void resolve_libc(void) {
     RESOLVE(setsockopt); RESOLVE(getsockopt); RESOLVE(getsockname); RESOLVE(getpeername);
     RESOLVE(fcntl); RESOLVE(fcntl64); RESOLVE(ioctl); RESOLVE(epoll_create); RESOLVE(epoll_create1);
     RESOLVE(epoll_ctl); RESOLVE(epoll_wait); RESOLVE(epoll_pwait); RESOLVE(poll); RESOLVE(ppoll);
-    RESOLVE(select); RESOLVE(dup); RESOLVE(dup2); RESOLVE(dup3); RESOLVE(sendfile);
+    RESOLVE(select); RESOLVE(dup); RESOLVE(dup2); RESOLVE(dup3); RESOLVE(sendfile); RESOLVE(sigaction);
 #undef RESOLVE
     if (!dp_libc.fcntl64) dp_libc.fcntl64 = dp_libc.fcntl;
 }
@@ -122,7 +122,7 @@ static void finish(void) {
 /* Runs before main: DP_ARGS brings the port up, or the process exits with
  * the reason. Without DP_ARGS every call goes to libc unchanged. */
 __attribute__((constructor)) static void start(void) {
-    resolve_libc();
+    dp_preload_resolve();
     const char *arguments = getenv("DP_ARGS");
     if (!arguments || !*arguments) {
         fprintf(stderr, "dataplane-preload: DP_ARGS is not set: every call goes to the kernel (set DP_ARGS=\"--tap NAME --ip A.B.C.D/P\" or \"--pci ADDR --ip ...\")\n");

@@ -14,13 +14,13 @@
 static int application_call(void) { return dp_preload_active && !dp_preload_inside; }
 
 int close(int fd) {
-    if (!application_call()) return dp_libc.close(fd);
+    if (!application_call()) return DP_LIBC(close)(fd);
     if (dp_preload_socket(fd)) return dp_preload_release(fd);
     if (dp_preload_is_epoll(fd)) {
         dp_preload_mark_epoll(fd, 0);
         if (!dp_preload_forked) return DP_INSIDE(dp_close(fd));
     }
-    return dp_libc.close(fd);
+    return DP_LIBC(close)(fd);
 }
 
 /* F_DUPFD / F_DUPFD_CLOEXEC give the socket another number; the flag
@@ -29,10 +29,10 @@ static int socket_fcntl(int fd, int command, void *argument) {
     if (dp_preload_forked) return dp_preload_refuse_forked(fd);
     int32_t s = dp_preload_socket(fd);
     if (command == F_DUPFD || command == F_DUPFD_CLOEXEC) {
-        int number = dp_libc.fcntl(fd, command, argument);
+        int number = DP_LIBC(fcntl)(fd, command, argument);
         return number < 0 ? -1 : dp_preload_alias(s, number);
     }
-    if (command == F_SETFD) dp_libc.fcntl(fd, F_SETFD, argument);  /* the placeholder too */
+    if (command == F_SETFD) DP_LIBC(fcntl)(fd, F_SETFD, argument);  /* the placeholder too */
     if (dp_preload_enter_core() != 0) return -1;
     return DP_INSIDE(dp_fcntl(s, command, (int)(intptr_t)argument));
 }
@@ -43,7 +43,7 @@ int fcntl(int fd, int command, ...) {
     void *argument = va_arg(list, void *);
     va_end(list);
     if (application_call() && dp_preload_socket(fd)) return socket_fcntl(fd, command, argument);
-    return dp_libc.fcntl(fd, command, argument);
+    return DP_LIBC(fcntl)(fd, command, argument);
 }
 
 int fcntl64(int fd, int command, ...) {
@@ -52,7 +52,7 @@ int fcntl64(int fd, int command, ...) {
     void *argument = va_arg(list, void *);
     va_end(list);
     if (application_call() && dp_preload_socket(fd)) return socket_fcntl(fd, command, argument);
-    return dp_libc.fcntl64(fd, command, argument);
+    return DP_LIBC(fcntl64)(fd, command, argument);
 }
 
 int ioctl(int fd, unsigned long request, ...) {
@@ -60,10 +60,10 @@ int ioctl(int fd, unsigned long request, ...) {
     va_start(list, request);
     void *argument = va_arg(list, void *);
     va_end(list);
-    if (!application_call() || !dp_preload_socket(fd)) return dp_libc.ioctl(fd, request, argument);
+    if (!application_call() || !dp_preload_socket(fd)) return DP_LIBC(ioctl)(fd, request, argument);
     if (dp_preload_forked) return dp_preload_refuse_forked(fd);
     if (request == FIOCLEX || request == FIONCLEX) {
-        dp_libc.ioctl(fd, request, argument);
+        DP_LIBC(ioctl)(fd, request, argument);
         int cloexec = request == FIOCLEX ? FD_CLOEXEC : 0;
         return dp_preload_enter_core() != 0 ? -1 : DP_INSIDE(dp_fcntl(dp_preload_socket(fd), F_SETFD, cloexec));
     }
@@ -72,26 +72,26 @@ int ioctl(int fd, unsigned long request, ...) {
 }
 
 int dup(int fd) {
-    if (!application_call() || !dp_preload_socket(fd)) return dp_libc.dup(fd);
-    int number = dp_libc.dup(fd);
+    if (!application_call() || !dp_preload_socket(fd)) return DP_LIBC(dup)(fd);
+    int number = DP_LIBC(dup)(fd);
     return number < 0 ? -1 : dp_preload_alias(dp_preload_socket(fd), number);
 }
 
 int dup3(int old, int new, int flags) {
-    if (!application_call()) return dp_libc.dup3(old, new, flags);
-    if (old == new) return dp_libc.dup3(old, new, flags);  /* EINVAL, as the kernel says */
+    if (!application_call()) return DP_LIBC(dup3)(old, new, flags);
+    if (old == new) return DP_LIBC(dup3)(old, new, flags);  /* EINVAL, as the kernel says */
     int32_t s = dp_preload_socket(old);
     if (dp_preload_socket(new)) dp_preload_release(new);
-    int number = dp_libc.dup3(old, new, flags);
+    int number = DP_LIBC(dup3)(old, new, flags);
     return number < 0 || !s ? number : dp_preload_alias(s, number);
 }
 
 int dup2(int old, int new) {
-    if (!application_call()) return dp_libc.dup2(old, new);
-    if (old == new) return dp_libc.dup2(old, new);
+    if (!application_call()) return DP_LIBC(dup2)(old, new);
+    if (old == new) return DP_LIBC(dup2)(old, new);
     int32_t s = dp_preload_socket(old);
     if (dp_preload_socket(new)) dp_preload_release(new);
-    int number = dp_libc.dup2(old, new);
+    int number = DP_LIBC(dup2)(old, new);
     return number < 0 || !s ? number : dp_preload_alias(s, number);
 }
 
@@ -127,7 +127,7 @@ static int socket_poll(struct pollfd *items, nfds_t count, int timeout) {
 }
 
 int poll(struct pollfd *items, nfds_t count, int timeout) {
-    if (!application_call() || !items || !holds_sockets(items, count)) return dp_libc.poll(items, count, timeout);
+    if (!application_call() || !items || !holds_sockets(items, count)) return DP_LIBC(poll)(items, count, timeout);
     return socket_poll(items, count, timeout);
 }
 
@@ -137,7 +137,7 @@ int __poll_chk(struct pollfd *items, nfds_t count, int timeout, size_t room) {
 }
 
 int ppoll(struct pollfd *items, nfds_t count, const struct timespec *timeout, const sigset_t *mask) {
-    if (!application_call() || !items || !holds_sockets(items, count)) return dp_libc.ppoll(items, count, timeout, mask);
+    if (!application_call() || !items || !holds_sockets(items, count)) return DP_LIBC(ppoll)(items, count, timeout, mask);
     int milliseconds = timeout ? (int)(timeout->tv_sec * 1000 + (timeout->tv_nsec + 999999) / 1000000) : -1;
     sigset_t saved;
     if (mask) pthread_sigmask(SIG_SETMASK, mask, &saved);
@@ -153,7 +153,7 @@ int select(int count, fd_set *reads, fd_set *writes, fd_set *errors, struct time
             if (dp_preload_socket(fd) && ((reads && FD_ISSET(fd, reads)) || (writes && FD_ISSET(fd, writes)) ||
                                           (errors && FD_ISSET(fd, errors))))
                 sockets = 1;
-    if (!sockets) return dp_libc.select(count, reads, writes, errors, timeout);
+    if (!sockets) return DP_LIBC(select)(count, reads, writes, errors, timeout);
     struct pollfd items[FD_SETSIZE];
     nfds_t used = 0;
     for (int fd = 0; fd < count; fd++) {
@@ -185,7 +185,7 @@ int select(int count, fd_set *reads, fd_set *writes, fd_set *errors, struct time
 // MARK: epoll
 
 int epoll_create1(int flags) {
-    if (!application_call() || dp_preload_forked) return dp_libc.epoll_create1(flags);
+    if (!application_call() || dp_preload_forked) return DP_LIBC(epoll_create1)(flags);
     int fd = DP_INSIDE(dp_epoll_create1(flags));
     if (fd >= 0) dp_preload_mark_epoll(fd, 1);
     return fd;
@@ -200,23 +200,23 @@ int epoll_create(int size) {
 }
 
 int epoll_ctl(int epfd, int operation, int fd, struct epoll_event *event) {
-    if (!application_call() || !dp_preload_is_epoll(epfd)) return dp_libc.epoll_ctl(epfd, operation, fd, event);
+    if (!application_call() || !dp_preload_is_epoll(epfd)) return DP_LIBC(epoll_ctl)(epfd, operation, fd, event);
     int32_t s = dp_preload_socket(fd);
     if (s && dp_preload_forked) return dp_preload_refuse_forked(fd);
-    if (dp_preload_forked) return dp_libc.epoll_ctl(epfd, operation, fd, event);
+    if (dp_preload_forked) return DP_LIBC(epoll_ctl)(epfd, operation, fd, event);
     if (s && dp_preload_enter_core() != 0) return -1;
     return DP_INSIDE(dp_epoll_ctl(epfd, operation, s ? s : fd, event));
 }
 
 int epoll_wait(int epfd, struct epoll_event *events, int capacity, int timeout) {
     if (!application_call() || dp_preload_forked || !dp_preload_is_epoll(epfd))
-        return dp_libc.epoll_wait(epfd, events, capacity, timeout);
+        return DP_LIBC(epoll_wait)(epfd, events, capacity, timeout);
     return DP_INSIDE(dp_epoll_wait(epfd, events, capacity, timeout));
 }
 
 int epoll_pwait(int epfd, struct epoll_event *events, int capacity, int timeout, const sigset_t *mask) {
     if (!application_call() || dp_preload_forked || !dp_preload_is_epoll(epfd))
-        return dp_libc.epoll_pwait(epfd, events, capacity, timeout, mask);
+        return DP_LIBC(epoll_pwait)(epfd, events, capacity, timeout, mask);
     sigset_t saved;
     if (mask) pthread_sigmask(SIG_SETMASK, mask, &saved);
     int found = DP_INSIDE(dp_epoll_wait(epfd, events, capacity, timeout));
@@ -229,7 +229,7 @@ int epoll_pwait(int epfd, struct epoll_event *events, int capacity, int timeout,
 /* sendfile to a data-plane socket: the file is read in pieces and sent;
  * what the socket did not take is given back to the file position. */
 ssize_t sendfile(int out, int in, off_t *offset, size_t count) {
-    if (!application_call() || !dp_preload_socket(out)) return dp_libc.sendfile(out, in, offset, count);
+    if (!application_call() || !dp_preload_socket(out)) return DP_LIBC(sendfile)(out, in, offset, count);
     if (dp_preload_forked) return dp_preload_refuse_forked(out);
     if (dp_preload_enter_core() != 0) return -1;
     int32_t s = dp_preload_socket(out);
@@ -237,7 +237,7 @@ ssize_t sendfile(int out, int in, off_t *offset, size_t count) {
     size_t total = 0;
     while (total < count) {
         size_t want = count - total < sizeof piece ? count - total : sizeof piece;
-        ssize_t got = offset ? pread(in, piece, want, *offset) : dp_libc.read(in, piece, want);
+        ssize_t got = offset ? pread(in, piece, want, *offset) : DP_LIBC(read)(in, piece, want);
         if (got <= 0) {
             if (got < 0 && total == 0) return -1;
             break;

@@ -55,8 +55,13 @@ struct dp_libc {
     int (*dup2)(int, int);
     int (*dup3)(int, int, int);
     ssize_t (*sendfile)(int, int, off_t *, size_t);
+    int (*sigaction)(int, const struct sigaction *, struct sigaction *);
 };
 extern struct dp_libc dp_libc;
+/* Fills dp_libc. Other libraries' constructors (the Swift runtime's
+ * installs signal handlers) run before ours, so calls resolve on demand. */
+void dp_preload_resolve(void);
+#define DP_LIBC(name) (__builtin_expect(dp_libc.name != 0, 1) ? dp_libc.name : (dp_preload_resolve(), dp_libc.name))
 
 /* Nonzero once DP_ARGS brought the data plane up in this process (and not
  * in a forked child). */
