@@ -12,6 +12,7 @@ PACKAGES=(
   python3-matplotlib                            # benchmark plots
   gcc python3                                   # the C socket example and its Linux clients (Tools/test.d)
   qemu-system-x86 busybox-static cpio           # the guest lab
+  redis-server redis-tools nginx wrk strace     # unmodified programs on the LD_PRELOAD library (and their load)
 )
 
 missing=()

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The LD_PRELOAD library (product dataplane-preload) under unmodified programs:
+#  1. the kernel build of Tools/c-epoll/epoll-check.c (plain libc sockets and
+#     epoll) on the data plane's loopback port at an address the kernel does
+#     not have: it must print what it prints on Linux, and make no AF_INET
+#     socket system call (strace);
+#  2. in the lab guest (TCG) on e1000 and on virtio-net under VFIO, Debian's
+#     own redis-server and nginx binaries serve the Linux peer in the lab's
+#     namespace: 10,000 redis keys SET and GET with every value compared,
+#     nginx files compared by sha256 (Tools/preload/apps-peer.py).
+# The same guest run with --bench, alternating with the guest kernel's stack,
+# is the demo's benchmark (./Tools/demo.sh).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+swift build -c release --product dataplane-preload >/dev/null || exit 1
+swift build --product dp-lab >/dev/null || exit 1
+preload="$PWD/.build/release/libdataplane-preload.so"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# 1. epoll-check under the library, without root.
+cc -Wall -Wextra -Werror -O2 -DKERNEL_SOCKETS -o "$work/epoll-check" Tools/c-epoll/epoll-check.c || exit 1
+"$work/epoll-check" >"$work/kernel.out" || { cat "$work/kernel.out"; exit 1; }
+EPOLL_CHECK_ADDRESS=10.5.0.1 LD_PRELOAD="$preload" DP_ARGS="--loopback --ip 10.5.0.1/24 --idle-sleep-us 0" \
+  timeout 120 strace -f -qq -e trace=socket -o "$work/strace.txt" "$work/epoll-check" >"$work/preload.out" 2>"$work/preload.err"
+if ! diff "$work/kernel.out" "$work/preload.out"; then
+  cat "$work/preload.err"
+  echo "52-preload: epoll-check under LD_PRELOAD differs from Linux (diff above)"; exit 1
+fi
+if grep -q "AF_INET" "$work/strace.txt"; then
+  cat "$work/strace.txt"; echo "52-preload: an AF_INET socket reached the kernel"; exit 1
+fi
+echo "52-preload: epoll-check under LD_PRELOAD: $(grep -c '^ok' "$work/preload.out") checks as on Linux, no AF_INET socket in the kernel"
+
+# 2. redis-server and nginx in the lab guest.
+if [ "$(id -u)" -ne 0 ]; then echo "52-preload: the lab part needs root (namespaces, taps)"; exit 1; fi
+./Tools/bootstrap.sh >/dev/null
+for binary in /usr/bin/redis-server /usr/sbin/nginx; do
+  [ -x "$binary" ] || { echo "52-preload: $binary is missing (Tools/bootstrap.sh installs it)"; exit 1; }
+done
+log="$work/lab.log"
+for attempt in 1 2; do
+  .build/debug/dp-lab run --nic e1000 --nic virtio --access vfio --timeout 600 \
+    --peer-ip 10.0.0.1/24 --peer-ip 10.0.1.1/24 \
+    --include /usr/bin/redis-server --include /usr/sbin/nginx --include /etc/passwd --include /etc/group \
+    --include "$preload:/lab/libdataplane-preload.so" --include "$PWD/Tools/preload/guest-apps.sh:/lab/guest-apps.sh" \
+    --peer "/usr/bin/python3 -u $PWD/Tools/preload/apps-peer.py e1000=10.0.0.2 virtio=10.0.1.2" \
+    -- "sh /lab/guest-apps.sh dataplane" >"$log" 2>&1
+  status=$?
+  # 125: the guest ended before running the command (a failed boot): once more.
+  [ "$status" -eq 125 ] && [ "$attempt" -eq 1 ] && ! grep -q "guest ready" "$log" || break
+done
+grep -E "APPS" "$log" | sed 's/^peer: //'
+checks=$(grep -c "APPS [a-z0-9]* [a-z0-9.-]* pass" "$log")
+if [ "$status" -ne 0 ] || ! grep -q "APPS peer pass" "$log" || [ "$checks" -ne 6 ]; then
+  tail -40 "$log"
+  echo "52-preload: redis/nginx in the guest failed (status $status, $checks of 6 checks passed)"; exit 1
+fi
+echo "52-preload: Debian's redis-server and nginx served the Linux peer through the library on e1000 and virtio-net"
