@@ -109,7 +109,7 @@ struct CAPITests {
         #expect(dp_fcntl_impl(fd, F_GETFL, 0) & O_NONBLOCK == 0)
         #expect(dp_fcntl_impl(fd, F_SETFL, Int(O_NONBLOCK)) == 0)
         #expect(dp_fcntl_impl(fd, F_GETFL, 0) & O_NONBLOCK != 0)
-        expectC(.invalidArgument, "other fcntl commands") { Int(dp_fcntl_impl(fd, F_GETFD, 0)) }
+        expectC(.invalidArgument, "other fcntl commands") { Int(dp_fcntl_impl(fd, F_DUPFD, 0)) }
         // getsockname after bind: the address and its length.
         try net.a.bind(fd, to: IPv4SocketAddress(.any, 9999))
         var name = sockaddr_in()
