@@ -4,7 +4,9 @@
 #     epoll) on the data plane's loopback port at an address the kernel does
 #     not have: it must print what it prints on Linux, and make no AF_INET
 #     socket system call (strace);
-#  2. in the lab guest (TCG) on e1000 and on virtio-net under VFIO, Debian's
+#  2. a pthread + epoll server with two threads on --cores 2 over a tap
+#     (threads-echo.c), each thread's listener serving Linux clients;
+#  3. in the lab guest (TCG) on e1000 and on virtio-net under VFIO, Debian's
 #     own redis-server and nginx binaries serve the Linux peer in the lab's
 #     namespace: 10,000 redis keys SET and GET with every value compared,
 #     nginx files compared by sha256 (Tools/preload/apps-peer.py).
@@ -16,7 +18,14 @@ swift build -c release --product dataplane-preload >/dev/null || exit 1
 swift build --product dp-lab >/dev/null || exit 1
 preload="$PWD/.build/release/libdataplane-preload.so"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+ns=""
+server=""
+cleanup() {
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; fi
+  if [ -n "$ns" ]; then ip netns delete "$ns" 2>/dev/null; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
 # 1. epoll-check under the library, without root.
 cc -Wall -Wextra -Werror -O2 -DKERNEL_SOCKETS -o "$work/epoll-check" Tools/c-epoll/epoll-check.c || exit 1
@@ -32,8 +41,37 @@ if grep -q "AF_INET" "$work/strace.txt"; then
 fi
 echo "52-preload: epoll-check under LD_PRELOAD: $(grep -c '^ok' "$work/preload.out") checks as on Linux, no AF_INET socket in the kernel"
 
-# 2. redis-server and nginx in the lab guest.
-if [ "$(id -u)" -ne 0 ]; then echo "52-preload: the lab part needs root (namespaces, taps)"; exit 1; fi
+if [ "$(id -u)" -ne 0 ]; then echo "52-preload: the tap and lab parts need root (namespaces, taps)"; exit 1; fi
+
+# 2. Two application threads on two cores (--cores 2 over a tap, spread in
+#    software): Tools/preload/threads-echo.c, a plain pthread + epoll server,
+#    one SO_REUSEPORT listener per thread; Linux clients in a namespace.
+cc -Wall -Wextra -Werror -O2 -pthread -o "$work/threads-echo" Tools/preload/threads-echo.c || exit 1
+ns="dpp-$$-$RANDOM"
+ip netns add "$ns" && ip netns exec "$ns" ip link set lo up
+ip netns exec "$ns" timeout 120 env LD_PRELOAD="$preload" DP_ARGS="--tap dpp0 --ip 10.79.0.2/24 --cores 2" \
+  "$work/threads-echo" 7302 2 64 20 90 >"$work/threads.log" 2>&1 &
+server=$!
+for _ in $(seq 200); do
+  ip netns exec "$ns" ip link show dpp0 >/dev/null 2>&1 && grep -q "thread 1 serving" "$work/threads.log" && break
+  sleep 0.1
+done
+ip netns exec "$ns" ip addr add 10.79.0.1/24 dev dpp0 && ip netns exec "$ns" ip link set dpp0 up
+ip netns exec "$ns" timeout 90 /usr/bin/python3 Tools/c-echo/echo-client.py 10.79.0.2 7302 64
+client=$?
+wait "$server"
+server_status=$?
+server=""
+ip netns delete "$ns"
+ns=""
+cat "$work/threads.log"
+if [ "$client" -ne 0 ] || [ "$server_status" -ne 0 ] || grep -q "thread [01]: 0 connections" "$work/threads.log" \
+   || ! grep -q "extra thread's socket(): Operation not permitted" "$work/threads.log"; then
+  echo "52-preload: two threads on two cores failed (client $client, server $server_status)"; exit 1
+fi
+echo "52-preload: two application threads each served connections on their own core; a third thread got EPERM"
+
+# 3. redis-server and nginx in the lab guest.
 ./Tools/bootstrap.sh >/dev/null
 for binary in /usr/bin/redis-server /usr/sbin/nginx; do
   [ -x "$binary" ] || { echo "52-preload: $binary is missing (Tools/bootstrap.sh installs it)"; exit 1; }
