@@ -35,6 +35,9 @@ struct StackBench: ParsableCommand {
     @Option(help: "TCP echo: megabytes echoed while measuring (after as many again of warm-up).")
     var megabytes: Double = 8
 
+    @Flag(help: "TCP echo: the server waits in an epoll set (edge-triggered, a kernel pipe beside the socket) and writes with writev, as an epoll server does through the C API or the LD_PRELOAD library.")
+    var epoll = false
+
     @Option(help: "Scaling: run the echo (UDP, or TCP with --tcp-write) on 1 core and on N cores at once, alternating, and report the ratio.")
     var scalingCores: Int?
 
@@ -86,9 +89,10 @@ extension StackBench {
     func runTCP(writeSize: Int) throws {
         guard writeSize > 0 && writeSize <= 65_536 else { throw ValidationError("--tcp-write takes 1...65536 bytes") }
         let bytes = Int(megabytes * 1_048_576)
-        let echo = TCPSocketEcho(writeSize: writeSize, warmupBytes: bytes, measuredBytes: bytes)
+        var echo = TCPSocketEcho(writeSize: writeSize, warmupBytes: bytes, measuredBytes: bytes)
+        echo.usesEpoll = epoll
         let result = try echo.run()
-        print("dp-stack-bench: TCP echo through sockets over Loopback, \(writeSize)-byte writes")
+        print("dp-stack-bench: TCP echo through sockets over Loopback, \(writeSize)-byte writes\(epoll ? ", the server in an epoll set with writev" : "")")
         print("  echoed     \(result.bytesEchoed) bytes each way in \(String(format: "%.3f", result.seconds)) s, \(result.segments) segments")
         print("  mallocs    \(result.mallocs) (\(String(format: "%.4f", result.mallocsPerSegment)) per segment), \(result.mallocBytes) bytes; frees \(result.frees)")
         if let jsonPath {

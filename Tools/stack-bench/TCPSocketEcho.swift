@@ -1,3 +1,4 @@
+import CPlatform
 import Foundation
 import MallocInterposerSwift
 import NetDevice
@@ -20,6 +21,9 @@ struct TCPSocketEcho {
     let measuredBytes: Int
     /// Off when several echoes run at once (the interposer counts process-wide).
     var countsMallocs = true
+    /// The server waits in an epoll set (edge-triggered, with a kernel pipe
+    /// beside its socket) and writes back with writev.
+    var usesEpoll = false
     /// Called after the warm-up, just before measuring (a start line for parallel runs).
     var beforeMeasuring: () -> Void = {}
 
@@ -75,6 +79,28 @@ struct TCPSocketEcho {
             try server.setNonBlocking(serverSocket, true)
         }
 
+        var epoll: EpollSet?
+        let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: 8)
+        var pipeEnds: [Int32] = [-1, -1]
+
+        deinit {
+            epoll?.close()
+            events.deallocate()
+            for end in pipeEnds where end >= 0 { close(end) }
+        }
+
+        /// The server's socket in an edge-triggered epoll set, a kernel pipe beside it.
+        func watchServer() throws {
+            let set = try EpollSet.create(flags: 0)
+            epoll = set
+            guard pipe(&pipeEnds) == 0 else { throw SocketError(.tooManyOpenFiles, "pipe failed") }
+            var event = epoll_event()
+            event.events = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLET.rawValue
+            try set.control(EPOLL_CTL_ADD, serverSocket, &event)
+            event.events = EPOLLIN.rawValue
+            try set.control(EPOLL_CTL_ADD, pipeEnds[0], &event)
+        }
+
         /// Runs both cores until `done` (false after 5 s).
         static func pump(_ a: SocketCore, _ b: SocketCore, until done: () -> Bool) -> Bool {
             let deadline = TSCClock.monotonicNanoseconds() + 5_000_000_000
@@ -111,6 +137,7 @@ struct TCPSocketEcho {
 
     func run() throws -> Result {
         let link = try Link()
+        if usesEpoll { try link.watchServer() }
         var buffers = Buffers(writeSize: writeSize)
         defer { buffers.deallocate() }
         _ = try echo(link, &buffers, bytes: warmupBytes)
@@ -154,10 +181,14 @@ struct TCPSocketEcho {
 
     /// The server's turn: write back what is pending, then read more.
     private func serve(_ link: Link, _ buffers: inout Buffers) throws {
+        // Edge-triggered: the wait reports what changed; the server then
+        // drains and writes until EAGAIN, as an epoll server does.
+        if let epoll = link.epoll { _ = try epoll.wait(link.events, capacity: 8, timeoutMilliseconds: 0) }
         while true {
             if buffers.serverPending > 0 {
                 let rest = UnsafeRawBufferPointer(rebasing: buffers.serverRoom[buffers.serverPendingOffset..<buffers.serverPendingOffset + buffers.serverPending])
-                let sent = try sendSome(link.server, link.serverSocket, rest)
+                let sent = link.epoll == nil ? try sendSome(link.server, link.serverSocket, rest)
+                    : try sendVector(link.server, link.serverSocket, rest)
                 buffers.serverPending -= sent
                 buffers.serverPendingOffset += sent
                 if buffers.serverPending > 0 { return }
@@ -176,6 +207,22 @@ struct TCPSocketEcho {
         } catch {
             guard error.errno == .resourceTemporarilyUnavailable else { throw error }
             return 0
+        }
+    }
+
+    /// writev of one buffer split in two (the header/body shape of a server's writes).
+    private func sendVector(_ core: SocketCore, _ socket: Int32, _ bytes: UnsafeRawBufferPointer) throws -> Int {
+        let half = bytes.count / 2
+        var vectors = (iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: half),
+                       iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress.map { $0 + half }), iov_len: bytes.count - half))
+        return try withUnsafeBytes(of: &vectors) { raw in
+            let list = UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: iovec.self), count: 2)
+            do throws(SocketError) {
+                return try core.send(socket, vectors: list)
+            } catch {
+                guard error.errno == .resourceTemporarilyUnavailable else { throw error }
+                return 0
+            }
         }
     }
 

@@ -2,7 +2,9 @@
 # The stack's fast path allocates nothing: UDP echo between two stacks over
 # Loopback, and TCP echo through the socket layer (send/recv on an
 # established connection, 64 B and 64 KiB writes, both directions), mallocs
-# counted by ordo-one's malloc interposer after a warm-up. Release build, as
+# counted by ordo-one's malloc interposer after a warm-up; the TCP echo
+# also with the server in an epoll set (EpollSet, as the C API and the
+# LD_PRELOAD library use it) writing with writev. Release build, as
 # applications run it (a debug build keeps some literals as arrays).
 # Fails when any malloc is counted (or datagrams are lost).
 set -euo pipefail
@@ -13,5 +15,7 @@ for size in 64 1472 8000; do
 done
 for write in 64 65536; do
   .build/release/dp-stack-bench --tcp-write "$write" --megabytes 4 --require-zero
+  # The epoll server's path: an edge-triggered set with a kernel pipe beside the socket, writev.
+  .build/release/dp-stack-bench --tcp-write "$write" --megabytes 4 --epoll --require-zero
 done
-echo "45-stack-malloc: 0 mallocs per UDP echo and per TCP segment through sockets in the steady state"
+echo "45-stack-malloc: 0 mallocs per UDP echo and per TCP segment through sockets (also through epoll and writev) in the steady state"
