@@ -4,6 +4,7 @@
 #     epoll) on the data plane's loopback port at an address the kernel does
 #     not have: it must print what it prints on Linux, and make no AF_INET
 #     socket system call (strace);
+#     and a fork() whose child gets EBADF on the parent's socket;
 #  2. a pthread + epoll server with two threads on --cores 2 over a tap
 #     (threads-echo.c), each thread's listener serving Linux clients;
 #  3. in the lab guest (TCG) on e1000 and on virtio-net under VFIO, Debian's
@@ -40,6 +41,13 @@ if grep -q "AF_INET" "$work/strace.txt"; then
   cat "$work/strace.txt"; echo "52-preload: an AF_INET socket reached the kernel"; exit 1
 fi
 echo "52-preload: epoll-check under LD_PRELOAD: $(grep -c '^ok' "$work/preload.out") checks as on Linux, no AF_INET socket in the kernel"
+
+# fork(): the child's calls on a data-plane socket are EBADF, the parent's socket works on.
+cc -Wall -Wextra -Werror -O2 -o "$work/fork-check" Tools/preload/fork-check.c || exit 1
+LD_PRELOAD="$preload" DP_ARGS="--loopback --ip 10.5.0.1/24" timeout 60 "$work/fork-check" >"$work/fork.out" 2>&1
+cat "$work/fork.out"
+grep -q "child sendto: Bad file descriptor" "$work/fork.out" && grep -q "parent sendto: 1" "$work/fork.out" \
+  || { echo "52-preload: fork() was not refused to the child as documented"; exit 1; }
 
 if [ "$(id -u)" -ne 0 ]; then echo "52-preload: the tap and lab parts need root (namespaces, taps)"; exit 1; fi
 
