@@ -45,9 +45,9 @@ private func store(_ address: IPv4SocketAddress, _ pointer: UnsafeMutablePointer
     length.pointee = socklen_t(full)
 }
 
-private func parse(_ pointer: UnsafePointer<sockaddr>?, _ length: socklen_t) throws(SocketError) -> SocketAddress {
+private func parse(_ pointer: UnsafePointer<sockaddr>?, _ length: socklen_t) throws(SocketError) -> ConnectAddress {
     guard let pointer else { throw SocketError(.badAddress, "the address pointer is NULL") }
-    return try SocketAddress.parse(UnsafeRawPointer(pointer), length: Int(length))
+    return try ConnectAddress.parse(UnsafeRawPointer(pointer), length: Int(length))
 }
 
 // MARK: Runtime
