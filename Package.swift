@@ -256,6 +256,8 @@ let package = Package(
                            "TestSupport"],
             path: "Tests/StackTests"),
         .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),
+        // What an application sees: the umbrella alone.
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane"], path: "Tests/DataplaneTests"),
         .testTarget(
             name: "SteeringTests",
             dependencies: ["Steering", "Ports", "Stack", "NetDevice", "Packets", "Wire", "LinkAddress"],
