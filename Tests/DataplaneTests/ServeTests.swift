@@ -5,12 +5,13 @@ import Testing
 final class ServeProbe: @unchecked Sendable {
     var mainOnOwnThread: [Bool?]
     var childOnOwnThread: [Bool?]
+    var asyncLetOnOwnThread: [Bool?]
     var afterSleepOnOwnThread: [Bool?]
-    var turns = 0
 
     init(cores: Int) {
         mainOnOwnThread = Array(repeating: nil, count: cores)
         childOnOwnThread = Array(repeating: nil, count: cores)
+        asyncLetOnOwnThread = Array(repeating: nil, count: cores)
         afterSleepOnOwnThread = Array(repeating: nil, count: cores)
     }
 }
@@ -19,7 +20,7 @@ struct ServeFailure: Error, Equatable {}
 
 @Suite("DataplaneCores.serve")
 struct ServeTests {
-    @Test("serve runs main on every core's thread, a task group's children and a resumed sleep stay there, and it returns once every main has")
+    @Test("serve runs main on every core's thread, a task group's children, async let and a resumed sleep stay there, and it returns once every main has")
     func everyCore() throws {
         let dataplane = try DataplaneCores(arguments: ["--loopback", "--ip", "10.6.2.1/24", "--cores", "2", "--idle-sleep-us", "0"])
         let probe = ServeProbe(cores: 2)
@@ -28,11 +29,14 @@ struct ServeTests {
             await withDiscardingTaskGroup { group in
                 group.addTask { probe.childOnOwnThread[core] = sockets.isOnOwnerThread }
             }
+            async let alsoOnCore = sockets.isOnOwnerThread
+            probe.asyncLetOnOwnThread[core] = await alsoOnCore
             try await Task.sleep(for: .milliseconds(20))
             probe.afterSleepOnOwnThread[core] = sockets.isOnOwnerThread
         }
         #expect(probe.mainOnOwnThread == [true, true])
         #expect(probe.childOnOwnThread == [true, true])
+        #expect(probe.asyncLetOnOwnThread == [true, true])
         #expect(probe.afterSleepOnOwnThread == [true, true])
     }
 
