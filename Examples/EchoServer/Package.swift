@@ -1,6 +1,6 @@
 // swift-tools-version: 6.2
 // An application on Dataplane, as another package builds one: TCP and UDP
-// echo on the userspace stack, over a Linux tap (see README.md here).
+// echo on the userspace stack, over a Linux tap (README.md here).
 import PackageDescription
 
 // Dataplane by version, from its git repository: put your clone's or

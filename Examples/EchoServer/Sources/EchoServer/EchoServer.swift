@@ -8,8 +8,9 @@ struct EchoServer: ParsableCommand {
         commandName: "EchoServer",
         abstract: "TCP and UDP echo on a userspace stack over a Linux tap.",
         discussion: """
-            The tap is made in the current network namespace when absent; its kernel side (address, up)
+            The tap is made in the current network namespace when absent; its kernel side (address, up) \
             is the caller's. SIGINT or SIGTERM ends the run.
+
               ip netns exec NS EchoServer --tap dp0 --ip 10.0.0.2/24 --port 7 --api blocking
             """)
 
