@@ -11,10 +11,23 @@ let fastPath: [SwiftSetting] = [
     .unsafeFlags(["-enforce-exclusivity=unchecked"]),
 ]
 
+/// What `import Dataplane` re-exports (Sources/Dataplane/Dataplane.swift),
+/// bottom layer first; DataplaneRuntime contributes `DataplaneCores` only.
+let umbrellaModules = [
+    "Platform", "Packets", "LinkAddress", "Wire", "NetDevice", "Steering", "Ports",
+    "TCP", "Stack", "Sockets", "DataplaneRuntime",
+]
+
 let package = Package(
     name: "Dataplane",
     products: [
-        .library(name: "Dataplane", targets: ["Dataplane"]),
+        // Swift applications: `import Dataplane` (ports, cores, stack, sockets;
+        // see Docs/SWIFT.md). Every module the umbrella re-exports is in the
+        // product, so a file may also import one of them alone.
+        .library(name: "Dataplane", targets: ["Dataplane"] + umbrellaModules),
+        // Specialist: the drivers themselves, for programs that drive a
+        // device without the stack or read a driver's own counters.
+        .library(name: "DataplaneDrivers", targets: ["E1000", "VirtioNet", "TapDriver", "LoopbackDriver", "NullDriver"]),
         .executable(name: "dp-bench", targets: ["dp-bench"]),
         .executable(name: "dp-echo", targets: ["dp-echo"]),
         // What C applications link: the BSD-shaped dp_* API (dataplane.h).
@@ -123,7 +136,8 @@ let package = Package(
         // MARK: Umbrella library
         .target(
             name: "Dataplane",
-            dependencies: ["Platform", "Packets", "Wire", "NetDevice"],
+            dependencies: umbrellaModules.map { .target(name: $0) }
+                + [.product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/Dataplane"),
 
         // MARK: Tools
@@ -247,6 +261,8 @@ let package = Package(
                            "TestSupport"],
             path: "Tests/StackTests"),
         .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),
+        // What an application sees: the umbrella alone.
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane"], path: "Tests/DataplaneTests"),
         .testTarget(
             name: "SteeringTests",
             dependencies: ["Steering", "Ports", "Stack", "NetDevice", "Packets", "Wire", "LinkAddress"],

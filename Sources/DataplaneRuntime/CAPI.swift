@@ -45,9 +45,9 @@ func store(_ address: IPv4SocketAddress, _ pointer: UnsafeMutablePointer<sockadd
     length.pointee = socklen_t(full)
 }
 
-func parse(_ pointer: UnsafePointer<sockaddr>?, _ length: socklen_t) throws(SocketError) -> SocketAddress {
+func parse(_ pointer: UnsafePointer<sockaddr>?, _ length: socklen_t) throws(SocketError) -> ConnectAddress {
     guard let pointer else { throw SocketError(.badAddress, "the address pointer is NULL") }
-    return try SocketAddress.parse(UnsafeRawPointer(pointer), length: Int(length))
+    return try ConnectAddress.parse(UnsafeRawPointer(pointer), length: Int(length))
 }
 
 // MARK: Runtime

@@ -16,7 +16,11 @@ import Wire
 /// between the device and the other cores' rings).
 final class DataplaneRuntime {
     nonisolated(unsafe) static var current: DataplaneRuntime?
+    /// dp_stop / DataplaneCores.stop (signal handlers): every run in the process stops.
     static let stopRequested = ManagedAtomic<Bool>(false)
+    /// A turn returned false: this run's cores stop, not another
+    /// DataplaneCores' running in the same process (tests run several at once).
+    let runStopping = ManagedAtomic<Bool>(false)
     /// Runtime core index → socket core id (for dp_interrupt); -1 when not running.
     static let coreIDs: [ManagedAtomic<Int>] = (0..<SocketDescriptor.maximumCores).map { _ in ManagedAtomic(-1) }
 
@@ -76,6 +80,7 @@ final class DataplaneRuntime {
     func run(_ work: CoreWork) throws {
         // A stop ends one dp_run; the next starts afresh.
         defer { Self.stopRequested.store(false, ordering: .releasing) }
+        runStopping.store(false, ordering: .releasing)
         cores = try makeCores()
         defer { cores = [] }
         for (index, core) in cores.enumerated() {
@@ -112,10 +117,10 @@ final class DataplaneRuntime {
             core.whileBlocked = { [unowned self] in self.reflect(burst) }
         }
         defer { core.whileBlocked = nil }
-        while !Self.stopRequested.load(ordering: .acquiring) {
+        while !Self.stopRequested.load(ordering: .acquiring) && !runStopping.load(ordering: .acquiring) {
             var work = core.runOnce()
             if reflecting { work += reflect(burst) }
-            if !turn(index) { Self.stopRequested.store(true, ordering: .releasing) }
+            if !turn(index) { runStopping.store(true, ordering: .releasing) }
             if work == 0 && options.idleSleepMicroseconds > 0 { usleep(options.idleSleepMicroseconds) }
         }
         core.stack.flush()

@@ -55,13 +55,14 @@ extension Socket {
     }
 
     /// Sends all of `bytes` from the caller's memory (no copy; TCP suspends
-    /// while the send buffer is full).
+    /// while the send buffer is full). `flags`: `.noSignal` makes a send on
+    /// an ended connection only throw EPIPE, without raising SIGPIPE.
     @discardableResult
-    public func send(_ bytes: UnsafeRawBufferPointer, to: IPv4SocketAddress? = nil) async throws(SocketError) -> Int {
+    public func send(_ bytes: UnsafeRawBufferPointer, flags: MessageFlags = [], to: IPv4SocketAddress? = nil) async throws(SocketError) -> Int {
         var sent = 0
         repeat {
             do {
-                sent += try core.send(descriptor, UnsafeRawBufferPointer(rebasing: bytes[sent...]), flags: .dontWait, to: to)
+                sent += try core.send(descriptor, UnsafeRawBufferPointer(rebasing: bytes[sent...]), flags: flags.union(.dontWait), to: to)
             } catch where error.errno == .resourceTemporarilyUnavailable {
                 try await core.waitForChange(descriptor)
             }
@@ -69,13 +70,14 @@ extension Socket {
         return sent
     }
 
-    /// Sends all of `bytes` (TCP: suspends while the send buffer is full).
+    /// Sends all of `bytes` (TCP: suspends while the send buffer is full;
+    /// `flags` as above).
     @discardableResult
-    public func send(_ bytes: [UInt8], to: IPv4SocketAddress? = nil) async throws(SocketError) -> Int {
+    public func send(_ bytes: [UInt8], flags: MessageFlags = [], to: IPv4SocketAddress? = nil) async throws(SocketError) -> Int {
         var sent = 0
         while sent < bytes.count || (bytes.isEmpty && sent == 0) {
             do {
-                sent += try sendNow(bytes[sent...], flags: .dontWait, to: to)
+                sent += try sendNow(bytes[sent...], flags: flags.union(.dontWait), to: to)
                 if bytes.isEmpty { return 0 }
             } catch where error.errno == .resourceTemporarilyUnavailable {
                 try await core.waitForChange(descriptor)

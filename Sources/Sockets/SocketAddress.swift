@@ -29,14 +29,15 @@ public struct IPv4SocketAddress: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// What `connect` takes: an AF_INET address, or AF_UNSPEC to dissolve a
-/// datagram socket's association.
-public enum SocketAddress: Hashable, Sendable {
+/// datagram socket's association. (Not named SocketAddress: NIOCore has a
+/// public type of that name, and programs import both.)
+public enum ConnectAddress: Hashable, Sendable {
     case inet(IPv4SocketAddress)
     case unspecified
 
     /// Parses a C `sockaddr` of `length` bytes (EINVAL when too short for
     /// its family, EAFNOSUPPORT for a family other than AF_INET/AF_UNSPEC).
-    public static func parse(_ pointer: UnsafeRawPointer, length: Int) throws(SocketError) -> SocketAddress {
+    public static func parse(_ pointer: UnsafeRawPointer, length: Int) throws(SocketError) -> ConnectAddress {
         guard length >= MemoryLayout<sa_family_t>.size else {
             throw SocketError(.invalidArgument, "address length \(length) is too short for a sockaddr")
         }

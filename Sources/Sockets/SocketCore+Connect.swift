@@ -7,7 +7,7 @@ extension SocketCore {
     /// connect(): TCP opens a connection (blocking until established, or
     /// EINPROGRESS when non-blocking); UDP sets the default peer and
     /// filters received datagrams to it (`.unspecified` dissolves it).
-    public func connect(_ descriptor: Int32, to address: SocketAddress) throws(SocketError) {
+    public func connect(_ descriptor: Int32, to address: ConnectAddress) throws(SocketError) {
         let (slot, entry) = try entry(descriptor)
         switch entry.kind {
         case .datagram: try connectDatagram(slot, entry, to: address)
@@ -15,7 +15,7 @@ extension SocketCore {
         }
     }
 
-    private func connectDatagram(_ slot: Int, _ entry: SocketEntry, to address: SocketAddress) throws(SocketError) {
+    private func connectDatagram(_ slot: Int, _ entry: SocketEntry, to address: ConnectAddress) throws(SocketError) {
         guard case .inet(let peer) = address else {
             if let udp = entry.udp { try? stack.udpConnect(udp, to: .any, port: 0) }
             entry.remote = nil
@@ -38,7 +38,7 @@ extension SocketCore {
         filterQueued(entry)
     }
 
-    private func connectStream(_ slot: Int, _ entry: SocketEntry, to address: SocketAddress) throws(SocketError) {
+    private func connectStream(_ slot: Int, _ entry: SocketEntry, to address: ConnectAddress) throws(SocketError) {
         guard case .inet(let peer) = address else {
             throw SocketError(.addressFamilyNotSupported, "AF_UNSPEC on a SOCK_STREAM socket: give an AF_INET address")
         }

@@ -97,7 +97,7 @@ struct SocketCallErrnoTests {
         in6.sin6_family = sa_family_t(AF_INET6)
         expectErrno(.addressFamilyNotSupported) {
             try withUnsafeBytes(of: &in6) { raw in
-                try net.a.connect(t.descriptor, to: try SocketAddress.parse(raw.baseAddress!, length: raw.count))
+                try net.a.connect(t.descriptor, to: try ConnectAddress.parse(raw.baseAddress!, length: raw.count))
             }
         }
         expectErrno(.addressFamilyNotSupported, "AF_UNSPEC on TCP") { try t.disconnect() }
