@@ -108,14 +108,28 @@ class DataplaneChannel: Channel, ChannelCore, LoopSelectable, @unchecked Sendabl
         }
     }
 
+    /// The socket's (level, name) for a NIO socket option. NIO spells
+    /// TCP_NODELAY both `.tcpOption(.tcp_nodelay)` and, widely, as
+    /// `.socketOption(.tcp_nodelay)`, which is SOL_SOCKET with TCP_NODELAY's
+    /// number, SO_DEBUG's; the data plane has no SO_DEBUG, so on a TCP
+    /// socket that pair means what the program meant: TCP_NODELAY.
+    func socketLevelAndName(_ option: ChannelOptions.Types.SocketOption) -> (level: Int32, name: Int32) {
+        let level = Int32(option.optionLevel.rawValue)
+        let name = Int32(option.optionName.rawValue)
+        if level == SOL_SOCKET && name == SO_DEBUG && self is DataplaneSocketChannel {
+            return (Int32(IPPROTO_TCP), TCP_NODELAY)
+        }
+        return (level, name)
+    }
+
     /// setsockopt on the data-plane socket (SO_REUSEADDR, TCP_NODELAY, SO_RCVBUF, ...).
     func setSocketOption(_ option: ChannelOptions.Types.SocketOption, _ value: SocketOptionValue) throws {
         guard isOpen else { throw ChannelError.ioOnClosedChannel }
         var value = value
+        let (level, name) = socketLevelAndName(option)
         do {
             try withUnsafeBytes(of: &value) { bytes throws(SocketError) in
-                try sockets.setOption(descriptor, level: Int32(option.optionLevel.rawValue),
-                                      name: Int32(option.optionName.rawValue), value: bytes)
+                try sockets.setOption(descriptor, level: level, name: name, value: bytes)
             }
         } catch { throw error.nio }
     }
@@ -123,10 +137,10 @@ class DataplaneChannel: Channel, ChannelCore, LoopSelectable, @unchecked Sendabl
     func socketOptionValue(_ option: ChannelOptions.Types.SocketOption) throws -> SocketOptionValue {
         guard isOpen else { throw ChannelError.ioOnClosedChannel }
         var value: Int32 = 0
+        let (level, name) = socketLevelAndName(option)
         do {
             _ = try withUnsafeMutableBytes(of: &value) { bytes throws(SocketError) in
-                try sockets.getOption(descriptor, level: Int32(option.optionLevel.rawValue),
-                                      name: Int32(option.optionName.rawValue), into: bytes)
+                try sockets.getOption(descriptor, level: level, name: name, into: bytes)
             }
         } catch { throw error.nio }
         return SocketOptionValue(value)
@@ -175,10 +189,13 @@ class DataplaneChannel: Channel, ChannelCore, LoopSelectable, @unchecked Sendabl
 
     /// The socket is connected (or listening, or bound for UDP): watch it,
     /// tell the pipeline, start reading when autoRead is on.
-    func becomeActive() {
+    /// Active before `promise` succeeds, so its waiter sees the channel
+    /// active with its addresses (as NIOPosix orders it).
+    func becomeActive(_ promise: EventLoopPromise<Void>? = nil) {
         refreshAddresses()
         activeFlag.store(true, ordering: .releasing)
         watch()
+        promise?.succeed(())
         pipeline.syncOperations.fireChannelActive()
         readIfNeeded()
     }

@@ -16,6 +16,8 @@ public final class DataplaneClientBootstrap {
 
     public init(group: EventLoopGroup) {
         self.group = group
+        // As NIOPosix: no Nagle delay unless the program turns it back on.
+        options.append(key: ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
     }
 
     public func channelOption<Option: ChannelOption>(_ option: Option, value: Option.Value) -> Self {

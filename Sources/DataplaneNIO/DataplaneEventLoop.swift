@@ -155,7 +155,8 @@ public final class DataplaneEventLoop: EventLoop, @unchecked Sendable {
         thread.store(UInt(bitPattern: Int(bitPattern: pthread_self())), ordering: .releasing)
         self.sockets = sockets
         interestSet = sockets.makeInterestSet()
-        state.store(.running, ordering: .releasing)
+        // Not a store: a stop requested before this point must hold.
+        _ = state.compareExchange(expected: .starting, desired: .running, ordering: .acquiringAndReleasing)
         while state.load(ordering: .acquiring) != .stopping {
             if turn() == 0 { idle() }
         }

@@ -24,6 +24,9 @@ public final class DataplaneServerBootstrap {
         self.group = group
         // As NIOPosix: a server reuses its address.
         serverOptions.append(key: ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+        // As NIOPosix: connections without Nagle's delay (an HTTP response's
+        // head and body would otherwise wait for the peer's delayed ACK).
+        childOptions.append(key: ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
     }
 
     public func serverChannelOption<Option: ChannelOption>(_ option: Option, value: Option.Value) -> Self {

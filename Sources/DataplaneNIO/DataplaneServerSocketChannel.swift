@@ -48,8 +48,7 @@ final class DataplaneServerSocketChannel: DataplaneChannel, @unchecked Sendable 
             promise?.fail(error)
             return
         }
-        promise?.succeed(())
-        becomeActive()
+        becomeActive(promise)
     }
 
     override func ready(_ events: PollEvents) {

@@ -81,8 +81,7 @@ final class DataplaneSocketChannel: DataplaneChannel, @unchecked Sendable {
         }
         do {
             try sockets.connect(descriptor, to: .inet(target))
-            promise?.succeed(())
-            becomeActive()
+            becomeActive(promise)
         } catch {
             guard error.errno == .nowInProgress else {
                 promise?.fail(error.nio)
@@ -116,8 +115,7 @@ final class DataplaneSocketChannel: DataplaneChannel, @unchecked Sendable {
             close0(error: error, mode: .all, promise: nil)
             return
         }
-        promise.succeed(())
-        becomeActive()
+        becomeActive(promise)
     }
 
     private var remoteAddressText: String {
@@ -174,13 +172,10 @@ final class DataplaneSocketChannel: DataplaneChannel, @unchecked Sendable {
                 count = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1) { bytes throws(SocketError) in
                     try sockets.receive(descriptor, into: bytes, flags: .dontWait).count
                 }
-            } catch let error as SocketError {
+            } catch {
                 if error.isWouldBlock { break }
                 if reads > 0 { pipeline.syncOperations.fireChannelReadComplete() }
                 fail(error.nio)
-                return
-            } catch {
-                fail(error)
                 return
             }
             if count == 0 {

@@ -62,3 +62,32 @@ func eventually(seconds: Double = 5, _ condition: () -> Bool) -> Bool {
 }
 
 import Glibc
+
+/// Records writability changes and writes from the loop until the channel
+/// is no longer writable.
+final class WritabilityRecorder: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+
+    let changes = NIOLockedValueBox<[Bool]>([])
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        let writable = context.channel.isWritable
+        changes.withLockedValue { $0.append(writable) }
+        context.fireChannelWritabilityChanged()
+    }
+}
+
+/// Closes the channel when IdleStateHandler says it was idle.
+final class CloseOnIdle: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    let fired = NIOLockedValueBox<[String]>([])
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent {
+            fired.withLockedValue { $0.append("\(idle)") }
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+}
