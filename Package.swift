@@ -233,7 +233,7 @@ let package = Package(
         // NIO's HTTP/1.1 server pipeline over the data plane (or NIOPosix with --kernel).
         .executableTarget(
             name: "dp-nio-http",
-            dependencies: ["DataplaneNIO",
+            dependencies: ["DataplaneNIO", "Ports", "Platform", "Wire",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOHTTP1", package: "swift-nio")],

@@ -39,6 +39,7 @@ public final class DataplaneEventLoopGroup: EventLoopGroup, @unchecked Sendable 
     private let nextIndex = ManagedAtomic<Int>(0)
     private var threads: [pthread_t] = []
     private let shutdownStarted = ManagedAtomic<Bool>(false)
+    private let afterStop = NIOLockedValueBox<[@Sendable () -> Void]>([])
     private let shutdownDone = NIOLockedValueBox<(done: Bool, waiters: [@Sendable (Error?) -> Void])>((false, []))
 
     /// Starts `cores` loops; `makeCore(i)` runs on loop i's thread and makes
@@ -100,8 +101,9 @@ public final class DataplaneEventLoopGroup: EventLoopGroup, @unchecked Sendable 
         guard first else { return }
         for loop in loops { loop.requestStop() }
         let threads = UnsafeTransfer(self.threads)
-        DispatchQueue.global().async { [shutdownDone] in
+        DispatchQueue.global().async { [shutdownDone, afterStop] in
             for thread in threads.value { pthread_join(thread, nil) }
+            for action in afterStop.withLockedValue({ $0 }) { action() }
             let waiters = shutdownDone.withLockedValue { state -> [@Sendable (Error?) -> Void] in
                 state.done = true
                 defer { state.waiters = [] }
@@ -109,6 +111,11 @@ public final class DataplaneEventLoopGroup: EventLoopGroup, @unchecked Sendable 
             }
             for waiter in waiters { waiter(nil) }
         }
+    }
+
+    /// Runs `action` once every loop has stopped (ports the group opened).
+    func whenStopped(_ action: @escaping @Sendable () -> Void) {
+        afterStop.withLockedValue { $0.append(action) }
     }
 
     public var description: String { "DataplaneEventLoopGroup(\(loops.count) cores)" }
