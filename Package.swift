@@ -230,10 +230,11 @@ let package = Package(
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "Atomics", package: "swift-atomics")],
             path: "Sources/DataplaneNIO"),
+        .target(name: "NIOToolOptions", path: "Tools/nio-options"),
         // NIO's HTTP/1.1 server pipeline over the data plane (or NIOPosix with --kernel).
         .executableTarget(
             name: "dp-nio-http",
-            dependencies: ["DataplaneNIO", "Ports", "Platform", "Wire",
+            dependencies: ["DataplaneNIO", "NIOToolOptions", "Ports", "Platform", "Wire",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOHTTP1", package: "swift-nio")],
@@ -241,7 +242,7 @@ let package = Package(
         // A Hummingbird 2 application over the data plane (or NIOPosix with --kernel).
         .executableTarget(
             name: "dp-hb-http",
-            dependencies: ["DataplaneNIO",
+            dependencies: ["DataplaneNIO", "NIOToolOptions", "Platform", "Wire",
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio")],

@@ -1,25 +1,26 @@
 import Glibc
 
-/// dp-echo-like flags: `--tap NAME --ip A.B.C.D/P --port N`, or `--kernel`
+/// The flags of the NIO example servers (dp-nio-http, dp-hb-http), shared
+/// so that a benchmark drives both the same way. dp-echo-like flags: `--tap NAME --ip A.B.C.D/P --port N`, or `--kernel`
 /// to serve the same pipeline on NIOPosix (the kernel's sockets).
-struct ServerOptions {
-    var tap: String?
-    var ip: String?
-    var gateway: String?
-    var port = 8080
-    var cores = 1
-    var kernel = false
-    var bodySize = 1024
-    var seconds = 0.0
-    var idleSleepMicroseconds: UInt32 = 20
+public struct ServerOptions: Sendable {
+    public var tap: String?
+    public var ip: String?
+    public var gateway: String?
+    public var port = 8080
+    public var cores = 1
+    public var kernel = false
+    public var bodySize = 1024
+    public var seconds = 0.0
+    public var idleSleepMicroseconds: UInt32 = 20
 
-    static let usage = """
+    public static let usage = """
         usage: PROGRAM (--tap NAME --ip A.B.C.D/P | --kernel [--ip A.B.C.D]) [--port N] [--cores N]
                        [--gateway A.B.C.D] [--size BYTES] [--seconds S] [--idle-sleep-us N]
         Serves GET / with a body of --size bytes (default 1024) until SIGINT/SIGTERM or --seconds.
         """
 
-    static func parse(_ arguments: [String]) -> ServerOptions {
+    public static func parse(_ arguments: [String]) -> ServerOptions {
         var options = ServerOptions()
         var i = 0
         func value() -> String {
@@ -54,13 +55,13 @@ struct ServerOptions {
     }
 
     /// The address to listen on: the data plane's own, or any for the kernel.
-    var listenHost: String {
+    public var listenHost: String {
         if kernel { return ip.map { String($0.split(separator: "/")[0]) } ?? "0.0.0.0" }
         return String(ip!.split(separator: "/")[0])
     }
 }
 
-func fail(_ message: String) -> Never {
+public func fail(_ message: String) -> Never {
     let text = "error: \(message)\n\(ServerOptions.usage)\n"
     _ = text.withCString { write(2, $0, strlen($0)) }
     exit(2)
