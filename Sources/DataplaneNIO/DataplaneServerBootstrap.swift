@@ -1,3 +1,4 @@
+import Glibc
 import NIOCore
 import Sockets
 
@@ -9,8 +10,10 @@ import Sockets
 ///         .childChannelInitializer { channel in channel.pipeline.addHandler(EchoHandler()) }
 ///         .bind(host: "10.0.0.2", port: 7).wait()
 ///
-/// The listener takes the group's next loop; its connections stay on that
-/// loop (the core whose stack accepted them), so there is no child group.
+/// Given a group, every core listens (SO_REUSEPORT) and the first core's
+/// listener is the server channel; given one loop, only that core does.
+/// A connection stays on the loop of the core whose stack accepted it, so
+/// there is no child group.
 public final class DataplaneServerBootstrap {
     private let group: EventLoopGroup
     private var serverOptions = ChannelOptions.Storage()
@@ -67,27 +70,74 @@ public final class DataplaneServerBootstrap {
         }
     }
 
-    /// Makes, configures, binds the listener on the group's next loop;
-    /// `finish` adds the accept side (runs on that loop).
+    /// Makes, configures and binds the listener; `finish` adds the accept
+    /// side (runs on its loop). Given a whole group of several cores, every
+    /// core listens (SO_REUSEPORT: the port's RSS spreads connections over
+    /// the cores, and a core's connections can only be accepted by its own
+    /// stack); the first core's listener is the server channel, the others
+    /// hand their connections to its pipeline, and close with it.
     private func bind0<Result: Sendable>(to address: NIOCore.SocketAddress,
                                          finish: @escaping @Sendable (DataplaneServerSocketChannel) throws -> Result)
         -> EventLoopFuture<Result> {
-        guard let loop = group.next() as? DataplaneEventLoop else {
+        let loops: [DataplaneEventLoop]
+        if let group = group as? DataplaneEventLoopGroup {
+            loops = group.loops
+        } else if let loop = group.next() as? DataplaneEventLoop {
+            loops = [loop]
+        } else {
             return group.next().makeFailedFuture(DataplaneNIOError.notADataplaneGroup(group))
         }
-        let serverOptions = self.serverOptions
+        var options = self.serverOptions
+        // NIOCore names no SO_REUSEPORT on every platform: the Linux number.
+        if loops.count > 1 { options.append(key: ChannelOptions.Types.SocketOption(level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_REUSEPORT)), value: 1) }
+        let serverOptions = options
         let serverInitializer = self.serverInitializer ?? { $0.eventLoop.makeSucceededVoidFuture() }
-        return loop.flatSubmit {
+        let primaryLoop = loops[0]
+        let primary = primaryLoop.flatSubmit { () -> EventLoopFuture<(DataplaneServerSocketChannel, Result)> in
             let server: DataplaneServerSocketChannel
-            do { server = try DataplaneServerSocketChannel(loop: loop) } catch { return loop.makeFailedFuture(error) }
+            do { server = try DataplaneServerSocketChannel(loop: primaryLoop) } catch { return primaryLoop.makeFailedFuture(error) }
             return serverOptions.applyAllChannelOptions(to: server).flatMap {
                 serverInitializer(server)
             }.flatMapThrowing {
                 try finish(server)
             }.flatMap { result in
-                server.register().flatMap { server.bind(to: address) }.map { result }
+                server.register().flatMap { server.bind(to: address) }.map { (server, result) }
             }.flatMapError { error in
                 server.close(promise: nil)
+                return primaryLoop.makeFailedFuture(error)
+            }
+        }
+        guard loops.count > 1 else { return primary.map { $0.1 } }
+        return primary.flatMap { server, result in
+            let others = loops.dropFirst().map { loop in
+                Self.bindForwarding(on: loop, to: address, options: serverOptions, primary: server)
+            }
+            return EventLoopFuture.whenAllSucceed(others, on: primaryLoop).map { listeners in
+                server.closeFuture.whenComplete { _ in for listener in listeners { listener.close(promise: nil) } }
+                return result
+            }.flatMapError { error in
+                server.close(promise: nil)
+                return primaryLoop.makeFailedFuture(error)
+            }
+        }
+    }
+
+    /// A listener on another core whose accepted connections go to `primary`'s pipeline.
+    private static func bindForwarding(on loop: DataplaneEventLoop, to address: NIOCore.SocketAddress,
+                                       options: ChannelOptions.Storage, primary: Channel) -> EventLoopFuture<Channel> {
+        loop.flatSubmit {
+            let listener: DataplaneServerSocketChannel
+            do { listener = try DataplaneServerSocketChannel(loop: loop) } catch { return loop.makeFailedFuture(error) }
+            return options.applyAllChannelOptions(to: listener).flatMapThrowing {
+                try listener.pipeline.syncOperations.addHandler(ForwardAccepted(primary: primary))
+            }.flatMap {
+                listener.register()
+            }.flatMap {
+                listener.bind(to: address)
+            }.map {
+                listener as Channel
+            }.flatMapError { error in
+                listener.close(promise: nil)
                 return loop.makeFailedFuture(error)
             }
         }
@@ -154,18 +204,36 @@ final class DataplaneAcceptHandler: ChannelInboundHandler, RemovableChannelHandl
             context.fireChannelRead(data)
             return
         }
-        let loop = context.eventLoop
+        // The child may be of another core (a connection another core's
+        // listener accepted): it is registered on its own loop.
+        let serverLoop = context.eventLoop
+        let boundContext = NIOLoopBound(context, eventLoop: serverLoop)
         childOptions.applyAllChannelOptions(to: child).flatMap {
             childInitializer(child)
-        }.hop(to: loop).assumeIsolated().whenComplete { result in
+        }.hop(to: child.eventLoop).whenComplete { result in
             switch result {
             case .success:
                 (child as! DataplaneChannel).registerAlreadyConfigured0(promise: nil)
             case .failure(let error):
                 child.close(promise: nil)
-                context.fireErrorCaught(error)
+                serverLoop.execute { boundContext.value.fireErrorCaught(error) }
             }
         }
+    }
+}
+
+/// On a listener of another core: its connections become reads of the
+/// server channel (on the first core's loop), as NIOPosix's child
+/// channels of another loop do.
+final class ForwardAccepted: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = Channel
+
+    private let primary: Channel
+
+    init(primary: Channel) { self.primary = primary }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        primary.pipeline.fireChannelRead(unwrapInboundIn(data))
     }
 }
 
