@@ -1,3 +1,4 @@
+import Glibc
 import NIOCore
 import Ports
 import Sockets
@@ -37,4 +38,22 @@ extension DataplaneEventLoopGroup {
 private final class SharedPorts: @unchecked Sendable {
     let ports: StartedPorts
     init(_ ports: StartedPorts) { self.ports = ports }
+}
+
+extension DataplaneEventLoopGroup {
+    /// A tap port named `tap` with the address `address` ("A.B.C.D/P"):
+    /// the common case without importing Ports and Wire.
+    ///
+    ///     let group = try DataplaneEventLoopGroup(tap: "dp0", address: "10.0.0.2/24")
+    public convenience init(tap: String, address: String, gateway: String? = nil, cores: Int = 1) throws {
+        guard let network = IPv4Network(address), address.contains("/") else {
+            throw IOError(errnoCode: EINVAL, reason: "'\(address)' is not A.B.C.D/PREFIX")
+        }
+        var router: IPv4Address?
+        if let gateway {
+            guard let parsed = IPv4Address(gateway) else { throw IOError(errnoCode: EINVAL, reason: "gateway '\(gateway)' is not A.B.C.D") }
+            router = parsed
+        }
+        try self.init(port: .tap(tap, mac: nil), address: network, gateway: router, cores: cores)
+    }
 }
