@@ -1,4 +1,5 @@
 import NIOCore
+import Sockets
 
 /// A TCP channel's writes not yet in the socket: the first `flushedCount`
 /// were flushed and go out as the send buffer takes them; the rest wait
@@ -24,18 +25,43 @@ struct PendingStreamWrites {
 
     mutating func markFlushed() { flushedCount = writes.count }
 
-    /// The first flushed write, when there is one.
-    var firstFlushed: ByteBuffer? { flushedCount > 0 ? writes.first!.buffer : nil }
+    /// Calls `body` with the readable bytes of the first flushed writes (at
+    /// most `scratch.count`), their storage retained meanwhile — the
+    /// pointers go to one gathered send, as NIOPosix hands them to writev.
+    func withFlushedBytes<Result>(_ scratch: UnsafeMutableBufferPointer<UnsafeRawBufferPointer>,
+                                  _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(SocketError) -> Result)
+        throws(SocketError) -> Result {
+        let count = min(flushedCount, scratch.count)
+        var storages: [Unmanaged<AnyObject>] = []
+        storages.reserveCapacity(count)
+        for i in 0..<count {
+            writes[writes.index(writes.startIndex, offsetBy: i)].buffer.withUnsafeReadableBytesWithStorageManagement { bytes, storage in
+                scratch[i] = bytes
+                storages.append(storage.retain())
+            }
+        }
+        defer { for storage in storages { storage.release() } }
+        return try body(UnsafeBufferPointer(rebasing: scratch[0..<count]))
+    }
 
-    /// `count` bytes of the first flushed write went into the socket; returns
-    /// its promise when that finished it.
-    mutating func consumed(_ count: Int) -> (finished: Bool, promise: EventLoopPromise<Void>?) {
+    /// `count` bytes of the flushed writes went into the socket, in order:
+    /// the promises of the writes that finished, in order, and whether all
+    /// flushed writes are gone.
+    mutating func consumed(_ count: Int) -> [EventLoopPromise<Void>?] {
+        var left = count
+        var finished: [EventLoopPromise<Void>?] = []
         bytes -= count
-        writes[writes.startIndex].buffer.moveReaderIndex(forwardBy: count)
-        guard writes.first!.buffer.readableBytes == 0 else { return (false, nil) }
-        let write = writes.removeFirst()
-        flushedCount -= 1
-        return (true, write.promise)
+        while flushedCount > 0 {
+            let size = writes.first!.buffer.readableBytes
+            if size > left {
+                writes[writes.startIndex].buffer.moveReaderIndex(forwardBy: left)
+                break
+            }
+            left -= size
+            finished.append(writes.removeFirst().promise)
+            flushedCount -= 1
+        }
+        return finished
     }
 
     /// Takes every write (closing): their promises are to be failed.
