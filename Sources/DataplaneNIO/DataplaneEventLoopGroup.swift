@@ -65,8 +65,13 @@ public final class DataplaneEventLoopGroup: EventLoopGroup, @unchecked Sendable 
     }
 
     deinit {
-        if !shutdownStarted.load(ordering: .acquiring) {
-            for loop in loops { loop.requestStop() }
+        guard !shutdownStarted.load(ordering: .acquiring) else { return }
+        // Dropped without a shutdown: the loops stop all the same. The last
+        // reference may go on a loop's own thread, which cannot join itself.
+        for loop in loops { loop.requestStop() }
+        if loops.contains(where: \.inEventLoop) {
+            for thread in threads { pthread_detach(thread) }
+        } else {
             for thread in threads { pthread_join(thread, nil) }
         }
     }

@@ -16,7 +16,7 @@ struct MultiCoreServerTests {
     /// through the one server channel's pipeline.
     @Test func connectionsAreServedOnEveryCore() throws {
         let ports = try PortBringUp.startLoopbackPair(
-            ringSize: 1024, pool: PoolRequest(name: "nio-multicore", capacity: 8192, cacheSize: 0, policy: .anonymous), cores: 2)
+            ringSize: 1024, pool: PoolRequest(name: "nio-multicore", capacity: 2048, cacheSize: 0, policy: .anonymous), cores: 2)
         let shared = UnsafePorts(ports)
         let socketGroup = SocketGroup()
         let servers = try DataplaneEventLoopGroup(cores: 2, configuration: .init(idleSleepMicroseconds: 50)) { index in

@@ -19,7 +19,7 @@ final class TwoLoops: @unchecked Sendable {
     var a: DataplaneEventLoop { group.loops[0] }
     var b: DataplaneEventLoop { group.loops[1] }
 
-    init(poolSize: Int = 4096, configuration: SocketCoreConfiguration = TwoLoops.testConfiguration) throws {
+    init(poolSize: Int = 2048, configuration: SocketCoreConfiguration = TwoLoops.testConfiguration) throws {
         // No per-core cache: the two loop threads share the pool through its ring.
         ports = try PortBringUp.startLoopbackPair(
             ringSize: 1024, pool: PoolRequest(name: "nio-test", capacity: poolSize, cacheSize: 0, policy: .anonymous))

@@ -224,7 +224,7 @@ struct TCPBehaviourTests {
         var configuration = TwoLoops.testConfiguration
         configuration.defaultReceiveBufferSize = 8 * 1024
         configuration.defaultSendBufferSize = 8 * 1024
-        let loops = try TwoLoops(poolSize: 16384, configuration: configuration)
+        let loops = try TwoLoops(poolSize: 3000, configuration: configuration)
         defer { try? loops.shutdown() }
         let server = try DataplaneServerBootstrap(group: loops.b)
             .serverChannelOption(ChannelOptions.backlog, value: 1024)

@@ -66,6 +66,13 @@ expect_body http://10.80.0.2:8080/any/path "Hello from SwiftNIO. " 1024
 stop
 grep -q "nio-http: stopped" "$work/dp-nio-http.log"
 
+# Two cores on one tap (software RSS): every core listens, all answer.
+serve dp-nio-http --tap dpn2 --ip 10.80.2.2/24 --port 8080 --size 300 --idle-sleep-us 50 --cores 2
+ip netns exec "$ns" ip addr add 10.80.2.1/24 dev dpn2
+ip netns exec "$ns" ip link set dpn2 up
+for _ in 1 2 3 4 5 6 7 8; do expect_body http://10.80.2.2:8080/ "Hello from SwiftNIO. " 300; done
+stop
+
 # The Hummingbird router on the data plane (the tap is made anew).
 serve dp-hb-http --tap dpn1 --ip 10.80.1.2/24 --port 8081 --size 1024 --idle-sleep-us 50
 ip netns exec "$ns" ip addr add 10.80.1.1/24 dev dpn1
