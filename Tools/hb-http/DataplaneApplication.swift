@@ -12,7 +12,7 @@ import NIOCore
 /// `Server.run` do with a `DataplaneServerBootstrap` in its place: bind,
 /// give each connection to `HTTP1Channel` (Hummingbird's HTTP/1.1 child
 /// channel), and answer each request through the responder with a
-/// request context made as Application makes it.
+/// request context made as Application makes it, and the `Date` header it adds.
 struct DataplaneApplication<Responder: HTTPResponder>: Sendable
 where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
     let responder: Responder
@@ -34,9 +34,11 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     func run(onServerRunning: @Sendable (Channel) async -> Void = { _ in }) async throws {
         let responder = self.responder
         let logger = self.logger
+        let date = DateHeader(on: group.next())
+        defer { date.stop() }
         let http = HTTP1Channel { request, responseWriter, channel in
             let context = Responder.Context(source: .init(channel: channel, logger: logger))
-            let response: Response
+            var response: Response
             do {
                 response = try await responder.respond(to: request, context: context)
             } catch {
@@ -44,6 +46,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
                 logger.debug("Unrecognised Error", metadata: ["error.type": "\(error)"])
                 response = Response(status: .internalServerError)
             }
+            response.headers[.date] = date.current
             try await responseWriter.write(response: response.head, body: response.body)
         }
         let server = try await DataplaneServerBootstrap(group: group)
