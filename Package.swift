@@ -44,12 +44,19 @@ let package = Package(
         .executable(name: "dp-virtio-test", targets: ["dp-virtio-test"]),
         .executable(name: "dp-tcp-check", targets: ["dp-tcp-check"]),
         .executable(name: "dp-impair", targets: ["dp-impair"]),
+        // SwiftNIO on the data plane: event loops that are the cores, bootstraps, channels.
+        .library(name: "DataplaneNIO", targets: ["DataplaneNIO"]),
+        .executable(name: "dp-nio-http", targets: ["dp-nio-http"]),
+        .executable(name: "dp-hb-http", targets: ["dp-hb-http"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+        // Only DataplaneNIO, its tools and tests use these; the core library does not.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
     ],
     targets: [
         // MARK: Platform: C shim, system libraries, memory, PCI, cores, clock
@@ -234,6 +241,32 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/impair/dp-impair"),
 
+        // MARK: SwiftNIO transport (Docs/NIO.md)
+        .target(
+            name: "DataplaneNIO",
+            dependencies: ["Sockets", "Stack", "Ports", "NetDevice", "Packets", "Platform", "Wire",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                           .product(name: "Atomics", package: "swift-atomics")],
+            path: "Sources/DataplaneNIO"),
+        .target(name: "NIOToolOptions", path: "Tools/nio-options"),
+        // NIO's HTTP/1.1 server pipeline over the data plane (or NIOPosix with --kernel).
+        .executableTarget(
+            name: "dp-nio-http",
+            dependencies: ["DataplaneNIO", "NIOToolOptions", "Ports", "Platform", "Wire",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio")],
+            path: "Tools/nio-http"),
+        // A Hummingbird 2 application over the data plane (or NIOPosix with --kernel).
+        .executableTarget(
+            name: "dp-hb-http",
+            dependencies: ["DataplaneNIO", "NIOToolOptions", "Platform", "Wire",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Tools/hb-http"),
+
         // MARK: Tests
         .testTarget(name: "PlatformTests", dependencies: ["Platform"], path: "Tests/PlatformTests"),
         .testTarget(
@@ -282,5 +315,11 @@ let package = Package(
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             path: "Tests/VirtioNetTests"),
+        .testTarget(
+            name: "DataplaneNIOTests",
+            dependencies: ["DataplaneNIO", "Sockets", "Stack", "Ports", "LoopbackDriver", "NetDevice", "Packets", "Wire",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio")],
+            path: "Tests/DataplaneNIOTests"),
     ]
 )

@@ -143,6 +143,47 @@ extension SocketCore {
         }
     }
 
+    /// writev/sendmsg with several buffers on a SOCK_STREAM socket: the
+    /// buffers are queued in order and TCP's output runs once for all of
+    /// them. A blocking socket queues them all (as `send` does each); a
+    /// non-blocking one queues what the send buffer takes (EAGAIN when none).
+    /// Datagram sockets send one buffer per datagram: EOPNOTSUPP here.
+    public func send(_ descriptor: Int32, gathering buffers: UnsafeBufferPointer<UnsafeRawBufferPointer>,
+                     flags: MessageFlags = []) throws(SocketError) -> Int {
+        let (_, entry) = try entry(descriptor)
+        guard flags.subtracting(MessageFlags.sendFlags).isEmpty else {
+            throw SocketError(.invalidArgument, "send flags 0x\(String(flags.rawValue, radix: 16)): only MSG_DONTWAIT and MSG_NOSIGNAL apply to send")
+        }
+        guard entry.kind == .stream else {
+            throw SocketError(.notSupportedOnSocket, "a gathered send is for SOCK_STREAM sockets: send each datagram on its own")
+        }
+        guard entry.nonBlocking || flags.contains(.dontWait) else {
+            var total = 0
+            for bytes in buffers { total += try sendStream(entry, bytes, flags: flags, to: nil) }
+            return total
+        }
+        if entry.shutWrite { throw brokenPipe(flags, "the socket was shut down for writing") }
+        guard let id = entry.connection else {
+            throw SocketError(.socketNotConnected, "the socket is not connected: connect (or accept) first")
+        }
+        if let error = takeConnectionError(entry) { throw error }
+        if entry.connectionEnded { throw brokenPipe(flags, "the connection has ended") }
+        switch stack.tcpSend(id, gathering: buffers) {
+        case .unknown:
+            throw brokenPipe(flags, "the connection has ended")
+        case .notYetOpen:
+            throw SocketError(.resourceTemporarilyUnavailable, "the connection is not yet established")
+        case .queued(let count):
+            if count == 0 && buffers.contains(where: { !$0.isEmpty }) {
+                throw SocketError(.resourceTemporarilyUnavailable, "the send buffer is full")
+            }
+            return count
+        case .closed(let state):
+            if let failure = takeConnectionError(entry) { throw failure }
+            throw brokenPipe(flags, "the connection is closing (\(state))")
+        }
+    }
+
     // MARK: Receive
 
     /// recv/recvfrom. Returns 0 at the end of a TCP stream (the peer's

@@ -94,6 +94,32 @@ extension NetStack {
         return result
     }
 
+    /// Queues `buffers` in order (as many bytes as the send buffer takes) and
+    /// then sends what the windows allow, once: writev's semantics, so small
+    /// pieces (an HTTP head and body) leave together, not a segment each.
+    public func tcpSend(_ stream: TCPStreamHandle, gathering buffers: UnsafeBufferPointer<UnsafeRawBufferPointer>) -> TCPSendResult {
+        let result = (try? tcp.withConnection(stream.id) { connection -> TCPSendResult in
+            switch connection.state {
+            case .synSent, .synReceived:
+                return .notYetOpen
+            case .established, .closeWait:
+                var total = 0
+                for bytes in buffers {
+                    guard let count = try? connection.send(bytes) else {
+                        return total > 0 ? .queued(total) : .closed(TCPStreamState(state: connection.state))
+                    }
+                    total += count
+                    if count < bytes.count { break }  // the send buffer is full
+                }
+                return .queued(total)
+            default:
+                return .closed(TCPStreamState(state: connection.state))
+            }
+        }) ?? .unknown
+        if case .queued = result { runTCP() }
+        return result
+    }
+
     /// Copies readable bytes into `buffer` (removing them unless `peek`) and
     /// returns how many, with the connection's status after the copy; nil
     /// when the handle names no connection. A read that opens the window

@@ -1,0 +1,59 @@
+import Glibc
+import NIOCore
+import Ports
+import Sockets
+import Stack
+import Wire
+
+extension DataplaneEventLoopGroup {
+    /// Opens one port (a tap, or a PCI device bound for user space) and
+    /// starts `cores` loops over it, each with its own stack on its own
+    /// queue of the port (device RSS, or software RSS as dp_init does).
+    /// The port stops when the group has shut down.
+    ///
+    ///     let group = try DataplaneEventLoopGroup(port: .tap("dp0", mac: nil),
+    ///                                             address: IPv4Network("10.0.0.2/24")!)
+    public convenience init(port: PortSpec, address: IPv4Network, gateway: IPv4Address? = nil, mtu: Int? = nil,
+                            cores: Int = 1, poolSize: Int = 8192,
+                            sockets socketConfiguration: SocketCoreConfiguration = SocketCoreConfiguration(),
+                            configuration: Configuration = Configuration(firstCoreIndex: 0)) throws {
+        var configuration = configuration
+        // The pool's per-core caches are indexed by core number.
+        if configuration.firstCoreIndex == nil { configuration.firstCoreIndex = 0 }
+        let ports = try PortBringUp.start([port], pool: PoolRequest(name: "dataplane-nio", capacity: poolSize), cores: cores)
+        let shared = SharedPorts(ports)
+        try self.init(cores: cores, configuration: configuration) { index in
+            let stack = NetStack(pool: shared.ports.pool)
+            try shared.ports.attach(0, core: index, to: stack, InterfaceConfiguration(
+                address: address, gateway: gateway, mtu: mtu, announceOnStart: index == 0))
+            stack.start()
+            return try SocketCore(stack: stack, configuration: socketConfiguration)
+        }
+        whenStopped { shared.ports.stop() }
+    }
+}
+
+/// The started ports, handed to every loop thread: each attaches its own
+/// queue, on its own thread, once.
+private final class SharedPorts: @unchecked Sendable {
+    let ports: StartedPorts
+    init(_ ports: StartedPorts) { self.ports = ports }
+}
+
+extension DataplaneEventLoopGroup {
+    /// A tap port named `tap` with the address `address` ("A.B.C.D/P"):
+    /// the common case without importing Ports and Wire.
+    ///
+    ///     let group = try DataplaneEventLoopGroup(tap: "dp0", address: "10.0.0.2/24")
+    public convenience init(tap: String, address: String, gateway: String? = nil, cores: Int = 1) throws {
+        guard let network = IPv4Network(address), address.contains("/") else {
+            throw IOError(errnoCode: EINVAL, reason: "'\(address)' is not A.B.C.D/PREFIX")
+        }
+        var router: IPv4Address?
+        if let gateway {
+            guard let parsed = IPv4Address(gateway) else { throw IOError(errnoCode: EINVAL, reason: "gateway '\(gateway)' is not A.B.C.D") }
+            router = parsed
+        }
+        try self.init(port: .tap(tap, mac: nil), address: network, gateway: router, cores: cores)
+    }
+}

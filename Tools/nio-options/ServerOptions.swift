@@ -1,0 +1,68 @@
+import Glibc
+
+/// The flags of the NIO example servers (dp-nio-http, dp-hb-http), shared
+/// so that a benchmark drives both the same way. dp-echo-like flags: `--tap NAME --ip A.B.C.D/P --port N`, or `--kernel`
+/// to serve the same pipeline on NIOPosix (the kernel's sockets).
+public struct ServerOptions: Sendable {
+    public var tap: String?
+    public var ip: String?
+    public var gateway: String?
+    public var port = 8080
+    public var cores = 1
+    public var kernel = false
+    public var bodySize = 1024
+    public var seconds = 0.0
+    public var idleSleepMicroseconds: UInt32 = 20
+
+    public static let usage = """
+        usage: PROGRAM (--tap NAME --ip A.B.C.D/P | --kernel [--ip A.B.C.D]) [--port N] [--cores N]
+                       [--gateway A.B.C.D] [--size BYTES] [--seconds S] [--idle-sleep-us N]
+        Serves GET / with a body of --size bytes (default 1024) until SIGINT/SIGTERM or --seconds.
+        """
+
+    public static func parse(_ arguments: [String]) -> ServerOptions {
+        var options = ServerOptions()
+        var i = 0
+        func value() -> String {
+            i += 1
+            guard i < arguments.count else { fail("\(arguments[i - 1]) needs a value") }
+            return arguments[i]
+        }
+        func number(_ text: String) -> Int {
+            guard let n = Int(text), n >= 0 else { fail("'\(text)' is not a number") }
+            return n
+        }
+        while i < arguments.count {
+            switch arguments[i] {
+            case "--tap": options.tap = value()
+            case "--ip": options.ip = value()
+            case "--gateway": options.gateway = value()
+            case "--port": options.port = number(value())
+            case "--cores": options.cores = max(number(value()), 1)
+            case "--kernel": options.kernel = true
+            case "--size": options.bodySize = number(value())
+            case "--seconds": options.seconds = Double(number(value()))
+            case "--idle-sleep-us": options.idleSleepMicroseconds = UInt32(min(number(value()), 1_000_000))
+            case "-h", "--help":
+                print(usage)
+                exit(0)
+            case let other: fail("unknown flag \(other)")
+            }
+            i += 1
+        }
+        if !options.kernel && (options.tap == nil || options.ip == nil) { fail("give --tap and --ip (or --kernel)") }
+        return options
+    }
+
+    /// The address to listen on: the data plane's own, or any for the kernel.
+    public var listenHost: String {
+        if kernel { return ip.map { String($0.split(separator: "/")[0]) } ?? "0.0.0.0" }
+        return String(ip!.split(separator: "/")[0])
+    }
+}
+
+public func fail(_ message: String) -> Never {
+    let text = "error: \(message)\n\(ServerOptions.usage)\n"
+    _ = text.withCString { write(2, $0, strlen($0)) }
+    exit(2)
+}
