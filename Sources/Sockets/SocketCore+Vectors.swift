@@ -3,12 +3,20 @@ import Stack
 import SystemPackage
 
 /// Scatter/gather: writev/sendmsg and readv/recvmsg over the socket calls.
-/// A stream takes the buffers one after another (no copy beyond the
-/// ring's); a datagram is one message, gathered into (or received whole
+/// A stream's buffers are queued in order and sent together (no copy
+/// beyond the ring's); a datagram is one message, gathered into (or received whole
 /// from) the core's scratch buffer, so it costs one copy more.
 extension SocketCore {
     /// UIO_MAXIOV: Linux's limit on buffers per call (EINVAL beyond).
     public static let maximumVectors = 1024
+
+    /// The buffers of a gathered stream send (UIO_MAXIOV of them, allocated at first use, kept).
+    var vectorList: UnsafeMutableBufferPointer<UnsafeRawBufferPointer> {
+        if let list = vectorListStorage { return list }
+        let list = UnsafeMutableBufferPointer<UnsafeRawBufferPointer>.allocate(capacity: Self.maximumVectors)
+        vectorListStorage = list
+        return list
+    }
 
     var vectorScratch: UnsafeMutableRawBufferPointer {
         if let storage = vectorScratchStorage { return storage }
@@ -53,20 +61,15 @@ extension SocketCore {
             }
             return try send(descriptor, UnsafeRawBufferPointer(rebasing: vectorScratch[0..<total]), flags: flags, to: destination)
         }
-        var sent = 0
+        // A stream: the buffers queued in order and TCP's output run once
+        // (send(_:gathering:)), so a head and a body leave together.
+        let list = vectorList
+        var count = 0
         for vector in vectors where vector.iov_len > 0 {
-            let chunk = UnsafeRawBufferPointer(start: vector.iov_base, count: vector.iov_len)
-            do {
-                // After the first bytes, a failure ends the call with what was sent (no SIGPIPE).
-                let count = try send(descriptor, chunk, flags: sent > 0 ? flags.union(.noSignal) : flags, to: destination)
-                sent += count
-                if count < chunk.count { return sent }
-            } catch {
-                if sent > 0 { return sent }
-                throw error
-            }
+            list[count] = UnsafeRawBufferPointer(start: vector.iov_base, count: vector.iov_len)
+            count += 1
         }
-        return sent
+        return try send(descriptor, gathering: UnsafeBufferPointer(rebasing: list[0..<count]), flags: flags)
     }
 
     /// readv / recvmsg. A stream fills the buffers in order and stops at the

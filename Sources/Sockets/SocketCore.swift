@@ -38,6 +38,7 @@ public final class SocketCore: @unchecked Sendable {
     /// Where a datagram is gathered for sendmsg/writev or received whole for
     /// recvmsg/readv with several buffers (allocated at first use, kept).
     var vectorScratchStorage: UnsafeMutableRawBufferPointer?
+    var vectorListStorage: UnsafeMutableBufferPointer<UnsafeRawBufferPointer>?
 
     // MARK: The registry of cores (descriptor → core, interrupt flags)
 
@@ -88,6 +89,7 @@ public final class SocketCore: @unchecked Sendable {
         // unread data), as when a process exits: send those now, not never.
         stack.flush()
         vectorScratchStorage?.deallocate()
+        vectorListStorage?.deallocate()
         Self.registry[coreID].store(nil, ordering: .releasing)
         Self.claimed[coreID].store(false, ordering: .releasing)
     }

@@ -1,0 +1,35 @@
+# Guest side of the SwiftNIO runs (Tools/test.d/61-nio-lab.sh, ./Tools/demo.sh):
+# dp-nio-http (NIO's HTTP/1.1 server pipeline) and dp-hb-http (a Hummingbird
+# 2 router) serve GET / (1 KiB) on each NIC in turn, on the data plane
+# (--pci, the NIC under VFIO) or on NIOPosix over the guest kernel's stack
+# (--kernel, the NIC on its driver): the same programs, only the event loop
+# group and bootstrap differ.
+#
+#   sh guest-nio.sh dataplane|linux SECONDS
+#
+# Each server runs SECONDS and exits; nio-peer.py follows the same order:
+# dp-nio-http on 10.0.0.2 (e1000, 0000:00:10.0), dp-hb-http on 10.0.0.2,
+# then both on 10.0.1.2 (virtio-net, 0000:00:11.0).
+mode=$1 seconds=$2
+if [ "$mode" = linux ]; then
+  for dev in /sys/class/net/*; do
+    name=${dev##*/}
+    case "$(cat "$dev/address")" in
+      52:54:00:12:34:56) ip addr add 10.0.0.2/24 dev "$name"; ip link set "$name" up ;;
+      52:54:00:12:34:57) ip addr add 10.0.1.2/24 dev "$name"; ip link set "$name" up ;;
+    esac
+  done
+fi
+for nic in "0000:00:10.0 10.0.0.2" "0000:00:11.0 10.0.1.2"; do
+  set -- $nic
+  for server in dp-nio-http dp-hb-http; do
+    echo "NIO start $server $2 ($mode)"
+    if [ "$mode" = linux ]; then
+      $server --kernel --ip "$2" --port 80 --size 1024 --seconds "$seconds"
+    else
+      $server --pci "$1" --ip "$2/24" --port 80 --size 1024 --seconds "$seconds"
+    fi
+    echo "NIO stop $server $2 status $?"
+  done
+done
+echo "NIO guest done"
