@@ -52,7 +52,13 @@ public final class SocketInterestSet {
     private var kept: [Int] = []
     var datagramSlots: Set<Int> = []
 
-    init(core: SocketCore) { self.core = core }
+    init(core: SocketCore) {
+        self.core = core
+        // The two candidate lists swap on every wait; room for both up front
+        // keeps a wait from allocating when one of them first grows.
+        candidates.reserveCapacity(64)
+        kept.reserveCapacity(64)
+    }
 
     deinit {
         for slot in registrations.keys { core.slots[slot]?.interestSets[ObjectIdentifier(self)] = nil }
