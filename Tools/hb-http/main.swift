@@ -34,7 +34,7 @@ do {
     } else {
         guard let network = IPv4Network(options.ip!) else { fail("--ip '\(options.ip!)': expected A.B.C.D/PREFIX") }
         let group = try DataplaneEventLoopGroup(
-            port: .tap(options.tap!, mac: nil), address: network, gateway: options.gateway.flatMap(IPv4Address.init),
+            port: options.pci.map { .pci($0) } ?? .tap(options.tap!, mac: nil), address: network, gateway: options.gateway.flatMap(IPv4Address.init),
             cores: options.cores, configuration: .init(idleSleepMicroseconds: options.idleSleepMicroseconds, firstCoreIndex: 0))
         let app = DataplaneApplication(router: router, group: group, host: options.listenHost, port: options.port)
         do { try await app.run(onServerRunning: closeOnStop) } catch { print("hb-http: \(error)") }

@@ -5,6 +5,8 @@ import Glibc
 /// to serve the same pipeline on NIOPosix (the kernel's sockets).
 public struct ServerOptions: Sendable {
     public var tap: String?
+    /// A PCI device bound for user space (in the lab guest), instead of a tap.
+    public var pci: String?
     public var ip: String?
     public var gateway: String?
     public var port = 8080
@@ -15,7 +17,7 @@ public struct ServerOptions: Sendable {
     public var idleSleepMicroseconds: UInt32 = 20
 
     public static let usage = """
-        usage: PROGRAM (--tap NAME --ip A.B.C.D/P | --kernel [--ip A.B.C.D]) [--port N] [--cores N]
+        usage: PROGRAM (--tap NAME | --pci ADDR) --ip A.B.C.D/P | --kernel [--ip A.B.C.D]) [--port N] [--cores N]
                        [--gateway A.B.C.D] [--size BYTES] [--seconds S] [--idle-sleep-us N]
         Serves GET / with a body of --size bytes (default 1024) until SIGINT/SIGTERM or --seconds.
         """
@@ -35,6 +37,7 @@ public struct ServerOptions: Sendable {
         while i < arguments.count {
             switch arguments[i] {
             case "--tap": options.tap = value()
+            case "--pci": options.pci = value()
             case "--ip": options.ip = value()
             case "--gateway": options.gateway = value()
             case "--port": options.port = number(value())
@@ -50,7 +53,9 @@ public struct ServerOptions: Sendable {
             }
             i += 1
         }
-        if !options.kernel && (options.tap == nil || options.ip == nil) { fail("give --tap and --ip (or --kernel)") }
+        if !options.kernel && ((options.tap == nil) == (options.pci == nil) || options.ip == nil) {
+            fail("give --tap NAME or --pci ADDR, and --ip (or --kernel)")
+        }
         return options
     }
 
