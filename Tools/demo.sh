@@ -119,9 +119,8 @@ step "guest: UDP echo, TCP goodput, connections/s, ours (1 and 2 cores) vs Linux
 # --- Unmodified programs: Debian's redis-server and nginx in the guest,
 # through the LD_PRELOAD library (NICs under VFIO) and on the guest kernel's
 # own stack (NICs on their drivers), the same binaries; redis-benchmark and
-# wrk from the lab namespace. Boots alternate ours/Linux.
+# wrk from the lab namespace. Boots alternate ours/Linux (full run only).
 step "build (release) the LD_PRELOAD library" swift build -c release --product dataplane-preload || exit 1
-apps_seconds=$(( quick ? 3 : 10 ))
 apps_run() {  # dataplane | linux
   local access=vfio extra=()
   [ "$1" = linux ] && access=none && extra=(--module e1000 --module virtio_pci --module virtio_net)
@@ -130,17 +129,37 @@ apps_run() {  # dataplane | linux
     --include /usr/bin/redis-server --include /usr/sbin/nginx --include /etc/passwd --include /etc/group \
     --include "$PWD/.build/release/libdataplane-preload.so:/lab/libdataplane-preload.so" \
     --include "$PWD/Tools/preload/guest-apps.sh:/lab/guest-apps.sh" \
-    --peer "/usr/bin/python3 -u $PWD/Tools/preload/apps-peer.py --bench --seconds $apps_seconds e1000=10.0.0.2 virtio=10.0.1.2" \
+    --peer "/usr/bin/python3 -u $PWD/Tools/preload/apps-peer.py --bench --seconds 10 e1000=10.0.0.2 virtio=10.0.1.2" \
     -- "sh /lab/guest-apps.sh $1"
+}
+# --- SwiftNIO: dp-nio-http (NIO's HTTP/1.1 pipeline) and dp-hb-http (a
+# Hummingbird 2 router) on DataplaneNIO (NICs under VFIO) and on NIOPosix
+# over the guest kernel (NICs on their drivers): the same static binaries,
+# wrk from the lab namespace. Each server runs 25 s; the peer tells them
+# apart by their bodies.
+nio_run() {  # dataplane | linux
+  local access=vfio extra=()
+  [ "$1" = linux ] && access=none && extra=(--module e1000 --module virtio_pci --module virtio_net)
+  .build/debug/dp-lab run --nic e1000 --nic virtio --access "$access" "${extra[@]}" --timeout 900 \
+    --peer-ip 10.0.0.1/24 --peer-ip 10.0.1.1/24 --product dp-nio-http --product dp-hb-http \
+    --include "$PWD/Tools/nio-lab/guest-nio.sh:/lab/guest-nio.sh" \
+    --peer "/usr/bin/python3 -u $PWD/Tools/nio-lab/nio-peer.py --bench --seconds 8 e1000=10.0.0.2 virtio=10.0.1.2" \
+    -- "sh /lab/guest-nio.sh $1 25"
 }
 apps_ours=()
 apps_linux=()
-for round in $(seq "$rounds"); do
-  step "guest round $round: redis and nginx through the LD_PRELOAD library" apps_run dataplane && apps_ours+=("$last_log")
-  step "guest round $round: redis and nginx on the Linux kernel stack" apps_run linux && apps_linux+=("$last_log")
-done
-step "guest: redis-benchmark and wrk, ours (LD_PRELOAD) vs Linux" \
-  /usr/bin/python3 Tools/demo/apps-compare.py "$results" "${apps_ours[@]}" -- "${apps_linux[@]}"
+if [ "$quick" -eq 1 ]; then
+  printf '\n=== guest applications (redis, nginx, NIO, Hummingbird): full run only (suite 52 checks their answers in CI)\n'
+else
+  for round in $(seq "$rounds"); do
+    step "guest round $round: redis and nginx through the LD_PRELOAD library" apps_run dataplane && apps_ours+=("$last_log")
+    step "guest round $round: redis and nginx on the Linux kernel stack" apps_run linux && apps_linux+=("$last_log")
+    step "guest round $round: dp-nio-http and dp-hb-http on DataplaneNIO" nio_run dataplane && apps_ours+=("$last_log")
+    step "guest round $round: dp-nio-http and dp-hb-http on NIOPosix (Linux)" nio_run linux && apps_linux+=("$last_log")
+  done
+  step "guest: redis-benchmark and wrk against the same programs, ours vs Linux" \
+    /usr/bin/python3 Tools/demo/apps-compare.py "$results" "${apps_ours[@]}" -- "${apps_linux[@]}"
+fi
 
 # --- Benchmarks, each ours beside its peer, alternating, medians.
 if [ "$quick" -eq 1 ]; then

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Unmodified applications in the guest, Dataplane vs the Linux kernel
-stack: Debian's redis-server and nginx, the same binaries, through the
-LD_PRELOAD library (ours) or on the guest kernel's sockets (Linux), from the
-APPS-FIGURE lines Tools/preload/apps-peer.py printed in each lab run's log
-(redis-benchmark SET/GET with 50 clients at pipelining 1 and 16; wrk with
-50 connections on a 1 KiB and a 100 KiB file). Medians over the runs of each
+"""Applications in the guest, Dataplane vs the Linux kernel stack, the same
+programs on both: Debian's redis-server and nginx through the LD_PRELOAD
+library (ours) or on the guest kernel's sockets (Linux), from the
+APPS-FIGURE lines Tools/preload/apps-peer.py printed (redis-benchmark
+SET/GET with 50 clients at pipelining 1 and 16; wrk with 50 connections on
+a 1 KiB and a 100 KiB file); and the SwiftNIO servers dp-nio-http and
+dp-hb-http on DataplaneNIO (ours) or NIOPosix (Linux), from the lines
+Tools/nio-lab/nio-peer.py printed (wrk, 50 connections, 1 KiB). Medians over the runs of each
 side; the ratio is the median of ours over the median of Linux. Writes
 results/apps-guest.json (Docs/BENCHMARKS.md schema) and
 results/apps-guest.png, and prints the rows.
@@ -28,7 +30,7 @@ for side, logs in sides.items():
                 checks[side].append(" pass " in line)
 names = {"SET-P1": "SET, 50 clients", "GET-P1": "GET, 50 clients", "SET-P16": "SET, 50 clients, pipeline 16",
          "GET-P16": "GET, 50 clients, pipeline 16", "1k.bin": "1 KiB file, 50 connections",
-         "100k.bin": "100 KiB file, 50 connections"}
+         "100k.bin": "100 KiB file, 50 connections", "GET-1KiB": "GET / 1 KiB, 50 connections"}
 figures = []
 for (nic, app, test), side_values in sorted(values.items()):
     ours = statistics.median(side_values["ours"]) if "ours" in side_values else None
@@ -64,7 +66,9 @@ axis.axhline(1.5, color="gray", linewidth=0.8, linestyle="--")
 axis.set_xticks(range(len(rows)), [f["name"].replace("guest ", "").replace(", 50 clients", "").replace(", 50 connections", "")
                                    for f in rows], rotation=35, ha="right", fontsize=8)
 axis.set_ylabel("ours / Linux (requests/s)")
-axis.set_title("Debian's redis-server and nginx in the QEMU guest: LD_PRELOAD data plane over the Linux stack (medians; 1.5 goal dashed)")
+axis.set_title("The same programs in the QEMU guest, data plane over the Linux stack (medians; 1.5 goal dashed)\n"
+               "redis-server, nginx: LD_PRELOAD; dp-nio-http, dp-hb-http: DataplaneNIO vs NIOPosix", fontsize=10)
 fig.tight_layout()
 fig.savefig(os.path.join(directory, "apps-guest.png"), dpi=110)
+# (NIO rows are labelled by program: dp-nio-http, dp-hb-http.)
 print(f"apps-compare: wrote {os.path.join(directory, 'apps-guest.png')}")
