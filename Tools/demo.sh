@@ -84,7 +84,7 @@ linux_side() {
   .build/debug/dp-lab run --nic e1000 --nic virtio --access none --module e1000 --module virtio_pci --module virtio_net \
     --timeout 420 --peer-ip 10.0.0.1/24 --peer-ip 10.0.1.1/24 \
     --include "$PWD/.build/demo/linux-echo:/usr/local/bin/linux-echo" \
-    --include "$PWD/Tools/demo/linux-guest.sh:/lab/linux-guest.sh" \
+    --include "$PWD/Tools/demo/linux-guest.sh:/lab/linux-guest.sh" --include "$PWD/Tools/demo/guest-addresses.sh:/lab/guest-addresses.sh" \
     --peer "$peer 9999 $tcp_bytes e1000=10.0.0.2 virtio=10.0.1.2" \
     -- "sh /lab/linux-guest.sh"
 }
@@ -128,7 +128,7 @@ apps_run() {  # dataplane | linux
     --peer-ip 10.0.0.1/24 --peer-ip 10.0.1.1/24 \
     --include /usr/bin/redis-server --include /usr/sbin/nginx --include /etc/passwd --include /etc/group \
     --include "$PWD/.build/release/libdataplane-preload.so:/lab/libdataplane-preload.so" \
-    --include "$PWD/Tools/preload/guest-apps.sh:/lab/guest-apps.sh" \
+    --include "$PWD/Tools/preload/guest-apps.sh:/lab/guest-apps.sh" --include "$PWD/Tools/demo/guest-addresses.sh:/lab/guest-addresses.sh" \
     --peer "/usr/bin/python3 -u $PWD/Tools/preload/apps-peer.py --bench --seconds 10 e1000=10.0.0.2 virtio=10.0.1.2" \
     -- "sh /lab/guest-apps.sh $1"
 }
@@ -142,7 +142,7 @@ nio_run() {  # dataplane | linux
   [ "$1" = linux ] && access=none && extra=(--module e1000 --module virtio_pci --module virtio_net)
   .build/debug/dp-lab run --nic e1000 --nic virtio --access "$access" "${extra[@]}" --timeout 900 \
     --peer-ip 10.0.0.1/24 --peer-ip 10.0.1.1/24 --product dp-nio-http --product dp-hb-http \
-    --include "$PWD/Tools/nio-lab/guest-nio.sh:/lab/guest-nio.sh" \
+    --include "$PWD/Tools/nio-lab/guest-nio.sh:/lab/guest-nio.sh" --include "$PWD/Tools/demo/guest-addresses.sh:/lab/guest-addresses.sh" \
     --peer "/usr/bin/python3 -u $PWD/Tools/nio-lab/nio-peer.py --bench --seconds 8 e1000=10.0.0.2 virtio=10.0.1.2" \
     -- "sh /lab/guest-nio.sh $1 25"
 }

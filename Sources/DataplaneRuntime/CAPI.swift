@@ -68,16 +68,25 @@ public func dp_init(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePoi
     if let argv {
         for i in 0..<Int(max(argc, 0)) { if let c = argv[i] { arguments.append(String(cString: c)) } }
     }
+    return startRuntime(arguments, caller: "dp_init") { _ in }
+}
+
+/// Parses dp_init's flags, brings the port up and makes the process's
+/// runtime (then `prepare` runs on it); 0, or -1 with errno and the reason
+/// on standard error after `caller:`.
+func startRuntime(_ arguments: [String], caller: String, prepare: (DataplaneRuntime) throws -> Void) -> Int32 {
     do {
         let options = try RuntimeOptions.parse(arguments)
-        DataplaneRuntime.current = try DataplaneRuntime(options: options)
+        let runtime = try DataplaneRuntime(options: options)
+        try prepare(runtime)
+        DataplaneRuntime.current = runtime
         DataplaneRuntime.stopRequested.store(false, ordering: .releasing)
         return 0
     } catch let failure as RuntimeOptions.Failure {
-        report("dp_init: \(failure.message)\n")
+        report("\(caller): \(failure.message)\n")
         return fail(failure.errno)
     } catch {
-        report("dp_init: \(error)\n")
+        report("\(caller): \(error)\n")
         return fail(ENODEV)
     }
 }

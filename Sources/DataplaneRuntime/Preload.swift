@@ -10,19 +10,7 @@ import Sockets
 public func dp_preload_start(_ text: UnsafePointer<CChar>?) -> Int32 {
     guard let text else { return fail(EINVAL) }
     let arguments = String(cString: text).split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init)
-    do {
-        let options = try RuntimeOptions.parse(arguments)
-        let runtime = try DataplaneRuntime(options: options)
-        try runtime.startForApplicationThreads()
-        DataplaneRuntime.current = runtime
-        return 0
-    } catch let failure as RuntimeOptions.Failure {
-        report("dataplane-preload: \(failure.message)\n")
-        return fail(failure.errno)
-    } catch {
-        report("dataplane-preload: \(error)\n")
-        return fail(ENODEV)
-    }
+    return startRuntime(arguments, caller: "dataplane-preload") { runtime in try runtime.startForApplicationThreads() }
 }
 
 /// 0 when the calling thread runs a core (claimed now or before), -1 when

@@ -9,12 +9,6 @@ import Wire
 /// lengths in and out, errno.
 @Suite("C API")
 struct CAPITests {
-    func expectC(_ errno: Errno, _ comment: Comment, sourceLocation: SourceLocation = #_sourceLocation, _ result: () -> Int) {
-        let value = result()
-        #expect(value == -1, comment, sourceLocation: sourceLocation)
-        #expect(Glibc.errno == errno.rawValue, "\(comment): errno \(Glibc.errno), expected \(errno)", sourceLocation: sourceLocation)
-    }
-
     @Test("accept: addrlen in/out (truncation, actual length written back), NULL addr allowed, NULL addrlen is EFAULT")
     func acceptAddressLength() throws {
         let net = try TwoCores()

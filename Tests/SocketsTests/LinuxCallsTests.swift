@@ -11,12 +11,6 @@ import Wire
 /// (epoll's own from Tools/test.d/51-c-epoll.sh, run against Linux too).
 @Suite("C API: Linux calls")
 struct LinuxCallsTests {
-    func expectC(_ errno: Errno, _ comment: Comment, sourceLocation: SourceLocation = #_sourceLocation, _ result: () -> Int) {
-        let value = result()
-        #expect(value == -1, comment, sourceLocation: sourceLocation)
-        #expect(Glibc.errno == errno.rawValue, "\(comment): errno \(Glibc.errno), expected \(errno)", sourceLocation: sourceLocation)
-    }
-
     @Test("accept4: SOCK_NONBLOCK and SOCK_CLOEXEC on the new socket; other flags EINVAL, nothing accepted")
     func acceptFour() throws {
         let net = try TwoCores()

@@ -89,3 +89,10 @@ extension IPv4SocketAddress {
     static func b(_ port: UInt16) -> IPv4SocketAddress { IPv4SocketAddress(TwoCores.addressB, port) }
     static func a(_ port: UInt16) -> IPv4SocketAddress { IPv4SocketAddress(TwoCores.addressA, port) }
 }
+
+/// Expects a C API call to return -1 with `errno` set to `errno`.
+func expectC(_ errno: Errno, _ comment: Comment, sourceLocation: SourceLocation = #_sourceLocation, _ result: () -> Int) {
+    let value = result()
+    #expect(value == -1, comment, sourceLocation: sourceLocation)
+    #expect(Glibc.errno == errno.rawValue, "\(comment): errno \(Glibc.errno), expected \(errno)", sourceLocation: sourceLocation)
+}

@@ -12,13 +12,7 @@
 # then both on 10.0.1.2 (virtio-net, 0000:00:11.0).
 mode=$1 seconds=$2
 if [ "$mode" = linux ]; then
-  for dev in /sys/class/net/*; do
-    name=${dev##*/}
-    case "$(cat "$dev/address")" in
-      52:54:00:12:34:56) ip addr add 10.0.0.2/24 dev "$name"; ip link set "$name" up ;;
-      52:54:00:12:34:57) ip addr add 10.0.1.2/24 dev "$name"; ip link set "$name" up ;;
-    esac
-  done
+  . /lab/guest-addresses.sh
 fi
 for nic in "0000:00:10.0 10.0.0.2" "0000:00:11.0 10.0.1.2"; do
   set -- $nic

@@ -17,13 +17,7 @@ awk 'BEGIN { for (i = 0; i < 1024; i++) printf "%c", 65 + (i * 7) % 26 }' > /tmp
 i=0; : > /tmp/www/100k.bin; while [ $i -lt 100 ]; do cat /tmp/www/1k.bin >> /tmp/www/100k.bin; i=$((i + 1)); done
 
 if [ "$mode" = linux ]; then
-  for dev in /sys/class/net/*; do
-    name=${dev##*/}
-    case "$(cat "$dev/address")" in
-      52:54:00:12:34:56) ip addr add 10.0.0.2/24 dev "$name"; ip link set "$name" up ;;
-      52:54:00:12:34:57) ip addr add 10.0.1.2/24 dev "$name"; ip link set "$name" up ;;
-    esac
-  done
+  . /lab/guest-addresses.sh
 fi
 
 # run_app NAME PCI IP COMMAND...: the app under the library (or not), until it stops.
