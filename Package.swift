@@ -14,7 +14,7 @@ let fastPath: [SwiftSetting] = [
 /// What `import Dataplane` re-exports (Sources/Dataplane/Dataplane.swift),
 /// bottom layer first; DataplaneRuntime contributes `DataplaneCores` only.
 let umbrellaModules = [
-    "Platform", "Packets", "LinkAddress", "Wire", "NetDevice", "Steering", "Ports",
+    "Platform", "Packets", "LinkAddress", "Wire", "NetDevice", "Steering", "Ports", "Capture",
     "TCP", "Stack", "Sockets", "DataplaneRuntime",
 ]
 
@@ -94,9 +94,16 @@ let package = Package(
             name: "Steering", dependencies: ["NetDevice", "Packets", "Wire", "LinkAddress"],
             path: "Drivers/Steering", swiftSettings: fastPath),
 
+        // MARK: Packet capture to pcapng (the stack's hook records bursts; a thread writes the file)
+        .target(
+            name: "Capture",
+            dependencies: ["Packets", "Platform", "Wire", .product(name: "Atomics", package: "swift-atomics")],
+            path: "Sources/Capture", swiftSettings: fastPath),
+
         // MARK: The per-core network stack
         .target(
-            name: "Stack", dependencies: ["NetDevice", "Packets", "Platform", "TCP", "Wire"],
+            name: "Stack", dependencies: ["Capture", "NetDevice", "Packets", "Platform", "TCP", "Wire",
+                                          .product(name: "Atomics", package: "swift-atomics")],
             path: "Sources/Stack", swiftSettings: fastPath),
         // MARK: TCP: the connection state machine and endpoint table (pure, no devices)
         .target(name: "TCP", dependencies: ["Wire"], path: "Sources/TCP", swiftSettings: fastPath),
@@ -261,6 +268,7 @@ let package = Package(
                            "TestSupport"],
             path: "Tests/StackTests"),
         .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Packets", "Platform", "Wire"], path: "Tests/CaptureTests"),
         // What an application sees: the umbrella alone.
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane"], path: "Tests/DataplaneTests"),
         .testTarget(

@@ -1,3 +1,4 @@
+import Capture
 import NetDevice
 import Packets
 import Platform
@@ -71,6 +72,11 @@ public final class NetStack {
     /// The RSS hash and redirection table of the port when this stack is
     /// one of several cores on it (nil: one core, nothing to steer).
     public var flowSteering: FlowSteering?
+    /// The packet capture recording this stack's bursts, or nil (the usual
+    /// case: then each burst costs one nil check and nothing else). Set
+    /// and cleared on the stack's own thread; the stack clears it itself
+    /// at the poll turn after the capture ends.
+    public var capture: CoreCapture?
 
     /// - Parameter pool: where the stack takes buffers for packets it builds.
     public init(pool: PacketPool, limits: StackLimits = StackLimits(), clock: TSCClock = .shared,
@@ -146,6 +152,7 @@ public final class NetStack {
     @discardableResult
     public func poll() -> Int {
         now = TSCClock.cycles()
+        if let capture, !capture.continues() { self.capture = nil }
         flush()
         timers.advance(to: now) { event in fire(event) }
         var received = 0
@@ -153,6 +160,8 @@ public final class NetStack {
             let interface = interfaces[index]
             let n = interface.device.receive(queue: interface.queue, into: receiveBurst)
             received += n
+            // Before the stack parses (and trims) the frames.
+            if let capture, n > 0 { capture.record(receiveBurst, count: n, interface: index, direction: .inbound) }
             for i in 0..<n { handleFrame(receiveBurst[i], on: interface) }
         }
         runTCP()
@@ -172,6 +181,9 @@ public final class NetStack {
         let count = interface.batchCount
         interface.batchCount = 0
         let frames = UnsafeMutableBufferPointer(rebasing: interface.batch[0..<count])
+        // Before the device owns the frames (a frame the full ring refuses
+        // below was still recorded: it left the stack).
+        if let capture { capture.record(frames, count: count, interface: interface.index, direction: .outbound) }
         let sent = interface.device.transmit(queue: interface.queue, frames)
         counters[.framesTransmitted] += UInt64(sent)
         if sent < count {
