@@ -164,7 +164,7 @@ let package = Package(
         .executableTarget(
             name: "dp-echo",
             dependencies: [
-                "Stack", "Sockets", "TCP", "Ports", "Steering", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
+                "Capture", "Stack", "Sockets", "TCP", "Ports", "Steering", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/echo", swiftSettings: fastPath),

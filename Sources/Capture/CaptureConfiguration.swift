@@ -40,21 +40,26 @@ public struct CaptureTarget: Sendable, Equatable {
     public var port: String
     public var file: String
 
+    /// Split at the last colon: a PCI port name has colons, a file name
+    /// (here) must not.
     public init?(_ text: String) {
-        guard let colon = text.firstIndex(of: ":") else { return nil }
+        guard let colon = text.lastIndex(of: ":") else { return nil }
         port = String(text[..<colon])
         file = String(text[text.index(after: colon)...])
         guard !port.isEmpty, !file.isEmpty else { return nil }
     }
 
-    public static let expected = "PORT:FILE (PORT: a port index, a port name, or all)"
+    public static let expected = "PORT:FILE (PORT: a port index, a port name such as dp0, or all; FILE without ':')"
 
-    /// The port indexes PORT names among `names` (index i is port i), or nil
-    /// when it names none; `all` is nil in the set (every port).
+    /// The port indexes PORT names among `names` (index i is port i, named
+    /// by its label such as "tap dp0", or the label's last word "dp0"), and
+    /// whether it names any; `all` gives nil (every port).
     public func resolve(names: [String]) -> (ports: Set<Int>?, ok: Bool) {
         if port == "all" { return (nil, true) }
         if let index = Int(port) { return (index >= 0 && index < names.count) ? ([index], true) : (nil, false) }
-        if let index = names.firstIndex(of: port) { return ([index], true) }
+        if let index = names.firstIndex(where: { $0 == port || $0.split(separator: " ").dropFirst().first.map(String.init) == port }) {
+            return ([index], true)
+        }
         return (nil, false)
     }
 }

@@ -12,8 +12,10 @@ import Synchronization
 /// reached; each core lets go of its ring at its next poll turn; the writer
 /// then drains what is left, appends an Interface Statistics Block per
 /// captured port and closes the file. `wait()` returns after that.
-public final class CaptureSession: @unchecked Sendable {
+public final class CaptureSession: @unchecked Sendable, CustomStringConvertible {
     public let configuration: CaptureConfiguration
+    /// Where the file goes (a path, or the descriptor), for messages.
+    public let destination: String
     public let portNames: [String]
     let descriptor: Int32
     let closesDescriptor: Bool
@@ -33,12 +35,13 @@ public final class CaptureSession: @unchecked Sendable {
     /// Writes the header blocks to `descriptor` and starts the writer.
     /// - Parameter closesDescriptor: close it when the capture ends.
     public init(configuration: CaptureConfiguration, portNames: [String], descriptor: Int32, closesDescriptor: Bool,
-                clock: TSCClock = .shared) throws(CaptureError) {
+                destination: String? = nil, clock: TSCClock = .shared) throws(CaptureError) {
         if let message = configuration.validationError() { throw CaptureError(message) }
         if let ports = configuration.ports, let bad = ports.first(where: { $0 >= portNames.count }) {
             throw CaptureError("port \(bad): this process has ports 0...\(portNames.count - 1)")
         }
         self.configuration = configuration
+        self.destination = destination ?? "descriptor \(descriptor)"
         self.portNames = portNames
         self.descriptor = descriptor
         self.closesDescriptor = closesDescriptor
@@ -64,11 +67,19 @@ public final class CaptureSession: @unchecked Sendable {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw CaptureError("cannot open \(path): \(String(cString: strerror(errno)))") }
         do {
-            try self.init(configuration: configuration, portNames: portNames, descriptor: descriptor, closesDescriptor: true)
+            try self.init(configuration: configuration, portNames: portNames, descriptor: descriptor, closesDescriptor: true,
+                          destination: path)
         } catch {
             close(descriptor)
             throw error
         }
+    }
+
+    public var description: String {
+        let ports = configuration.ports.map { $0.sorted().map { portNames[$0] }.joined(separator: ", ") } ?? "every port"
+        return "\(destination) (\(ports), snap length \(configuration.snapLength)"
+            + (configuration.packetLimit.map { ", \($0) packets" } ?? "")
+            + (configuration.filter == .all ? "" : ", filter '\(configuration.filter)'") + ")"
     }
 
     /// A recorder for one core's stack. `portOfInterface[i]` is the port

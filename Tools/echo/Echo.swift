@@ -1,4 +1,5 @@
 import ArgumentParser
+import Capture
 import Foundation
 import NetDevice
 import Packets
@@ -79,6 +80,8 @@ struct Echo: ParsableCommand {
             help: "Keep polling without sleeping for this many microseconds after the last poll that found work, so a request-response exchange never waits on a sleep.")
     var idleSpinMicroseconds: UInt64 = 2000
 
+    @OptionGroup var captureOptions: CaptureOptions
+
     func validate() throws {
         let specs = try portSpecs()
         guard !specs.isEmpty else {
@@ -132,6 +135,12 @@ struct Echo: ParsableCommand {
             throw failure("\(error)")
         }
         StopSignals.install()
+        let capture: CaptureSession?
+        do {
+            capture = try captureOptions.start(portNames: ports.ports.map(\.label))
+        } catch {
+            throw failure("\(error)")
+        }
         say("dp-echo: " + ports.ports.enumerated().map { index, port in
                 "\(port.label) \(networks[index]) mac \(port.device.macAddress) mtu \(mtu ?? port.device.info.mtu)"
               }.joined(separator: "; ")
@@ -139,13 +148,22 @@ struct Echo: ParsableCommand {
               + (tcpEcho.isEmpty ? "" : " tcp echo on \(tcpEcho.map(String.init).joined(separator: ","))")
               + (tcpDiscard.isEmpty ? "" : " tcp discard on \(tcpDiscard.map(String.init).joined(separator: ","))")
               + (cores > 1 ? " on \(cores) cores (" + ports.spreads.map(\.description).joined(separator: "; ") + ")" : "")
-              + (seconds.map { " for \($0) s" } ?? ""))
+              + (seconds.map { " for \($0) s" } ?? "")
+              + (capture.map { " capturing to \($0.description)" } ?? ""))
         let started = TSCClock.monotonicNanoseconds()
         let runs: [CoreRun]
         do {
-            runs = try serveOnCores(cores, ports: ports, networks: networks, since: started)
+            runs = try serveOnCores(cores, ports: ports, networks: networks, since: started, capture: capture)
         } catch {
+            capture?.stopAfterCoresEnded()
+            capture?.wait()
             throw failure("\(error)")
+        }
+        if let capture {
+            capture.stopAfterCoresEnded()
+            let summary = capture.wait()
+            say("dp-echo: capture: \(summary.packets) packets, \(summary.dropped) dropped, \(summary.bytes) bytes"
+                  + (summary.error.map { ", write error: \($0)" } ?? ""))
         }
         let elapsed = Double(TSCClock.monotonicNanoseconds() - started) / 1e9
         let stacks = runs.compactMap(\.stack)

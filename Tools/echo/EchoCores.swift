@@ -1,3 +1,4 @@
+import Capture
 import Foundation
 import Platform
 import Ports
@@ -16,10 +17,11 @@ extension Echo {
     /// Serves on `cores` cores: each port spread over them (its own RSS
     /// queues, or software RSS), one stack, socket table and set of services
     /// per core; core 0 on this thread, the others pinned. Returns every core's run.
-    func serveOnCores(_ cores: Int, ports: StartedPorts, networks: [IPv4Network], since started: UInt64) throws -> [CoreRun] {
+    func serveOnCores(_ cores: Int, ports: StartedPorts, networks: [IPv4Network], since started: UInt64,
+                      capture: CaptureSession?) throws -> [CoreRun] {
         let runs = (0..<cores).map { _ in CoreRun() }
         // Shared read-only by the cores: each touches only its own queue of each port.
-        let shared = SharedPorts(ports: ports, networks: networks)
+        let shared = SharedPorts(ports: ports, networks: networks, capture: capture)
         let serveCore: @Sendable (Int) -> Void = { [self] index in
             let run = runs[index]
             do {
@@ -27,6 +29,8 @@ extension Echo {
                 let services = try startServices(on: stack, ports: shared.ports, networks: shared.networks, queue: index)
                 run.stack = stack
                 run.services = services
+                // Interface i of every core's stack is port i (startServices attaches them in order).
+                stack.capture = shared.capture?.makeCore()
                 stack.start()
                 run.echoed = serve(stack, services, since: started)
                 stack.flush()
@@ -57,4 +61,5 @@ extension Echo {
 private struct SharedPorts: @unchecked Sendable {
     let ports: StartedPorts
     let networks: [IPv4Network]
+    let capture: CaptureSession?
 }
