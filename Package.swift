@@ -121,7 +121,7 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("dl")]),
         .target(
             name: "DataplaneRuntime",
-            dependencies: ["Sockets", "CDataplane", "Stack", "Ports", "Steering", "NetDevice", "Packets",
+            dependencies: ["Capture", "Sockets", "CDataplane", "Stack", "Ports", "Steering", "NetDevice", "Packets",
                            "Platform", "Wire", "CPlatform",
                            .product(name: "SystemPackage", package: "swift-system"),
                            .product(name: "Atomics", package: "swift-atomics")],

@@ -1,4 +1,5 @@
 import Atomics
+import Capture
 import Glibc
 import NetDevice
 import Packets
@@ -34,6 +35,8 @@ final class DataplaneRuntime {
     var cores: [SocketCore] = []
     /// Application-thread mode: the next core a thread claims.
     let nextClaim = ManagedAtomic<Int>(0)
+    /// --capture: recorded by every core's stack; completed at exit.
+    let capture: CaptureSession?
 
     init(options: RuntimeOptions) throws {
         self.options = options
@@ -49,6 +52,10 @@ final class DataplaneRuntime {
             reflector = nil
         }
         device = ports[0].device
+        // The loopback's reflector is not the application's port.
+        let names = options.loopback ? [ports[0].label] : ports.ports.map(\.label)
+        capture = try options.startCapture(portNames: names)
+        capture?.completeAtExit()
     }
 
     /// Makes every core's stack and socket table (on this thread; each core's
@@ -60,6 +67,7 @@ final class DataplaneRuntime {
             let interface = InterfaceConfiguration(address: options.network!, gateway: options.gateway, mtu: options.mtu,
                                                    announceOnStart: index == 0)
             try ports.attach(0, core: index, to: stack, interface)
+            stack.capture = capture?.makeCore()
             var configuration = SocketCoreConfiguration()
             configuration.privilegedPorts = options.privilegedPorts
             configuration.idleSleepMicroseconds = options.idleSleepMicroseconds

@@ -1,4 +1,5 @@
 import Atomics
+import Capture
 import Glibc
 import NetDevice
 import Packets
@@ -21,6 +22,11 @@ struct RuntimeOptions {
     var idleSleepMicroseconds: UInt32 = 20
     var poolSize = 8192
     var privilegedPorts = PrivilegedPortPolicy.capability
+    /// --capture PORT:FILE and its settings (RuntimeOptions+Capture.swift).
+    var capture: CaptureTarget?
+    var captureSnapLength = CaptureConfiguration.defaultSnapLength
+    var captureCount: Int?
+    var captureFilter = CaptureFilter.all
 
     struct Failure: Error {
         var errno: Int32
@@ -74,6 +80,8 @@ struct RuntimeOptions {
                 case "denied": options.privilegedPorts = .denied
                 case let other: throw Failure(errno: EINVAL, message: "--privileged-ports '\(other)': use capability, allowed or denied")
                 }
+            case "--capture", "--capture-snaplen", "--capture-count", "--capture-filter":
+                try options.parseCapture(argument, try value(argument))
             default: break
             }
             i += 1
@@ -83,6 +91,9 @@ struct RuntimeOptions {
         guard options.network != nil else { throw Failure(errno: EINVAL, message: "--ip A.B.C.D/PREFIX is required") }
         guard (1...SocketDescriptor.maximumCores).contains(options.cores) else {
             throw Failure(errno: EINVAL, message: "--cores \(options.cores): use 1...\(SocketDescriptor.maximumCores)")
+        }
+        if options.capture == nil && (options.captureCount != nil || options.captureFilter != .all) {
+            throw Failure(errno: EINVAL, message: "--capture-count and --capture-filter need --capture PORT:FILE")
         }
         return options
     }

@@ -142,6 +142,29 @@ assert len(rows) == 5, len(rows)
 assert all(r[0] == "60" and r[1] == "243" and r[2] == "7" for r in rows), rows
 print("filter, count and snap length ok")
 PY
+# Run 3: dp_init --capture in a C program (Tools/c-echo against libdataplane), file completed at exit().
+swift build -j 1 --product dataplane >/dev/null
+cc -Wall -Wextra -Werror -O2 -o "$work/c-echo" Tools/c-echo/echo.c -I Sources/CDataplane/include \
+  -L "$bin" -ldataplane -Wl,-rpath,"$bin" -Wl,-rpath,"$(dirname "$(command -v swift)")/../lib/swift/linux"
+ip netns exec "$ns" "$work/c-echo" --tap dpc1 --ip 10.82.0.2/24 --port 7007 --seconds 30 \
+  --capture "0:$work/c.pcapng" --capture-filter "tcp or udp" >"$work/server.log" 2>&1 &
+server=$!
+for _ in $(seq 100); do
+  ip netns exec "$ns" ip link show dpc1 >/dev/null 2>&1 && grep -q serving "$work/server.log" && break
+  sleep 0.1
+done
+ip netns exec "$ns" ip addr add 10.82.0.1/24 dev dpc1
+ip netns exec "$ns" ip link set dpc1 up
+ip netns exec "$ns" timeout 60 python3 Tools/c-echo/echo-client.py 10.82.0.2 7007 2
+stop_echo
+[ "$(tshark -r "$work/c.pcapng" -Y _ws.malformed | wc -l)" = 0 ]
+syns=$(tshark -r "$work/c.pcapng" -Y "tcp.flags.syn == 1 and tcp.flags.ack == 0 and tcp.dstport == 7007" | wc -l)
+others=$(tshark -r "$work/c.pcapng" -Y "not (tcp or udp)" | wc -l)
+udp=$(tshark -r "$work/c.pcapng" -Y "udp.port == 7007" | wc -l)
+echo "c-echo capture: $syns SYNs to 7007, $udp UDP datagrams, $others others"
+[ "$syns" -ge 2 ] && [ "$udp" -ge 40 ] && [ "$others" = 0 ]
+tshark -r "$work/c.pcapng" -q -z io,phs 2>/dev/null | grep -q "tcp" 
+
 # Bad input is a clear error, not a crash.
 if out=$("$bin/dp-echo" --tap x --ip 10.0.0.2/24 --capture "0:/tmp/x" --capture-filter "port seven" 2>&1); then
   echo "bad filter accepted"; exit 1

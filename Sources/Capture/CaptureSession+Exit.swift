@@ -1,0 +1,26 @@
+import Glibc
+import Synchronization
+
+extension CaptureSession {
+    private static let completedAtExit = Mutex<[CaptureSession]>([])
+    private static let exitHandlerInstalled = Mutex<Bool>(false)
+
+    /// Completes this capture's file when the process calls exit() (C
+    /// programs end that way, with cores that never return): the last batch
+    /// and the statistics blocks are written, the file closed.
+    public func completeAtExit() {
+        Self.completedAtExit.withLock { $0.append(self) }
+        let install = Self.exitHandlerInstalled.withLock { installed in
+            defer { installed = true }
+            return !installed
+        }
+        if install {
+            atexit {
+                for session in CaptureSession.completedAtExit.withLock({ $0 }) where !session.isFinished {
+                    session.stopAfterCoresEnded()
+                    session.wait()
+                }
+            }
+        }
+    }
+}
