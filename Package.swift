@@ -100,6 +100,13 @@ let package = Package(
             dependencies: ["Packets", "Platform", "Wire", .product(name: "Atomics", package: "swift-atomics")],
             path: "Sources/Capture", swiftSettings: fastPath),
 
+        // MARK: Telemetry: a Unix socket per process, JSON commands answered by the cores between bursts
+        .target(
+            name: "Telemetry",
+            dependencies: ["Capture", "Stack", "TCP", "NetDevice", "Packets", "Platform", "Wire", "CPlatform",
+                           .product(name: "Atomics", package: "swift-atomics")],
+            path: "Sources/Telemetry"),
+
         // MARK: The per-core network stack
         .target(
             name: "Stack", dependencies: ["Capture", "NetDevice", "Packets", "Platform", "TCP", "Wire",
@@ -268,6 +275,10 @@ let package = Package(
                            "TestSupport"],
             path: "Tests/StackTests"),
         .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),
+        .testTarget(
+            name: "TelemetryTests",
+            dependencies: ["Telemetry", "Capture", "Stack", "Ports", "LoopbackDriver", "NetDevice", "Packets", "Platform", "Wire"],
+            path: "Tests/TelemetryTests"),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Packets", "Platform", "Wire"], path: "Tests/CaptureTests"),
         // What an application sees: the umbrella alone.
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane"], path: "Tests/DataplaneTests"),

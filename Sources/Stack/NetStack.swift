@@ -77,6 +77,8 @@ public final class NetStack {
     /// and cleared on the stack's own thread; the stack clears it itself
     /// at the poll turn after the capture ends.
     public var capture: CoreCapture?
+    /// Where other threads (telemetry) ask this core for snapshots.
+    public let mailbox = StackMailbox()
 
     /// - Parameter pool: where the stack takes buffers for packets it builds.
     public init(pool: PacketPool, limits: StackLimits = StackLimits(), clock: TSCClock = .shared,
@@ -152,6 +154,7 @@ public final class NetStack {
     @discardableResult
     public func poll() -> Int {
         now = TSCClock.cycles()
+        mailbox.runPending(self)
         if let capture, !capture.continues() { self.capture = nil }
         flush()
         timers.advance(to: now) { event in fire(event) }

@@ -1,0 +1,110 @@
+import Capture
+import Glibc
+import NetDevice
+import Packets
+import Platform
+import Stack
+import Synchronization
+
+/// A data-plane process's telemetry: its socket, and the standard commands
+/// over its ports, pools and cores (DataplaneTelemetry+Commands.swift) and
+/// captures (DataplaneTelemetry+Capture.swift).
+///
+/// How the cores are read (the fast path pays nothing for it): a core's
+/// stack, tables and connections are read only on the core's own thread,
+/// through its `StackMailbox`: the telemetry thread posts a job, the core
+/// runs it between two poll steps (checking one flag per step), and the
+/// telemetry thread waits up to a second for the copy. Ports are read
+/// the same way through core 0. Pools are read from the telemetry thread:
+/// their counters are atomics or plain integers written by one core each,
+/// read racily (a torn or stale count is possible and harmless: these are
+/// reports, not decisions).
+public final class DataplaneTelemetry: @unchecked Sendable {
+    public struct Port: @unchecked Sendable {
+        public var label: String
+        public var device: any NetDevice
+        public init(label: String, device: any NetDevice) {
+            self.label = label
+            self.device = device
+        }
+    }
+
+    public let router = TelemetryRouter()
+    public private(set) var server: TelemetryServer!
+    let ports: [Port]
+    let pools: [PacketPool]
+    let processName: String
+    let startedAt = TSCClock.monotonicNanoseconds()
+    let cores = Mutex<[Int: NetStackBox]>([:])
+    /// The capture started through the socket (dp-dumpcap), if any.
+    let remoteCapture = Mutex<CaptureSession?>(nil)
+    /// How long to wait for a core's answer.
+    public var coreTimeout: Double = 1
+
+    /// Starts serving `/run/dataplane/<name>/telemetry.sock` (name: the
+    /// process name and pid when nil).
+    public init(name: String?, ports: [Port], pools: [PacketPool]) throws(TelemetryFailure) {
+        processName = TelemetryDirectory.currentProcessName()
+        self.ports = ports
+        self.pools = pools
+        addCommands()
+        addCaptureCommands()
+        server = try TelemetryServer(name: name ?? TelemetryDirectory.defaultName(), router: router)
+        Self.removeAtExit(server)
+    }
+
+    /// Makes the commands without a socket (tests drive `router` directly).
+    public init(unlistenedPorts ports: [Port], pools: [PacketPool]) {
+        processName = TelemetryDirectory.currentProcessName()
+        self.ports = ports
+        self.pools = pools
+        addCommands()
+        addCaptureCommands()
+    }
+
+    /// Registers core `index`'s stack (any thread; call again with nil when it stops).
+    public func setCore(_ index: Int, _ stack: NetStack?) {
+        cores.withLock { $0[index] = stack.map(NetStackBox.init) }
+    }
+
+    /// The registered cores' stacks, by index.
+    func coreStacks() -> [(Int, NetStackBox)] {
+        cores.withLock { $0.sorted { $0.key < $1.key } }
+    }
+
+    /// Stops the socket (and a capture it started).
+    public func stop() {
+        remoteCapture.withLock { $0?.stop() }
+        server?.stop()
+    }
+
+    private static let serversToRemove = Mutex<[TelemetryServer]>([])
+
+    /// A process that ends with exit() without stopping telemetry still
+    /// removes its socket.
+    static func removeAtExit(_ server: TelemetryServer) {
+        let first = serversToRemove.withLock { servers in
+            servers.append(server)
+            return servers.count == 1
+        }
+        if first {
+            atexit {
+                for server in DataplaneTelemetry.serversToRemove.withLock({ $0 }) {
+                    unlink(server.path)
+                    rmdir("\(TelemetryDirectory.root)/\(server.name)")
+                }
+            }
+        }
+    }
+}
+
+/// A stack handed to the telemetry thread: it touches only the stack's
+/// mailbox (thread-safe), whose jobs run on the core.
+struct NetStackBox: @unchecked Sendable {
+    let stack: NetStack
+
+    /// `body` run on the core, or nil on timeout.
+    func ask<T: Sendable>(timeout: Double, _ body: @escaping @Sendable (NetStack) -> T) -> T? {
+        stack.mailbox.ask(timeout: timeout, body)
+    }
+}
