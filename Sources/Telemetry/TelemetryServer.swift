@@ -102,6 +102,8 @@ public final class TelemetryServer: @unchecked Sendable {
                 + clients.map { pollfd(fd: $0.socket, events: Int16(POLLIN), revents: 0) }
             // A short timeout: stop() is seen within it.
             guard poll(&fds, nfds_t(fds.count), 100) > 0 else { continue }
+            // The clients polled; one accepted below waits for the next round.
+            let polled = clients
             if fds[0].revents & Int16(POLLIN) != 0, clients.count < 64 {
                 let socket = accept(listener, nil, nil)
                 if socket >= 0 {
@@ -113,7 +115,7 @@ public final class TelemetryServer: @unchecked Sendable {
                 }
             }
             var closed: Set<Int32> = []
-            for (i, client) in clients.enumerated() where fds[i + 1].revents != 0 {
+            for (i, client) in polled.enumerated() where fds[i + 1].revents != 0 {
                 if !readAndAnswer(client) { closed.insert(client.socket) }
             }
             for client in clients where closed.contains(client.socket) { closeClient(client) }
