@@ -128,7 +128,7 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("dl")]),
         .target(
             name: "DataplaneRuntime",
-            dependencies: ["Capture", "Sockets", "CDataplane", "Stack", "Ports", "Steering", "NetDevice", "Packets",
+            dependencies: ["Capture", "Telemetry", "Sockets", "CDataplane", "Stack", "Ports", "Steering", "NetDevice", "Packets",
                            "Platform", "Wire", "CPlatform",
                            .product(name: "SystemPackage", package: "swift-system"),
                            .product(name: "Atomics", package: "swift-atomics")],
@@ -171,7 +171,7 @@ let package = Package(
         .executableTarget(
             name: "dp-echo",
             dependencies: [
-                "Capture", "Stack", "Sockets", "TCP", "Ports", "Steering", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
+                "Capture", "Telemetry", "Stack", "Sockets", "TCP", "Ports", "Steering", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/echo", swiftSettings: fastPath),

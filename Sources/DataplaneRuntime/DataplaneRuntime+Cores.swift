@@ -7,6 +7,7 @@ import Platform
 import Ports
 import Sockets
 import Stack
+import Telemetry
 import Wire
 
 /// The process's Dataplane: the port opened by dp_init and the cores dp_run
@@ -37,6 +38,8 @@ final class DataplaneRuntime {
     let nextClaim = ManagedAtomic<Int>(0)
     /// --capture: recorded by every core's stack; completed at exit.
     let capture: CaptureSession?
+    /// The process's telemetry socket (nil with --no-telemetry).
+    let telemetry: DataplaneTelemetry?
 
     init(options: RuntimeOptions) throws {
         self.options = options
@@ -56,6 +59,21 @@ final class DataplaneRuntime {
         let names = options.loopback ? [ports[0].label] : ports.ports.map(\.label)
         capture = try options.startCapture(portNames: names)
         capture?.completeAtExit()
+        let started = ports
+        do {
+            telemetry = options.telemetry
+                ? try DataplaneTelemetry(name: options.telemetryName,
+                                         ports: names.indices.map { .init(label: started[$0].label, device: started[$0].device) },
+                                         pools: [started.pool])
+                : nil
+        } catch {
+            throw RuntimeOptions.Failure(errno: EADDRINUSE, message: "telemetry: \(error)")
+        }
+    }
+
+    deinit {
+        // The socket goes with the runtime (tests make several in one process).
+        telemetry?.stop()
     }
 
     /// Makes every core's stack and socket table (on this thread; each core's
@@ -94,7 +112,9 @@ final class DataplaneRuntime {
         for (index, core) in cores.enumerated() {
             Self.coreIDs[index].store(core.coreID, ordering: .releasing)
             core.stack.start()
+            telemetry?.setCore(index, core.stack)
         }
+        defer { for index in cores.indices { telemetry?.setCore(index, nil) } }
         defer { for index in cores.indices { Self.coreIDs[index].store(-1, ordering: .releasing) } }
         var others: CoreGroup?
         if cores.count > 1 {

@@ -7,6 +7,7 @@ import Platform
 import Ports
 import Sockets
 import Stack
+import Telemetry
 import Wire
 
 /// What `dp_init` parsed: dp-echo's port and address flags.
@@ -27,6 +28,9 @@ struct RuntimeOptions {
     var captureSnapLength = CaptureConfiguration.defaultSnapLength
     var captureCount: Int?
     var captureFilter = CaptureFilter.all
+    /// --telemetry-name NAME / --no-telemetry (default: a socket named after the process and pid).
+    var telemetryName: String?
+    var telemetry = true
 
     struct Failure: Error {
         var errno: Int32
@@ -80,6 +84,11 @@ struct RuntimeOptions {
                 case "denied": options.privilegedPorts = .denied
                 case let other: throw Failure(errno: EINVAL, message: "--privileged-ports '\(other)': use capability, allowed or denied")
                 }
+            case "--telemetry-name":
+                let text = try value(argument)
+                if let message = TelemetryDirectory.validationError(name: text) { throw Failure(errno: EINVAL, message: "--telemetry-name: \(message)") }
+                options.telemetryName = text
+            case "--no-telemetry": options.telemetry = false
             case "--capture", "--capture-snaplen", "--capture-count", "--capture-filter":
                 try options.parseCapture(argument, try value(argument))
             default: break

@@ -8,14 +8,14 @@ extension DataplaneTelemetry {
     /// `file=` for a path the process opens; `/capture/status`; `/capture/stop`.
     func addCaptureCommands() {
         router.add("/capture/start", help: "start a capture: port=P|all snaplen=N count=N filter=... (a descriptor passed with SCM_RIGHTS, or file=PATH)") {
-            [unowned self] request throws(TelemetryFailure) in
+            [self] request throws(TelemetryFailure) in
             try startCapture(request)
         }
-        router.add("/capture/status", help: "the capture started here: packets, drops, bytes, finished") { [unowned self] _ throws(TelemetryFailure) in
+        router.add("/capture/status", help: "the capture started here: packets, drops, bytes, finished") { [self] _ throws(TelemetryFailure) in
             guard let session = remoteCapture.withLock({ $0 }) else { throw TelemetryFailure("no capture was started through telemetry") }
             return Self.json(session.summary, session: session)
         }
-        router.add("/capture/stop", help: "stop the capture started here and complete its file") { [unowned self] _ throws(TelemetryFailure) in
+        router.add("/capture/stop", help: "stop the capture started here and complete its file") { [self] _ throws(TelemetryFailure) in
             guard let session = remoteCapture.withLock({ $0 }) else { throw TelemetryFailure("no capture was started through telemetry") }
             session.stop()
             // The cores let go at their next poll turn; the writer then finishes (bounded to about a second).

@@ -8,33 +8,33 @@ import Wire
 
 extension DataplaneTelemetry {
     func addCommands() {
-        router.add("/info", help: "the process: name, pid, ports, cores, uptime") { [unowned self] _ throws(TelemetryFailure) in
+        router.add("/info", help: "the process: name, pid, ports, cores, uptime") { [self] _ throws(TelemetryFailure) in
             [
                 "process": .string(processName), "pid": .number(Int(getpid())),
                 "name": .string(server?.name ?? ""), "ports": .number(ports.count), "cores": .number(coreStacks().count),
                 "uptimeSeconds": .double(Double(TSCClock.monotonicNanoseconds() - startedAt) / 1e9),
             ]
         }
-        router.add("/ports", help: "every port: label, driver, MAC, MTU, link") { [unowned self] _ throws(TelemetryFailure) in
+        router.add("/ports", help: "every port: label, driver, MAC, MTU, link") { [self] _ throws(TelemetryFailure) in
             .array(try onPorts { ports in ports.enumerated().map { index, port in Self.describe(port, index: index) } })
         }
-        router.add("/ports/#/stats", help: "a port's basic and extended counters") { [unowned self] request throws(TelemetryFailure) in
+        router.add("/ports/#/stats", help: "a port's basic and extended counters") { [self] request throws(TelemetryFailure) in
             let index = Int(request.path[1])!
             guard index < ports.count else { throw TelemetryFailure("no port \(index): ports are 0...\(ports.count - 1)") }
             let statistics = try onPorts { ports in ports[index].device.statistics() }
             return Self.json(statistics, port: index, label: ports[index].label)
         }
-        router.add("/cores", help: "every core's stack counters and TCP table counters") { [unowned self] _ throws(TelemetryFailure) in
+        router.add("/cores", help: "every core's stack counters and TCP table counters") { [self] _ throws(TelemetryFailure) in
             .array(askEveryCore { stack in CoreSnapshot(stack) }.map { index, snapshot in
                 snapshot.map { $0.json(core: index) } ?? Self.noAnswer(core: index)
             })
         }
-        router.add("/cores/#", help: "one core's counters") { [unowned self] request throws(TelemetryFailure) in
+        router.add("/cores/#", help: "one core's counters") { [self] request throws(TelemetryFailure) in
             let index = Int(request.path[1])!
             guard let box = coreStacks().first(where: { $0.0 == index })?.1 else { throw TelemetryFailure("no core \(index) is running") }
             return box.ask(timeout: coreTimeout) { CoreSnapshot($0) }?.json(core: index) ?? Self.noAnswer(core: index)
         }
-        router.add("/tcp/connections", help: "TCP connections (state, queues, RTT, cwnd) and listeners, per core") { [unowned self] _ throws(TelemetryFailure) in
+        router.add("/tcp/connections", help: "TCP connections (state, queues, RTT, cwnd) and listeners, per core") { [self] _ throws(TelemetryFailure) in
             .array(askEveryCore { stack in (stack.tcpConnectionInfos, stack.tcpListenerInfos, stack.tcpTimeWaitCount) }.map { index, answer in
                 guard let (connections, listeners, timeWait) = answer else { return Self.noAnswer(core: index) }
                 return [
@@ -44,7 +44,7 @@ extension DataplaneTelemetry {
                 ]
             })
         }
-        router.add("/arp", help: "the neighbour (ARP) table, per core") { [unowned self] _ throws(TelemetryFailure) in
+        router.add("/arp", help: "the neighbour (ARP) table, per core") { [self] _ throws(TelemetryFailure) in
             .array(askEveryCore { $0.neighbours }.map { index, answer in
                 guard let neighbours = answer else { return Self.noAnswer(core: index) }
                 return ["core": .number(index), "neighbours": .array(neighbours.map { entry in
@@ -53,7 +53,7 @@ extension DataplaneTelemetry {
                 })]
             })
         }
-        router.add("/routes", help: "the routes (connected subnets, default gateways) of core 0") { [unowned self] _ throws(TelemetryFailure) in
+        router.add("/routes", help: "the routes (connected subnets, default gateways) of core 0") { [self] _ throws(TelemetryFailure) in
             guard let (_, box) = coreStacks().first else { throw TelemetryFailure("no core is running") }
             guard let (routes, interfaces) = box.ask(timeout: coreTimeout, { ($0.routes, $0.interfaceEntries) }) else { return Self.noAnswer(core: 0) }
             return [
@@ -67,7 +67,7 @@ extension DataplaneTelemetry {
                 }),
             ]
         }
-        router.add("/pools", help: "packet pools: capacity, free, cached in cores, in use, allocation failures") { [unowned self] _ throws(TelemetryFailure) in
+        router.add("/pools", help: "packet pools: capacity, free, cached in cores, in use, allocation failures") { [self] _ throws(TelemetryFailure) in
             .array(pools.map { pool in
                 let statistics = pool.statistics
                 return ["name": .string(pool.name), "capacity": .number(statistics.capacity), "free": .number(statistics.available),

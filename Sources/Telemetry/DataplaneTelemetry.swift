@@ -49,8 +49,30 @@ public final class DataplaneTelemetry: @unchecked Sendable {
         self.pools = pools
         addCommands()
         addCaptureCommands()
-        server = try TelemetryServer(name: name ?? TelemetryDirectory.defaultName(), router: router)
+        do {
+            server = try Self.listen(name: name, router: router)
+        } catch {
+            router.removeAll()
+            throw error
+        }
         Self.removeAtExit(server)
+    }
+
+    /// A given name is used as is; the default (program-pid) gets -2, -3, ...
+    /// when this process already serves one (tests run several runtimes).
+    static func listen(name: String?, router: TelemetryRouter) throws(TelemetryFailure) -> TelemetryServer {
+        if let name { return try TelemetryServer(name: name, router: router) }
+        let base = TelemetryDirectory.defaultName()
+        var lastError = TelemetryFailure("no name")
+        for attempt in 1...32 {
+            do {
+                return try TelemetryServer(name: attempt == 1 ? base : "\(base)-\(attempt)", router: router)
+            } catch {
+                lastError = error
+                guard error.description.contains("in use") else { throw error }
+            }
+        }
+        throw lastError
     }
 
     /// Makes the commands without a socket (tests drive `router` directly).
@@ -72,10 +94,13 @@ public final class DataplaneTelemetry: @unchecked Sendable {
         cores.withLock { $0.sorted { $0.key < $1.key } }
     }
 
-    /// Stops the socket (and a capture it started).
+    /// Stops the socket (and a capture it started) and lets the commands
+    /// go (they hold this object: it lives until stopped).
     public func stop() {
         remoteCapture.withLock { $0?.stop() }
         server?.stop()
+        router.removeAll()
+        cores.withLock { $0.removeAll() }
     }
 
     private static let serversToRemove = Mutex<[TelemetryServer]>([])

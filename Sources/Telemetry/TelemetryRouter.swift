@@ -21,6 +21,11 @@ public final class TelemetryRouter: @unchecked Sendable {
         routes.withLock { $0.append(Route(pattern: pattern, help: help, handler: handler)) }
     }
 
+    /// Forgets every command (their handlers hold what they read: this lets it go).
+    public func removeAll() {
+        routes.withLock { $0.removeAll() }
+    }
+
     /// The reply to one line: the handler's JSON, or {"error": ...}.
     public func reply(to line: String, descriptor: Int32? = nil) -> JSONValue {
         guard let request = TelemetryRequest(line: line, descriptor: descriptor) else {

@@ -6,6 +6,7 @@ import Packets
 import Platform
 import Ports
 import Sockets
+import Telemetry
 import Stack
 // Imported directly (not only through Stack): the stats read TCP's types, and
 // incremental builds recompile this file when TCP changes only for direct imports.
@@ -82,6 +83,8 @@ struct Echo: ParsableCommand {
 
     @OptionGroup var captureOptions: CaptureOptions
 
+    @OptionGroup var telemetryOptions: TelemetryOptions
+
     func validate() throws {
         let specs = try portSpecs()
         guard !specs.isEmpty else {
@@ -136,11 +139,14 @@ struct Echo: ParsableCommand {
         }
         StopSignals.install()
         let capture: CaptureSession?
+        let telemetry: DataplaneTelemetry?
         do {
             capture = try captureOptions.start(portNames: ports.ports.map(\.label))
+            telemetry = try telemetryOptions.start(ports: ports)
         } catch {
             throw failure("\(error)")
         }
+        defer { telemetry?.stop() }
         say("dp-echo: " + ports.ports.enumerated().map { index, port in
                 "\(port.label) \(networks[index]) mac \(port.device.macAddress) mtu \(mtu ?? port.device.info.mtu)"
               }.joined(separator: "; ")
@@ -149,11 +155,12 @@ struct Echo: ParsableCommand {
               + (tcpDiscard.isEmpty ? "" : " tcp discard on \(tcpDiscard.map(String.init).joined(separator: ","))")
               + (cores > 1 ? " on \(cores) cores (" + ports.spreads.map(\.description).joined(separator: "; ") + ")" : "")
               + (seconds.map { " for \($0) s" } ?? "")
-              + (capture.map { " capturing to \($0.description)" } ?? ""))
+              + (capture.map { " capturing to \($0.description)" } ?? "")
+              + (telemetry.map { " telemetry \($0.server.path)" } ?? ""))
         let started = TSCClock.monotonicNanoseconds()
         let runs: [CoreRun]
         do {
-            runs = try serveOnCores(cores, ports: ports, networks: networks, since: started, capture: capture)
+            runs = try serveOnCores(cores, ports: ports, networks: networks, since: started, capture: capture, telemetry: telemetry)
         } catch {
             capture?.stopAfterCoresEnded()
             capture?.wait()
