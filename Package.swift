@@ -30,6 +30,8 @@ let package = Package(
         .library(name: "DataplaneDrivers", targets: ["E1000", "VirtioNet", "TapDriver", "LoopbackDriver", "NullDriver"]),
         .executable(name: "dp-bench", targets: ["dp-bench"]),
         .executable(name: "dp-echo", targets: ["dp-echo"]),
+        // Operations: live counters of a running process, and capture from outside it (Docs/OPERATIONS.md).
+        .executable(name: "dp-stat", targets: ["dp-stat"]),
         // What C applications link: the BSD-shaped dp_* API (dataplane.h).
         .library(name: "dataplane", type: .dynamic, targets: ["CDataplane", "DataplaneRuntime"]),
         // What an unmodified program loads with LD_PRELOAD (DP_ARGS configures it).
@@ -175,6 +177,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/echo", swiftSettings: fastPath),
+
+        .executableTarget(
+            name: "dp-stat",
+            dependencies: ["Telemetry", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/stat"),
 
         .executableTarget(
             name: "dp-stack-bench",
