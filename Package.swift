@@ -32,6 +32,7 @@ let package = Package(
         .executable(name: "dp-echo", targets: ["dp-echo"]),
         // Operations: live counters of a running process, and capture from outside it (Docs/OPERATIONS.md).
         .executable(name: "dp-stat", targets: ["dp-stat"]),
+        .executable(name: "dp-dumpcap", targets: ["dp-dumpcap"]),
         // What C applications link: the BSD-shaped dp_* API (dataplane.h).
         .library(name: "dataplane", type: .dynamic, targets: ["CDataplane", "DataplaneRuntime"]),
         // What an unmodified program loads with LD_PRELOAD (DP_ARGS configures it).
@@ -182,6 +183,11 @@ let package = Package(
             name: "dp-stat",
             dependencies: ["Telemetry", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/stat"),
+
+        .executableTarget(
+            name: "dp-dumpcap",
+            dependencies: ["Telemetry", "Platform", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/dumpcap"),
 
         .executableTarget(
             name: "dp-stack-bench",

@@ -96,8 +96,13 @@ public final class DataplaneTelemetry: @unchecked Sendable {
 
     /// Stops the socket (and a capture it started) and lets the commands
     /// go (they hold this object: it lives until stopped).
+    /// Call it once the cores have stopped polling: a capture started
+    /// through the socket is completed (its file closed) first.
     public func stop() {
-        remoteCapture.withLock { $0?.stop() }
+        if let capture = remoteCapture.withLock({ $0 }), !capture.isFinished {
+            capture.stopAfterCoresEnded()
+            capture.wait()
+        }
         server?.stop()
         router.removeAll()
         cores.withLock { $0.removeAll() }

@@ -53,3 +53,26 @@ public enum TelemetryDirectory {
         return cleaned.isEmpty ? "dataplane" : cleaned
     }
 }
+
+extension TelemetryDirectory {
+    /// The pid a process reports in its /info reply, or nil when it does not answer.
+    public static func pid(name: String) -> Int? {
+        guard let client = try? TelemetryClient(name: name), let line = try? client.request("/info") else { return nil }
+        // {"process":..., "pid":N, ...}: the number after the key (no JSON parser here).
+        let parts = line.split(separator: "\"pid\":", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return nil }
+        return Int(parts[1].prefix(while: { $0.isNumber }))
+    }
+
+    /// The socket name for `target`: a name under the root, or the pid of a
+    /// process serving one.
+    public static func resolve(_ target: String) throws(TelemetryFailure) -> String {
+        let all = names()
+        if all.contains(target) { return target }
+        if let wanted = Int(target) {
+            if let name = all.first(where: { pid(name: $0) == wanted }) { return name }
+            throw TelemetryFailure("no data-plane process with pid \(wanted) serves telemetry under \(root) (dp-stat lists them)")
+        }
+        throw TelemetryFailure("no telemetry socket named '\(target)' under \(root) (have: \(all.isEmpty ? "none" : all.joined(separator: ", ")))")
+    }
+}

@@ -23,13 +23,7 @@ enum StatTarget {
 
     /// The socket name for `target`: a name as listed, or a pid.
     static func resolve(_ target: String) throws -> String {
-        let names = TelemetryDirectory.names()
-        if names.contains(target) { return target }
-        if let pid = Int(target) {
-            if let listed = list().first(where: { $0.pid == pid }) { return listed.name }
-            throw StatError("no data-plane process with pid \(pid) serves telemetry under \(TelemetryDirectory.root) (see dp-stat with no arguments)")
-        }
-        throw StatError("no telemetry socket named '\(target)' under \(TelemetryDirectory.root) (have: \(names.isEmpty ? "none" : names.joined(separator: ", ")))")
+        try TelemetryDirectory.resolve(target)
     }
 }
 

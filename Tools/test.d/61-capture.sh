@@ -77,7 +77,7 @@ stop_echo
 file="$work/all.pcapng"
 malformed=$(tshark -r "$file" -Y _ws.malformed | wc -l)
 [ "$malformed" = 0 ] || { echo "capture: $malformed malformed frames"; tshark -r "$file" -Y _ws.malformed | head; exit 1; }
-tshark -r "$file" -q -z io,phs | head -20
+tshark -r "$file" -q -z io,phs
 tshark -r "$file" -T fields -e frame.interface_id -e frame.packet_flags_direction -e ip.src -e ip.dst -e udp.srcport -e udp.dstport \
   -e udp.payload -Y udp >"$work/udp.txt"
 tshark -r "$file" -o tcp.relative_sequence_numbers:TRUE -o tcp.analyze_sequence_numbers:TRUE -T fields \
@@ -163,7 +163,7 @@ others=$(tshark -r "$work/c.pcapng" -Y "not (tcp or udp)" | wc -l)
 udp=$(tshark -r "$work/c.pcapng" -Y "udp.port == 7007" | wc -l)
 echo "c-echo capture: $syns SYNs to 7007, $udp UDP datagrams, $others others"
 [ "$syns" -ge 2 ] && [ "$udp" -ge 40 ] && [ "$others" = 0 ]
-tshark -r "$work/c.pcapng" -q -z io,phs 2>/dev/null | grep -q "tcp" 
+tshark -r "$work/c.pcapng" -q -z io,phs 2>/dev/null | grep -c "tcp" >/dev/null
 
 # Bad input is a clear error, not a crash.
 if out=$("$bin/dp-echo" --tap x --ip 10.0.0.2/24 --capture "0:/tmp/x" --capture-filter "port seven" 2>&1); then
