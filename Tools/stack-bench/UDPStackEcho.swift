@@ -1,3 +1,4 @@
+import Capture
 import MallocInterposerSwift
 import NetDevice
 import Packets
@@ -19,6 +20,9 @@ struct UDPStackEcho {
     var countsMallocs = true
     /// Called after the warm-up, just before measuring (a start line for parallel runs).
     var beforeMeasuring: () -> Void = {}
+    /// --capture FILE: the client stack records both directions (the cost
+    /// of an active capture; without it, the cost of the hook alone).
+    var capturePath: String?
 
     struct Result {
         var echoed = 0
@@ -34,6 +38,7 @@ struct UDPStackEcho {
         var clientCounters: [String: UInt64] = [:]
         var serverCounters: [String: UInt64] = [:]
         var mallocsPerRoundTrip: Double { Double(mallocs) / Double(max(echoed, 1)) }
+        var capture: CaptureSummary?
     }
 
     /// The two stacks and their endpoints.
@@ -70,6 +75,10 @@ struct UDPStackEcho {
 
     func run() throws -> Result {
         let link = try Link()
+        let capture = try capturePath.map { path in
+            try CaptureSession(configuration: CaptureConfiguration(packetLimit: nil), portNames: ["loopback 0"], path: path)
+        }
+        link.client.capture = capture?.makeCore()
         var progress = Progress()
         // Lost datagrams (counted drops) must not make these loops endless.
         while progress.echoed < warmupPackets && progress.sent < warmupPackets && progress.rounds < warmupPackets * 4 {
@@ -98,6 +107,10 @@ struct UDPStackEcho {
         result.clientCounters = link.client.counters.named
         result.serverCounters = link.server.counters.named
         result.drops = result.clientCounters.merging(result.serverCounters, uniquingKeysWith: +).filter { $0.key.hasPrefix("drop.") }
+        if let capture {
+            capture.stopAfterCoresEnded()
+            result.capture = capture.wait()
+        }
         return result
     }
 
