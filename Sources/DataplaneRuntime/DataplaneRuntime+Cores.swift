@@ -67,7 +67,11 @@ final class DataplaneRuntime {
                                          pools: [started.pool])
                 : nil
         } catch {
-            throw RuntimeOptions.Failure(errno: EADDRINUSE, message: "telemetry: \(error)")
+            // A name asked for must be served; the default one is a convenience
+            // (not root, no /run): the data plane runs without it.
+            if options.telemetryName != nil { throw RuntimeOptions.Failure(errno: EADDRINUSE, message: "telemetry: \(error)") }
+            report("dataplane: no telemetry socket (\(error)); --no-telemetry silences this\n")
+            telemetry = nil
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Packets
 import Ports
 import Telemetry
@@ -17,10 +18,18 @@ struct TelemetryOptions: ParsableArguments {
         if disabled && name != nil { throw ValidationError("--telemetry-name and --no-telemetry: give one") }
     }
 
-    /// Starts the socket over `ports`, or nil with --no-telemetry.
+    /// Starts the socket over `ports`, or nil with --no-telemetry. A
+    /// name given must be served; the default one is a convenience: without
+    /// it (not root, no /run) the tool runs on with a warning.
     func start(ports: StartedPorts) throws -> DataplaneTelemetry? {
         guard !disabled else { return nil }
-        return try DataplaneTelemetry(name: name, ports: ports.ports.map { .init(label: $0.label, device: $0.device) },
-                                      pools: [ports.pool])
+        do {
+            return try DataplaneTelemetry(name: name, ports: ports.ports.map { .init(label: $0.label, device: $0.device) },
+                                          pools: [ports.pool])
+        } catch {
+            if name != nil { throw error }
+            FileHandle.standardError.write(Data("warning: no telemetry socket (\(error)); --no-telemetry silences this\n".utf8))
+            return nil
+        }
     }
 }
