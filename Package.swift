@@ -284,7 +284,7 @@ let package = Package(
             path: "Tests/PortsTests"),
         .testTarget(
             name: "StackTests",
-            dependencies: ["Stack", "TCP", "Ports", "LoopbackDriver", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
+            dependencies: ["Capture", "Stack", "TCP", "Ports", "LoopbackDriver", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
                            "TestSupport"],
             path: "Tests/StackTests"),
         .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),

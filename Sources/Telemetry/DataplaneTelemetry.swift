@@ -109,6 +109,7 @@ public final class DataplaneTelemetry: @unchecked Sendable {
     }
 
     private static let serversToRemove = Mutex<[TelemetryServer]>([])
+    nonisolated(unsafe) private static var creatorProcess: pid_t = 0
 
     /// A process that ends with exit() without stopping telemetry still
     /// removes its socket.
@@ -118,7 +119,10 @@ public final class DataplaneTelemetry: @unchecked Sendable {
             return servers.count == 1
         }
         if first {
+            creatorProcess = getpid()
             atexit {
+                // A child made by fork() inherits the handler, not the socket's ownership.
+                guard getpid() == DataplaneTelemetry.creatorProcess else { return }
                 for server in DataplaneTelemetry.serversToRemove.withLock({ $0 }) {
                     unlink(server.path)
                     rmdir("\(TelemetryDirectory.root)/\(server.name)")

@@ -15,6 +15,8 @@ public final class TelemetryServer: @unchecked Sendable {
     let listener: Int32
     let stopping = ManagedAtomic<Bool>(false)
     let stopped = ManagedAtomic<Bool>(false)
+    /// The process serving; a child made by fork() has the descriptor but not the thread.
+    let owner = getpid()
 
     /// Makes `/run/dataplane/<name>/`, binds the socket and starts serving.
     /// A socket left by a process that died is replaced; one that answers
@@ -72,6 +74,7 @@ public final class TelemetryServer: @unchecked Sendable {
     /// Stops serving and removes the socket and its directory (waits up to
     /// a second for the thread).
     public func stop() {
+        guard getpid() == owner else { return }
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
         for _ in 0..<100 where !stopped.load(ordering: .acquiring) {
             var pause = timespec(tv_sec: 0, tv_nsec: 10_000_000)
