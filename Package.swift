@@ -290,7 +290,8 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),
         .testTarget(
             name: "TelemetryTests",
-            dependencies: ["Telemetry", "Capture", "Stack", "Ports", "LoopbackDriver", "NetDevice", "Packets", "Platform", "Wire"],
+            dependencies: ["Telemetry", "Capture", "DataplaneRuntime", "Stack", "Ports", "LoopbackDriver", "NetDevice", "Packets",
+                           "Platform", "Wire", .product(name: "Atomics", package: "swift-atomics")],
             path: "Tests/TelemetryTests"),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Packets", "Platform", "Wire"], path: "Tests/CaptureTests"),
         // What an application sees: the umbrella alone.
