@@ -137,4 +137,58 @@ wait "$server" || true
 server=""
 cat "$work/server.log"
 [ ! -e "/run/dataplane/$name" ] || { echo "telemetry: /run/dataplane/$name left behind"; exit 1; }
+
+# Every data-plane process: the C runtime (dp_init in Tools/c-echo) and the
+# LD_PRELOAD library under an unmodified pthread + epoll server on 2 cores.
+swift build -j 1 --product dataplane >/dev/null
+swift build -j 1 --product dataplane-preload >/dev/null
+rpath="$(dirname "$(command -v swift)")/../lib/swift/linux"
+cc -Wall -Wextra -Werror -O2 -o "$work/c-echo" Tools/c-echo/echo.c -I Sources/CDataplane/include \
+  -L "$bin" -ldataplane -Wl,-rpath,"$bin" -Wl,-rpath,"$rpath"
+cc -Wall -Wextra -Werror -O2 -pthread -o "$work/threads-echo" Tools/preload/threads-echo.c
+
+# check_process NAME CONNECTIONS: dp-stat lists NAME, its cores answer and accepted CONNECTIONS in all.
+check_process() {
+  "$bin/dp-stat" "$1" --json --show cores,pools >"$work/proc.json"
+  python3 - "$work/proc.json" "$2" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+cores = d["cores"]
+assert all("error" not in c for c in cores), cores
+accepted = sum(c["tcp"]["connectionsAccepted"] for c in cores)
+assert accepted == int(sys.argv[2]), (accepted, sys.argv[2])
+assert d["pools"][0]["capacity"] > 0
+print("process ok: %d core(s) answered, %d connections accepted" % (len(cores), accepted))
+PY
+}
+
+ip netns exec "$ns" "$work/c-echo" --tap dpt1 --ip 10.84.1.2/24 --port 7007 --seconds 30 --telemetry-name "c-$$" \
+  >"$work/c.log" 2>&1 &
+server=$!
+for _ in $(seq 100); do
+  ip netns exec "$ns" ip link show dpt1 >/dev/null 2>&1 && grep -q serving "$work/c.log" && break
+  sleep 0.1
+done
+ip netns exec "$ns" ip addr add 10.84.1.1/24 dev dpt1
+ip netns exec "$ns" ip link set dpt1 up
+ip netns exec "$ns" timeout 60 python3 Tools/c-echo/echo-client.py 10.84.1.2 7007 2
+check_process "c-$$" 2
+kill -INT "$server"; wait "$server" || true; server=""
+[ ! -e "/run/dataplane/c-$$" ] || { echo "telemetry: the C program left its socket"; exit 1; }
+
+ip netns exec "$ns" env LD_PRELOAD="$bin/libdataplane-preload.so" \
+  DP_ARGS="--tap dpt2 --ip 10.84.2.2/24 --cores 2 --telemetry-name preload-$$" \
+  "$work/threads-echo" 7302 2 100 100 10 >"$work/preload.log" 2>&1 &   # ends after 10 s
+server=$!
+for _ in $(seq 200); do
+  ip netns exec "$ns" ip link show dpt2 >/dev/null 2>&1 && grep -q "thread 1 serving" "$work/preload.log" && break
+  sleep 0.1
+done
+ip netns exec "$ns" ip addr add 10.84.2.1/24 dev dpt2
+ip netns exec "$ns" ip link set dpt2 up
+ip netns exec "$ns" timeout 60 python3 Tools/c-echo/echo-client.py 10.84.2.2 7302 5
+check_process "preload-$$" 5
+wait "$server" || true; server=""
+tail -3 "$work/preload.log"
+[ ! -e "/run/dataplane/preload-$$" ] || { echo "telemetry: the preloaded program left its socket"; exit 1; }
 echo "telemetry suite ok"
