@@ -28,7 +28,9 @@ public final class TelemetryServer: @unchecked Sendable {
         path = TelemetryDirectory.socketPath(name: name)
         let directory = "\(TelemetryDirectory.root)/\(name)"
         _ = mkdir(TelemetryDirectory.root, 0o755)
-        _ = mkdir(directory, 0o755)
+        // Only the process's user may connect: a command can make the
+        // process write a file (/capture/start file=...).
+        _ = mkdir(directory, 0o700)
         var info = stat()
         guard stat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
             throw TelemetryFailure("cannot make \(directory): \(String(cString: strerror(errno)))")
@@ -44,7 +46,7 @@ public final class TelemetryServer: @unchecked Sendable {
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard bound == 0, listen(socket, 16) == 0 else {
+        guard bound == 0, chmod(path, 0o600) == 0, listen(socket, 16) == 0 else {
             let message = String(cString: strerror(errno))
             Glibc.close(socket)
             throw TelemetryFailure("cannot listen on \(path): \(message)")
