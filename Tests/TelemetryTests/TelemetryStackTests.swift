@@ -171,3 +171,24 @@ struct TelemetryStackTests {
         client.close()
     }
 }
+
+@Suite("telemetry socket robustness", .serialized)
+struct TelemetrySocketRobustnessTests {
+    @Test("garbage, an overlong line and a vanished client leave the server serving")
+    func garbage() throws {
+        let router = TelemetryRouter()
+        router.add("/ping", help: "pong") { _ throws(TelemetryFailure) in ["pong": true] }
+        let name = "telemetry-robust-\(getpid())"
+        let server = try TelemetryServer(name: name, router: router)
+        defer { server.stop() }
+        let rude = try TelemetryClient(name: name)
+        #expect(try rude.request("\u{0}\u{1}garbage").contains("commands start with '/'"))
+        #expect(try rude.request("/ping " + String(repeating: "x=1 ", count: 100)).contains("pong"))
+        // A line past 64 KiB: an error, then the server hangs up on that client.
+        #expect((try? rude.request("/" + String(repeating: "a", count: 70_000)))?.contains("longer than 64 KiB") ?? true)
+        rude.close()
+        let polite = try TelemetryClient(name: name)
+        #expect(try polite.request("/ping") == #"{"pong":true}"#)
+        #expect(try polite.request("/ping filter=") == #"{"pong":true}"#)
+    }
+}
