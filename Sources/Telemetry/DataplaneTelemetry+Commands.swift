@@ -137,16 +137,18 @@ extension DataplaneTelemetry {
     }
 }
 
-/// What a core reports for /cores: copies made on the core.
+/// What a core reports for /cores: copies made on the core (a few
+/// hundred bytes), named on the telemetry thread.
 struct CoreSnapshot: Sendable {
-    var counters: [String: UInt64]
+    var rawCounters: StackCounters
+    var counters: [String: UInt64] { rawCounters.named }
     var table: TCPTableStatistics
     var connections: Int
     var timeWait: Int
     var capturing: Bool
 
     init(_ stack: NetStack) {
-        counters = stack.counters.named
+        rawCounters = stack.counters.detachedCopy()
         table = stack.tcpStatistics
         connections = stack.tcpConnectionCount
         timeWait = stack.tcpTimeWaitCount

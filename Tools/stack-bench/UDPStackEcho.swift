@@ -5,6 +5,7 @@ import Packets
 import Platform
 import Ports
 import Stack
+import Telemetry
 import Wire
 
 /// UDP echo between two stacks over a LoopbackPair: each round the client
@@ -23,6 +24,9 @@ struct UDPStackEcho {
     /// --capture FILE: the client stack records both directions (the cost
     /// of an active capture; without it, the cost of the hook alone).
     var capturePath: String?
+    /// --telemetry-interval-ms: a telemetry thread asks the client stack for
+    /// `/cores` this often while measuring (the cost of being watched).
+    var telemetryIntervalMilliseconds: Double?
 
     struct Result {
         var echoed = 0
@@ -39,6 +43,7 @@ struct UDPStackEcho {
         var serverCounters: [String: UInt64] = [:]
         var mallocsPerRoundTrip: Double { Double(mallocs) / Double(max(echoed, 1)) }
         var capture: CaptureSummary?
+        var telemetryAnswers = 0
     }
 
     /// The two stacks and their endpoints.
@@ -79,6 +84,7 @@ struct UDPStackEcho {
             try CaptureSession(configuration: CaptureConfiguration(packetLimit: nil), portNames: ["loopback 0"], path: path)
         }
         link.client.capture = capture?.makeCore()
+        let watcher = telemetryIntervalMilliseconds.map { TelemetryWatcher(stack: link.client, pool: link.pool, intervalMilliseconds: $0) }
         var progress = Progress()
         // Lost datagrams (counted drops) must not make these loops endless.
         while progress.echoed < warmupPackets && progress.sent < warmupPackets && progress.rounds < warmupPackets * 4 {
@@ -87,6 +93,7 @@ struct UDPStackEcho {
         progress.echoed = 0
         progress.sent = 0
         beforeMeasuring()
+        watcher?.start()
         if countsMallocs { MallocInterposerSwift.initialize() }
         let start = TSCClock.monotonicNanoseconds()
         if countsMallocs { MallocInterposerSwift.hook() }
@@ -96,6 +103,7 @@ struct UDPStackEcho {
         }
         if countsMallocs { MallocInterposerSwift.unhook() }
         var result = Result()
+        result.telemetryAnswers = watcher?.stop() ?? 0
         result.seconds = Double(TSCClock.monotonicNanoseconds() - start) / 1e9
         let statistics = countsMallocs ? MallocInterposerSwift.getStatistics() : .init()
         result.echoed = progress.echoed
