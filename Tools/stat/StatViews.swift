@@ -35,7 +35,7 @@ enum StatTables {
     }
 
     static func cores(_ cores: Any?) -> String {
-        var table = Table(title: "cores", header: ["core", "frames-rx", "frames-tx", "tcp-conns", "time-wait", "tcp-accepted",
+        var table = Table(title: "cores", header: ["core", "frames-rx", "frames-tx", "dropped", "tcp-conns", "time-wait", "tcp-accepted",
                                                     "tcp-opened", "capturing"])
         for core in cores as? [Object] ?? [] {
             if let error = core["error"] as? String {
@@ -44,8 +44,10 @@ enum StatTables {
             }
             let counters = core["counters"] as? Object ?? [:]
             let tcp = core["tcp"] as? Object ?? [:]
-            table.rows.append([Cell.text(core["core"]), Cell.text(counters["frames.received"]), Cell.text(counters["frames.transmitted"]),
-                               Cell.text(tcp["connections"]), Cell.text(tcp["timeWait"]), Cell.text(tcp["connectionsAccepted"]),
+            // Every drop.* counter (the stack's malformed-header counts are drop.* too).
+            let dropped = counters.filter { $0.key.hasPrefix("drop.") }.compactMap { Cell.integer($0.value) }.reduce(0, +)
+            table.rows.append([Cell.text(core["core"]), Cell.text(counters["frames.received"] ?? 0), Cell.text(counters["frames.transmitted"] ?? 0),
+                               String(dropped), Cell.text(tcp["connections"]), Cell.text(tcp["timeWait"]), Cell.text(tcp["connectionsAccepted"]),
                                Cell.text(tcp["connectionsOpened"]), Cell.text(core["capturing"])])
         }
         return table.render()
