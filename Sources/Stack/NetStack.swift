@@ -1,3 +1,4 @@
+import Atomics
 import Capture
 import NetDevice
 import Packets
@@ -79,6 +80,8 @@ public final class NetStack {
     public var capture: CoreCapture?
     /// Where other threads (telemetry) ask this core for snapshots.
     public let mailbox = StackMailbox()
+    /// The mailbox's flag, checked once per poll step.
+    let mailboxPending: UnsafeAtomic<Bool>
 
     /// - Parameter pool: where the stack takes buffers for packets it builds.
     public init(pool: PacketPool, limits: StackLimits = StackLimits(), clock: TSCClock = .shared,
@@ -100,6 +103,7 @@ public final class NetStack {
         icmpTokens = max(limits.icmpErrorBurst, 1)
         icmpRefilledAt = now
         cyclesPerICMPToken = clock.cyclesPerSecond / UInt64(max(limits.icmpErrorsPerSecond, 1))
+        mailboxPending = mailbox.pending
     }
 
     deinit {
@@ -154,7 +158,7 @@ public final class NetStack {
     @discardableResult
     public func poll() -> Int {
         now = TSCClock.cycles()
-        mailbox.runPending(self)
+        if mailboxPending.load(ordering: .relaxed) { mailbox.runJobs(self) }
         if let capture, !capture.continues() { self.capture = nil }
         flush()
         timers.advance(to: now) { event in fire(event) }

@@ -9,10 +9,14 @@ import Synchronization
 /// on its own thread; the asking thread waits for the answer with a
 /// deadline, so a core that no longer polls costs it a timeout, not a hang.
 public final class StackMailbox: @unchecked Sendable {
-    private let pending = ManagedAtomic<Bool>(false)
+    /// Raised when a job waits. Unmanaged storage, so that the core's check
+    /// is one load through a pointer (no reference counting on the poll step).
+    let pending = UnsafeAtomic<Bool>.create(false)
     private let jobs = Mutex<[@Sendable (NetStack) -> Void]>([])
 
     init() {}
+
+    deinit { pending.destroy() }
 
     /// Queues `job` for the core (any thread).
     public func post(_ job: @escaping @Sendable (NetStack) -> Void) {
@@ -28,15 +32,9 @@ public final class StackMailbox: @unchecked Sendable {
         return answer.wait(timeout: timeout)
     }
 
-    /// The core's side, once per poll step.
-    @inline(__always)
-    func runPending(_ stack: NetStack) {
-        guard pending.load(ordering: .relaxed) else { return }
-        runJobs(stack)
-    }
-
+    /// The core's side, when its check of `pending` found it raised.
     @inline(never)
-    private func runJobs(_ stack: NetStack) {
+    func runJobs(_ stack: NetStack) {
         pending.store(false, ordering: .relaxed)
         let taken = jobs.withLock { queued -> [@Sendable (NetStack) -> Void] in
             defer { queued.removeAll() }
