@@ -34,6 +34,11 @@ public struct EchoReply: Sendable, Equatable {
 /// segments out from `runTCP` on every poll step (NetStack+TCP.swift). The
 /// socket layer reaches TCP only through the `tcp*` calls of
 /// NetStack+TCPCalls.swift, as it reaches UDP through the `udp*` calls.
+///
+/// Operations (Docs/OPERATIONS.md): at the start of a step the stack runs
+/// what other threads asked of it through its `mailbox` (telemetry
+/// snapshots, attaching a capture), and an attached `capture` records each
+/// burst received and sent; with neither, each costs a flag or nil check.
 public final class NetStack {
     public let limits: StackLimits
     public let clock: TSCClock
