@@ -14,7 +14,7 @@ let fastPath: [SwiftSetting] = [
 /// What `import Dataplane` re-exports (Sources/Dataplane/Dataplane.swift),
 /// bottom layer first; DataplaneRuntime contributes `DataplaneCores` only.
 let umbrellaModules = [
-    "Platform", "Packets", "LinkAddress", "Wire", "NetDevice", "Steering", "Ports",
+    "Platform", "Packets", "LinkAddress", "Wire", "NetDevice", "Steering", "Ports", "Capture",
     "TCP", "Stack", "Sockets", "DataplaneRuntime",
 ]
 
@@ -30,6 +30,9 @@ let package = Package(
         .library(name: "DataplaneDrivers", targets: ["E1000", "VirtioNet", "TapDriver", "LoopbackDriver", "NullDriver"]),
         .executable(name: "dp-bench", targets: ["dp-bench"]),
         .executable(name: "dp-echo", targets: ["dp-echo"]),
+        // Operations: live counters of a running process, and capture from outside it (Docs/OPERATIONS.md).
+        .executable(name: "dp-stat", targets: ["dp-stat"]),
+        .executable(name: "dp-dumpcap", targets: ["dp-dumpcap"]),
         // What C applications link: the BSD-shaped dp_* API (dataplane.h).
         .library(name: "dataplane", type: .dynamic, targets: ["CDataplane", "DataplaneRuntime"]),
         // What an unmodified program loads with LD_PRELOAD (DP_ARGS configures it).
@@ -101,9 +104,23 @@ let package = Package(
             name: "Steering", dependencies: ["NetDevice", "Packets", "Wire", "LinkAddress"],
             path: "Drivers/Steering", swiftSettings: fastPath),
 
+        // MARK: Packet capture to pcapng (the stack's hook records bursts; a thread writes the file)
+        .target(
+            name: "Capture",
+            dependencies: ["Packets", "Platform", "Wire", .product(name: "Atomics", package: "swift-atomics")],
+            path: "Sources/Capture", swiftSettings: fastPath),
+
+        // MARK: Telemetry: a Unix socket per process, JSON commands answered by the cores between bursts
+        .target(
+            name: "Telemetry",
+            dependencies: ["Capture", "Stack", "TCP", "NetDevice", "Packets", "Platform", "Wire", "CPlatform",
+                           .product(name: "Atomics", package: "swift-atomics")],
+            path: "Sources/Telemetry"),
+
         // MARK: The per-core network stack
         .target(
-            name: "Stack", dependencies: ["NetDevice", "Packets", "Platform", "TCP", "Wire"],
+            name: "Stack", dependencies: ["Capture", "NetDevice", "Packets", "Platform", "TCP", "Wire",
+                                          .product(name: "Atomics", package: "swift-atomics")],
             path: "Sources/Stack", swiftSettings: fastPath),
         // MARK: TCP: the connection state machine and endpoint table (pure, no devices)
         .target(name: "TCP", dependencies: ["Wire"], path: "Sources/TCP", swiftSettings: fastPath),
@@ -121,7 +138,7 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("dl")]),
         .target(
             name: "DataplaneRuntime",
-            dependencies: ["Sockets", "CDataplane", "Stack", "Ports", "Steering", "NetDevice", "Packets",
+            dependencies: ["Capture", "Telemetry", "Sockets", "CDataplane", "Stack", "Ports", "Steering", "NetDevice", "Packets",
                            "Platform", "Wire", "CPlatform",
                            .product(name: "SystemPackage", package: "swift-system"),
                            .product(name: "Atomics", package: "swift-atomics")],
@@ -164,15 +181,25 @@ let package = Package(
         .executableTarget(
             name: "dp-echo",
             dependencies: [
-                "Stack", "Sockets", "TCP", "Ports", "Steering", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
+                "Capture", "Telemetry", "Stack", "Sockets", "TCP", "Ports", "Steering", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/echo", swiftSettings: fastPath),
 
         .executableTarget(
+            name: "dp-stat",
+            dependencies: ["Telemetry", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/stat"),
+
+        .executableTarget(
+            name: "dp-dumpcap",
+            dependencies: ["Telemetry", "Platform", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/dumpcap"),
+
+        .executableTarget(
             name: "dp-stack-bench",
             dependencies: [
-                "Stack", "Sockets", "Ports", "NetDevice", "Packets", "Platform", "Wire", "CPlatform",
+                "Capture", "Telemetry", "Stack", "Sockets", "Ports", "NetDevice", "Packets", "Platform", "Wire", "CPlatform",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
                 .product(name: "Atomics", package: "swift-atomics"),
@@ -290,10 +317,16 @@ let package = Package(
             path: "Tests/PortsTests"),
         .testTarget(
             name: "StackTests",
-            dependencies: ["Stack", "TCP", "Ports", "LoopbackDriver", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
+            dependencies: ["Capture", "Stack", "TCP", "Ports", "LoopbackDriver", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
                            "TestSupport"],
             path: "Tests/StackTests"),
         .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),
+        .testTarget(
+            name: "TelemetryTests",
+            dependencies: ["Telemetry", "Capture", "DataplaneRuntime", "Stack", "Ports", "LoopbackDriver", "NetDevice", "Packets",
+                           "Platform", "Wire", .product(name: "Atomics", package: "swift-atomics")],
+            path: "Tests/TelemetryTests"),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Packets", "Platform", "Wire"], path: "Tests/CaptureTests"),
         // What an application sees: the umbrella alone.
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane"], path: "Tests/DataplaneTests"),
         .testTarget(

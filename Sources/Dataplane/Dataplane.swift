@@ -14,6 +14,7 @@
 @_exported import TCP
 @_exported import Stack
 @_exported import Sockets
+@_exported import Capture
 // From the runtime only what Swift programs use: its dp_* functions are the
 // C API (dataplane.h) and would only crowd a Swift program's namespace.
 @_exported import class DataplaneRuntime.DataplaneCores

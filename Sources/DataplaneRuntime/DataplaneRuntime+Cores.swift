@@ -1,4 +1,5 @@
 import Atomics
+import Capture
 import Glibc
 import NetDevice
 import Packets
@@ -6,6 +7,7 @@ import Platform
 import Ports
 import Sockets
 import Stack
+import Telemetry
 import Wire
 
 /// The process's Dataplane: the port opened by dp_init and the cores dp_run
@@ -34,6 +36,10 @@ final class DataplaneRuntime {
     var cores: [SocketCore] = []
     /// Application-thread mode: the next core a thread claims.
     let nextClaim = ManagedAtomic<Int>(0)
+    /// --capture: recorded by every core's stack; completed at exit.
+    let capture: CaptureSession?
+    /// The process's telemetry socket (nil with --no-telemetry).
+    let telemetry: DataplaneTelemetry?
 
     init(options: RuntimeOptions) throws {
         self.options = options
@@ -49,6 +55,29 @@ final class DataplaneRuntime {
             reflector = nil
         }
         device = ports[0].device
+        // The loopback's reflector is not the application's port.
+        let names = options.loopback ? [ports[0].label] : ports.ports.map(\.label)
+        capture = try options.startCapture(portNames: names)
+        capture?.completeAtExit()
+        let started = ports
+        do {
+            telemetry = options.telemetry
+                ? try DataplaneTelemetry(name: options.telemetryName,
+                                         ports: names.indices.map { .init(label: started[$0].label, device: started[$0].device) },
+                                         pools: [started.pool])
+                : nil
+        } catch {
+            // A name asked for must be served; the default one is a convenience
+            // (not root, no /run): the data plane runs without it.
+            if options.telemetryName != nil { throw RuntimeOptions.Failure(errno: EADDRINUSE, message: "telemetry: \(error)") }
+            report("dataplane: no telemetry socket (\(error)); --no-telemetry silences this\n")
+            telemetry = nil
+        }
+    }
+
+    deinit {
+        // The socket goes with the runtime (tests make several in one process).
+        telemetry?.stop()
     }
 
     /// Makes every core's stack and socket table (on this thread; each core's
@@ -60,6 +89,7 @@ final class DataplaneRuntime {
             let interface = InterfaceConfiguration(address: options.network!, gateway: options.gateway, mtu: options.mtu,
                                                    announceOnStart: index == 0)
             try ports.attach(0, core: index, to: stack, interface)
+            stack.capture = capture?.makeCore()
             var configuration = SocketCoreConfiguration()
             configuration.privilegedPorts = options.privilegedPorts
             configuration.idleSleepMicroseconds = options.idleSleepMicroseconds
@@ -86,7 +116,9 @@ final class DataplaneRuntime {
         for (index, core) in cores.enumerated() {
             Self.coreIDs[index].store(core.coreID, ordering: .releasing)
             core.stack.start()
+            telemetry?.setCore(index, core.stack)
         }
+        defer { for index in cores.indices { telemetry?.setCore(index, nil) } }
         defer { for index in cores.indices { Self.coreIDs[index].store(-1, ordering: .releasing) } }
         var others: CoreGroup?
         if cores.count > 1 {

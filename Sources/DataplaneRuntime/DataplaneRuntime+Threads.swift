@@ -18,6 +18,8 @@ extension DataplaneRuntime {
         for (index, core) in cores.enumerated() {
             Self.coreIDs[index].store(core.coreID, ordering: .releasing)
             core.stack.start()
+            // Answered while the claiming thread runs the core (inside its socket calls).
+            telemetry?.setCore(index, core.stack)
         }
     }
 

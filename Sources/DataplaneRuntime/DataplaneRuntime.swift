@@ -1,4 +1,5 @@
 import Atomics
+import Capture
 import Glibc
 import NetDevice
 import Packets
@@ -6,6 +7,7 @@ import Platform
 import Ports
 import Sockets
 import Stack
+import Telemetry
 import Wire
 
 /// What `dp_init` parsed: dp-echo's port and address flags.
@@ -21,6 +23,14 @@ struct RuntimeOptions {
     var idleSleepMicroseconds: UInt32 = 20
     var poolSize = 8192
     var privilegedPorts = PrivilegedPortPolicy.capability
+    /// --capture PORT:FILE and its settings (RuntimeOptions+Capture.swift).
+    var capture: CaptureTarget?
+    var captureSnapLength = CaptureConfiguration.defaultSnapLength
+    var captureCount: Int?
+    var captureFilter = CaptureFilter.all
+    /// --telemetry-name NAME / --no-telemetry (default: a socket named after the process and pid).
+    var telemetryName: String?
+    var telemetry = true
 
     struct Failure: Error {
         var errno: Int32
@@ -74,6 +84,13 @@ struct RuntimeOptions {
                 case "denied": options.privilegedPorts = .denied
                 case let other: throw Failure(errno: EINVAL, message: "--privileged-ports '\(other)': use capability, allowed or denied")
                 }
+            case "--telemetry-name":
+                let text = try value(argument)
+                if let message = TelemetryDirectory.validationError(name: text) { throw Failure(errno: EINVAL, message: "--telemetry-name: \(message)") }
+                options.telemetryName = text
+            case "--no-telemetry": options.telemetry = false
+            case "--capture", "--capture-snaplen", "--capture-count", "--capture-filter":
+                try options.parseCapture(argument, try value(argument))
             default: break
             }
             i += 1
@@ -83,6 +100,9 @@ struct RuntimeOptions {
         guard options.network != nil else { throw Failure(errno: EINVAL, message: "--ip A.B.C.D/PREFIX is required") }
         guard (1...SocketDescriptor.maximumCores).contains(options.cores) else {
             throw Failure(errno: EINVAL, message: "--cores \(options.cores): use 1...\(SocketDescriptor.maximumCores)")
+        }
+        if options.capture == nil && (options.captureCount != nil || options.captureFilter != .all) {
+            throw Failure(errno: EINVAL, message: "--capture-count and --capture-filter need --capture PORT:FILE")
         }
         return options
     }

@@ -14,6 +14,8 @@ public struct PacketPoolStatistics: Sendable, Equatable {
     public var available: Int
     public var inUse: Int { capacity - available }
     public var allocationFailures: Int
+    /// Of `available`, the buffers in per-core caches (not in the shared ring).
+    public var cached: Int = 0
 }
 
 /// A fixed set of packet buffers in DMA memory (rte_mempool + rte_pktmbuf
@@ -360,10 +362,12 @@ public final class PacketPool: @unchecked Sendable {
     public var statistics: PacketPoolStatistics {
         var available = freeRing.count
         var failures = sharedFailures.load(ordering: .relaxed)
+        var cached = 0
         for core in 0..<Cores.maximumCount {
-            available += caches[core].count
+            cached += caches[core].count
             failures += caches[core].failures
         }
-        return PacketPoolStatistics(capacity: capacity, available: available, allocationFailures: failures)
+        available += cached
+        return PacketPoolStatistics(capacity: capacity, available: available, allocationFailures: failures, cached: cached)
     }
 }

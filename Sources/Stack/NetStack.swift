@@ -1,3 +1,5 @@
+import Atomics
+import Capture
 import NetDevice
 import Packets
 import Platform
@@ -32,6 +34,11 @@ public struct EchoReply: Sendable, Equatable {
 /// segments out from `runTCP` on every poll step (NetStack+TCP.swift). The
 /// socket layer reaches TCP only through the `tcp*` calls of
 /// NetStack+TCPCalls.swift, as it reaches UDP through the `udp*` calls.
+///
+/// Operations (Docs/OPERATIONS.md): at the start of a step the stack runs
+/// what other threads asked of it through its `mailbox` (telemetry
+/// snapshots, attaching a capture), and an attached `capture` records each
+/// burst received and sent; with neither, each costs a flag or nil check.
 public final class NetStack {
     public let limits: StackLimits
     public let clock: TSCClock
@@ -71,6 +78,15 @@ public final class NetStack {
     /// The RSS hash and redirection table of the port when this stack is
     /// one of several cores on it (nil: one core, nothing to steer).
     public var flowSteering: FlowSteering?
+    /// The packet capture recording this stack's bursts, or nil (the usual
+    /// case: then each burst costs one nil check and nothing else). Set
+    /// and cleared on the stack's own thread; the stack clears it itself
+    /// at the poll turn after the capture ends.
+    public var capture: CoreCapture?
+    /// Where other threads (telemetry) ask this core for snapshots.
+    public let mailbox = StackMailbox()
+    /// The mailbox's flag, checked once per poll step.
+    let mailboxPending: UnsafeAtomic<Bool>
 
     /// - Parameter pool: where the stack takes buffers for packets it builds.
     public init(pool: PacketPool, limits: StackLimits = StackLimits(), clock: TSCClock = .shared,
@@ -92,6 +108,7 @@ public final class NetStack {
         icmpTokens = max(limits.icmpErrorBurst, 1)
         icmpRefilledAt = now
         cyclesPerICMPToken = clock.cyclesPerSecond / UInt64(max(limits.icmpErrorsPerSecond, 1))
+        mailboxPending = mailbox.pending
     }
 
     deinit {
@@ -146,6 +163,8 @@ public final class NetStack {
     @discardableResult
     public func poll() -> Int {
         now = TSCClock.cycles()
+        if mailboxPending.load(ordering: .relaxed) { mailbox.runJobs(self) }
+        if let capture, !capture.continues() { self.capture = nil }
         flush()
         timers.advance(to: now) { event in fire(event) }
         var received = 0
@@ -153,6 +172,8 @@ public final class NetStack {
             let interface = interfaces[index]
             let n = interface.device.receive(queue: interface.queue, into: receiveBurst)
             received += n
+            // Before the stack parses (and trims) the frames.
+            if let capture, n > 0 { capture.record(receiveBurst, count: n, interface: index, direction: .inbound) }
             for i in 0..<n { handleFrame(receiveBurst[i], on: interface) }
         }
         runTCP()
@@ -172,6 +193,9 @@ public final class NetStack {
         let count = interface.batchCount
         interface.batchCount = 0
         let frames = UnsafeMutableBufferPointer(rebasing: interface.batch[0..<count])
+        // Before the device owns the frames (a frame the full ring refuses
+        // below was still recorded: it left the stack).
+        if let capture { capture.record(frames, count: count, interface: interface.index, direction: .outbound) }
         let sent = interface.device.transmit(queue: interface.queue, frames)
         counters[.framesTransmitted] += UInt64(sent)
         if sent < count {

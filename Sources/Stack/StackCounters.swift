@@ -18,7 +18,7 @@ public enum ProtocolLayer: Int, CaseIterable, Sendable {
 
 /// A stack's counters: plain integers in one block, written only by the
 /// core that owns the stack, read for reports.
-public struct StackCounters {
+public struct StackCounters: Sendable {
     @usableFromInline var values: [UInt64]
     @usableFromInline var malformedValues: [UInt64]
 
@@ -60,6 +60,16 @@ public struct StackCounters {
 
     mutating func countMalformed(_ layer: ProtocolLayer, _ error: WireError) {
         malformedValues[Self.index(layer, error)] += 1
+    }
+
+    /// A copy in buffers of its own, for another thread to read (telemetry):
+    /// a plain copy would share the arrays, and the core's next count would
+    /// then copy them on the fast path.
+    public func detachedCopy() -> StackCounters {
+        var copy = self
+        copy.values = values.withUnsafeBufferPointer { Array($0) }
+        copy.malformedValues = malformedValues.withUnsafeBufferPointer { Array($0) }
+        return copy
     }
 
     /// Every drop counted, whatever the reason.

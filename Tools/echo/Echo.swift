@@ -1,10 +1,12 @@
 import ArgumentParser
+import Capture
 import Foundation
 import NetDevice
 import Packets
 import Platform
 import Ports
 import Sockets
+import Telemetry
 import Stack
 // Imported directly (not only through Stack): the stats read TCP's types, and
 // incremental builds recompile this file when TCP changes only for direct imports.
@@ -79,6 +81,10 @@ struct Echo: ParsableCommand {
             help: "Keep polling without sleeping for this many microseconds after the last poll that found work, so a request-response exchange never waits on a sleep.")
     var idleSpinMicroseconds: UInt64 = 2000
 
+    @OptionGroup var captureOptions: CaptureOptions
+
+    @OptionGroup var telemetryOptions: TelemetryOptions
+
     func validate() throws {
         let specs = try portSpecs()
         guard !specs.isEmpty else {
@@ -132,6 +138,15 @@ struct Echo: ParsableCommand {
             throw failure("\(error)")
         }
         StopSignals.install()
+        let capture: CaptureSession?
+        let telemetry: DataplaneTelemetry?
+        do {
+            capture = try captureOptions.start(portNames: ports.ports.map(\.label))
+            telemetry = try telemetryOptions.start(ports: ports)
+        } catch {
+            throw failure("\(error)")
+        }
+        defer { telemetry?.stop() }
         say("dp-echo: " + ports.ports.enumerated().map { index, port in
                 "\(port.label) \(networks[index]) mac \(port.device.macAddress) mtu \(mtu ?? port.device.info.mtu)"
               }.joined(separator: "; ")
@@ -139,13 +154,23 @@ struct Echo: ParsableCommand {
               + (tcpEcho.isEmpty ? "" : " tcp echo on \(tcpEcho.map(String.init).joined(separator: ","))")
               + (tcpDiscard.isEmpty ? "" : " tcp discard on \(tcpDiscard.map(String.init).joined(separator: ","))")
               + (cores > 1 ? " on \(cores) cores (" + ports.spreads.map(\.description).joined(separator: "; ") + ")" : "")
-              + (seconds.map { " for \($0) s" } ?? ""))
+              + (seconds.map { " for \($0) s" } ?? "")
+              + (capture.map { " capturing to \($0.description)" } ?? "")
+              + (telemetry.map { " telemetry \($0.server.path)" } ?? ""))
         let started = TSCClock.monotonicNanoseconds()
         let runs: [CoreRun]
         do {
-            runs = try serveOnCores(cores, ports: ports, networks: networks, since: started)
+            runs = try serveOnCores(cores, ports: ports, networks: networks, since: started, capture: capture, telemetry: telemetry)
         } catch {
+            capture?.stopAfterCoresEnded()
+            capture?.wait()
             throw failure("\(error)")
+        }
+        if let capture {
+            capture.stopAfterCoresEnded()
+            let summary = capture.wait()
+            say("dp-echo: capture: \(summary.packets) packets, \(summary.dropped) dropped, \(summary.bytes) bytes"
+                  + (summary.error.map { ", write error: \($0)" } ?? ""))
         }
         let elapsed = Double(TSCClock.monotonicNanoseconds() - started) / 1e9
         let stacks = runs.compactMap(\.stack)

@@ -1,7 +1,9 @@
+import Capture
 import Foundation
 import Platform
 import Ports
 import Stack
+import Telemetry
 import Wire
 
 extension Echo {
@@ -16,10 +18,11 @@ extension Echo {
     /// Serves on `cores` cores: each port spread over them (its own RSS
     /// queues, or software RSS), one stack, socket table and set of services
     /// per core; core 0 on this thread, the others pinned. Returns every core's run.
-    func serveOnCores(_ cores: Int, ports: StartedPorts, networks: [IPv4Network], since started: UInt64) throws -> [CoreRun] {
+    func serveOnCores(_ cores: Int, ports: StartedPorts, networks: [IPv4Network], since started: UInt64,
+                      capture: CaptureSession?, telemetry: DataplaneTelemetry?) throws -> [CoreRun] {
         let runs = (0..<cores).map { _ in CoreRun() }
         // Shared read-only by the cores: each touches only its own queue of each port.
-        let shared = SharedPorts(ports: ports, networks: networks)
+        let shared = SharedPorts(ports: ports, networks: networks, capture: capture, telemetry: telemetry)
         let serveCore: @Sendable (Int) -> Void = { [self] index in
             let run = runs[index]
             do {
@@ -27,8 +30,12 @@ extension Echo {
                 let services = try startServices(on: stack, ports: shared.ports, networks: shared.networks, queue: index)
                 run.stack = stack
                 run.services = services
+                // Interface i of every core's stack is port i (startServices attaches them in order).
+                stack.capture = shared.capture?.makeCore()
                 stack.start()
+                shared.telemetry?.setCore(index, stack)
                 run.echoed = serve(stack, services, since: started)
+                shared.telemetry?.setCore(index, nil)
                 stack.flush()
             } catch {
                 run.failure = error
@@ -57,4 +64,6 @@ extension Echo {
 private struct SharedPorts: @unchecked Sendable {
     let ports: StartedPorts
     let networks: [IPv4Network]
+    let capture: CaptureSession?
+    let telemetry: DataplaneTelemetry?
 }

@@ -41,6 +41,13 @@ struct StackBench: ParsableCommand {
     @Option(help: "Scaling: run the echo (UDP, or TCP with --tcp-write) on 1 core and on N cores at once, alternating, and report the ratio.")
     var scalingCores: Int?
 
+    @Option(help: "UDP echo: capture the client stack's packets (both directions) to a pcapng FILE while measuring (the cost of an active capture).")
+    var capture: String?
+
+    @Option(name: .customLong("telemetry-interval-ms"),
+            help: "UDP echo: a telemetry thread asks the client stack for /cores every N ms while measuring (the cost of being watched; its snapshots allocate on the core).")
+    var telemetryIntervalMilliseconds: Double?
+
     @Option(help: "Scaling: rounds of (1 core, N cores).")
     var rounds: Int = 3
 
@@ -62,12 +69,20 @@ struct StackBench: ParsableCommand {
 extension StackBench {
     /// The UDP mode (the default): echo between stacks, mallocs per round trip.
     func runUDP() throws {
-        let echo = UDPStackEcho(payloadSize: size, burst: burst, warmupPackets: warmup, measuredPackets: packets)
+        var echo = UDPStackEcho(payloadSize: size, burst: burst, warmupPackets: warmup, measuredPackets: packets)
+        echo.capturePath = capture
+        echo.telemetryIntervalMilliseconds = telemetryIntervalMilliseconds
         let result = try echo.run()
         print("dp-stack-bench: UDP echo over Loopback, \(size)-byte payloads, burst \(burst)")
         print("  echoed     \(result.echoed) of \(result.sent) sent in \(String(format: "%.3f", result.seconds)) s (\(String(format: "%.0f", Double(result.echoed) / result.seconds)) round trips/s)")
         print("  mallocs    \(result.mallocs) (\(String(format: "%.4f", result.mallocsPerRoundTrip)) per round trip), \(result.mallocBytes) bytes; frees \(result.frees)")
         print("  drops      \(result.dropped) \(result.drops.isEmpty ? "" : result.drops.description)")
+        if telemetryIntervalMilliseconds != nil {
+            print("  telemetry  \(result.telemetryAnswers) /cores answers from the core while measuring")
+        }
+        if let summary = result.capture {
+            print("  capture    \(summary.packets) packets recorded, \(summary.dropped) dropped (ring full), \(summary.bytes) bytes written")
+        }
         if let jsonPath {
             let document: [String: Any] = [
                 "payloadBytes": size, "echoed": result.echoed, "sent": result.sent, "seconds": result.seconds,

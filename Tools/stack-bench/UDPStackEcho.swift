@@ -1,9 +1,11 @@
+import Capture
 import MallocInterposerSwift
 import NetDevice
 import Packets
 import Platform
 import Ports
 import Stack
+import Telemetry
 import Wire
 
 /// UDP echo between two stacks over a LoopbackPair: each round the client
@@ -19,6 +21,12 @@ struct UDPStackEcho {
     var countsMallocs = true
     /// Called after the warm-up, just before measuring (a start line for parallel runs).
     var beforeMeasuring: () -> Void = {}
+    /// --capture FILE: the client stack records both directions (the cost
+    /// of an active capture; without it, the cost of the hook alone).
+    var capturePath: String?
+    /// --telemetry-interval-ms: a telemetry thread asks the client stack for
+    /// `/cores` this often while measuring (the cost of being watched).
+    var telemetryIntervalMilliseconds: Double?
 
     struct Result {
         var echoed = 0
@@ -34,6 +42,8 @@ struct UDPStackEcho {
         var clientCounters: [String: UInt64] = [:]
         var serverCounters: [String: UInt64] = [:]
         var mallocsPerRoundTrip: Double { Double(mallocs) / Double(max(echoed, 1)) }
+        var capture: CaptureSummary?
+        var telemetryAnswers = 0
     }
 
     /// The two stacks and their endpoints.
@@ -70,6 +80,11 @@ struct UDPStackEcho {
 
     func run() throws -> Result {
         let link = try Link()
+        let capture = try capturePath.map { path in
+            try CaptureSession(configuration: CaptureConfiguration(packetLimit: nil), portNames: ["loopback 0"], path: path)
+        }
+        link.client.capture = capture?.makeCore()
+        let watcher = telemetryIntervalMilliseconds.map { TelemetryWatcher(stack: link.client, pool: link.pool, intervalMilliseconds: $0) }
         var progress = Progress()
         // Lost datagrams (counted drops) must not make these loops endless.
         while progress.echoed < warmupPackets && progress.sent < warmupPackets && progress.rounds < warmupPackets * 4 {
@@ -78,6 +93,7 @@ struct UDPStackEcho {
         progress.echoed = 0
         progress.sent = 0
         beforeMeasuring()
+        watcher?.start()
         if countsMallocs { MallocInterposerSwift.initialize() }
         let start = TSCClock.monotonicNanoseconds()
         if countsMallocs { MallocInterposerSwift.hook() }
@@ -87,6 +103,7 @@ struct UDPStackEcho {
         }
         if countsMallocs { MallocInterposerSwift.unhook() }
         var result = Result()
+        result.telemetryAnswers = watcher?.stop() ?? 0
         result.seconds = Double(TSCClock.monotonicNanoseconds() - start) / 1e9
         let statistics = countsMallocs ? MallocInterposerSwift.getStatistics() : .init()
         result.echoed = progress.echoed
@@ -98,6 +115,10 @@ struct UDPStackEcho {
         result.clientCounters = link.client.counters.named
         result.serverCounters = link.server.counters.named
         result.drops = result.clientCounters.merging(result.serverCounters, uniquingKeysWith: +).filter { $0.key.hasPrefix("drop.") }
+        if let capture {
+            capture.stopAfterCoresEnded()
+            result.capture = capture.wait()
+        }
         return result
     }
 

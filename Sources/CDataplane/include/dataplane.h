@@ -29,6 +29,8 @@ extern "C" {
  *   --tap NAME | --pci ADDR | --loopback,  --ip A.B.C.D/PREFIX,
  *   [--gateway A.B.C.D] [--mac XX:..] [--mtu N] [--cores N] [--idle-sleep-us N]
  *   [--pool-size N] [--privileged-ports capability|allowed|denied]
+ *   [--capture PORT:FILE [--capture-snaplen N] [--capture-count N] [--capture-filter 'EXPR']]
+ *   [--telemetry-name NAME | --no-telemetry]   (Docs/OPERATIONS.md)
  * --cores N (1...64): one stack and socket table per core, each on its own
  * queue of the port (the device's RSS queues where it has them, else the
  * port's frames spread in software by core 0); dp_run runs the loop on

@@ -4,6 +4,7 @@
 // lets a stale module cache miss new headers).
 #include "dp_cpu.h"
 #include "dp_epoll.h"
+#include "dp_fdpass.h"
 #include "dp_ioport.h"
 #include "dp_mmio.h"
 #include "dp_netns.h"
