@@ -59,6 +59,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
         // Only DataplaneNIO, its tools and tests use these; the core library does not.
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        // DataplaneNIO's timer heap (swift-nio depends on this package already).
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
     ],
     targets: [
@@ -274,7 +276,8 @@ let package = Package(
             dependencies: ["Sockets", "Stack", "Ports", "NetDevice", "Packets", "Platform", "Wire",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                           .product(name: "Atomics", package: "swift-atomics")],
+                           .product(name: "Atomics", package: "swift-atomics"),
+                           .product(name: "HeapModule", package: "swift-collections")],
             path: "Sources/DataplaneNIO"),
         .target(name: "NIOToolOptions", path: "Tools/nio-options"),
         // NIO's HTTP/1.1 server pipeline over the data plane (or NIOPosix with --kernel).

@@ -187,6 +187,20 @@ class DataplaneChannel: Channel, ChannelCore, LoopSelectable, @unchecked Sendabl
         becomeActive()
     }
 
+    /// Runs socket calls for `promise`: a failure fails it (a SocketError as
+    /// NIO's IOError with its errno) and returns false.
+    func attempt(_ promise: EventLoopPromise<Void>?, _ calls: () throws -> Void) -> Bool {
+        do {
+            try calls()
+            return true
+        } catch let error as SocketError {
+            promise?.fail(error.nio)
+        } catch {
+            promise?.fail(error)
+        }
+        return false
+    }
+
     /// The socket is connected (or listening, or bound for UDP): watch it,
     /// tell the pipeline, start reading when autoRead is on.
     /// Active before `promise` succeeds, so its waiter sees the channel

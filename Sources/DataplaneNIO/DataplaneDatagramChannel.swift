@@ -26,29 +26,13 @@ final class DataplaneDatagramChannel: DataplaneChannel, @unchecked Sendable {
 
     override func bind0(to address: NIOCore.SocketAddress, promise: EventLoopPromise<Void>?) {
         guard isOpen else { return (promise?.fail(ChannelError.ioOnClosedChannel)) ?? () }
-        do {
-            try sockets.bind(descriptor, to: try IPv4SocketAddress(nio: address))
-        } catch let error as SocketError {
-            promise?.fail(error.nio)
-            return
-        } catch {
-            promise?.fail(error)
-            return
-        }
+        guard attempt(promise, { try sockets.bind(descriptor, to: try IPv4SocketAddress(nio: address)) }) else { return }
         becomeActive(promise)
     }
 
     override func connect0(to address: NIOCore.SocketAddress, promise: EventLoopPromise<Void>?) {
         guard isOpen else { return (promise?.fail(ChannelError.ioOnClosedChannel)) ?? () }
-        do {
-            try sockets.connect(descriptor, to: .inet(try IPv4SocketAddress(nio: address)))
-        } catch let error as SocketError {
-            promise?.fail(error.nio)
-            return
-        } catch {
-            promise?.fail(error)
-            return
-        }
+        guard attempt(promise, { try sockets.connect(descriptor, to: .inet(try IPv4SocketAddress(nio: address))) }) else { return }
         connected = true
         if isActive {
             refreshAddresses()

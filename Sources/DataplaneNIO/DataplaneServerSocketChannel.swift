@@ -38,16 +38,10 @@ final class DataplaneServerSocketChannel: DataplaneChannel, @unchecked Sendable 
     override func bind0(to address: NIOCore.SocketAddress, promise: EventLoopPromise<Void>?) {
         guard isOpen else { return (promise?.fail(ChannelError.ioOnClosedChannel)) ?? () }
         guard !isActive else { return (promise?.fail(ChannelError.inappropriateOperationForState)) ?? () }
-        do {
+        guard attempt(promise, {
             try sockets.bind(descriptor, to: try IPv4SocketAddress(nio: address))
             try sockets.listen(descriptor, backlog: Int(backlog))
-        } catch let error as SocketError {
-            promise?.fail(error.nio)
-            return
-        } catch {
-            promise?.fail(error)
-            return
-        }
+        }) else { return }
         becomeActive(promise)
     }
 

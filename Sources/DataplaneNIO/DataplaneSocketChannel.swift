@@ -63,15 +63,9 @@ final class DataplaneSocketChannel: DataplaneChannel, @unchecked Sendable {
     // MARK: Connect
 
     override func bind0(to address: NIOCore.SocketAddress, promise: EventLoopPromise<Void>?) {
-        do {
-            try sockets.bind(descriptor, to: try IPv4SocketAddress(nio: address))
-            refreshAddresses()
-            promise?.succeed(())
-        } catch let error as SocketError {
-            promise?.fail(error.nio)
-        } catch {
-            promise?.fail(error)
-        }
+        guard attempt(promise, { try sockets.bind(descriptor, to: try IPv4SocketAddress(nio: address)) }) else { return }
+        refreshAddresses()
+        promise?.succeed(())
     }
 
     override func connect0(to address: NIOCore.SocketAddress, promise: EventLoopPromise<Void>?) {

@@ -171,7 +171,10 @@ public func dp_ioctl_impl(_ fd: Int32, _ request: UInt, _ argument: UnsafeMutabl
             return 0
         case UInt(FIONREAD): return try output(core.bytesReadable(fd))
         case UInt(SIOCOUTQ): return try output(core.bytesUnsent(fd))
-        case UInt(SIOCATMARK): _ = try core.bytesUnsent(fd); return try output(0)
+        // No urgent data: 0, after the same EINVAL for a listener as SIOCOUTQ (Linux's tcp_ioctl).
+        case UInt(SIOCATMARK):
+            _ = try core.bytesUnsent(fd)  // EINVAL on a listener, as SIOCOUTQ (Linux's tcp_ioctl)
+            return try output(0)          // no urgent data
         default:
             _ = try core.isNonBlocking(fd)  // EBADF first, as the kernel checks the descriptor
             throw SocketError(.inappropriateIOCTLForDevice, "ioctl request 0x\(String(request, radix: 16)) does not apply to data-plane sockets")
