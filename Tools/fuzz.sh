@@ -8,14 +8,14 @@
 # is linked against it, so `swift build` / `swift test` never see the
 # libFuzzer entry points or the sanitizer flags.
 #
-# Usage: ./Tools/fuzz.sh [SECONDS] [TARGET...]   targets: ethernet-arp ipv4-icmp udp tcp
+# Usage: ./Tools/fuzz.sh [SECONDS] [TARGET...]   targets: ethernet-arp ipv4-icmp udp tcp ipv6-icmpv6
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(ethernet-arp ipv4-icmp udp tcp)
+[ ${#targets[@]} -gt 0 ] || targets=(ethernet-arp ipv4-icmp udp tcp ipv6-icmpv6)
 case "$seconds" in ''|*[!0-9]*) echo "fuzz.sh: SECONDS must be a whole number, got '$seconds'" >&2; exit 2 ;; esac
 
 out=.build/fuzz

@@ -49,6 +49,11 @@ public struct StackCounters: Sendable {
         case .badOptionLength: reason = 5
         case .badFragmentOffset: reason = 6
         case .unsupported: reason = 7
+        case .badAddress: reason = 8
+        case .extensionChainTooLong: reason = 9
+        case .badExtensionHeader: reason = 10
+        case .deprecatedRoutingHeader: reason = 11
+        case .badHopLimit: reason = 12
         }
         return layer.rawValue * reasonStride + reason
     }

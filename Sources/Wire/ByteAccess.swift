@@ -50,3 +50,11 @@ extension UnsafeMutableRawBufferPointer {
     @inlinable @inline(__always)
     var readOnly: UnsafeRawBufferPointer { UnsafeRawBufferPointer(self) }
 }
+
+extension UnsafeMutableRawBufferPointer {
+    @inlinable @inline(__always)
+    func ipv6(at offset: Int) -> IPv6Address { IPv6Address(loadingFrom: baseAddress! + offset) }
+
+    @inlinable @inline(__always)
+    func setIPv6(_ value: IPv6Address, at offset: Int) { value.store(to: baseAddress! + offset) }
+}

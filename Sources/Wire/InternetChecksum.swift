@@ -88,6 +88,23 @@ public enum InternetChecksum {
         return fold(words)
     }
 
+    /// The sum of the IPv6 pseudo-header (RFC 8200 §8.1) that UDP, TCP and
+    /// ICMPv6 checksums cover: source, destination, the 32-bit upper-layer
+    /// length and the next header (after any extension headers).
+    @inlinable
+    public static func pseudoHeaderSum(
+        source: IPv6Address, destination: IPv6Address, nextHeader: IPProtocol, length: Int
+    ) -> UInt32 {
+        @inline(__always) func words(_ x: UInt64) -> UInt64 {
+            (x >> 48) + (x >> 32 & 0xFFFF) + (x >> 16 & 0xFFFF) + (x & 0xFFFF)
+        }
+        let length = UInt64(UInt32(truncatingIfNeeded: length))
+        let total =
+            words(source.high) + words(source.low) + words(destination.high) + words(destination.low)
+            + (length >> 16) + (length & 0xFFFF) + UInt64(nextHeader.rawValue)
+        return fold(total)
+    }
+
     /// The checksum field value that asks a device to finish the sum: the
     /// sum itself, not complemented (the device adds the rest and
     /// complements), as `TransportChecksum.pseudoHeaderOnly` emits.

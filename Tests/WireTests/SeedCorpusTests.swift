@@ -57,6 +57,29 @@ import Wire
         }
     }
 
+    @Test func ipv6SeedsParse() throws {
+        let seeds = try Self.seeds("ipv6-icmpv6")
+        #expect(seeds.count >= 5)
+        for seed in seeds {
+            if seed.first != 0x60 {  // the address text seed
+                #expect(IPv6Address(String(decoding: seed, as: UTF8.self)) != nil)
+                continue
+            }
+            try withBuffer(seed) { bytes in
+                let packet = try IPv6Packet(checking: bytes)
+                let ip = try IPv6Repr.parse(packet)
+                let chain = try IPv6HeaderChain.parse(packet.payload, first: ip.nextHeader)
+                let upper = UnsafeMutableRawBufferPointer(rebasing: packet.payload[chain.upperLayerOffset...])
+                if chain.upperLayer == .icmpv6 {
+                    _ = try ICMPv6Repr.parse(
+                        try ICMPv6Message(checking: upper), source: ip.source, destination: ip.destination, hopLimit: ip.hopLimit)
+                } else if chain.upperLayer == .udp && chain.fragment == nil {
+                    _ = try UDPRepr.parse(try UDPDatagram(checking: upper), source: ip.source, destination: ip.destination)
+                }
+            }
+        }
+    }
+
     @Test func tcpSeedsParse() throws {
         let seeds = try Self.seeds("tcp")
         #expect(seeds.count >= 3)

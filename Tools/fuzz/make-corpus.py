@@ -97,3 +97,50 @@ sack = bytes.fromhex("0101080a 00000010 00000020 0101 0512 00000100 00000200 000
 write("tcp", "ack-sack", B + A + tcp(80, 40000, 7, 0x01020305, 0x10, 502, sack, src=B, dst=A))
 write("tcp", "data", A + B + tcp(40000, 80, 0x01020305, 8, 0x18, 502, payload=b"GET / HTTP/1.0\r\n\r\n"))
 write("tcp", "unknown-option", A + B + tcp(1, 2, 3, 4, 0x10, 5, bytes.fromhex("1e0600000000 0101")))
+
+# IPv6 (RFC 8200), ICMPv6 (RFC 4443) and NDP (RFC 4861).
+A6 = bytes.fromhex("fe800000000000005054 00fffe123456".replace(" ", ""))
+B6 = bytes.fromhex("fd200000000000000000000000000002")
+ALL_NODES = bytes.fromhex("ff020000000000000000000000000001")
+
+
+def ipv6(next_header: int, payload: bytes, src=A6, dst=B6, hop=64) -> bytes:
+    return struct.pack("!IHBB", 6 << 28, len(payload), next_header, hop) + src + dst + payload
+
+
+def pseudo6(src, dst, next_header, length):
+    return src + dst + struct.pack("!IxxxB", length, next_header)
+
+
+def icmp6(kind, code, rest, body, src=A6, dst=B6):
+    message = struct.pack("!BBH", kind, code, 0) + rest + body
+    value = checksum(pseudo6(src, dst, 58, len(message)) + message)
+    return message[:2] + struct.pack("!H", value) + message[4:]
+
+
+def udp6(sport, dport, payload, src=A6, dst=B6):
+    datagram = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    value = checksum(pseudo6(src, dst, 17, len(datagram)) + datagram) or 0xFFFF
+    return datagram[:6] + struct.pack("!H", value) + datagram[8:]
+
+
+udp6_packet = ipv6(17, udp6(5000, 7, b"hello"))
+write("ipv6-icmpv6", "echo-request", ipv6(58, icmp6(128, 0, struct.pack("!HH", 0x1234, 1), bytes(range(32)))))
+write("ipv6-icmpv6", "packet-too-big", ipv6(58, icmp6(2, 0, struct.pack("!I", 1280), udp6_packet, src=B6, dst=A6), src=B6, dst=A6))
+solicited = bytes.fromhex("ff0200000000000000000001ff000002")
+slla = bytes([1, 1]) + MAC_A
+write("ipv6-icmpv6", "neighbor-solicitation",
+      ipv6(58, icmp6(135, 0, b"\0" * 4, B6 + slla, dst=solicited), dst=solicited, hop=255))
+write("ipv6-icmpv6", "neighbor-advertisement",
+      ipv6(58, icmp6(136, 0, bytes([0x60, 0, 0, 0]), B6 + bytes([2, 1]) + MAC_B, src=B6, dst=A6), src=B6, dst=A6, hop=255))
+prefix = struct.pack("!BBBBIII", 3, 4, 64, 0xC0, 86400, 14400, 0) + bytes.fromhex("fd200000000000000000000000000000")
+mtu = struct.pack("!BBHI", 5, 1, 0, 1500)
+write("ipv6-icmpv6", "router-advertisement",
+      ipv6(58, icmp6(134, 0, struct.pack("!BBH", 64, 0, 1800), struct.pack("!II", 0, 0) + slla + mtu + prefix, dst=ALL_NODES),
+           dst=ALL_NODES, hop=255))
+hop_by_hop = bytes([60, 0, 5, 2, 0, 0, 1, 0])
+dest_opts = bytes([44, 0, 1, 4, 0, 0, 0, 0])
+fragment = struct.pack("!BBHI", 17, 0, 0 | 1, 99)
+write("ipv6-icmpv6", "chain-fragment", ipv6(0, hop_by_hop + dest_opts + fragment + udp6(1, 2, b"x" * 16)))
+write("ipv6-icmpv6", "udp", udp6_packet)
+write("ipv6-icmpv6", "address-text", b"2001:db8::ffff:192.0.2.1")
