@@ -5,9 +5,14 @@ import Wire
 /// neighbour cache): fixed entries, an index by address, and per entry a
 /// small queue of packets waiting for the address to resolve.
 ///
+/// One table per family: `ARPCache<IPv4Address>` for ARP and
+/// `ARPCache<IPv6Address>` for NDP (RFC 4861 §7.3), with the same bounds.
+/// RFC 4861's DELAY and PROBE states are folded into stale: a stale entry
+/// is used and a solicitation is sent at once to confirm it.
+///
 /// The cache decides; the stack sends. Lookups that need a request on the
 /// wire say so in their result.
-final class ARPCache {
+final class ARPCache<Address: NeighborAddress> {
     enum State: UInt8 {
         case free
         /// Requested, not answered yet; packets wait.
@@ -20,7 +25,7 @@ final class ARPCache {
 
     struct Entry {
         var state: State = .free
-        var address = IPv4Address.any
+        var address = Address.unspecifiedNeighbor
         var macAddress = MACAddress.zero
         var interface = 0
         /// Reachable until (cycles); then stale until `forgetAt`.
@@ -56,7 +61,7 @@ final class ARPCache {
     let retryCycles: UInt64
     private(set) var pendingTotal = 0
     private(set) var entries: UnsafeMutablePointer<Entry>
-    private var index: [IPv4Address: Int]
+    private var index: [Address: Int]
 
     init(limits: StackLimits, cyclesPerSecond: UInt64) {
         capacity = max(limits.arpCacheEntries, 1)
@@ -92,14 +97,14 @@ final class ARPCache {
     }
 
     /// The entry for `address` now, for tests and reports.
-    func entry(for address: IPv4Address) -> Entry? {
+    func entry(for address: Address) -> Entry? {
         index[address].map { entries[$0] }
     }
 
     /// Where to send a packet for `address` on `interface`. When the
     /// address is unknown, `packet` is queued (or dropped when the queue is
     /// full); otherwise it is not touched.
-    func lookup(_ address: IPv4Address, interface: Int, packet: PacketBuffer, now: UInt64) -> Lookup {
+    func lookup(_ address: Address, interface: Int, packet: PacketBuffer, now: UInt64) -> Lookup {
         if let i = index[address] {
             let entry = entries + i
             switch entry.pointee.state {
@@ -176,7 +181,7 @@ final class ARPCache {
     /// `create` false only existing entries are updated (RFC 826's merge).
     /// Calls `release` with each packet that was waiting, in order.
     @discardableResult
-    func confirm(_ address: IPv4Address, at macAddress: MACAddress, interface: Int, create: Bool, now: UInt64,
+    func confirm(_ address: Address, at macAddress: MACAddress, interface: Int, create: Bool, now: UInt64,
                  release: (PacketBuffer, MACAddress, Int) -> Void) -> Bool {
         let i: Int
         if let existing = index[address] {
@@ -204,7 +209,7 @@ final class ARPCache {
 
     enum RetryDecision {
         /// Send another request for this address, then check again after `after` cycles.
-        case request(IPv4Address, interface: Int, after: UInt64)
+        case request(Address, interface: Int, after: UInt64)
         /// Given up: the waiting packets were freed (this many).
         case gaveUp(dropped: Int)
         /// Nothing to do (resolved, or a stale timer).
@@ -240,4 +245,18 @@ final class ARPCache {
         return .request(entries[i].address, interface: entries[i].interface,
                         after: retryCycles << UInt64(entries[i].attempts - 1))
     }
+}
+
+/// An address a neighbour table holds: IPv4 (ARP) or IPv6 (NDP).
+protocol NeighborAddress: Hashable {
+    /// The value a free entry holds.
+    static var unspecifiedNeighbor: Self { get }
+}
+
+extension IPv4Address: NeighborAddress {
+    static var unspecifiedNeighbor: IPv4Address { .any }
+}
+
+extension IPv6Address: NeighborAddress {
+    static var unspecifiedNeighbor: IPv6Address { .unspecified }
 }

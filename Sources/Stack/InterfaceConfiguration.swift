@@ -9,8 +9,12 @@ public struct InterfaceConfiguration: Sendable, Equatable {
     public var mtu: Int?
     /// Broadcast a gratuitous ARP request when the stack starts.
     public var announceOnStart: Bool
+    /// IPv6 on this interface (nil: off, the interface drops IPv6 frames).
+    public var ipv6: IPv6Configuration?
 
-    public init(address: IPv4Network, gateway: IPv4Address? = nil, mtu: Int? = nil, announceOnStart: Bool = true) {
+    public init(address: IPv4Network, gateway: IPv4Address? = nil, mtu: Int? = nil, announceOnStart: Bool = true,
+                ipv6: IPv6Configuration? = nil) {
+        self.ipv6 = ipv6
         self.address = address
         self.gateway = gateway
         self.mtu = mtu

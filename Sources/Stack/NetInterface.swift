@@ -17,6 +17,8 @@ final class NetInterface {
     /// Frames waiting for the next transmit burst.
     let batch: UnsafeMutableBufferPointer<PacketBuffer>
     var batchCount = 0
+    /// IPv6 addresses, router and path MTUs (nil: IPv6 off on this interface).
+    let ipv6: IPv6InterfaceState?
 
     init(index: Int, device: any NetDevice, queue: Int, configuration: InterfaceConfiguration, burstSize: Int) throws(StackError) {
         let deviceMTU = device.info.mtu
@@ -40,6 +42,14 @@ final class NetInterface {
         network = configuration.address
         directedBroadcast = configuration.address.prefixLength >= 31 ? .broadcast : configuration.address.broadcastAddress
         batch = .allocate(capacity: max(burstSize, 1))
+        if let v6 = configuration.ipv6 {
+            guard mtu >= IPv6Packet.minimumMTU else {
+                throw StackError(.invalidConfiguration, "interface MTU \(mtu): IPv6 needs at least \(IPv6Packet.minimumMTU) (RFC 8200 §5)")
+            }
+            ipv6 = try IPv6InterfaceState(configuration: v6, macAddress: device.macAddress, mtu: mtu)
+        } else {
+            ipv6 = nil
+        }
     }
 
     func releaseBatch() {

@@ -68,7 +68,7 @@ extension NetStack {
     public var interfaceDevices: [any NetDevice] { interfaces.map(\.device) }
 }
 
-extension ARPCache {
+extension ARPCache where Address == IPv4Address {
     func snapshot() -> [NeighbourEntry] {
         var result: [NeighbourEntry] = []
         for i in 0..<capacity {

@@ -53,7 +53,9 @@ public final class NetStack {
     let pool: PacketPool
     var interfaces: [NetInterface] = []
     let timers: TimerWheel<StackTimer>
-    let arp: ARPCache
+    let arp: ARPCache<IPv4Address>
+    /// The IPv6 neighbour cache (NDP), with ARP's bounds.
+    let ndp: ARPCache<IPv6Address>
     let reassembler: Reassembler
     let udp: UDPTable
     let receiveBurst: UnsafeMutableBufferPointer<PacketBuffer>
@@ -101,6 +103,7 @@ public final class NetStack {
                             tickCycles: max(clock.cyclesPerSecond * limits.timerTickMicroseconds / 1_000_000, 1),
                             now: now)
         arp = ARPCache(limits: limits, cyclesPerSecond: clock.cyclesPerSecond)
+        ndp = ARPCache(limits: limits, cyclesPerSecond: clock.cyclesPerSecond)
         reassembler = Reassembler(limits: limits, cyclesPerSecond: clock.cyclesPerSecond)
         udp = UDPTable(limits: limits)
         receiveBurst = .allocate(capacity: max(limits.burstSize, 1))
@@ -120,6 +123,7 @@ public final class NetStack {
         }
         reassembler.releaseAll()
         arp.releaseAll()
+        ndp.releaseAll()
         udp.releaseAll()
         receiveBurst.deallocate()
         tcpScratch.deallocate()
@@ -139,6 +143,7 @@ public final class NetStack {
                                          configuration: configuration, burstSize: limits.burstSize)
         interfaces.append(interface)
         if started && configuration.announceOnStart { sendGratuitousARP(interface) }
+        if started { startIPv6(interface) }
         return interface.index
     }
 
@@ -150,6 +155,7 @@ public final class NetStack {
         for index in 0..<interfaces.count {
             let interface = interfaces[index]
             if interface.configuration.announceOnStart { sendGratuitousARP(interface) }
+            startIPv6(interface)
         }
         flush()
     }
@@ -217,6 +223,10 @@ public final class NetStack {
         switch event {
         case .arpRetry(let entry, let generation):
             arpRetryFired(entry: Int(entry), generation: generation)
+        case .ndpRetry(let entry, let generation):
+            ndpRetryFired(entry: Int(entry), generation: generation)
+        case .dadComplete(let interface):
+            dadCompleted(interfaces[Int(interface)])
         case .reassemblySweep:
             reassemblySweepScheduled = false
             let expired = reassembler.expire(now: now)
@@ -252,7 +262,9 @@ public final class NetStack {
             return
         }
         let destination = frame.destination
-        guard destination == interface.macAddress || destination.isBroadcast else {
+        // IPv6 multicast (33:33:...) goes on to IPv6, which checks the group.
+        guard destination == interface.macAddress || destination.isBroadcast
+                || (interface.ipv6 != nil && destination.bytes.0 == 0x33 && destination.bytes.1 == 0x33) else {
             counters[.ethernetNotForUs] += 1
             packet.free()
             return
@@ -268,6 +280,8 @@ public final class NetStack {
             handleIPv4(packet, on: interface)
         } else if etherType == .arp {
             handleARP(packet, on: interface)
+        } else if etherType == .ipv6 {
+            handleIPv6(packet, on: interface)
         } else {
             counters[.ethernetUnknownType] += 1
             packet.free()

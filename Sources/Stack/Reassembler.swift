@@ -4,10 +4,27 @@ import Wire
 /// What identifies the fragments of one datagram (RFC 791): source,
 /// destination, protocol and identification.
 struct ReassemblyKey: Equatable {
-    var source: IPv4Address
-    var destination: IPv4Address
-    var identification: UInt16
+    /// IPv4 addresses in their v4-mapped form, so one table serves both families.
+    var source: IPv6Address
+    var destination: IPv6Address
+    /// IPv4's 16 bits or IPv6's 32 (RFC 8200 §4.5).
+    var identification: UInt32
+    /// IPv4's protocol; 44 (fragment) for IPv6, whose key is addresses and id alone.
     var protocolNumber: UInt8
+
+    init(source: IPv4Address, destination: IPv4Address, identification: UInt16, protocolNumber: UInt8) {
+        self.source = IPv6Address(ipv4Mapped: source)
+        self.destination = IPv6Address(ipv4Mapped: destination)
+        self.identification = UInt32(identification)
+        self.protocolNumber = protocolNumber
+    }
+
+    init(source: IPv6Address, destination: IPv6Address, identification: UInt32) {
+        self.source = source
+        self.destination = destination
+        self.identification = identification
+        protocolNumber = IPProtocol.ipv6Fragment.rawValue
+    }
 }
 
 /// IPv4 reassembly (RFC 791, with RFC 815's idea of tracking what is
@@ -22,7 +39,7 @@ struct ReassemblyKey: Equatable {
 final class Reassembler {
     struct Slot {
         var inUse = false
-        var key = ReassemblyKey(source: .any, destination: .any, identification: 0, protocolNumber: 0)
+        var key = ReassemblyKey(source: IPv4Address.any, destination: .any, identification: 0, protocolNumber: 0)
         var count = 0
         /// Payload length once the last fragment (MF = 0) is seen, else -1.
         var totalLength = -1

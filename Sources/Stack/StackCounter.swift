@@ -30,6 +30,22 @@ public enum StackCounter: Int, CaseIterable, Sendable {
     case arpRequestsSent
     case arpRepliesSent
     case arpGratuitousSent
+    case ipv6Received
+    case ipv6Delivered
+    case ipv6Sent
+    case ipv6FragmentsReceived
+    case ipv6FragmentsSent
+    case ipv6Reassembled
+    case icmpv6EchoRequests
+    case icmpv6EchoReplies
+    case icmpv6ErrorsReceived
+    case ndpSolicitationsReceived
+    case ndpSolicitationsSent
+    case ndpAdvertisementsReceived
+    case ndpAdvertisementsSent
+    case ndpRouterAdvertisementsReceived
+    case ndpRouterSolicitationsSent
+    case ipv6PathMTUUpdates
 
     // Drops, by reason
     case ethernetNotForUs
@@ -65,6 +81,13 @@ public enum StackCounter: Int, CaseIterable, Sendable {
     case transmitQueueFull
     case noBuffers
     case timersExhausted
+    case ipv6Disabled
+    case ipv6NotForUs
+    case ipv6UnknownProtocol
+    case ipv6NoRoute
+    case ipv6DuplicateAddress
+    case ndpUnresolved
+    case ndpUnsolicitedAdvertisement
 
     /// The name used in statistics JSON: "reassembly.overlap".
     public var name: String {
@@ -93,6 +116,22 @@ public enum StackCounter: Int, CaseIterable, Sendable {
         case .arpRequestsSent: "arp.requestsSent"
         case .arpRepliesSent: "arp.repliesSent"
         case .arpGratuitousSent: "arp.gratuitousSent"
+        case .ipv6Received: "ipv6.received"
+        case .ipv6Delivered: "ipv6.delivered"
+        case .ipv6Sent: "ipv6.sent"
+        case .ipv6FragmentsReceived: "ipv6.fragmentsReceived"
+        case .ipv6FragmentsSent: "ipv6.fragmentsSent"
+        case .ipv6Reassembled: "ipv6.reassembled"
+        case .icmpv6EchoRequests: "icmpv6.echoRequests"
+        case .icmpv6EchoReplies: "icmpv6.echoReplies"
+        case .icmpv6ErrorsReceived: "icmpv6.errorsReceived"
+        case .ndpSolicitationsReceived: "ndp.solicitationsReceived"
+        case .ndpSolicitationsSent: "ndp.solicitationsSent"
+        case .ndpAdvertisementsReceived: "ndp.advertisementsReceived"
+        case .ndpAdvertisementsSent: "ndp.advertisementsSent"
+        case .ndpRouterAdvertisementsReceived: "ndp.routerAdvertisementsReceived"
+        case .ndpRouterSolicitationsSent: "ndp.routerSolicitationsSent"
+        case .ipv6PathMTUUpdates: "ipv6.pathMTUUpdates"
         case .ethernetNotForUs: "drop.ethernet.notForUs"
         case .ethernetUnknownType: "drop.ethernet.unknownType"
         case .ethernetVLANUnsupported: "drop.ethernet.vlanUnsupported"
@@ -126,6 +165,13 @@ public enum StackCounter: Int, CaseIterable, Sendable {
         case .transmitQueueFull: "drop.transmit.queueFull"
         case .noBuffers: "drop.noBuffers"
         case .timersExhausted: "drop.timersExhausted"
+        case .ipv6Disabled: "drop.ipv6.disabled"
+        case .ipv6NotForUs: "drop.ipv6.notForUs"
+        case .ipv6UnknownProtocol: "drop.ipv6.unknownProtocol"
+        case .ipv6NoRoute: "drop.ipv6.noRoute"
+        case .ipv6DuplicateAddress: "drop.ipv6.duplicateAddress"
+        case .ndpUnresolved: "drop.ndp.unresolved"
+        case .ndpUnsolicitedAdvertisement: "drop.ndp.unsolicitedAdvertisement"
         }
     }
 }

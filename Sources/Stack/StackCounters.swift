@@ -2,7 +2,7 @@ import Wire
 
 /// The layer whose header Wire rejected, for `StackCounters.malformed`.
 public enum ProtocolLayer: Int, CaseIterable, Sendable {
-    case ethernet, arp, ipv4, icmp, udp, tcp
+    case ethernet, arp, ipv4, icmp, udp, tcp, ipv6, icmpv6
 
     public var name: String {
         switch self {
@@ -12,6 +12,8 @@ public enum ProtocolLayer: Int, CaseIterable, Sendable {
         case .icmp: "icmp"
         case .udp: "udp"
         case .tcp: "tcp"
+        case .ipv6: "ipv6"
+        case .icmpv6: "icmpv6"
         }
     }
 }

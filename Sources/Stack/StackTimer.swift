@@ -4,4 +4,8 @@ enum StackTimer {
     case arpRetry(entry: Int32, generation: UInt32)
     /// Drop reassemblies whose time is up.
     case reassemblySweep
+    /// Retry (or give up on) resolving NDP entry `entry`.
+    case ndpRetry(entry: Int32, generation: UInt32)
+    /// Duplicate address detection of the interface's tentative addresses is over.
+    case dadComplete(interface: Int32)
 }

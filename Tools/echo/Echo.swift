@@ -36,8 +36,31 @@ struct Echo: ParsableCommand {
     @Option(help: "Use the port SPEC: \(PortSpec.expected) (repeatable).")
     var port: [String] = []
 
-    @Option(help: "The stack's address and prefix on a port, A.B.C.D/PREFIX (one per port, in port order).")
+    @Option(help: "The stack's address and prefix on a port, A.B.C.D/PREFIX (one per port, in port order); an IPv6 ADDR/PREFIX (repeatable) turns IPv6 on for the port of the IPv4 --ip before it (the first port when none is).")
     var ip: [String] = []
+
+    @Option(name: .customLong("ipv6-dad"), help: "Duplicate address detection transmits per IPv6 address (0: none).")
+    var ipv6DAD = 1
+
+    /// The IPv4 --ip values, one per port.
+    var ipv4Addresses: [String] { ip.filter { !$0.contains(":") } }
+
+    /// The IPv6 --ip values by port (an IPv6 --ip belongs to the port of the
+    /// IPv4 --ip before it).
+    var ipv6Networks: [Int: [IPv6Network]] {
+        var result: [Int: [IPv6Network]] = [:]
+        var port = 0
+        var seenIPv4 = 0
+        for text in ip {
+            if text.contains(":") {
+                if let network = IPv6Network(text) { result[port, default: []].append(network) }
+            } else {
+                port = seenIPv4
+                seenIPv4 += 1
+            }
+        }
+        return result
+    }
 
     @Option(help: "Default gateway A.B.C.D (on the interface's subnet).")
     var gateway: String?
@@ -90,10 +113,15 @@ struct Echo: ParsableCommand {
         guard !specs.isEmpty else {
             throw ValidationError("give a port: --tap NAME, --pci ADDR or --port SPEC")
         }
-        guard ip.count == specs.count else {
-            throw ValidationError("\(specs.count) port(s) (\(specs.map(\.description).joined(separator: ", "))) but \(ip.count) --ip: give one --ip per port, in port order")
+        guard ipv4Addresses.count == specs.count else {
+            throw ValidationError("\(specs.count) port(s) (\(specs.map(\.description).joined(separator: ", "))) but \(ipv4Addresses.count) IPv4 --ip: give one IPv4 --ip per port, in port order")
         }
-        for address in ip {
+        for address in ip where address.contains(":") {
+            guard let network = IPv6Network(address), address.contains("/"), !network.address.isMulticast else {
+                throw ValidationError("--ip '\(address)': expected an IPv6 ADDRESS/PREFIX, e.g. fd20::2/64")
+            }
+        }
+        for address in ipv4Addresses {
             guard IPv4Network(address) != nil, address.contains("/") else {
                 throw ValidationError("--ip '\(address)': expected A.B.C.D/PREFIX, e.g. 10.9.0.2/24")
             }
@@ -130,7 +158,7 @@ struct Echo: ParsableCommand {
     }
 
     func run() throws {
-        let networks = ip.map { IPv4Network($0)! }
+        let networks = ipv4Addresses.map { IPv4Network($0)! }
         let ports: StartedPorts
         do {
             ports = try PortBringUp.start(try portSpecs(), pool: PoolRequest(name: "dp-echo", capacity: poolSize), cores: cores)
@@ -148,7 +176,7 @@ struct Echo: ParsableCommand {
         }
         defer { telemetry?.stop() }
         say("dp-echo: " + ports.ports.enumerated().map { index, port in
-                "\(port.label) \(networks[index]) mac \(port.device.macAddress) mtu \(mtu ?? port.device.info.mtu)"
+                "\(port.label) \(networks[index])\((ipv6Networks[index] ?? []).map { " \($0)" }.joined()) mac \(port.device.macAddress) mtu \(mtu ?? port.device.info.mtu)"
               }.joined(separator: "; ")
               + (udpEcho.isEmpty ? "" : " udp echo on \(udpEcho.map(String.init).joined(separator: ","))")
               + (tcpEcho.isEmpty ? "" : " tcp echo on \(tcpEcho.map(String.init).joined(separator: ","))")

@@ -22,8 +22,11 @@ extension Echo {
             // The gateway belongs to the port whose subnet holds it.
             let gatewayAddress = gateway.flatMap { IPv4Address($0) }.flatMap { networks[index].contains($0) ? $0 : nil }
             // One core announces the address; the others share it.
+            let ipv6 = ipv6Networks[index].map {
+                IPv6Configuration(addresses: $0, duplicateAddressDetectionTransmits: queue == 0 ? ipv6DAD : 0)
+            }
             let interface = InterfaceConfiguration(address: networks[index], gateway: gatewayAddress, mtu: mtu,
-                                                   announceOnStart: queue == 0)
+                                                   announceOnStart: queue == 0, ipv6: ipv6)
             try ports.attach(index, core: queue, to: stack, interface)
         }
         var endpoints: [UDPEndpoint] = []
