@@ -98,6 +98,8 @@ extension NetStack {
         switch delivery.upperLayer {
         case .icmpv6:
             handleICMPv6(packet, delivery)
+        case .udp:
+            handleUDPv6(packet, delivery)
         default:
             counters[.ipv6UnknownProtocol] += 1
             packet.free()

@@ -145,7 +145,7 @@ extension NetStack {
         guard let packet = udp.dequeue(i) else { return nil }
         let tag = packet.userData
         return ReceivedDatagram(payload: packet, source: IPv4Address(UInt32(truncatingIfNeeded: tag >> 32)),
-                                sourcePort: UInt16(truncatingIfNeeded: tag >> 16))
+                                sourcePort: UInt16(truncatingIfNeeded: tag >> 16), sourceIPv6: Self.ipv6Source(packet))
     }
 
     /// Takes the error an ICMP message left on the endpoint (once).

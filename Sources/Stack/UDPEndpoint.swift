@@ -14,8 +14,11 @@ public struct UDPEndpoint: Hashable, Sendable, CustomStringConvertible {
 /// frees it or sends it on (for an echo, back with `udpSend`).
 public struct ReceivedDatagram {
     public var payload: PacketBuffer
+    /// The IPv4 source (.any for a datagram that came over IPv6).
     public var source: IPv4Address
     public var sourcePort: UInt16
+    /// The IPv6 source, nil for a datagram that came over IPv4.
+    public var sourceIPv6: IPv6Address?
     public var length: Int { payload.packetLength }
 }
 

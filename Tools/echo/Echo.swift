@@ -207,7 +207,7 @@ struct Echo: ParsableCommand {
         say("dp-echo: \(String(format: "%.1f", elapsed)) s, \(echoed) datagrams echoed, "
               + "\(tcp.map(\.accepted).reduce(0, +)) TCP connections, \(tcp.map(\.bytesEchoed).reduce(0, +)) TCP bytes echoed, "
               + "\(tcp.map(\.bytesDiscarded).reduce(0, +)) discarded, "
-              + "\(stacks.map { $0.counters[.icmpEchoReplies] }.reduce(0, +)) pings answered, "
+              + "\(stacks.map { $0.counters[.icmpEchoReplies] + $0.counters[.icmpv6EchoReplies] }.reduce(0, +)) pings answered, "
               + "\(stacks.map(\.counters.totalDropped).reduce(0, +)) dropped")
         if cores > 1 {
             for (index, run) in runs.enumerated() {

@@ -55,7 +55,11 @@ extension Echo {
                 while let datagram = try? stack.udpReceive(endpoint) {
                     // Echo in place: the received buffer goes back out.
                     do {
-                        try stack.udpSend(endpoint, datagram.payload, to: (datagram.source, datagram.sourcePort))
+                        if let source = datagram.sourceIPv6 {
+                            try stack.udpSend(endpoint, datagram.payload, to: (source, datagram.sourcePort))
+                        } else {
+                            try stack.udpSend(endpoint, datagram.payload, to: (datagram.source, datagram.sourcePort))
+                        }
                         echoed += 1
                     } catch {}
                     work += 1

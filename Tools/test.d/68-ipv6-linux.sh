@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # IPv6 against the Linux kernel over a tap in a namespace this script makes
 # (issue 20): dp-echo with fd20::2/64 (and its EUI-64 link-local address),
-# Linux with fd20::1/64 and fd20::3/64 on the tap. Shown: duplicate address
+# (issue 20): dp-echo with fd20::2/64 (and its EUI-64 link-local address),
 # detection, NDP resolution both ways (Linux resolves us; we resolve
 # fd20::3, which Linux never asked us about), ping -6 to the global and the
 # link-local address, ping -6 with 4000 and 20000 bytes (fragments both
-# ways), then a hostile IPv6 set (tools/test.d/ipv6_hostile.py) counted by
+# ways), UDP echo over IPv6 of 1..30000 bytes, then a hostile IPv6 set (tools/test.d/ipv6_hostile.py) counted by
 # reason with the stack still answering. Namespace and server are removed
 # at the end, also on failure.
 set -euo pipefail
@@ -37,7 +37,6 @@ done
 ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 "net.ipv6.conf.$tap.disable_ipv6=0" \
   "net.ipv6.conf.$tap.accept_dad=0"
 ip netns exec "$ns" ip addr add fd20::1/64 dev "$tap" nodad
-ip netns exec "$ns" ip addr add fd20::3/64 dev "$tap" nodad
 ip netns exec "$ns" ip link set "$tap" up
 # Our addresses answer once duplicate address detection (1 s) is over.
 up=0
@@ -50,10 +49,31 @@ ping6 3 fd20::2
 ping6 3 -I "$tap" "$linklocal"
 ping6 2 -s 4000 fd20::2
 ping6 2 -s 20000 fd20::2
+# UDP echo over IPv6, 1 to 30000 bytes (the larger ones in fragments both ways).
+ip netns exec "$ns" timeout 30 python3 - <<'PY'
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.settimeout(2)
+sizes = [1, 2, 7, 8, 9, 100, 1000, 1232, 1452, 1453, 1500, 2900, 4000, 9000, 16000, 20000, 25000, 30000]
+for n in sizes:
+    data = bytes((i * 7 + n) & 0xFF for i in range(n))
+    for attempt in range(3):
+        s.sendto(data, ("fd20::2", 7))
+        try:
+            back, peer = s.recvfrom(65536)
+        except socket.timeout:
+            continue
+        assert back == data and peer[0] == "fd20::2" and peer[1] == 7, (n, len(back), peer)
+        break
+    else:
+        raise SystemExit(f"ipv6-linux: no UDP echo of {n} bytes")
+print(f"ipv6-linux: UDP echo over IPv6 ok for {len(sizes)} sizes, 1..30000 bytes")
+PY
 # NDP both ways: Linux holds our MAC for fd20::2 ...
 ip netns exec "$ns" ip -6 neigh show fd20::2 dev "$tap" | grep -q "lladdr $mac" \
   || { echo "ipv6-linux: Linux has no neighbour entry for fd20::2"; ip netns exec "$ns" ip -6 neigh; exit 1; }
-# ... and the hostile script's first check makes us resolve fd20::3 ourselves.
+# ... and the hostile script's first check makes us resolve fd20::4 ourselves.
+ip netns exec "$ns" ip addr add fd20::4/64 dev "$tap" nodad
 ip netns exec "$ns" timeout 60 python3 Tools/test.d/ipv6_hostile.py "$tap" "$mac" | tee "$work/hostile.log"
 ping6 3 fd20::2
 kill -INT "$server"
@@ -68,10 +88,11 @@ def need(name, at_least=1):
 need("icmpv6.echoReplies", 3 + 3 + 2 + 2 + 3 + 1)
 need("ipv6.reassembled", 4)            # 2 x 4000 + 2 x 20000 bytes arrived in fragments
 need("ipv6.fragmentsSent", 2 * 3 + 2 * 14)
+need("udp.delivered", 18)
 need("ndp.solicitationsReceived")
 need("ndp.advertisementsSent")
-need("ndp.solicitationsSent", 3)       # DAD of 2 addresses + resolving fd20::3
-need("ndp.advertisementsReceived")     # fd20::3's answer
+need("ndp.solicitationsSent", 3)       # DAD of 2 addresses + resolving fd20::4
+need("ndp.advertisementsReceived")     # fd20::4's answer
 need("drop.ipv6.extension_chain_too_long")
 need("drop.ipv6.deprecated_routing_header")
 need("drop.ipv6.truncated")

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """IPv6 frames written straight onto the tap (AF_PACKET) toward dp-echo at
-fd20::2 (suite 68): first an echo request from fd20::3, which dp-echo must
+fd20::2 (suite 68): first an echo request from fd20::4, which dp-echo must
 resolve with its own neighbour solicitation before it can answer; then a
-hostile set (truncated headers, an extension header chain of 180 headers,
+hostile set (truncated headers, an extension header chain of 170 headers,
 RH0, an option that demands discard, hop-by-hop not first, overlapping and
 badly sized fragments, bad checksums, NDP with hop limits below 255); then
 tiny 8-byte fragments and an atomic fragment that must still be answered.
@@ -16,7 +16,7 @@ tap, dp_mac_text = sys.argv[1], sys.argv[2]
 DP_MAC = bytes.fromhex(dp_mac_text.replace(":", ""))
 OUR_MAC = bytes.fromhex(open(f"/sys/class/net/{tap}/address").read().strip().replace(":", ""))
 DP = socket.inet_pton(socket.AF_INET6, "fd20::2")
-ME = socket.inet_pton(socket.AF_INET6, "fd20::3")
+ME = socket.inet_pton(socket.AF_INET6, "fd20::4")
 LL_ROUTER = socket.inet_pton(socket.AF_INET6, "fe80::1")
 ALL_NODES = socket.inet_pton(socket.AF_INET6, "ff02::1")
 
@@ -56,7 +56,7 @@ def echo_request(ident, seq, data=b"hostile-check"):
 
 
 def wait_reply(ident, seconds=5.0):
-    """True when dp-echo's echo reply to fd20::3 with `ident` shows on the tap."""
+    """True when dp-echo's echo reply to fd20::4 with `ident` shows on the tap."""
     deadline = time.time() + seconds
     while time.time() < deadline:
         try:
@@ -75,18 +75,18 @@ def fragment(next_header, offset, more, ident, data):
     return struct.pack("!BBHI", next_header, 0, offset | (1 if more else 0), ident) + data
 
 
-# 1. We never answered an NS from fd20::3: dp-echo resolves it itself.
+# 1. We never answered an NS from fd20::4: dp-echo resolves it itself.
 send(ipv6(58, echo_request(0x6001, 1)))
-assert wait_reply(0x6001), "no echo reply to fd20::3 (dp-echo did not resolve it)"
-print("ipv6-hostile: dp-echo resolved fd20::3 and answered")
+assert wait_reply(0x6001), "no echo reply to fd20::4 (dp-echo did not resolve it)"
+print("ipv6-hostile: dp-echo resolved fd20::4 and answered")
 
 # 2. The hostile set, a few times over.
 pad = bytes([1, 4, 0, 0, 0, 0])
 for round_ in range(5):
     send(ipv6(58, echo_request(1, 1), length=200))                       # payload length past the frame
     send(ipv6(58, b"")[:30])                                             # fixed header cut short
-    chain = b"".join(bytes([60, 0]) + pad for _ in range(179)) + bytes([58, 0]) + pad
-    send(ipv6(60, chain + echo_request(2, round_)))                      # 180 destination options headers
+    chain = b"".join(bytes([60, 0]) + pad for _ in range(169)) + bytes([58, 0]) + pad
+    send(ipv6(60, chain + echo_request(2, round_)))                      # 170 destination options headers
     send(ipv6(43, bytes([58, 2, 0, 1, 0, 0, 0, 0]) + ME + echo_request(3, round_)))   # RH0, segments left 1
     send(ipv6(60, bytes([58, 0, 0x80, 4, 0, 0, 0, 0]) + echo_request(4, round_)))     # option says discard
     send(ipv6(60, bytes([0, 0]) + pad + bytes([58, 0]) + pad + echo_request(5, round_)))  # hop-by-hop not first

@@ -1,0 +1,126 @@
+import Packets
+import Wire
+
+/// UDP over IPv6 (RFC 8200 §8.1: the checksum is mandatory). Endpoints
+/// bound to the wildcard address take IPv6 datagrams too (a dual-stack
+/// wildcard); the IPv6 source of a queued datagram stays in the buffer's
+/// headroom, where its IPv6 header still is, and `userData` says how far
+/// back (bit 0 set: IPv6; bits 1...15: the distance; port in bits 16...31).
+extension NetStack {
+    func handleUDPv6(_ packet: PacketBuffer, _ delivery: IPv6Delivery) {
+        counters[.udpReceived] += 1
+        guard packet.length >= UDPDatagram.headerLength else {
+            counters.countMalformed(.udp, .truncated)
+            packet.free()
+            return
+        }
+        let header = UDPDatagram(unchecked: UnsafeMutableRawBufferPointer(start: packet.data, count: UDPDatagram.headerLength))
+        let length = header.length
+        guard length >= UDPDatagram.headerLength, length <= packet.packetLength else {
+            counters.countMalformed(.udp, length < UDPDatagram.headerLength ? .badLength : .truncated)
+            packet.free()
+            return
+        }
+        if length < packet.packetLength {
+            guard trim(packet, to: length) else {
+                counters.countMalformed(.udp, .badLength)
+                packet.free()
+                return
+            }
+        }
+        let pseudo = InternetChecksum.pseudoHeaderSum(
+            source: delivery.source, destination: delivery.destination, nextHeader: .udp, length: length)
+        guard header.checksum != 0, InternetChecksum.sum(packet: packet, initial: pseudo) == 0xFFFF else {
+            counters.countMalformed(.udp, .badChecksum)
+            packet.free()
+            return
+        }
+        let sourcePort = header.sourcePort
+        guard !delivery.destination.isMulticast,
+              let i = udp.find(destination: .any, destinationPort: header.destinationPort, source: .any, sourcePort: 0) else {
+            counters[.udpClosedPort] += 1
+            packet.free()
+            return
+        }
+        // The source address must still be in this segment's headroom.
+        let distance = packet.data - sourceAddressLocation(packet, delivery)
+        guard distance > 0, distance < 0x8000 else {
+            counters[.udpClosedPort] += 1
+            packet.free()
+            return
+        }
+        packet.removeFirst(UDPDatagram.headerLength)
+        packet.userData = UInt64(sourcePort) << 16 | UInt64(distance + UDPDatagram.headerLength) << 1 | 1
+        guard udp.enqueue(i, packet) else {
+            counters[.udpReceiveQueueFull] += 1
+            packet.free()
+            return
+        }
+        counters[.udpDelivered] += 1
+    }
+
+    /// Where the received IPv6 header's source address is: searched back
+    /// from the UDP header over the header chain's length (the fixed header
+    /// is at most 40 + 8 × 255 × 8 bytes back, but in practice 40 + a few
+    /// headers; checked against the address the delivery carries).
+    private func sourceAddressLocation(_ packet: PacketBuffer, _ delivery: IPv6Delivery) -> UnsafeMutableRawPointer {
+        var back = IPv6Packet.headerLength
+        let limit = min(packet.headroom, 1024)
+        while back <= limit {
+            let candidate = packet.data - back + 8
+            if IPv6Address(loadingFrom: candidate) == delivery.source, (packet.data - back).load(as: UInt8.self) >> 4 == 6 {
+                return candidate
+            }
+            back += 8
+        }
+        return packet.data
+    }
+
+    /// The IPv6 source of a queued datagram (nil: it came over IPv4).
+    static func ipv6Source(_ packet: PacketBuffer) -> IPv6Address? {
+        let tag = packet.userData
+        guard tag & 1 == 1 else { return nil }
+        let distance = Int(tag >> 1 & 0x7FFF)
+        return IPv6Address(loadingFrom: packet.data - distance)
+    }
+
+    /// Sends `payload` from `endpoint`'s port to an IPv6 destination
+    /// (checksum always computed). Takes the payload in every case.
+    public func udpSend(_ endpoint: UDPEndpoint, _ payload: PacketBuffer, to destination: (address: IPv6Address, port: UInt16),
+                        hopLimit: UInt8 = 64) throws(StackError) {
+        let i: Int
+        do { i = try udp.entryIndex(endpoint) } catch {
+            payload.free()
+            throw error
+        }
+        guard destination.port != 0, !destination.address.isUnspecified else {
+            payload.free()
+            throw StackError(.notConnected, "no IPv6 destination address and port")
+        }
+        guard payload.packetLength <= Self.maximumUDPPayload else {
+            let length = payload.packetLength
+            payload.free()
+            throw StackError(.messageTooLong, "UDP payload of \(length) bytes: at most \(Self.maximumUDPPayload)")
+        }
+        guard let route = routeIPv6(to: destination.address) else {
+            payload.free()
+            counters[.ipv6NoRoute] += 1
+            throw StackError(.networkUnreachable, "no IPv6 route to \(destination.address): add an address on its prefix or accept a router")
+        }
+        guard let start = payload.prepend(UDPDatagram.headerLength) else {
+            payload.free()
+            throw StackError(.noBuffers, "no headroom for the UDP header: allocate payload buffers from a pool with headroom")
+        }
+        let length = payload.packetLength
+        let header = UDPDatagram(unchecked: UnsafeMutableRawBufferPointer(start: start, count: UDPDatagram.headerLength))
+        header.sourcePort = udp.key(of: i).localPort
+        header.destinationPort = destination.port
+        header.length = length
+        header.checksum = 0
+        let pseudo = InternetChecksum.pseudoHeaderSum(source: route.source, destination: destination.address, nextHeader: .udp, length: length)
+        let checksum = InternetChecksum.finish(InternetChecksum.sum(packet: payload, initial: pseudo))
+        header.checksum = checksum == 0 ? 0xFFFF : checksum
+        counters[.udpSent] += 1
+        sendIPv6(payload, nextHeader: .udp, to: destination.address, route: route, hopLimit: hopLimit)
+    }
+}
