@@ -13,8 +13,12 @@ public struct InterfaceConfiguration: Sendable, Equatable {
     public var ipv6: IPv6Configuration?
 
     public init(address: IPv4Network, gateway: IPv4Address? = nil, mtu: Int? = nil, announceOnStart: Bool = true,
-                ipv6: IPv6Configuration? = nil) {
+                ipv6: IPv6Configuration?) {
+        self.init(address: address, gateway: gateway, mtu: mtu, announceOnStart: announceOnStart)
         self.ipv6 = ipv6
+    }
+
+    public init(address: IPv4Network, gateway: IPv4Address? = nil, mtu: Int? = nil, announceOnStart: Bool = true) {
         self.address = address
         self.gateway = gateway
         self.mtu = mtu

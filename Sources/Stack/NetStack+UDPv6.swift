@@ -123,4 +123,17 @@ extension NetStack {
         counters[.udpSent] += 1
         sendIPv6(payload, nextHeader: .udp, to: destination.address, route: route, hopLimit: hopLimit)
     }
+
+    /// Sends a copy of `bytes` to an IPv6 destination (buffers from the stack's pool).
+    public func udpSend(_ endpoint: UDPEndpoint, bytes: UnsafeRawBufferPointer, to destination: (address: IPv6Address, port: UInt16),
+                        hopLimit: UInt8 = 64) throws(StackError) {
+        guard bytes.count <= Self.maximumUDPPayload else {
+            throw StackError(.messageTooLong, "UDP payload of \(bytes.count) bytes: at most \(Self.maximumUDPPayload)")
+        }
+        guard let head = copyIntoBuffers(bytes) else {
+            counters[.noBuffers] += 1
+            throw StackError(.noBuffers, "the packet pool '\(pool.name)' is exhausted: free received datagrams or make a larger pool")
+        }
+        try udpSend(endpoint, head, to: destination, hopLimit: hopLimit)
+    }
 }

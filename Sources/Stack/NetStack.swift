@@ -142,6 +142,13 @@ public final class NetStack {
         let interface = try NetInterface(index: interfaces.count, device: device, queue: queue,
                                          configuration: configuration, burstSize: limits.burstSize)
         interfaces.append(interface)
+        if configuration.ipv6 != nil {
+            // NDP needs the all-nodes and solicited-node groups (RFC 4861
+            // §7.2.1): all-multicast on the NIC (e1000 RCTL.MPE, virtio
+            // VIRTIO_NET_CTRL_RX_ALLMULTI). A virtio device without CTRL_RX
+            // cannot filter at all (it delivers everything), so its refusal is fine.
+            try? device.setAllMulticast(true)
+        }
         if started && configuration.announceOnStart { sendGratuitousARP(interface) }
         if started { startIPv6(interface) }
         return interface.index
