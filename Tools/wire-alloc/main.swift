@@ -63,6 +63,21 @@ let badPacket = buffer(40)
 badPacket.copyMemory(from: UnsafeRawBufferPointer(rebasing: tcpPacket[0..<40]))
 badPacket[11] ^= 0xFF
 
+// IPv6 + destination options + UDP, and IPv6 + an NDP neighbour solicitation.
+let source6 = IPv6Address(linkLocalFrom: macA)
+let destination6 = IPv6Address(0xfd20, 0, 0, 0, 0, 0, 0, 2)
+let udp6Packet = buffer(40 + 8 + 8 + 64)
+IPv6Repr(source: source6, destination: destination6, nextHeader: .ipv6DestinationOptions, payloadLength: 80)
+    .emit(into: IPv6Packet(unchecked: udp6Packet))
+UnsafeMutableRawBufferPointer(rebasing: udp6Packet[40..<48]).copyBytes(from: [17, 0, 1, 4, 0, 0, 0, 0] as [UInt8])
+UDPRepr(sourcePort: 5000, destinationPort: 7, payloadLength: 64)
+    .emit(into: UDPDatagram(unchecked: sub(udp6Packet, 48)), source: source6, destination: destination6)
+let nsRepr = ICMPv6Repr.ndp(.neighborSolicitation(target: destination6, options: NDPOptions(sourceLinkAddress: macA)))
+let ns6Packet = buffer(40 + nsRepr.bufferLength)
+IPv6Repr(source: source6, destination: destination6.solicitedNodeMulticast, nextHeader: .icmpv6,
+         payloadLength: nsRepr.bufferLength, hopLimit: 255).emit(into: IPv6Packet(unchecked: ns6Packet))
+nsRepr.emit(into: ICMPv6Message(unchecked: sub(ns6Packet, 40)), source: source6, destination: destination6.solicitedNodeMulticast)
+
 let output = buffer(2048)
 var sink = 0
 
@@ -123,6 +138,33 @@ total += mallocs("arp parse+emit") {
         let arp = try ARPRepr.parse(try ARPPacket(checking: arpPacket))
         arp.emit(into: ARPPacket(unchecked: output))
         sink &+= Int(arp.targetProtocolAddress.value)
+    } catch {
+        sink &+= error.name.utf8.count
+    }
+}
+total += mallocs("ipv6/dest-opts/udp parse+emit") {
+    do throws(WireError) {
+        let packet = try IPv6Packet(checking: udp6Packet)
+        let ip = try IPv6Repr.parse(packet)
+        let chain = try IPv6HeaderChain.parse(packet.payload, first: ip.nextHeader)
+        let datagram = try UDPDatagram(checking: sub(packet.payload, chain.upperLayerOffset))
+        let udp = try UDPRepr.parse(datagram, source: ip.source, destination: ip.destination)
+        ip.emit(into: IPv6Packet(unchecked: output))
+        udp.emit(into: UDPDatagram(unchecked: sub(output, 40)), source: ip.destination, destination: ip.source)
+        sink &+= udp.payloadLength &+ chain.headerCount
+    } catch {
+        sink &+= error.name.utf8.count
+    }
+}
+total += mallocs("ipv6/ndp solicitation parse+emit") {
+    do throws(WireError) {
+        let packet = try IPv6Packet(checking: ns6Packet)
+        let ip = try IPv6Repr.parse(packet)
+        let message = try ICMPv6Message(checking: packet.payload)
+        let icmp = try ICMPv6Repr.parse(message, source: ip.source, destination: ip.destination, hopLimit: ip.hopLimit)
+        icmp.emit(into: ICMPv6Message(unchecked: UnsafeMutableRawBufferPointer(rebasing: output[0..<icmp.bufferLength])),
+                  source: ip.source, destination: ip.destination)
+        if case .ndp(let ndp) = icmp { sink &+= ndp.options.sourceLinkAddress == nil ? 0 : 1 }
     } catch {
         sink &+= error.name.utf8.count
     }
