@@ -39,6 +39,7 @@ extension NetStack {
         guard !delivery.destination.isMulticast,
               let i = udp.find(destination: .any, destinationPort: header.destinationPort, source: .any, sourcePort: 0) else {
             counters[.udpClosedPort] += 1
+            if !delivery.destination.isMulticast { sendPortUnreachableIPv6(about: packet, delivery) }
             packet.free()
             return
         }
@@ -63,7 +64,7 @@ extension NetStack {
     /// from the UDP header over the header chain's length (the fixed header
     /// is at most 40 + 8 × 255 × 8 bytes back, but in practice 40 + a few
     /// headers; checked against the address the delivery carries).
-    private func sourceAddressLocation(_ packet: PacketBuffer, _ delivery: IPv6Delivery) -> UnsafeMutableRawPointer {
+    func sourceAddressLocation(_ packet: PacketBuffer, _ delivery: IPv6Delivery) -> UnsafeMutableRawPointer {
         var back = IPv6Packet.headerLength
         let limit = min(packet.headroom, 1024)
         while back <= limit {
@@ -135,5 +136,40 @@ extension NetStack {
             throw StackError(.noBuffers, "the packet pool '\(pool.name)' is exhausted: free received datagrams or make a larger pool")
         }
         try udpSend(endpoint, head, to: destination, hopLimit: hopLimit)
+    }
+
+    /// ICMPv6 destination unreachable, port (RFC 4443 §3.1), quoting as
+    /// much of the invoking packet as this segment holds and the minimum
+    /// MTU allows; rate-limited with the IPv4 errors (§2.4 (f)).
+    func sendPortUnreachableIPv6(about packet: PacketBuffer, _ delivery: IPv6Delivery) {
+        let sourceField = sourceAddressLocation(packet, delivery)
+        guard sourceField != packet.data, let state = delivery.interface.ipv6, state.owns(delivery.destination) else { return }
+        guard takeICMPErrorToken() else {
+            counters[.icmpRateLimited] += 1
+            return
+        }
+        let invoking = sourceField - 8
+        let quoteLength = min(packet.data + packet.length - invoking, ICMPv6Repr.maximumQuoteLength)
+        let repr = ICMPv6Repr.destinationUnreachable(code: ICMPv6Repr.portUnreachableCode, quoteLength: quoteLength)
+        guard let reply = pool.allocate() else {
+            counters[.noBuffers] += 1
+            return
+        }
+        guard let start = reply.append(repr.bufferLength) else {
+            counters[.noBuffers] += 1
+            reply.free()
+            return
+        }
+        let message = ICMPv6Message(unchecked: UnsafeMutableRawBufferPointer(start: start, count: repr.bufferLength))
+        message.body.copyMemory(from: UnsafeRawBufferPointer(start: invoking, count: quoteLength))
+        repr.emit(into: message, source: delivery.destination, destination: delivery.source)
+        guard let nextHop = state.isOnLink(delivery.source) ? delivery.source : state.defaultRouter else {
+            counters[.ipv6NoRoute] += 1
+            reply.free()
+            return
+        }
+        counters[.icmpErrorsSent] += 1
+        sendIPv6(reply, nextHeader: .icmpv6, to: delivery.source,
+                 route: IPv6Route(interface: delivery.interface, nextHop: nextHop, source: delivery.destination))
     }
 }

@@ -68,6 +68,15 @@ for n in sizes:
     else:
         raise SystemExit(f"ipv6-linux: no UDP echo of {n} bytes")
 print(f"ipv6-linux: UDP echo over IPv6 ok for {len(sizes)} sizes, 1..30000 bytes")
+c = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+c.settimeout(2)
+c.connect(("fd20::2", 9))   # nothing listens there: ICMPv6 port unreachable
+c.send(b"anyone?")
+try:
+    c.recv(100)
+    raise SystemExit("ipv6-linux: a datagram came back from a closed port")
+except ConnectionRefusedError:
+    print("ipv6-linux: closed UDP port refused (ICMPv6 port unreachable)")
 PY
 # NDP both ways: Linux holds our MAC for fd20::2 ...
 ip netns exec "$ns" ip -6 neigh show fd20::2 dev "$tap" | grep -q "lladdr $mac" \
@@ -89,6 +98,7 @@ need("icmpv6.echoReplies", 3 + 3 + 2 + 2 + 3 + 1)
 need("ipv6.reassembled", 4)            # 2 x 4000 + 2 x 20000 bytes arrived in fragments
 need("ipv6.fragmentsSent", 2 * 3 + 2 * 14)
 need("udp.delivered", 18)
+need("icmp.errorsSent")                # the port unreachable
 need("ndp.solicitationsReceived")
 need("ndp.advertisementsSent")
 need("ndp.solicitationsSent", 3)       # DAD of 2 addresses + resolving fd20::4
