@@ -12,6 +12,16 @@ import Wire
         return configuration
     }
 
+    /// An established connection whose peer announced an MSS of 1460.
+    static func established(options: TCPConnectionOptions = ScriptedConnection.plainOptions(),
+                            synOptions: TCPOptions = TCPOptions(), limit: Int = TCPConfiguration.largestOffloadedPayload)
+        throws -> ScriptedConnection {
+        var synOptions = synOptions
+        synOptions.maximumSegmentSize = 1460
+        return try ScriptedConnection.established(options: options, synOptions: synOptions,
+                                                  configuration: offloading(limit: limit))
+    }
+
     /// Every segment the connection has ready, as the stack gets them.
     static func segments(_ script: ScriptedConnection) -> [TCPOutgoingSegment] {
         var out: [TCPOutgoingSegment] = []
@@ -20,14 +30,14 @@ import Wire
     }
 
     @Test func firstFlightIsOneSegmentOfTheCongestionWindow() throws {
-        let script = try ScriptedConnection.established(configuration: Self.offloading())
+        let script = try Self.established()
         #expect(try script.write([UInt8](repeating: 7, count: 40_000)) == 40_000)
         let out = Self.segments(script)
         let cwnd = script.connection.congestionWindow
         #expect(out.count == 1)
         let segment = try #require(out.first)
         #expect(segment.segmentSize == 1460)
-        #expect(segment.payloadLength == cwnd)
+        #expect(segment.payloadLength == cwnd / 1460 * 1460)
         #expect(segment.payloadLength % segment.segmentSize == 0)
         #expect(segment.needsSegmentation)
         #expect(segment.wireSegments == cwnd / 1460)
@@ -35,7 +45,7 @@ import Wire
     }
 
     @Test func peerWindowBoundsTheSegmentInWholePieces() throws {
-        let script = try ScriptedConnection.established(configuration: Self.offloading())
+        let script = try Self.established()
         // The peer shrinks its window to 3000 bytes: two full pieces fit
         // (2920), the rest would be a small piece in the middle of the data.
         script.send(seq: ScriptedConnection.remoteSeq + 1, ack: script.localSeq + 1, window: 3000)
@@ -46,7 +56,7 @@ import Wire
     }
 
     @Test func limitBoundsTheSegment() throws {
-        let script = try ScriptedConnection.established(configuration: Self.offloading(limit: 2 * 1460 + 100))
+        let script = try Self.established(limit: 2 * 1460 + 100)
         _ = try script.write([UInt8](repeating: 1, count: 20_000))
         let out = Self.segments(script)
         #expect(out.allSatisfy { $0.payloadLength <= 2 * 1460 + 100 })
@@ -54,7 +64,7 @@ import Wire
     }
 
     @Test func lastSegmentCarriesTheFINAndTheTail() throws {
-        let script = try ScriptedConnection.established(configuration: Self.offloading())
+        let script = try Self.established()
         _ = try script.write([UInt8](repeating: 3, count: 4000))
         script.connection.close(now: script.now)
         let segment = try #require(Self.segments(script).first)
@@ -76,8 +86,7 @@ import Wire
         var synOptions = TCPOptions()
         synOptions.timestamp = (1000, 0)
         synOptions.sackPermitted = true
-        let script = try ScriptedConnection.established(options: options, synOptions: synOptions,
-                                                        configuration: Self.offloading())
+        let script = try Self.established(options: options, synOptions: synOptions)
         // A hole in what we receive: our segments carry a SACK block too.
         var stamp = TCPOptions()
         stamp.timestamp = (1001, script.connection.timestampClock(script.now))
@@ -95,7 +104,7 @@ import Wire
     }
 
     @Test func retransmissionsAreOneMSS() throws {
-        let script = try ScriptedConnection.established(configuration: Self.offloading())
+        let script = try Self.established()
         _ = try script.write([UInt8](repeating: 2, count: 10_000))
         let first = try #require(Self.segments(script).first)
         #expect(first.needsSegmentation)
@@ -107,7 +116,9 @@ import Wire
     }
 
     @Test func withoutTheLimitSegmentsStayOneMSS() throws {
-        let script = try ScriptedConnection.established()
+        var synOptions = TCPOptions()
+        synOptions.maximumSegmentSize = 1460
+        let script = try ScriptedConnection.established(synOptions: synOptions)
         _ = try script.write([UInt8](repeating: 2, count: 10_000))
         let out = Self.segments(script)
         #expect(!out.isEmpty)
