@@ -38,7 +38,12 @@ extension VirtioNetDevice {
                 sent &+= 1
                 continue
             }
-            guard needed <= q.pointee.ring.freeCount else { break }
+            if needed > q.pointee.ring.freeCount {
+                // A chain (TSO: about 33 descriptors) may not fit while
+                // completed ones wait below the reclaim threshold.
+                if q.pointee.ring.deviceUsedIndex() != q.pointee.ring.lastUsedIndex { reclaim(q) }
+                guard needed <= q.pointee.ring.freeCount else { break }
+            }
             if packet.header.pointee.offloadFlags.contains(.txTCPSegmentation) && !canSegment(packet.header) {
                 packet.free()
                 errors &+= 1
