@@ -44,4 +44,42 @@ enum E1000ChecksumOffload {
         }
         return true
     }
+
+    /// A TCP segmentation request (TSE, 8254x SDM 3.6.5 / 3.3.7): a context
+    /// with PAYLEN, HDRLEN and MSS, both checksums inserted. The IPv4
+    /// checksum is zeroed and the TCP one seeded with the pseudo-header
+    /// without its length: the device fixes the IPv4 length and
+    /// identification, the sequence number and PSH/FIN of each piece, and
+    /// adds each piece's length to the seed. False when the request cannot
+    /// be honoured (headers not in the first segment or longer than
+    /// HDRLEN's byte, no segment size, not TCP over IPv4).
+    @inline(__always)
+    static func prepareSegmentation(
+        _ packet: PacketBuffer, layout: inout E1000ContextDescriptor.Layout, options: inout UInt8
+    ) -> Bool {
+        let l2 = Int(packet.header.pointee.l2Length)
+        let l3 = Int(packet.header.pointee.l3Length)
+        let l4 = Int(packet.header.pointee.l4Length)
+        let headers = l2 + l3 + l4
+        let segmentSize = packet.segmentSize
+        guard packet.offloadFlags.contains(.txTCPChecksum), l4 >= TCPSegment.minimumHeaderLength, segmentSize > 0,
+              headers <= 255, headers <= packet.length, packet.packetLength > headers else { return false }
+        let frame = UnsafeMutableRawBufferPointer(start: packet.data, count: packet.length)
+        guard let ip = IPv4Packet(offloadRequestIn: frame, l2: l2, l3: l3, transport: .tcp), ip.carries(.tcp) else { return false }
+        ip.headerChecksum = 0
+        ip.seedTransportChecksumWithoutLength()
+        layout.command = E1000TransmitDescriptor.contextIPv4 | E1000TransmitDescriptor.contextTCP
+            | E1000TransmitDescriptor.tcpSegmentation
+        layout.ipStart = UInt8(l2)
+        layout.ipOffset = UInt8(l2 + IPv4Packet.checksumOffset)
+        layout.ipEnd = UInt16(l2 + l3 - 1)
+        layout.l4Start = UInt8(l2 + l3)
+        layout.l4Offset = UInt8(l2 + l3 + TCPSegment.checksumOffset)
+        layout.l4End = 0
+        layout.payloadLength = UInt32(packet.packetLength - headers)
+        layout.headerLength = UInt8(headers)
+        layout.segmentSize = UInt16(segmentSize)
+        options = E1000TransmitDescriptor.insertIPChecksum | E1000TransmitDescriptor.insertL4Checksum
+        return true
+    }
 }

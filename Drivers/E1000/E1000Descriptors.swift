@@ -112,9 +112,13 @@ public enum E1000ContextDescriptor {
         /// 0: to the end of the packet.
         public var l4End: UInt16 = 0
         public var command: UInt32 = 0
+        /// TCP segmentation (command has TSE): PAYLEN (bytes after the
+        /// headers), HDRLEN (headers copied in front of each piece), MSS.
+        public var payloadLength: UInt32 = 0
+        public var headerLength: UInt8 = 0
+        public var segmentSize: UInt16 = 0
 
         public init() {}
-
     }
 
     @inlinable @inline(__always)
@@ -124,8 +128,11 @@ public enum E1000ContextDescriptor {
         descriptor.storeBytes(of: ipSetup, toByteOffset: 0, as: UInt32.self)
         descriptor.storeBytes(of: l4Setup, toByteOffset: 4, as: UInt32.self)
         descriptor.storeBytes(
-            of: layout.command | E1000TransmitDescriptor.extended | E1000TransmitDescriptor.typeContext,
+            of: layout.command | E1000TransmitDescriptor.extended | E1000TransmitDescriptor.typeContext
+                | (layout.payloadLength & E1000TransmitDescriptor.lengthMask),
             toByteOffset: 8, as: UInt32.self)
-        descriptor.storeBytes(of: 0, toByteOffset: 12, as: UInt32.self)
+        // status (12) = 0, HDRLEN (13), MSS (14)
+        let segmentation = UInt32(layout.headerLength) << 8 | UInt32(layout.segmentSize) << 16
+        descriptor.storeBytes(of: segmentation, toByteOffset: 12, as: UInt32.self)
     }
 }

@@ -55,7 +55,6 @@ public final class E1000Device: NetDevice {
         var notes = [
             "interrupts masked (IMC): pure polling",
             "1 receive and 1 transmit queue (the 82540EM has no RSS)",
-            "no TSO: TCP segmentation context descriptors are not used",
             "no receive checksum offload: QEMU's 82540EM marks every frame IXSM (checksum not checked)",
             "no VLAN insertion or stripping (CTRL.VME off)",
         ]
@@ -66,7 +65,7 @@ public final class E1000Device: NetDevice {
             driverName: "e1000", deviceName: backend.name, maximumReceiveQueues: 1, maximumTransmitQueues: 1,
             ringSizes: Self.ringSizes, ringSizeAlignment: Self.ringSizeAlignment,
             maximumFrameLength: Self.maximumFrameLength, mtu: 1500, receiveOffloads: [],
-            transmitOffloads: [.txIPv4, .txIPChecksum, .txTCPChecksum, .txUDPChecksum], notes: notes)
+            transmitOffloads: [.txIPv4, .txIPChecksum, .txTCPChecksum, .txUDPChecksum, .txTCPSegmentation], notes: notes)
         macAddress = MACAddress.zero
         try backend.enableBusMaster()
         try resetDevice()
@@ -325,6 +324,10 @@ public final class E1000Device: NetDevice {
         guard queue == 0, isStarted, let ring = receiveRing else { return 0 }
         return ring.receive(into: packets, tailRegister: registers)
     }
+
+    /// What the port was configured with (the ring honours each request a
+    /// packet makes; the stack asks only for these).
+    public var transmitOffloadsInUse: OffloadFlags { configuration?.transmitOffloads ?? [] }
 
     public func transmit(queue: Int, _ packets: UnsafeMutableBufferPointer<PacketBuffer>) -> Int {
         guard queue == 0, isStarted, let ring = transmitRing else { return 0 }

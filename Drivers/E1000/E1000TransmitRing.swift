@@ -6,7 +6,8 @@ import Packets
 ///
 /// Each packet takes one data descriptor per segment (EOP on the last) and,
 /// when its checksum layout differs from the last one, a context descriptor
-/// first. RS is set on a packet's last descriptor once `reportThreshold`
+/// first; a TSO packet always has its own context (PAYLEN, HDRLEN, MSS)
+/// and TSE on every data descriptor. RS is set on a packet's last descriptor once `reportThreshold`
 /// descriptors went by without one; completed buffers are freed in batches
 /// when the device has written DD back to such a descriptor.
 final class E1000TransmitRing {
@@ -108,16 +109,25 @@ final class E1000TransmitRing {
             let packet = packets[taken]
             let segments = packet.segmentCount
             let length = packet.packetLength
-            if length == 0 || length > maximumFrameLength || segments > maximumSegments {
-                dropCounts.count(length: length, maximum: maximumFrameLength, segments: segments)
+            let flags = packet.offloadFlags
+            let segmenting = flags.contains(.txTCPSegmentation)
+            let longest = segmenting ? Self.largestSegmentedFrame : maximumFrameLength
+            if length == 0 || length > longest || segments > maximumSegments {
+                dropCounts.count(length: length, maximum: longest, segments: segments)
                 drop(packet)
                 taken &+= 1
                 continue
             }
             var layout = E1000ContextDescriptor.Layout()
             var options: UInt8 = 0
-            let flags = packet.offloadFlags
-            if !flags.isDisjoint(with: E1000TransmitRing.checksumRequests) {
+            if segmenting {
+                guard E1000ChecksumOffload.prepareSegmentation(packet, layout: &layout, options: &options) else {
+                    dropCounts.badOffloadRequest &+= 1
+                    drop(packet)
+                    taken &+= 1
+                    continue
+                }
+            } else if !flags.isDisjoint(with: E1000TransmitRing.checksumRequests) {
                 guard E1000ChecksumOffload.prepare(packet, flags: flags, layout: &layout, options: &options) else {
                     dropCounts.badOffloadRequest &+= 1
                     drop(packet)
@@ -125,7 +135,8 @@ final class E1000TransmitRing {
                     continue
                 }
             }
-            let needsContext = options != 0 && context != layout
+            // A TSO context carries this packet's PAYLEN: one per packet.
+            let needsContext = segmenting || (options != 0 && context != layout)
             let needed = segments &+ (needsContext ? 1 : 0)
             if needed > freeDescriptors {
                 reclaim()
@@ -133,7 +144,8 @@ final class E1000TransmitRing {
             }
             if needsContext {
                 E1000ContextDescriptor.write(descriptor(tail), layout)
-                context = layout
+                // The 8254x keeps one context: after a TSO one, rewrite the next.
+                context = segmenting ? nil : layout
                 tail = advance(tail)
                 dropCounts.contextDescriptors &+= 1
             }
@@ -142,6 +154,7 @@ final class E1000TransmitRing {
             for index in 0..<segments {
                 var command = E1000TransmitDescriptor.typeData | E1000TransmitDescriptor.extended
                     | E1000TransmitDescriptor.insertFCS | (UInt32(truncatingIfNeeded: segment.length) & E1000TransmitDescriptor.lengthMask)
+                if segmenting { command |= E1000TransmitDescriptor.tcpSegmentation }
                 if index == segments &- 1 {
                     command |= E1000TransmitDescriptor.endOfPacket
                     if sinceReport &+ needed >= reportThreshold {
@@ -179,6 +192,8 @@ final class E1000TransmitRing {
     }
 
     static let checksumRequests: OffloadFlags = [.txIPChecksum, .txTCPChecksum, .txUDPChecksum]
+    /// A TSO packet: an IPv4 datagram of at most 65535 bytes behind Ethernet.
+    static let largestSegmentedFrame = 14 + 65535
 
     private func drop(_ packet: PacketBuffer) {
         counters.errors &+= 1

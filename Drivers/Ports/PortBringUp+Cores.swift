@@ -44,6 +44,7 @@ extension PortBringUp {
         for port in opened {
             let info = port.device.info
             var configuration = PortConfiguration(receivePools: [pool])
+            configuration.transmitOffloads = stackTransmitOffloads(info)
             let deviceQueues = info.offersReceiveSideScaling && info.maximumReceiveQueues >= cores
                 && info.maximumTransmitQueues >= cores
             if deviceQueues, let table = RSSRedirectionTable(queues: cores) {

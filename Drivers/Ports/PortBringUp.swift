@@ -39,9 +39,17 @@ public enum PortBringUp {
         portConfiguration.receivePools = [pool]
         for port in opened {
             if let macAddress, port.device.macAddress != macAddress { try port.device.setMACAddress(macAddress) }
+            var portConfiguration = portConfiguration
+            if configuration == nil { portConfiguration.transmitOffloads = stackTransmitOffloads(port.device.info) }
             try port.device.configure(portConfiguration)
             try port.device.start()
         }
         return StartedPorts(ports: opened, pool: pool)
+    }
+
+    /// The transmit offloads the stack uses where the port offers them:
+    /// TCP and UDP checksums and TCP segmentation (Docs/TCP.md, offloads).
+    public static func stackTransmitOffloads(_ info: DeviceInfo) -> OffloadFlags {
+        info.transmitOffloads.intersection([.txIPv4, .txTCPChecksum, .txUDPChecksum, .txTCPSegmentation])
     }
 }

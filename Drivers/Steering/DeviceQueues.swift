@@ -78,6 +78,7 @@ public final class DeviceQueue: NetDevice {
     }
 
     public var macAddress: MACAddress { queues.device.macAddress }
+    public var transmitOffloadsInUse: OffloadFlags { queues.device.transmitOffloadsInUse }
 
     public func configure(_ configuration: PortConfiguration) throws(DeviceError) {
         guard configuration.receiveQueues == 1, configuration.transmitQueues == 1 else {

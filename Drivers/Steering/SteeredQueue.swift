@@ -30,6 +30,8 @@ public final class SteeredQueue: NetDevice {
     }
 
     public var macAddress: MACAddress { steering.device.macAddress }
+    /// Frames of every queue reach the device unchanged, offload requests too.
+    public var transmitOffloadsInUse: OffloadFlags { steering.device.transmitOffloadsInUse }
 
     public func configure(_ configuration: PortConfiguration) throws(DeviceError) {
         guard configuration.receiveQueues == 1, configuration.transmitQueues == 1 else {

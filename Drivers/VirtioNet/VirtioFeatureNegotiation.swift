@@ -17,6 +17,8 @@ struct VirtioFeatureNegotiation: Equatable {
         /// The port configuration asks for RSS (a key and redirection table).
         var receiveSideScaling: Bool
         var options: VirtioNetOptions
+        /// The port configuration asks for TCP segmentation (TSO).
+        var transmitSegmentation = false
     }
 
     init(offered: VirtioFeatures, request: Request) throws(DeviceError) {
@@ -88,6 +90,10 @@ struct VirtioFeatureNegotiation: Equatable {
             if request.transmitChecksum { takeIfOffered(.csum) } else {
                 note(.csum, "not taken: no transmit L4 checksum offload in the port configuration")
             }
+            // HOST_TSO4 needs CSUM (virtio 1.x 5.1.3.1): the device sums each piece.
+            if request.transmitSegmentation && take.contains(.csum) { takeIfOffered(.hostTSO4) } else {
+                note(.hostTSO4, "not taken: no transmit TCP segmentation (with L4 checksum) in the port configuration")
+            }
             if request.receiveChecksum { takeIfOffered(.guestCsum) } else {
                 note(.guestCsum, "not taken: no receive L4 checksum offload in the port configuration (frames arrive with full checksums)")
             }
@@ -128,8 +134,9 @@ struct VirtioFeatureNegotiation: Equatable {
 
         /// A note for each offered feature the driver does not implement.
         mutating func noteFeaturesNotImplemented() {
-            note([.guestTSO4, .guestTSO6, .guestECN, .guestUFO, .hostTSO4, .hostTSO6, .hostECN, .hostUFO,
-                  .guestUSO4, .guestUSO6, .hostUSO],
+            // Those already decided on (taken or noted) above are left out.
+            note(VirtioFeatures([.guestTSO4, .guestTSO6, .guestECN, .guestUFO, .hostTSO6, .hostECN, .hostUFO,
+                                 .guestUSO4, .guestUSO6, .hostUSO]).subtracting(take),
                  "not taken: segmentation offloads are not implemented")
             note(.ctrlGuestOffloads, "not taken: receive offloads are fixed at start")
             note(.ctrlVLAN, "not taken: no VLAN filtering")

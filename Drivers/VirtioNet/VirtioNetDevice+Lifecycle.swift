@@ -106,7 +106,8 @@ extension VirtioNetDevice {
             isLegacy: transport.isLegacy, behindIOMMU: function.isBehindIOMMU, queuePairs: queuePairs,
             transmitChecksum: !configuration.transmitOffloads.intersection(.txL4Checksum).isEmpty,
             receiveChecksum: !configuration.receiveOffloads.intersection([.rxL4ChecksumGood, .rxL4ChecksumNone]).isEmpty,
-            receiveSideScaling: configuration.receiveSideScaling != nil, options: options))
+            receiveSideScaling: configuration.receiveSideScaling != nil, options: options,
+            transmitSegmentation: configuration.transmitOffloads.contains(.txTCPSegmentation)))
         transport.setDriverFeatures(negotiation.accepted)
         if !transport.isLegacy {
             transport.addStatus(VirtioDeviceStatus.featuresOK)
@@ -121,8 +122,7 @@ extension VirtioNetDevice {
         mergeable = negotiation.accepted.contains(.mergeableRxBuffers)
         receiveChecksum = negotiation.accepted.contains(.guestCsum)
         transmitChecksum = negotiation.accepted.contains(.csum)
-        transmitOffloadsInUse = configuration.transmitOffloads.intersection(
-            transmitChecksum ? [.txIPChecksum, .txTCPChecksum, .txUDPChecksum] : [.txIPChecksum])
+        transmitOffloadsInUse = configuration.transmitOffloads.intersection(Self.transmitOffloads(negotiation.accepted))
         if negotiation.accepted.contains(.mtu) {
             info.mtu = Int(transport.readDeviceConfig16(VirtioNetConfig.mtu))
             info.maximumFrameLength = info.mtu + 14

@@ -63,9 +63,10 @@ public final class VirtioNetDevice: NetDevice {
     var mergeable = false
     var receiveChecksum = false
     var transmitChecksum = false
-    /// Transmit requests honoured: L4 checksums with VIRTIO_NET_F_CSUM, the
-    /// IPv4 header checksum in software, as configured.
-    var transmitOffloadsInUse: OffloadFlags = []
+    /// Transmit requests honoured: L4 checksums with VIRTIO_NET_F_CSUM, TCP
+    /// segmentation with VIRTIO_NET_F_HOST_TSO4, the IPv4 header checksum
+    /// in software, as configured.
+    public internal(set) var transmitOffloadsInUse: OffloadFlags = []
     var isStarted = false
     var promiscuous = false
     /// The RSS key and table to program at start (VIRTIO_NET_F_RSS).
@@ -136,11 +137,12 @@ public final class VirtioNetDevice: NetDevice {
                 ringSizeAlignment: 1, maximumFrameLength: mtu + 14, mtu: mtu,
                 receiveOffloads: offered.contains(.guestCsum) ? [.rxL4ChecksumGood, .rxL4ChecksumNone] : [],
                 // The IPv4 header checksum is computed by the driver (virtio has none).
-                transmitOffloads: offered.contains(.csum) ? [.txIPChecksum, .txTCPChecksum, .txUDPChecksum] : [.txIPChecksum],
+                transmitOffloads: Self.transmitOffloads(offered),
                 notes: [])
             let negotiation = try VirtioFeatureNegotiation(offered: offered, request: .init(
                 isLegacy: transport.isLegacy, behindIOMMU: function.isBehindIOMMU, queuePairs: 1,
-                transmitChecksum: false, receiveChecksum: false, receiveSideScaling: false, options: options))
+                transmitChecksum: false, receiveChecksum: false, receiveSideScaling: false, options: options,
+                transmitSegmentation: false))
             info.notes = ["transport: \(transport.name)"] + negotiation.notes
             info.offersReceiveSideScaling = maximumQueuePairs > 1 && offered.contains(.rss)
             try transport.reset()

@@ -19,4 +19,6 @@ enum VirtioNetHeader {
     /// flags (RX): the device checked the checksum.
     static let dataValid: UInt8 = 2
     static let gsoNone: UInt8 = 0
+    /// gso_type: TCP over IPv4, cut into gso_size pieces (HOST_TSO4).
+    static let gsoTCPv4: UInt8 = 1
 }

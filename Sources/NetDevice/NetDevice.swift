@@ -39,6 +39,15 @@ public protocol NetDevice: AnyObject {
     func setPromiscuous(_ enabled: Bool) throws(DeviceError)
     func setAllMulticast(_ enabled: Bool) throws(DeviceError)
     func setMACAddress(_ address: MACAddress) throws(DeviceError)
+
+    /// The transmit offloads the port honours now: what `configure` asked
+    /// for and the device took. The stack requests only these per packet.
+    var transmitOffloadsInUse: OffloadFlags { get }
+}
+
+extension NetDevice {
+    /// Drivers without transmit offloads honour none.
+    public var transmitOffloadsInUse: OffloadFlags { [] }
 }
 
 /// What a port is and what it can do.

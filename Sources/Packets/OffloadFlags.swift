@@ -22,6 +22,12 @@ public struct OffloadFlags: OptionSet, Sendable, Hashable {
     public static let txTCPChecksum = OffloadFlags(rawValue: 1 << 34)
     public static let txUDPChecksum = OffloadFlags(rawValue: 1 << 35)
     public static let txVLANInsert = OffloadFlags(rawValue: 1 << 36)
+    /// TCP segmentation (TSO): the device cuts the TCP payload into
+    /// segments of `PacketHeader.segmentSize` bytes, copying the headers
+    /// (l2 + l3 + l4 lengths, options included) in front of each, with the
+    /// IPv4 length, identification and TCP sequence advanced, PSH and FIN
+    /// kept on the last segment only. Needs `.txTCPChecksum` with it.
+    public static let txTCPSegmentation = OffloadFlags(rawValue: 1 << 37)
 
     public static let txL4Checksum: OffloadFlags = [.txTCPChecksum, .txUDPChecksum]
 }

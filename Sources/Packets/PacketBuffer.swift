@@ -104,6 +104,13 @@ public struct PacketBuffer: Hashable, @unchecked Sendable {
         header.pointee.l4Length = UInt8(truncatingIfNeeded: l4)
     }
 
+    /// Payload bytes per segment for `.txTCPSegmentation`.
+    @inlinable
+    public var segmentSize: Int {
+        get { Int(header.pointee.segmentSize) }
+        nonmutating set { header.pointee.segmentSize = UInt16(truncatingIfNeeded: newValue) }
+    }
+
     @inlinable
     public var userData: UInt64 {
         get { header.pointee.userData }

@@ -36,6 +36,9 @@ public struct PacketHeader {
     /// Free for the layer that owns the buffer now (the stack keeps a queue
     /// link or a timestamp here).
     public var userData: UInt64
+    /// Payload bytes per segment the device cuts (the MSS less options)
+    /// when `offloadFlags` holds `.txTCPSegmentation`; read only then.
+    public var segmentSize: UInt16 = 0
 
     public static let noPort: UInt16 = 0xffff
     @usableFromInline static let allocatedState: UInt8 = 0xA1

@@ -14,6 +14,9 @@ final class NetInterface {
     var address: IPv4Address { configuration.address.address }
     let network: IPv4Network
     let directedBroadcast: IPv4Address
+    /// What the device fills in or cuts for the stack (checksums, TSO),
+    /// read once at attach: the port is configured by then.
+    let transmitOffloads: OffloadFlags
     /// Frames waiting for the next transmit burst.
     let batch: UnsafeMutableBufferPointer<PacketBuffer>
     var batchCount = 0
@@ -41,6 +44,7 @@ final class NetInterface {
         self.mtu = mtu
         network = configuration.address
         directedBroadcast = configuration.address.prefixLength >= 31 ? .broadcast : configuration.address.broadcastAddress
+        transmitOffloads = device.transmitOffloadsInUse
         batch = .allocate(capacity: max(burstSize, 1))
         if let v6 = configuration.ipv6 {
             guard mtu >= IPv6Packet.minimumMTU else {

@@ -173,7 +173,8 @@ extension NetStack {
         nextIdentification &+= 1
         let interface = route.interface
         let length = payload.packetLength
-        if IPv4Packet.minimumHeaderLength + length <= interface.mtu {
+        // A TSO segment is cut to the MTU by the device (it asked for it).
+        if IPv4Packet.minimumHeaderLength + length <= interface.mtu || payload.offloadFlags.contains(.txTCPSegmentation) {
             guard let start = payload.prepend(IPv4Packet.minimumHeaderLength) else {
                 counters[.noBuffers] += 1
                 payload.free()

@@ -17,6 +17,12 @@ extension NetStack {
         // Ethernet + IPv4 + TCP headers with options must fit one buffer.
         let bufferMTU = pool.dataRoomSize - EthernetFrame.headerLength
         configuration.mtu = min(configuration.mtu, smallestMTU, bufferMTU)
+        // TSO when every interface cuts segments (and sums them): up to an
+        // IPv4 datagram, in a chain of at most half the segments a packet may have.
+        let segmenting = !interfaces.isEmpty
+            && interfaces.allSatisfy { $0.transmitOffloads.isSuperset(of: Self.segmentationOffloads) }
+        configuration.segmentationOffloadLimit = segmenting
+            ? min(TCPConfiguration.largestOffloadedPayload, pool.dataRoomSize * (PacketBuffer.maximumSegments / 2)) : 0
         let table = TCPEndpointTable(configuration: configuration)
         tcpTable = table
         return table
@@ -101,35 +107,82 @@ extension NetStack {
         }
     }
 
+    static let segmentationOffloads: OffloadFlags = [.txTCPSegmentation, .txTCPChecksum]
+
     /// Builds the packet for one outgoing segment: the header from its Repr,
-    /// the payload copied from the connection's send buffer, the checksum
-    /// over the whole segment, then IPv4 (with ARP) takes it.
+    /// the payload copied once from the connection's send buffer (into a
+    /// chain when it is larger than a buffer: a TSO segment), the checksum
+    /// by the device when the interface offers it, else over the segment
+    /// here; then IPv4 (with ARP) takes it.
     func sendTCP(_ segment: TCPOutgoingSegment, from table: TCPEndpointTable) {
         guard let route = route(to: segment.destination, from: segment.source) else {
             counters[.tcpNoRoute] += 1
             return
         }
+        let offloads = route.interface.transmitOffloads
+        let segmented = segment.needsSegmentation
+        guard !segmented || offloads.isSuperset(of: Self.segmentationOffloads) else {
+            // Only when interfaces differ in offloads: lost, TCP resends MSS-sized.
+            counters[.noBuffers] += 1
+            return
+        }
         let headerLength = segment.repr.headerLength
-        let total = headerLength + segment.payloadLength
         guard let packet = pool.allocate() else {
             // Lost like a segment on the wire: TCP retransmits it.
             counters[.noBuffers] += 1
             return
         }
-        guard let start = packet.append(total) else {
+        let first = min(segment.payloadLength, max(packet.tailroom - headerLength, 0))
+        guard let start = packet.append(headerLength + first) else {
             counters[.noBuffers] += 1
             packet.free()
             return
         }
-        if segment.payloadLength > 0 {
-            table.copyPayload(of: segment, to: start + headerLength)
+        if first > 0 { table.copyPayload(of: segment, from: 0, count: first, to: start + headerLength) }
+        if first < segment.payloadLength {
+            guard appendPayload(of: segment, from: first, to: packet, table: table) else {
+                counters[.noBuffers] += 1
+                packet.free()
+                return
+            }
         }
+        let offloaded = offloads.contains(.txTCPChecksum)
         segment.repr.emit(
-            into: TCPSegment(unchecked: UnsafeMutableRawBufferPointer(start: start, count: total)),
-            source: route.source, destination: segment.destination, checksum: .compute)
+            into: TCPSegment(unchecked: UnsafeMutableRawBufferPointer(start: start, count: headerLength + first)),
+            source: route.source, destination: segment.destination, checksum: offloaded ? .omit : .compute)
+        if offloaded {
+            // The driver seeds the pseudo-header sum the device finishes.
+            packet.offloadFlags = segmented ? [.txIPv4, .txTCPChecksum, .txTCPSegmentation] : [.txIPv4, .txTCPChecksum]
+            packet.setHeaderLengths(l2: EthernetFrame.headerLength, l3: IPv4Packet.minimumHeaderLength, l4: headerLength)
+            if segmented { packet.segmentSize = segment.segmentSize }
+        }
         counters[.tcpSent] += 1
         let ip = table.ipOptions(of: segment)
         sendIPv4(packet, protocol: .tcp, to: segment.destination, route: route,
                  timeToLive: ip.timeToLive, typeOfService: ip.typeOfService)
+    }
+
+    /// The rest of a large segment's payload in buffers chained to
+    /// `packet`, each filled to its tailroom; false when the pool runs out.
+    private func appendPayload(of segment: TCPOutgoingSegment, from offset: Int, to packet: PacketBuffer,
+                               table: TCPEndpointTable) -> Bool {
+        var copied = offset
+        var last = packet
+        while copied < segment.payloadLength {
+            guard packet.segmentCount < PacketBuffer.maximumSegments, let next = pool.allocate() else { return false }
+            let count = min(next.tailroom, segment.payloadLength - copied)
+            guard count > 0, let data = next.append(count) else {
+                next.free()
+                return false
+            }
+            table.copyPayload(of: segment, from: copied, count: count, to: data)
+            // Linked by hand: chain() would walk the whole chain each time.
+            last.header.pointee.next = next.header
+            packet.header.pointee.segmentCount &+= 1
+            packet.header.pointee.packetLength &+= UInt32(count)
+            last = next
+            copied += count
+        }
+        return true
     }
 }

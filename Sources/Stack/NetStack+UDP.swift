@@ -218,10 +218,17 @@ extension NetStack {
         header.destinationPort = port
         header.length = length
         header.checksum = 0
-        // The checksum covers the whole chain, so it is summed here.
-        let pseudo = InternetChecksum.pseudoHeaderSum(source: route.source, destination: address, protocol: .udp, length: length)
-        let checksum = InternetChecksum.finish(InternetChecksum.sum(packet: payload, initial: pseudo))
-        header.checksum = checksum == 0 ? 0xFFFF : checksum
+        if route.interface.transmitOffloads.contains(.txUDPChecksum) && IPv4Packet.minimumHeaderLength + length <= route.interface.mtu {
+            // The device sums the datagram (the driver seeds the field);
+            // fragments could not be offloaded, so only whole datagrams.
+            payload.offloadFlags = [.txIPv4, .txUDPChecksum]
+            payload.setHeaderLengths(l2: EthernetFrame.headerLength, l3: IPv4Packet.minimumHeaderLength, l4: UDPDatagram.headerLength)
+        } else {
+            // The checksum covers the whole chain, so it is summed here.
+            let pseudo = InternetChecksum.pseudoHeaderSum(source: route.source, destination: address, protocol: .udp, length: length)
+            let checksum = InternetChecksum.finish(InternetChecksum.sum(packet: payload, initial: pseudo))
+            header.checksum = checksum == 0 ? 0xFFFF : checksum
+        }
         counters[.udpSent] += 1
         sendIPv4(payload, protocol: .udp, to: address, route: route, timeToLive: timeToLive, typeOfService: typeOfService)
     }

@@ -62,6 +62,15 @@ public struct TCPConfiguration: Sendable, Hashable {
     /// Options for connections and listeners opened without their own
     /// (the per-stack choice of buffers, congestion control, ...).
     public var defaultConnectionOptions = TCPConnectionOptions()
+    /// Largest TCP payload of one outgoing segment when the device cuts it
+    /// into MSS-sized ones (TSO); 0: one MSS per segment. The stack sets it
+    /// from its interfaces' offloads. New data only: retransmissions,
+    /// probes and resends after a timeout stay one MSS.
+    public var segmentationOffloadLimit = 0
+
+    /// The ceiling of `segmentationOffloadLimit`: an IPv4 datagram is at
+    /// most 65535 bytes, less the IPv4 and largest TCP header.
+    public static let largestOffloadedPayload = 65535 - 20 - 60
 
     public init() {}
 

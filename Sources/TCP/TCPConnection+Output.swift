@@ -129,10 +129,13 @@ extension TCPConnection {
             persistDeadline = nil
             lastDataSentTime = now
         }
-        statistics.segmentsSent += 1
-        return TCPOutgoingSegment(
+        var segment = TCPOutgoingSegment(
             repr: repr, source: tuple.local.address, destination: tuple.remote.address,
             payloadOffset: payloadLength > 0 ? sequence - dataStart : 0, payloadLength: payloadLength)
+        // The options above go in front of every piece a device cuts.
+        if payloadLength > 0 { segment.segmentSize = segmentBudget - optionBytes(sackBlocks: blocks) }
+        statistics.segmentsSent += segment.wireSegments
+        return segment
     }
 
     func noteACKSent() {
@@ -229,11 +232,20 @@ extension TCPConnection {
             if sendWindow == 0 || (sendUnacknowledged + sendWindow - sendNext) <= 0 {
                 if sendUnacknowledged == sendMax && retransmitDeadline == nil { armPersist(now: now) }
             }
-            let maxPayload = min(payloadBudget, usable)
+            let budget = payloadBudget
+            let offloadLimit = resending ? 0 : configuration.segmentationOffloadLimit
+            let maxPayload = min(max(budget, offloadLimit), usable)
             guard maxPayload > 0 else { return nil }
             let limit: TCPSequenceNumber? = resending ? nextSACKedStart(after: sendNext) : nil
-            let (payload, fin) = span(at: sendNext, maxPayload: maxPayload, limit: limit)
+            var (payload, fin) = span(at: sendNext, maxPayload: maxPayload, limit: limit)
             guard payload > 0 else { return nil }
+            if payload > budget && payload < remaining {
+                // TSO: whole MSS-sized pieces only, so that the device cuts
+                // no small segment in the middle of the data (fin is false
+                // here: it needs all the data).
+                payload -= payload % budget
+                fin = false
+            }
             if !resending && !fin {
                 // Nagle (RFC 896) and sender SWS avoidance (RFC 9293 3.8.6.2.1).
                 let full = payload >= sendMSS

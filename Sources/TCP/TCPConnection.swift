@@ -353,6 +353,13 @@ public final class TCPConnection {
         sendBuffer.copy(offset: segment.payloadOffset, length: segment.payloadLength, to: destination)
     }
 
+    /// Copies `count` bytes of a segment's payload from `offset` into it
+    /// (a large segment goes into a chain of buffers, piece by piece).
+    public func copyPayload(of segment: TCPOutgoingSegment, from offset: Int, count: Int, to destination: UnsafeMutableRawPointer) {
+        guard count > 0, offset >= 0, offset + count <= segment.payloadLength else { return }
+        sendBuffer.copy(offset: segment.payloadOffset + offset, length: count, to: destination)
+    }
+
     /// The payload of a segment as up to two regions of the send ring.
     public func payloadRegions(of segment: TCPOutgoingSegment) -> (UnsafeRawBufferPointer, UnsafeRawBufferPointer) {
         sendBuffer.regions(offset: segment.payloadOffset, length: segment.payloadLength)

@@ -64,6 +64,13 @@ extension TCPEndpointTable {
         connection.copyPayload(of: segment, to: destination)
     }
 
+    /// Copies `count` bytes of a segment's payload from `offset` on.
+    public func copyPayload(of segment: TCPOutgoingSegment, from offset: Int, count: Int, to destination: UnsafeMutableRawPointer) {
+        guard segment.payloadLength > 0, segment.connectionSlot >= 0,
+              let connection = slots[Int(segment.connectionSlot)] else { return }
+        connection.copyPayload(of: segment, from: offset, count: count, to: destination)
+    }
+
     /// IP_TTL and IP_TOS of the connection a segment belongs to (defaults
     /// for RSTs and SYN cookies, which belong to none).
     public func ipOptions(of segment: TCPOutgoingSegment) -> (timeToLive: UInt8, typeOfService: UInt8) {

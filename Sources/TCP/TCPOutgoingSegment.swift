@@ -13,6 +13,12 @@ public struct TCPOutgoingSegment: Sendable, Hashable {
     /// Offset of the payload from the head of the send buffer.
     public var payloadOffset: Int
     public var payloadLength: Int
+    /// Payload bytes per segment on the wire: the MSS less this segment's
+    /// options. A segment whose payload is longer (built only when
+    /// `TCPConfiguration.segmentationOffloadLimit` allows it) is for the
+    /// device to cut (TSO); its header, options included, goes in front of
+    /// every piece. 0 for control segments.
+    public var segmentSize: Int = 0
     /// The table slot of the connection whose send buffer holds the payload
     /// (-1 for control segments such as RSTs and SYN-cookie SYN-ACKs).
     public internal(set) var connectionSlot: Int32 = -1
@@ -24,6 +30,12 @@ public struct TCPOutgoingSegment: Sendable, Hashable {
         self.payloadOffset = payloadOffset
         self.payloadLength = payloadLength
     }
+
+    /// True when the device must cut this segment into several (TSO).
+    public var needsSegmentation: Bool { segmentSize > 0 && payloadLength > segmentSize }
+
+    /// Segments on the wire once the device has cut it.
+    public var wireSegments: Int { needsSegmentation ? (payloadLength + segmentSize - 1) / segmentSize : 1 }
 
     /// Sequence space the segment occupies (payload plus SYN and FIN).
     public var sequenceLength: Int {

@@ -40,4 +40,14 @@ extension IPv4Packet {
         guard let offset = Self.transportChecksumOffset(for: `protocol`) else { return }
         bytes.setU16(InternetChecksum.seed(pseudoHeaderSum), at: headerLength + offset)
     }
+
+    /// Stores the pseudo-header sum with a length of zero: what a device
+    /// that segments (e1000 TSO, 8254x SDM 3.6.5) seeds each piece's
+    /// checksum from, adding that piece's own length.
+    @inlinable
+    public func seedTransportChecksumWithoutLength() {
+        guard let offset = Self.transportChecksumOffset(for: `protocol`) else { return }
+        let sum = InternetChecksum.pseudoHeaderSum(source: source, destination: destination, protocol: `protocol`, length: 0)
+        bytes.setU16(InternetChecksum.seed(sum), at: headerLength + offset)
+    }
 }

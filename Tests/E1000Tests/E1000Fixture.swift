@@ -23,7 +23,7 @@ struct E1000Fixture {
             policy: .anonymous, iovaMode: .virtual)
         try device.configure(PortConfiguration(
             receiveRingSize: ringSize, transmitRingSize: transmitRingSize ?? ringSize, receivePools: [pool],
-            transmitOffloads: [.txIPv4, .txIPChecksum, .txTCPChecksum, .txUDPChecksum]))
+            transmitOffloads: [.txIPv4, .txIPChecksum, .txTCPChecksum, .txUDPChecksum, .txTCPSegmentation]))
         if start { try device.start() }
     }
 

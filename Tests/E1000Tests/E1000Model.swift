@@ -54,6 +54,12 @@ final class E1000Model: E1000Backend {
     private var txFrame: [UInt8] = []
     private var txOptions: UInt8 = 0
     private var context = (ipcss: 0, ipcso: 0, ipcse: 0, tucss: 0, tucso: 0, tucse: 0)
+    /// The TSE context (QEMU keeps it apart from the checksum one): where
+    /// the checksums go, HDRLEN, MSS, PAYLEN.
+    private var segmentationContext = (ipcss: 0, ipcso: 0, ipcse: 0, tucss: 0, tucso: 0, tucse: 0)
+    private var segmentation = (headerLength: 0, mss: 0, payloadLength: 0)
+    private var txSegmenting = false
+    private(set) var segmentationContextsSeen = 0
     private var eeprom: [UInt16] = []
 
     init() {
@@ -217,11 +223,20 @@ final class E1000Model: E1000Backend {
         let command = d.load(fromByteOffset: 8, as: UInt32.self)
         let type = command & (E1000TransmitDescriptor.extended | E1000TransmitDescriptor.typeData)
         if type == E1000TransmitDescriptor.extended {
-            context = (Int(d.load(fromByteOffset: 0, as: UInt8.self)), Int(d.load(fromByteOffset: 1, as: UInt8.self)),
-                       Int(d.load(fromByteOffset: 2, as: UInt16.self)), Int(d.load(fromByteOffset: 4, as: UInt8.self)),
-                       Int(d.load(fromByteOffset: 5, as: UInt8.self)), Int(d.load(fromByteOffset: 6, as: UInt16.self)))
+            let fields = (Int(d.load(fromByteOffset: 0, as: UInt8.self)), Int(d.load(fromByteOffset: 1, as: UInt8.self)),
+                          Int(d.load(fromByteOffset: 2, as: UInt16.self)), Int(d.load(fromByteOffset: 4, as: UInt8.self)),
+                          Int(d.load(fromByteOffset: 5, as: UInt8.self)), Int(d.load(fromByteOffset: 6, as: UInt16.self)))
+            if command & E1000TransmitDescriptor.tcpSegmentation != 0 {
+                segmentationContext = fields
+                segmentation = (Int(d.load(fromByteOffset: 13, as: UInt8.self)), Int(d.load(fromByteOffset: 14, as: UInt16.self)),
+                                Int(command & 0xF_FFFF))
+                segmentationContextsSeen += 1
+            } else {
+                context = fields
+            }
             contextDescriptorsSeen += 1
         } else {
+            if command & E1000TransmitDescriptor.tcpSegmentation != 0 { txSegmenting = true }
             if txFrame.isEmpty {
                 txOptions = type == E1000TransmitDescriptor.extended | E1000TransmitDescriptor.typeData
                     ? d.load(fromByteOffset: 13, as: UInt8.self) : 0
@@ -243,6 +258,10 @@ final class E1000Model: E1000Backend {
     }
 
     private func finishFrame() {
+        if txSegmenting {
+            cutSegments()
+            return
+        }
         if txOptions & E1000TransmitDescriptor.insertL4Checksum != 0 {
             Self.insertChecksum(&txFrame, at: context.tucso, from: context.tucss, through: context.tucse, noZero: true)
         }
@@ -256,6 +275,46 @@ final class E1000Model: E1000Backend {
         if keepTransmittedFrames { transmitted.append(txFrame) }
         txFrame.removeAll(keepingCapacity: true)
         txOptions = 0
+    }
+
+    /// TCP segmentation as QEMU's e1000 does it (xmit_seg): the header in
+    /// front of each MSS piece, IPv4 length and identification, sequence
+    /// number, PSH/FIN on the last piece only, the piece's TCP length added
+    /// to the seeded checksum, then both checksums inserted.
+    private func cutSegments() {
+        let whole = txFrame
+        let header = Array(whole[0..<segmentation.headerLength])
+        let c = segmentationContext
+        var offset = segmentation.headerLength
+        var index = 0
+        while offset < whole.count {
+            let end = min(offset + segmentation.mss, whole.count)
+            txFrame = header + whole[offset..<end]
+            let ipLength = txFrame.count - c.ipcss
+            txFrame[c.ipcss + 2] = UInt8(ipLength >> 8)
+            txFrame[c.ipcss + 3] = UInt8(ipLength & 0xff)
+            let id = (Int(txFrame[c.ipcss + 4]) << 8 | Int(txFrame[c.ipcss + 5])) + index
+            txFrame[c.ipcss + 4] = UInt8((id >> 8) & 0xff)
+            txFrame[c.ipcss + 5] = UInt8(id & 0xff)
+            var seq = UInt32(txFrame[c.tucss + 4]) << 24 | UInt32(txFrame[c.tucss + 5]) << 16
+                | UInt32(txFrame[c.tucss + 6]) << 8 | UInt32(txFrame[c.tucss + 7])
+            seq &+= UInt32(index * segmentation.mss)
+            for k in 0..<4 { txFrame[c.tucss + 4 + k] = UInt8((seq >> (24 - 8 * UInt32(k))) & 0xff) }
+            if end < whole.count { txFrame[c.tucss + 13] &= ~0x09 }
+            var seed = (Int(txFrame[c.tucso]) << 8 | Int(txFrame[c.tucso + 1])) + (txFrame.count - c.tucss)
+            seed = (seed >> 16) + (seed & 0xffff)
+            txFrame[c.tucso] = UInt8(seed >> 8)
+            txFrame[c.tucso + 1] = UInt8(seed & 0xff)
+            Self.insertChecksum(&txFrame, at: c.tucso, from: c.tucss, through: c.tucse, noZero: true)
+            Self.insertChecksum(&txFrame, at: c.ipcso, from: c.ipcss, through: c.ipcse, noZero: false)
+            transmittedCount += 1
+            if keepTransmittedFrames { transmitted.append(txFrame) }
+            offset = end
+            index += 1
+        }
+        txFrame.removeAll(keepingCapacity: true)
+        txOptions = 0
+        txSegmenting = false
     }
 
     /// The Internet checksum of bytes start...end (0: to the end), which

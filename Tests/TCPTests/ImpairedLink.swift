@@ -82,11 +82,20 @@ extension TCPDuration {
 extension TCPConnection {
     /// Drains every segment the connection wants to send, payloads copied.
     func drain(now: TCPInstant) -> [WireSegment] {
+        var largest = 0
+        return drain(now: now, largestPayload: &largest)
+    }
+
+    /// The same, noting the largest payload handed out before any cutting.
+    func drain(now: TCPInstant, largestPayload: inout Int) -> [WireSegment] {
         var out: [WireSegment] = []
         while let segment = nextSegment(now: now) {
+            largestPayload = max(largestPayload, segment.payloadLength)
             var bytes = [UInt8](repeating: 0, count: segment.payloadLength)
             bytes.withUnsafeMutableBytes { copyPayload(of: segment, to: $0.baseAddress!) }
-            out.append(WireSegment(repr: segment.repr, payload: bytes, source: segment.source, destination: segment.destination))
+            // A TSO segment reaches the wire as the device cuts it.
+            out += WireSegment(repr: segment.repr, payload: bytes, source: segment.source, destination: segment.destination)
+                .cutLikeDevice(segmentSize: segment.needsSegmentation ? segment.segmentSize : 0)
             if out.count > 10_000 { break }
         }
         return out
@@ -96,5 +105,28 @@ extension TCPConnection {
         segment.payload.withUnsafeBytes {
             handle(segment: segment.repr, payload: $0, source: segment.source, destination: segment.destination, now: now)
         }
+    }
+}
+
+extension WireSegment {
+    /// What a segmenting device (e1000 TSE, Linux GSO behind virtio) sends
+    /// for this segment: pieces of `segmentSize` payload bytes, each with a
+    /// copy of the header and its options, the sequence number advanced,
+    /// PSH and FIN on the last piece only. Itself when `segmentSize` is 0
+    /// or the payload fits.
+    func cutLikeDevice(segmentSize: Int) -> [WireSegment] {
+        guard segmentSize > 0, payload.count > segmentSize else { return [self] }
+        var pieces: [WireSegment] = []
+        var offset = 0
+        while offset < payload.count {
+            let end = min(offset + segmentSize, payload.count)
+            var piece = self
+            piece.repr.sequenceNumber = repr.sequenceNumber &+ UInt32(offset)
+            if end < payload.count { piece.repr.flags.subtract([.psh, .fin]) }
+            piece.payload = Array(payload[offset..<end])
+            pieces.append(piece)
+            offset = end
+        }
+        return pieces
     }
 }

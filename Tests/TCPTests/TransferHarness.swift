@@ -10,6 +10,8 @@ final class TransferHarness {
     var toClient: ImpairedLink
     var now = TCPInstant.milliseconds(1000)
     var lastDeliveredToClient: [WireSegment] = []
+    /// The largest payload the client's connection built (TSO: before cutting).
+    var largestClientPayload = 0
 
     static let clientEndpoint = TCPEndpoint(address: IPv4Address(10, 0, 0, 1), port: 50000)
     static let serverEndpoint = TCPEndpoint(address: IPv4Address(10, 0, 0, 2), port: 80)
@@ -35,7 +37,7 @@ final class TransferHarness {
     /// One step: both sides send, due segments are delivered, time advances
     /// to the next event (at most `maxStep`).
     func step(maxStep: TCPDuration = .milliseconds(1)) {
-        for segment in client.drain(now: now) { toServer.send(segment, now: now) }
+        for segment in client.drain(now: now, largestPayload: &largestClientPayload) { toServer.send(segment, now: now) }
         for segment in server.drain(now: now) { toClient.send(segment, now: now) }
         var next = now + maxStep
         for candidate in [toServer.nextDelivery, toClient.nextDelivery, client.nextDeadline, server.nextDeadline] {
