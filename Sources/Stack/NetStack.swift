@@ -52,6 +52,8 @@ public final class NetStack {
     /// copies sent by `udpSend(bytes:)`).
     let pool: PacketPool
     var interfaces: [NetInterface] = []
+    /// Connected subnets, the interfaces' gateways and static routes (NetStack+Routes.swift).
+    public internal(set) var routeTable = IPv4RouteTable()
     let timers: TimerWheel<StackTimer>
     let arp: ARPCache
     let reassembler: Reassembler
@@ -138,6 +140,7 @@ public final class NetStack {
         let interface = try NetInterface(index: interfaces.count, device: device, queue: queue,
                                          configuration: configuration, burstSize: limits.burstSize)
         interfaces.append(interface)
+        addInterfaceRoutes(interface)
         if started && configuration.announceOnStart { sendGratuitousARP(interface) }
         return interface.index
     }
@@ -153,6 +156,10 @@ public final class NetStack {
         }
         flush()
     }
+
+    /// True while a timer (ARP retry, reassembly) or a TCP deadline is set:
+    /// an idle core then sleeps for short spells only (CoreIdle).
+    public var hasPendingTimers: Bool { timers.activeCount > 0 || tcpDeadline != nil }
 
     /// The interfaces' addresses, in order.
     public var interfaceAddresses: [IPv4Network] { interfaces.map(\.network) }

@@ -1,0 +1,105 @@
+import CPlatform
+import Glibc
+import Logging
+import Synchronization
+
+/// The libraries' logs (swift-log): one line per message on standard error,
+///
+///     2026-12-06T20:31:02.114Z info dp-echo[4242] core 0 dataplane.ports: tap dp0 up ...
+///
+/// with the process name and pid and the Dataplane core of the calling
+/// thread ("-" off the cores). The level is process-wide: DP_LOG_LEVEL
+/// (trace, debug, info, notice, warning, error, critical; default notice),
+/// or `--log-level` of the tools and dp_init. Nothing on the per-packet
+/// path logs: it counts (StackCounters, PortStatistics), and telemetry reads them.
+public enum DataplaneLog {
+    private static let state = Mutex<Logger.Level>(.notice)
+    private static let bootstrapped = Atomic<Bool>(false)
+
+    /// The level every logger of the process uses.
+    public static var level: Logger.Level {
+        get { state.withLock { $0 } }
+        set { state.withLock { $0 = newValue } }
+    }
+
+    /// A logger for `label` ("dataplane.ports", ...); installs the handler
+    /// first when the application has not bootstrapped swift-log itself.
+    public static func logger(_ label: String) -> Logger {
+        bootstrap()
+        return Logger(label: label)
+    }
+
+    /// Makes DataplaneLogHandler the process's handler (once) and reads
+    /// DP_LOG_LEVEL. An application that bootstraps swift-log before its
+    /// first Dataplane call keeps its own handler: call `bootstrap(handler: false)`.
+    public static func bootstrap(handler: Bool = true) {
+        guard bootstrapped.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        if let text = getenv("DP_LOG_LEVEL").map({ String(cString: $0) }), let parsed = parseLevel(text) {
+            level = parsed
+        }
+        if handler { LoggingSystem.bootstrap { label in DataplaneLogHandler(label: label) } }
+    }
+
+    /// "warning", "WARN", "debug", ... or nil.
+    public static func parseLevel(_ text: String) -> Logger.Level? {
+        switch text.lowercased() {
+        case "warn": .warning
+        case "err": .error
+        case "crit": .critical
+        default: Logger.Level(rawValue: text.lowercased())
+        }
+    }
+
+    /// The process's short name (comm), read once.
+    static let processName: String = {
+        SystemFiles.readLine("/proc/self/comm") ?? "dataplane"
+    }()
+}
+
+/// Writes each message as one line with one write(2) (no shared FILE, so
+/// lines of several threads do not interleave).
+public struct DataplaneLogHandler: LogHandler {
+    public let label: String
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    /// nil: the process-wide DataplaneLog.level.
+    private var ownLevel: Logger.Level?
+
+    public init(label: String) { self.label = label }
+
+    public var logLevel: Logger.Level {
+        get { ownLevel ?? DataplaneLog.level }
+        set { ownLevel = newValue }
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
+        if let extra = event.metadata { merged.merge(extra) { $1 } }
+        let core = dp_current_core()
+        var line = "\(Self.timestamp()) \(event.level) \(DataplaneLog.processName)[\(getpid())] core \(core >= 0 ? "\(core)" : "-") \(label): \(event.message)"
+        if !merged.isEmpty {
+            line += " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        }
+        line += "\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
+    }
+
+    /// UTC, milliseconds (ISO 8601).
+    static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var seconds = now.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let millis = Int(now.tv_nsec / 1_000_000)
+        let ms = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(ms)Z"
+    }
+}
