@@ -2,7 +2,10 @@
  * Routes and static neighbours through the C API (dataplane.h), checked
  * against a Linux peer behind a Linux router (Tools/test.d/64-routes.sh):
  *
- *   route-check [dp_init flags] --router R --far B --port P --lost L --far-net N/LEN
+ *   route-check [dp_init flags] --router R --far B --port P --lost L --far-net N/LEN [--wait-file F]
+ *
+ * (--wait-file: start the traffic once F exists, i.e. once the script has
+ * configured the kernel side of the tap.)
  *
  * Before dp_run: the errno of refused changes (ENETUNREACH, EINVAL, ESRCH).
  * On the core: a UDP connect to B fails with ENETUNREACH while there is no
@@ -18,12 +21,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include "dataplane.h"
 
 static struct in_addr router, far, lost, far_net;
 static int far_len, port;
 static int failed;
+static const char *wait_file;
 
 #define CHECK(cond, ...) do { if (!(cond)) { fprintf(stderr, "route-check: FAILED: " __VA_ARGS__); \
     fprintf(stderr, " (errno %d: %s)\n", errno, strerror(errno)); failed = 1; dp_stop(); return -1; } } while (0)
@@ -88,6 +93,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--far")) inet_aton(argv[++i], &far);
         else if (!strcmp(argv[i], "--lost")) inet_aton(argv[++i], &lost);
         else if (!strcmp(argv[i], "--port")) port = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--wait-file")) wait_file = argv[++i];
         else if (!strcmp(argv[i], "--far-net")) {
             char *slash = strchr(argv[++i], '/');
             if (!slash) { fprintf(stderr, "--far-net A.B.C.D/LEN\n"); return 2; }
@@ -117,6 +123,7 @@ int main(int argc, char **argv) {
     }
     printf("route-check: refused changes ok\n");
     fflush(stdout);
+    for (int i = 0; wait_file && access(wait_file, F_OK) != 0 && i < 300; i++) usleep(100000);
     dp_run(run, NULL);
     if (failed) return 1;
     printf("route-check: ok\n");
