@@ -49,8 +49,7 @@ extension SocketCore {
     private func takeSocketError(_ entry: SocketEntry) -> Errno? {
         var error = entry.pendingError
         if error == nil, entry.kind == .datagram, let udp = entry.udp, let taken = try? stack.udpTakeError(udp) {
-            error = taken.kind == .connectionRefused ? .connectionRefused
-                : taken.kind == .networkUnreachable ? .networkUnreachable : .noRouteToHost
+            error = taken.kind == .connectionRefused ? .connectionRefused : .noRouteToHost
         }
         entry.pendingError = nil
         if error != nil && entry.kind == .stream { entry.connectionEnded = true }

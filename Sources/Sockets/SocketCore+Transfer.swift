@@ -62,7 +62,9 @@ extension SocketCore {
             throw SocketError(.messageTooLong, "the datagram (\(bytes.count) bytes) is larger than SO_SNDBUF (\(entry.options.sendBufferSize))")
         }
         try autobind(slot, entry)
-        if let error = datagramError(entry) { throw error }
+        if entry.remote != nil, let error = try? stack.udpTakeError(entry.udp!), error.kind == .connectionRefused {
+            throw SocketError(.connectionRefused, error.description)
+        }
         do {
             try stack.udpSend(entry.udp!, bytes: bytes, to: (target.address, target.port),
                               timeToLive: entry.options.timeToLive, typeOfService: entry.options.typeOfService)
@@ -80,18 +82,6 @@ extension SocketCore {
         }
         stack.flush()
         return bytes.count
-    }
-
-    /// The error an ICMP unreachable (or a failed neighbour resolution) left
-    /// on a connected datagram socket, as Linux reports it on the next call:
-    /// ECONNREFUSED, EHOSTUNREACH or ENETUNREACH (taken once).
-    func datagramError(_ entry: SocketEntry) -> SocketError? {
-        guard entry.remote != nil, let udp = entry.udp, let error = try? stack.udpTakeError(udp) else { return nil }
-        switch error.kind {
-        case .connectionRefused: return SocketError(.connectionRefused, error.description)
-        case .networkUnreachable: return SocketError(.networkUnreachable, error.description)
-        default: return SocketError(.noRouteToHost, error.description)
-        }
     }
 
     /// EPIPE, with SIGPIPE raised unless MSG_NOSIGNAL (or the core is set not to).
@@ -244,7 +234,11 @@ extension SocketCore {
     private func receiveDatagram(_ entry: SocketEntry, into buffer: UnsafeMutableRawBufferPointer,
                                  flags: MessageFlags) throws(SocketError) -> ReceiveResult {
         let nonBlocking = entry.nonBlocking || flags.contains(.dontWait)
-        let refused = { () -> SocketError? in self.datagramError(entry) }
+        let refused = { () -> SocketError? in
+            guard entry.remote != nil, let udp = entry.udp, let error = try? self.stack.udpTakeError(udp),
+                  error.kind == .connectionRefused else { return nil }
+            return SocketError(.connectionRefused, error.description)
+        }
         if nextDatagram(entry) == nil {
             if let error = refused() { throw error }
             if entry.shutRead { return ReceiveResult(count: 0, fullLength: 0, source: nil) }

@@ -396,6 +396,7 @@ public final class SocketCore: @unchecked Sendable {
         case .refused: .connectionRefused
         case .reset: .connectionReset
         case .timedOut: .timedOut
+        case .hostUnreachable: .noRouteToHost
         }
     }
 }

@@ -1,4 +1,5 @@
 import Packets
+import TCP
 import Wire
 
 // Routes and static neighbours, changed at run time on the stack's own
@@ -92,13 +93,18 @@ extension NetStack {
     }
 
     /// ARP gave up on the next hop of `packet` (an IPv4 packet that waited
-    /// for it): as Linux does (arp_error_report → ICMP host unreachable to
-    /// itself), the UDP socket that sent it gets EHOSTUNREACH. Frees it.
+    /// for it). As on Linux (arp_error_report → an ICMP host unreachable to
+    /// itself → tcp_v4_err / udp_err): a TCP connection whose SYN it was
+    /// fails with EHOSTUNREACH; a UDP socket hears nothing (a host
+    /// unreachable is a soft error there, reported only with IP_RECVERR).
+    /// Frees the packet.
     func neighbourFailed(_ packet: PacketBuffer) {
         let bytes = packet.bytes
         if bytes.count >= IPv4Packet.minimumHeaderLength + ICMPv4Quote.leadingByteCount,
-           let quote = try? ICMPv4Quote.parse(bytes) {
-            deliverUnreachable(code: .host, original: quote)
+           let quote = try? ICMPv4Quote.parse(bytes), quote.header.protocol == .tcp, let table = tcpTable {
+            table.failConnecting(local: TCPEndpoint(address: quote.header.source, port: quote.sourcePort),
+                                 remote: TCPEndpoint(address: quote.header.destination, port: quote.destinationPort),
+                                 error: .hostUnreachable)
         }
         packet.free()
     }

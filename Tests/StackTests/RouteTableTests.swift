@@ -135,15 +135,21 @@ import Wire
         #expect(throws: StackError.self) { try net.a.addNeighbour(IPv4Address(10, 9, 0, 1), at: wrong) }
     }
 
-    @Test func failedResolutionReportsHostUnreachableToTheSender() throws {
+    /// As Linux: a SYN whose next hop never answers ARP fails the connect
+    /// with EHOSTUNREACH; a UDP socket hears nothing (a soft error).
+    @Test func failedResolutionFailsTheConnectButNotUDP() throws {
         var limits = StackLimits()
         limits.arpRetryMilliseconds = 5
         limits.arpRequestAttempts = 2
         let net = try TwoStacks(limits: limits)
+        let nobody = IPv4Address(10, 0, 0, 77)
+        let (stream, _) = try net.a.tcpConnect(from: TwoStacks.addressA, port: nil, to: nobody, port: 80, options: TCPStreamOptions())
         let client = try net.a.udpBind(port: 5000)
-        try net.a.udpConnect(client, to: IPv4Address(10, 0, 0, 77), port: 7)
+        try net.a.udpConnect(client, to: nobody, port: 7)
         try [UInt8](repeating: 1, count: 8).withUnsafeBytes { try net.a.udpSend(client, bytes: $0) }
-        #expect(net.pump(until: { net.a.udpReadiness(client).contains(.error) }, seconds: 3))
-        #expect(try net.a.udpTakeError(client)?.kind == .hostUnreachable)
+        #expect(net.pump(until: { net.a.tcpStatus(stream)?.failure != nil }, seconds: 3))
+        #expect(net.a.tcpStatus(stream)?.failure == .hostUnreachable)
+        #expect(net.a.counters[.arpUnresolved] >= 2)
+        #expect(try net.a.udpTakeError(client) == nil)
     }
 }

@@ -13,7 +13,8 @@
 #    go to that MAC and R drops them (the entry is used and not overwritten).
 # 4. The C API (Tools/c-route/route-check.c): routes added and removed at
 #    run time with Linux's errno, ENETUNREACH without a route, EHOSTUNREACH
-#    after ARP fails; beside it, Linux itself in B gives the same errno.
+#    for a TCP connect after ARP fails; beside it, Linux itself in B gives
+#    the same errno (and nothing to a UDP socket, as ours).
 # Namespaces, servers and files are removed at the end, also on failure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -43,21 +44,31 @@ ip netns exec "$R" sysctl -qw net.ipv4.ip_forward=1
 for ns in "$R" "$B"; do ip netns exec "$ns" ethtool -K "$( [ "$ns" = "$R" ] && echo h19vr || echo h19vb )" tx off >/dev/null 2>&1 || true; done
 
 # What Linux gives a host without forwarding (B before its default route):
-# connect() to an address with no route fails with ENETUNREACH; a connected
-# UDP socket to a neighbour that never answers ARP gets EHOSTUNREACH.
-ip netns exec "$B" timeout 20 python3 - >"$work/linux.txt" 2>&1 <<'PY' &
+# connect() to an address with no route fails with ENETUNREACH; a TCP
+# connect to a neighbour that never answers ARP fails with EHOSTUNREACH, a
+# connected UDP socket hears nothing (host unreachable is a soft error).
+ip netns exec "$B" timeout 30 python3 - >"$work/linux.txt" 2>&1 <<'PY' &
 import errno, socket, time
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 try:
     u.connect(("10.119.9.9", 7)); print("linux: no route: connected")
 except OSError as e:
     print("linux: no route:", errno.errorcode[e.errno])
-v = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); v.settimeout(8)
-v.connect(("10.119.2.99", 7)); v.send(b"x")
+t = socket.socket(socket.AF_INET, socket.SOCK_STREAM); t.settimeout(10)
 try:
-    v.recv(10); print("linux: arp failure: answered")
+    t.connect(("10.119.2.99", 7)); print("linux: arp failure, tcp: connected")
+except socket.timeout:
+    print("linux: arp failure, tcp: timed out")
 except OSError as e:
-    print("linux: arp failure:", errno.errorcode.get(e.errno, e))
+    print("linux: arp failure, tcp:", errno.errorcode.get(e.errno, e))
+v = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); v.settimeout(6)
+v.connect(("10.119.2.98", 7)); v.send(b"x")
+try:
+    v.recv(10); print("linux: arp failure, udp: answered")
+except socket.timeout:
+    print("linux: arp failure, udp: timed out")
+except OSError as e:
+    print("linux: arp failure, udp:", errno.errorcode.get(e.errno, e))
 PY
 linux=$!
 
@@ -84,7 +95,8 @@ start_echo h19t0 --route "10.119.2.0/24 via 10.119.1.1" --arp "10.119.1.1=$route
 wait "$linux"; linux=""
 cat "$work/linux.txt"
 grep -q "linux: no route: ENETUNREACH" "$work/linux.txt"
-grep -q "linux: arp failure: EHOSTUNREACH" "$work/linux.txt"
+grep -q "linux: arp failure, tcp: EHOSTUNREACH" "$work/linux.txt"
+grep -q "linux: arp failure, udp: timed out" "$work/linux.txt"
 ip -n "$B" route add default via 10.119.2.1
 ip netns exec "$B" ping -c 3 -i 0.2 -W 2 10.119.1.2
 ip netns exec "$B" timeout 20 python3 - <<'PY'
