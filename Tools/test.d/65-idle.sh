@@ -3,7 +3,7 @@
 # interrupt). dp-echo idles for 3 s with --idle poll, sleep and interrupt
 # in a namespace this script makes; its CPU time over that span comes from
 # /proc/PID/stat (utime + stime). Interrupt mode must stay under 10% of a
-# CPU while poll mode burns most of one; the first ping after the idle
+# CPU while poll mode spins (all the CPU the scheduler gives it); the first ping after the idle
 # span is answered; a UDP ping-pong runs in each mode (round trips/s are
 # printed; interrupt mode must keep at least half of poll mode's rate here,
 # the lab demo measures it properly). Namespace and servers are removed at the end.
@@ -71,7 +71,9 @@ python3 - "$results" <<'PY'
 import sys
 r = {m: (int(c), int(t)) for m, c, t in (l.split() for l in sys.argv[1].strip().splitlines())}
 assert r["interrupt"][0] < 10, ("interrupt mode uses too much CPU while idle", r)
-assert r["poll"][0] >= 40, ("poll mode should spin while idle", r)
+# A spinning core takes what the scheduler gives it: near 100% alone, a
+# quarter on a machine shared with several builds; either way far above interrupt mode.
+assert r["poll"][0] >= 20 and r["poll"][0] >= 3 * r["interrupt"][0] + 10, ("poll mode should spin while idle", r)
 assert r["interrupt"][1] * 2 >= r["poll"][1], ("interrupt mode lost too much rate", r)
 print("idle: ok")
 PY
