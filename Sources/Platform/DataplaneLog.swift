@@ -12,9 +12,11 @@ import Synchronization
 /// (trace, debug, info, notice, warning, error, critical; default notice),
 /// or `--log-level` of the tools and dp_init. Nothing on the per-packet
 /// path logs: it counts (StackCounters, PortStatistics), and telemetry reads them.
+/// An explicit `--log-level` wins over DP_LOG_LEVEL (bootstrap first, then set `level`).
 public enum DataplaneLog {
     private static let state = Mutex<Logger.Level>(.notice)
-    private static let bootstrapped = Atomic<Bool>(false)
+    private static let configured = Atomic<Bool>(false)
+    private static let applicationHandler = Atomic<Bool>(false)
 
     /// The level every logger of the process uses.
     public static var level: Logger.Level {
@@ -22,22 +24,25 @@ public enum DataplaneLog {
         set { state.withLock { $0 = newValue } }
     }
 
-    /// A logger for `label` ("dataplane.ports", ...); installs the handler
-    /// first when the application has not bootstrapped swift-log itself.
+    /// A logger for `label` ("dataplane.ports", ...) writing through
+    /// DataplaneLogHandler (never through LoggingSystem.bootstrap, so an
+    /// application that bootstraps swift-log itself is not in the way),
+    /// unless the application asked for its own handler.
     public static func logger(_ label: String) -> Logger {
         bootstrap()
-        return Logger(label: label)
+        if applicationHandler.load(ordering: .relaxed) { return Logger(label: label) }
+        return Logger(label: label) { DataplaneLogHandler(label: $0) }
     }
 
-    /// Makes DataplaneLogHandler the process's handler (once) and reads
-    /// DP_LOG_LEVEL. An application that bootstraps swift-log before its
-    /// first Dataplane call keeps its own handler: call `bootstrap(handler: false)`.
-    public static func bootstrap(handler: Bool = true) {
-        guard bootstrapped.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+    /// Reads DP_LOG_LEVEL (once). `useApplicationHandler: true` makes the
+    /// libraries' loggers use the handler the application gave
+    /// LoggingSystem.bootstrap instead of DataplaneLogHandler.
+    public static func bootstrap(useApplicationHandler: Bool = false) {
+        if useApplicationHandler { applicationHandler.store(true, ordering: .relaxed) }
+        guard configured.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
         if let text = getenv("DP_LOG_LEVEL").map({ String(cString: $0) }), let parsed = parseLevel(text) {
             level = parsed
         }
-        if handler { LoggingSystem.bootstrap { label in DataplaneLogHandler(label: label) } }
     }
 
     /// "warning", "WARN", "debug", ... or nil.
