@@ -303,7 +303,7 @@ let package = Package(
             path: "Tools/hb-http"),
 
         // MARK: Tests
-        .testTarget(name: "PlatformTests", dependencies: ["Platform"], path: "Tests/PlatformTests"),
+        .testTarget(name: "PlatformTests", dependencies: ["Platform", .product(name: "Logging", package: "swift-log")], path: "Tests/PlatformTests"),
         .testTarget(
             name: "E1000Tests",
             dependencies: [

@@ -56,7 +56,7 @@ public enum DataplaneLog {
     }
 
     /// The process's short name (comm), read once.
-    static let processName: String = {
+    public static let processName: String = {
         SystemFiles.readLine("/proc/self/comm") ?? "dataplane"
     }()
 }
@@ -86,13 +86,18 @@ public struct DataplaneLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
         if let extra = event.metadata { merged.merge(extra) { $1 } }
-        let core = dp_current_core()
-        var line = "\(Self.timestamp()) \(event.level) \(DataplaneLog.processName)[\(getpid())] core \(core >= 0 ? "\(core)" : "-") \(label): \(event.message)"
-        if !merged.isEmpty {
-            line += " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        }
-        line += "\n"
+        let line = Self.line(level: event.level, label: label, message: "\(event.message)", metadata: merged,
+                             core: Int(dp_current_core()))
         _ = line.withCString { write(2, $0, strlen($0)) }
+    }
+
+    /// One log line: time, level, process[pid], core (or "-"), label, message, metadata sorted by key.
+    public static func line(level: Logger.Level, label: String, message: String, metadata: Logger.Metadata, core: Int) -> String {
+        var line = "\(timestamp()) \(level) \(DataplaneLog.processName)[\(getpid())] core \(core >= 0 ? "\(core)" : "-") \(label): \(message)"
+        if !metadata.isEmpty {
+            line += " " + metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        }
+        return line + "\n"
     }
 
     /// UTC, milliseconds (ISO 8601).
