@@ -326,7 +326,7 @@ let package = Package(
         .testTarget(
             name: "StackTests",
             dependencies: ["Capture", "Stack", "TCP", "Ports", "LoopbackDriver", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
-                           "TestSupport"],
+                           "TestSupport", "CPlatform"],
             path: "Tests/StackTests"),
         .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),
         .testTarget(
