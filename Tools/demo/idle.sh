@@ -8,7 +8,7 @@
 # every run, interrupt round trips/s within 10% of poll's. Writes
 # RESULTS/idle.json when a results directory is given.
 # Usage: Tools/demo/idle.sh [RESULTS_DIR] [IDLE_SECONDS]   (needs root; about 4-6 min)
-#   IDLE_ACCESS="vfio" / IDLE_MODES="poll" run a subset.
+#   IDLE_ACCESS="vfio" / IDLE_MODES="poll" run a subset; IDLE_FLAGS="--idle-spin-us 20000" adds dp-echo flags.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 results=${1:-}
@@ -27,7 +27,7 @@ for access in ${IDLE_ACCESS:-vfio uio}; do
       .build/debug/dp-lab run --nic e1000 --access "$access" --peer-ip 10.119.7.1/24 --product dp-echo --timeout $((run + 120)) \
         --include "$PWD/Tools/demo/idle-guest.sh:/lab/idle-guest.sh" \
         --peer "/usr/bin/python3 -u $PWD/Tools/demo/idle-peer.py $((idle + 3)) $load" \
-        -- "sh /lab/idle-guest.sh $mode $idle $run" >"$log" 2>&1 && break
+        -- "sh /lab/idle-guest.sh $mode $idle $run ${IDLE_FLAGS:-}" >"$log" 2>&1 && break
       grep -q "before the guest command reported" "$log" && [ "$attempt" = 1 ] && { echo "idle: $access $mode: the guest did not boot; again"; continue; }
       echo "idle: $access $mode: dp-lab failed (log $log)"; status=1; break
     done
