@@ -57,6 +57,8 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+        // Logs of the libraries (Platform's DataplaneLog: process, pid and core in each line).
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         // Only DataplaneNIO, its tools and tests use these; the core library does not.
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
         // DataplaneNIO's timer heap (swift-nio depends on this package already).
@@ -73,13 +75,14 @@ let package = Package(
             name: "CPCI", path: "Sources/CPCI", pkgConfig: "libpci",
             providers: [.apt(["libpci-dev"])]),
         .target(
-            name: "Platform", dependencies: ["CPlatform", "CNuma", "CPCI"],
+            name: "Platform", dependencies: ["CPlatform", "CNuma", "CPCI", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Platform"),
 
         // MARK: Packets: buffers, pools, rings
         .target(
             name: "Packets",
-            dependencies: ["Platform", "CPlatform", .product(name: "Atomics", package: "swift-atomics")],
+            dependencies: ["Platform", "CPlatform", .product(name: "Atomics", package: "swift-atomics"),
+                           .product(name: "Logging", package: "swift-log")],
             path: "Sources/Packets", swiftSettings: fastPath),
 
         // MARK: Wire formats (pure, no state) and the device contract
@@ -121,7 +124,7 @@ let package = Package(
 
         // MARK: The per-core network stack
         .target(
-            name: "Stack", dependencies: ["Capture", "NetDevice", "Packets", "Platform", "TCP", "Wire",
+            name: "Stack", dependencies: ["Capture", "CPlatform", "NetDevice", "Packets", "Platform", "TCP", "Wire",
                                           .product(name: "Atomics", package: "swift-atomics")],
             path: "Sources/Stack", swiftSettings: fastPath),
         // MARK: TCP: the connection state machine and endpoint table (pure, no devices)
@@ -142,6 +145,7 @@ let package = Package(
             name: "DataplaneRuntime",
             dependencies: ["Capture", "Telemetry", "Sockets", "CDataplane", "Stack", "Ports", "Steering", "NetDevice", "Packets",
                            "Platform", "Wire", "CPlatform",
+                           .product(name: "Logging", package: "swift-log"),
                            .product(name: "SystemPackage", package: "swift-system"),
                            .product(name: "Atomics", package: "swift-atomics")],
             path: "Sources/DataplaneRuntime"),
@@ -274,6 +278,7 @@ let package = Package(
         .target(
             name: "DataplaneNIO",
             dependencies: ["Sockets", "Stack", "Ports", "NetDevice", "Packets", "Platform", "Wire",
+                           .product(name: "Logging", package: "swift-log"),
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "Atomics", package: "swift-atomics"),
@@ -298,7 +303,7 @@ let package = Package(
             path: "Tools/hb-http"),
 
         // MARK: Tests
-        .testTarget(name: "PlatformTests", dependencies: ["Platform"], path: "Tests/PlatformTests"),
+        .testTarget(name: "PlatformTests", dependencies: ["Platform", .product(name: "Logging", package: "swift-log")], path: "Tests/PlatformTests"),
         .testTarget(
             name: "E1000Tests",
             dependencies: [
@@ -321,7 +326,7 @@ let package = Package(
         .testTarget(
             name: "StackTests",
             dependencies: ["Capture", "Stack", "TCP", "Ports", "LoopbackDriver", "TapDriver", "NetDevice", "Packets", "Platform", "Wire",
-                           "TestSupport"],
+                           "TestSupport", "CPlatform"],
             path: "Tests/StackTests"),
         .testTarget(name: "WireTests", dependencies: ["Wire"], path: "Tests/WireTests"),
         .testTarget(

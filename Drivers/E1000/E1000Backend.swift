@@ -27,6 +27,8 @@ public protocol E1000Backend: AnyObject {
     /// Makes memory made elsewhere (a pool's) reachable by the device.
     func mapForDevice(_ memory: DMAMemory) throws(DeviceError)
     func enableBusMaster() throws(DeviceError)
+    /// The function's INTx as a descriptor, or nil when it has none (a model).
+    func legacyInterrupt() -> DeviceInterrupt?
     /// Releases the device (unmaps BARs and DMA memory).
     func close()
 }
@@ -53,6 +55,8 @@ public final class E1000PCIBackend: E1000Backend {
     }
 
     public var name: String { access.address.description }
+
+    public func legacyInterrupt() -> DeviceInterrupt? { try? access.legacyInterrupt() }
     public var vendorID: UInt16 { access.vendorID }
     public var deviceID: UInt16 { access.deviceID }
 

@@ -53,7 +53,7 @@ public final class E1000Device: NetDevice {
         let qemu = backend.subsystemVendorID == E1000PCI.subsystemVendorQEMU
         hardwareCounters = Mutex(E1000HardwareCounters(qemuSemantics: qemu))
         var notes = [
-            "interrupts masked (IMC): pure polling",
+            "interrupts masked (IMC) while polling; an idle core in interrupt mode arms RXT0/RXDMT0/RXO on INTx (VFIO eventfd or /dev/uioN)",
             "1 receive and 1 transmit queue (the 82540EM has no RSS)",
             "no receive checksum offload: QEMU's 82540EM marks every frame IXSM (checksum not checked)",
             "no VLAN insertion or stripping (CTRL.VME off)",

@@ -44,6 +44,18 @@ public enum E1000Register {
     public static let barSize = 0x20000
 }
 
+/// Interrupt causes (ICR, IMS, IMC bits; 8254x manual 13.4.17-13.4.21).
+public enum E1000Interrupt {
+    /// Receive descriptor minimum threshold reached.
+    public static let rxdmt0: UInt32 = 1 << 4
+    /// Receiver overrun.
+    public static let rxo: UInt32 = 1 << 6
+    /// Receiver timer: a frame was written back.
+    public static let rxt0: UInt32 = 1 << 7
+    /// What wakes an idle core.
+    public static let receive: UInt32 = rxt0 | rxdmt0 | rxo
+}
+
 public enum E1000Ctrl {
     public static let fullDuplex: UInt32 = 1 << 0
     public static let linkReset: UInt32 = 1 << 3

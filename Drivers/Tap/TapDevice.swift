@@ -161,3 +161,14 @@ public final class TapDevice: NetDevice {
         macAddress = address
     }
 }
+
+/// The tap's descriptor is its interrupt: readable while a frame waits
+/// (level-triggered), so arming and acknowledging are nothing.
+extension TapDevice: ReceiveInterrupts {
+    public func receiveInterruptDescriptor(queue: Int) -> Int32? {
+        queue == 0 && fileDescriptor >= 0 ? fileDescriptor : nil
+    }
+
+    public func enableReceiveInterrupt(queue: Int) {}
+    public func disableReceiveInterrupt(queue: Int) {}
+}

@@ -1,6 +1,8 @@
 import Atomics
 import Dispatch
 import Glibc
+import Logging
+import Platform
 import NIOConcurrencyHelpers
 import NIOCore
 import Sockets
@@ -73,8 +75,8 @@ public final class DataplaneEventLoop: EventLoop, @unchecked Sendable {
             // completed through the loop (a failure, a late close) still
             // reaches its waiters instead of hanging them.
             if !lateTaskWarned.exchange(true, ordering: .relaxed) {
-                let message = "DataplaneEventLoop \(index): a task was submitted after the loop shut down; it runs on the caller's thread\n"
-                _ = message.withCString { Glibc.write(2, $0, strlen($0)) }
+                DataplaneLog.logger("dataplane.nio").warning(
+                    "DataplaneEventLoop \(index): a task was submitted after the loop shut down; it runs on the caller's thread")
             }
             runLate(task)
         } else {

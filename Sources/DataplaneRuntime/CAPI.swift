@@ -1,4 +1,6 @@
 import Glibc
+import Logging
+import Platform
 import Sockets
 import SystemPackage
 
@@ -52,10 +54,15 @@ func parse(_ pointer: UnsafePointer<sockaddr>?, _ length: socklen_t) throws(Sock
 
 // MARK: Runtime
 
-/// A message on standard error (unbuffered write, no shared FILE).
-func report(_ message: String) {
-    var bytes = Array((message).utf8)
-    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+/// The runtime's log (Platform's DataplaneLog: one line on standard error
+/// with the process, pid and core).
+let runtimeLog = DataplaneLog.logger("dataplane.runtime")
+
+/// Logs why a call failed (error level: shown unless DP_LOG_LEVEL is critical).
+func report(_ message: String, level: Logger.Level = .error) {
+    var text = Substring(message)
+    while text.last == "\n" { text.removeLast() }
+    runtimeLog.log(level: level, "\(text)")
 }
 
 @_cdecl("dp_init")

@@ -40,9 +40,12 @@ final class DataplaneRuntime {
     let capture: CaptureSession?
     /// The process's telemetry socket (nil with --no-telemetry).
     let telemetry: DataplaneTelemetry?
+    /// Static routes and neighbours for every core's stack (DataplaneRuntime+Routes.swift).
+    let routes: RuntimeRoutes
 
     init(options: RuntimeOptions) throws {
         self.options = options
+        routes = RuntimeRoutes([])
         // PCI ports DMA from hugepages at the IOVA mode their access needs;
         // host ports take anonymous memory when hugepages are short.
         let pool = PoolRequest(name: "dataplane", capacity: max(options.poolSize, 256))
@@ -70,8 +73,15 @@ final class DataplaneRuntime {
             // A name asked for must be served; the default one is a convenience
             // (not root, no /run): the data plane runs without it.
             if options.telemetryName != nil { throw RuntimeOptions.Failure(errno: EADDRINUSE, message: "telemetry: \(error)") }
-            report("dataplane: no telemetry socket (\(error)); --no-telemetry silences this\n")
+            report("no telemetry socket (\(error)); --no-telemetry silences this", level: .warning)
             telemetry = nil
+        }
+        for command in options.routeCommands {
+            do {
+                try change(command)
+            } catch {
+                throw RuntimeOptions.Failure(errno: routeErrno(error), message: "\(command): \(error)")
+            }
         }
     }
 
@@ -89,10 +99,12 @@ final class DataplaneRuntime {
             let interface = InterfaceConfiguration(address: options.network!, gateway: options.gateway, mtu: options.mtu,
                                                    announceOnStart: index == 0)
             try ports.attach(0, core: index, to: stack, interface)
+            try routes.apply(to: stack)
             stack.capture = capture?.makeCore()
             var configuration = SocketCoreConfiguration()
             configuration.privilegedPorts = options.privilegedPorts
             configuration.idleSleepMicroseconds = options.idleSleepMicroseconds
+            configuration.idle = options.idlePolicy
             made.append(try SocketCore(stack: stack, configuration: configuration))
         }
         return made
@@ -153,7 +165,7 @@ final class DataplaneRuntime {
             var work = core.runOnce()
             if reflecting { work += reflect(burst) }
             if !turn(index) { runStopping.store(true, ordering: .releasing) }
-            if work == 0 && options.idleSleepMicroseconds > 0 { usleep(options.idleSleepMicroseconds) }
+            core.idle.afterPoll(work: work)
         }
         core.stack.flush()
     }

@@ -34,7 +34,7 @@ extension DataplaneRuntime {
         let index = nextClaim.loadThenWrappingIncrement(ordering: .acquiringAndReleasing)
         guard index < cores.count else {
             if index == cores.count {
-                report("dataplane: a thread beyond the \(cores.count) core(s) of --cores touched a socket: its calls get EPERM (one application thread per core)\n")
+                report("a thread beyond the \(cores.count) core(s) of --cores touched a socket: its calls get EPERM (one application thread per core)\n")
             }
             return nil
         }

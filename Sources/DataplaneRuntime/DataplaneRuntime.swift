@@ -12,6 +12,11 @@ import Wire
 
 /// What `dp_init` parsed: dp-echo's port and address flags.
 struct RuntimeOptions {
+    /// The idle policy of every core (--idle; CoreIdle).
+    var idlePolicy: IdlePolicy? {
+        idleMode.map { IdlePolicy(mode: $0, sleepMicroseconds: idleSleepMicroseconds, spinMicroseconds: idleSpinMicroseconds) }
+    }
+
     var tap: String?
     var pci: String?
     var loopback = false
@@ -21,6 +26,12 @@ struct RuntimeOptions {
     var mtu: Int?
     var cores = 1
     var idleSleepMicroseconds: UInt32 = 20
+    /// --idle poll|sleep|interrupt (nil: sleep idleSleepMicroseconds after each empty turn, as before).
+    var idleMode: IdlePolicy.Mode?
+    /// --idle-spin-us: quiet time before a core naps or arms its interrupts.
+    var idleSpinMicroseconds: UInt64 = 2000
+    /// --log-level (else DP_LOG_LEVEL, else notice).
+    var logLevel: String?
     var poolSize = 8192
     var privilegedPorts = PrivilegedPortPolicy.capability
     /// --capture PORT:FILE and its settings (RuntimeOptions+Capture.swift).
@@ -31,6 +42,8 @@ struct RuntimeOptions {
     /// --telemetry-name NAME / --no-telemetry (default: a socket named after the process and pid).
     var telemetryName: String?
     var telemetry = true
+    /// --route, --arp and --route-config FILE, in order (DataplaneRuntime+Routes.swift).
+    var routeCommands: [RouteCommand] = []
 
     struct Failure: Error {
         var errno: Int32
@@ -40,6 +53,7 @@ struct RuntimeOptions {
     /// Parses the flags it knows; leaves the others to the application.
     static func parse(_ arguments: [String]) throws(Failure) -> RuntimeOptions {
         var options = RuntimeOptions()
+        DataplaneLog.bootstrap()
         var i = 0
         func value(_ flag: String) throws(Failure) -> String {
             guard i + 1 < arguments.count else { throw Failure(errno: EINVAL, message: "\(flag) needs a value") }
@@ -68,6 +82,24 @@ struct RuntimeOptions {
                     throw Failure(errno: EINVAL, message: "--mac '\(text)': expected a unicast address like 02:00:00:00:00:01")
                 }
                 options.mac = mac
+            case "--idle":
+                let text = try value(argument)
+                guard let mode = IdlePolicy.Mode(rawValue: text) else {
+                    throw Failure(errno: EINVAL, message: "--idle '\(text)': use poll, sleep or interrupt")
+                }
+                options.idleMode = mode
+            case "--idle-spin-us":
+                let text = try value(argument)
+                guard let number = UInt64(text) else { throw Failure(errno: EINVAL, message: "--idle-spin-us '\(text)': expected a number") }
+                options.idleSpinMicroseconds = min(number, 10_000_000)
+            case "--log-level":
+                let text = try value(argument)
+                guard let level = DataplaneLog.parseLevel(text) else {
+                    throw Failure(errno: EINVAL, message: "--log-level '\(text)': use trace, debug, info, notice, warning, error or critical")
+                }
+                DataplaneLog.bootstrap()
+                DataplaneLog.level = level
+                options.logLevel = text
             case "--mtu", "--cores", "--idle-sleep-us", "--pool-size":
                 let text = try value(argument)
                 guard let number = Int(text), number >= 0 else { throw Failure(errno: EINVAL, message: "\(argument) '\(text)': expected a number") }
@@ -89,6 +121,24 @@ struct RuntimeOptions {
                 if let message = TelemetryDirectory.validationError(name: text) { throw Failure(errno: EINVAL, message: "--telemetry-name: \(message)") }
                 options.telemetryName = text
             case "--no-telemetry": options.telemetry = false
+            case "--route", "--arp", "--route-config":
+                let text = try value(argument)
+                var contents = ""
+                if argument == "--route-config" {
+                    guard let read = SystemFiles.read(text) else {
+                        throw Failure(errno: ENOENT, message: "--route-config '\(text)': cannot read the file")
+                    }
+                    contents = read
+                }
+                do {
+                    switch argument {
+                    case "--route": options.routeCommands.append(try RouteCommand(routeFlag: text))
+                    case "--arp": options.routeCommands.append(try RouteCommand(arpFlag: text))
+                    default: options.routeCommands += try RouteCommand.parseFile(contents)
+                    }
+                } catch {
+                    throw Failure(errno: EINVAL, message: "\(argument): \(error)")
+                }
             case "--capture", "--capture-snaplen", "--capture-count", "--capture-filter":
                 try options.parseCapture(argument, try value(argument))
             default: break

@@ -1,4 +1,5 @@
 import Atomics
+import Logging
 import Platform
 import Synchronization
 
@@ -50,9 +51,7 @@ extension PacketPool {
         }
         guard outstanding > 0 else { return }
         Self.keptRegions.withLock { $0.append(memory) }
-        let message = "dataplane: PacketPool '\(name)' released with \(outstanding) of \(capacity) buffers "
-            + "still in use; their memory stays mapped and freeing them later only counts them "
-            + "(keep a pool alive until every buffer is freed)\n"
-        _ = message.withCString { write(2, $0, strlen($0)) }  // standard error, unbuffered
+        DataplaneLog.logger("dataplane.packets").warning(
+            "PacketPool '\(name)' released with \(outstanding) of \(capacity) buffers still in use; their memory stays mapped and freeing them later only counts them (keep a pool alive until every buffer is freed)")
     }
 }

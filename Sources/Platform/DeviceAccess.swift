@@ -54,6 +54,9 @@ public protocol DeviceAccess: AnyObject {
     func enableBusMaster() throws(PlatformError)
     /// A function-level reset, when the device offers one.
     func reset() throws(PlatformError)
+    /// The function's INTx as a descriptor (VFIO eventfd or /dev/uioN),
+    /// made on first call (DeviceInterrupt).
+    func legacyInterrupt() throws(PlatformError) -> DeviceInterrupt
     /// Unmaps BARs and DMA memory and releases the device. Idempotent.
     func close()
 }

@@ -145,6 +145,13 @@ public final class PCIDeviceAccess: DeviceAccess, @unchecked Sendable {
         try writeConfig16(0x04, command)
     }
 
+    public func legacyInterrupt() throws(PlatformError) -> DeviceInterrupt {
+        switch try open() {
+        case .vfio(let device): try device.legacyInterrupt()
+        case .uio(let device): try device.legacyInterrupt()
+        }
+    }
+
     public func reset() throws(PlatformError) {
         switch try open() {
         case .vfio(let device): try device.reset()

@@ -72,6 +72,17 @@ final class UIODevice {
         return DeviceRegisters(space: .memory(pointer), size: size)
     }
 
+    private var interrupt: DeviceInterrupt?
+
+    /// /dev/uioN as the INTx descriptor (DeviceInterrupt), set up once.
+    func legacyInterrupt() throws(PlatformError) -> DeviceInterrupt {
+        if let interrupt { return interrupt }
+        guard uioFD >= 0 else { throw PlatformError(.notFound, "\(address): the UIO device is closed") }
+        let made = DeviceInterrupt.uio(fd: uioFD)
+        interrupt = made
+        return made
+    }
+
     /// A function-level reset through sysfs (FLR, PM or bus reset, as the
     /// kernel finds one).
     func reset() throws(PlatformError) {

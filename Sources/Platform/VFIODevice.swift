@@ -99,6 +99,16 @@ final class VFIODevice {
         guard n == MemoryLayout<T>.size else { throw .systemCall("write config offset \(offset) of \(address) through VFIO") }
     }
 
+    private var interrupt: DeviceInterrupt?
+
+    /// INTx to an eventfd (DeviceInterrupt), set up once.
+    func legacyInterrupt() throws(PlatformError) -> DeviceInterrupt {
+        if let interrupt { return interrupt }
+        let made = try DeviceInterrupt.vfio(deviceFD: fd, address: address)
+        interrupt = made
+        return made
+    }
+
     func reset() throws(PlatformError) {
         guard supportsReset else {
             throw PlatformError(.unsupported, "\(address) offers no reset through VFIO (no FLR, PM or bus reset): reset it through its own registers")

@@ -124,6 +124,8 @@ extension SocketCore {
             return SocketError(error, "connection refused by \(entry.remote.map(\.description) ?? "the peer"): nothing listens there")
         case .timedOut:
             return SocketError(error, "connection to \(entry.remote.map(\.description) ?? "the peer") timed out: no answer to retransmissions")
+        case .noRouteToHost:
+            return SocketError(error, "no route to host \(entry.remote.map(\.description) ?? "the peer"): the next hop did not answer ARP")
         default:
             return SocketError(error, "connection reset by \(entry.remote.map(\.description) ?? "the peer")")
         }

@@ -49,6 +49,17 @@ public final class SocketCore: @unchecked Sendable {
         (0..<SocketDescriptor.maximumCores).map { _ in ManagedAtomic(false) }
     static let interruptFlags: [ManagedAtomic<Bool>] =
         (0..<SocketDescriptor.maximumCores).map { _ in ManagedAtomic(false) }
+    /// Each core's wake-up eventfd while it idles in interrupt mode (-1: none).
+    static let wakeDescriptors: [ManagedAtomic<Int32>] =
+        (0..<SocketDescriptor.maximumCores).map { _ in ManagedAtomic(-1) }
+
+    /// How this core idles (the configuration's policy; made on first use,
+    /// when the stack's interfaces are attached).
+    public private(set) lazy var idle: CoreIdle = {
+        let made = CoreIdle(stack: stack, policy: configuration.idlePolicy)
+        Self.wakeDescriptors[coreID].store(made.wakeDescriptor, ordering: .releasing)
+        return made
+    }()
 
     /// Makes the socket table of `stack`, owned by the calling thread.
     public init(stack: NetStack, group: SocketGroup = .shared,
@@ -90,6 +101,7 @@ public final class SocketCore: @unchecked Sendable {
         stack.flush()
         vectorScratchStorage?.deallocate()
         vectorListStorage?.deallocate()
+        Self.wakeDescriptors[coreID].store(-1, ordering: .releasing)
         Self.registry[coreID].store(nil, ordering: .releasing)
         Self.claimed[coreID].store(false, ordering: .releasing)
     }
@@ -132,6 +144,12 @@ public final class SocketCore: @unchecked Sendable {
     public static func interrupt(coreID: Int) {
         guard coreID >= 0, coreID < SocketDescriptor.maximumCores else { return }
         interruptFlags[coreID].store(true, ordering: .releasing)
+        // A core asleep in interrupt mode wakes now (write(2) is async-signal safe).
+        let wake = wakeDescriptors[coreID].load(ordering: .acquiring)
+        if wake >= 0 {
+            var one: UInt64 = 1
+            _ = Glibc.write(wake, &one, 8)
+        }
     }
 
     public func interrupt() { Self.interrupt(coreID: coreID) }
@@ -299,7 +317,7 @@ public final class SocketCore: @unchecked Sendable {
         let deadline = seconds.isFinite ? TSCClock.monotonicNanoseconds() + UInt64(seconds * 1e9) : UInt64.max
         while !done() {
             if TSCClock.monotonicNanoseconds() >= deadline { return false }
-            if runOnce() == 0 && configuration.idleSleepMicroseconds > 0 { usleep(configuration.idleSleepMicroseconds) }
+            idle.afterPoll(work: runOnce())
         }
         return true
     }
@@ -339,7 +357,7 @@ public final class SocketCore: @unchecked Sendable {
             }
             let received = step()
             whileBlocked?()
-            if received == 0 && configuration.idleSleepMicroseconds > 0 { usleep(configuration.idleSleepMicroseconds) }
+            idle.afterPoll(work: received)
         }
     }
 
@@ -378,6 +396,7 @@ public final class SocketCore: @unchecked Sendable {
         case .refused: .connectionRefused
         case .reset: .connectionReset
         case .timedOut: .timedOut
+        case .hostUnreachable: .noRouteToHost
         }
     }
 }

@@ -1,3 +1,5 @@
+import Stack
+
 /// Who may bind ports below 1024.
 public enum PrivilegedPortPolicy: Sendable, Equatable {
     /// As the kernel: only with CAP_NET_BIND_SERVICE in the effective set.
@@ -23,6 +25,13 @@ public struct SocketCoreConfiguration: Sendable {
     /// Sleep this long in a blocking call's loop when a poll step found
     /// nothing (0 spins, as a poll-mode core does).
     public var idleSleepMicroseconds: UInt32 = 0
+    /// How the core idles (CoreIdle): nil naps idleSleepMicroseconds after
+    /// each empty step (0: polls), as before `--idle` existed.
+    public var idle: IdlePolicy?
+    /// The policy in force.
+    public var idlePolicy: IdlePolicy {
+        idle ?? IdlePolicy(mode: idleSleepMicroseconds > 0 ? .sleep : .poll, sleepMicroseconds: idleSleepMicroseconds, spinMicroseconds: 0)
+    }
     /// Largest listen backlog (as net.core.somaxconn).
     public var maximumBacklog = 4096
     /// Raise SIGPIPE when send fails with EPIPE and MSG_NOSIGNAL is not given (as the kernel does).

@@ -21,6 +21,9 @@ final class ARPCache<Address: NeighborAddress> {
         case reachable
         /// Older than the reachable time: used, and refreshed when used.
         case stale
+        /// Static (`ip neigh add ... nud permanent`): never expires, never
+        /// replaced by what the wire says, removed only by hand.
+        case permanent
     }
 
     struct Entry {
@@ -108,6 +111,8 @@ final class ARPCache<Address: NeighborAddress> {
         if let i = index[address] {
             let entry = entries + i
             switch entry.pointee.state {
+            case .permanent:
+                return .resolved(entry.pointee.macAddress)
             case .reachable where now < entry.pointee.reachableUntil:
                 return .resolved(entry.pointee.macAddress)
             case .reachable, .stale:
@@ -185,6 +190,7 @@ final class ARPCache<Address: NeighborAddress> {
                  release: (PacketBuffer, MACAddress, Int) -> Void) -> Bool {
         let i: Int
         if let existing = index[address] {
+            if entries[existing].state == .permanent { return true }
             i = existing
         } else {
             guard create, let fresh = allocateEntry(now: now) else { return false }
@@ -207,6 +213,35 @@ final class ARPCache<Address: NeighborAddress> {
         return true
     }
 
+    /// Sets a permanent entry for `address` (replacing what was learnt;
+    /// packets waiting for it go out now through `release`). False when the
+    /// table is full of entries that cannot be replaced.
+    func setPermanent(_ address: IPv4Address, at macAddress: MACAddress, interface: Int, now: UInt64,
+                      release: (PacketBuffer, MACAddress, Int) -> Void) -> Bool {
+        if let i = index[address], entries[i].state == .permanent {
+            entries[i].macAddress = macAddress
+            entries[i].interface = interface
+            return true
+        }
+        guard confirm(address, at: macAddress, interface: interface, create: true, now: now, release: release),
+              let i = index[address] else { return false }
+        entries[i].state = .permanent
+        entries[i].generation &+= 1  // a pending retry timer of the old entry does nothing
+        return true
+    }
+
+    /// Removes the entry for `address` (any state); false when there is none.
+    func remove(_ address: IPv4Address) -> Bool {
+        guard let i = index[address] else { return false }
+        for j in 0..<entries[i].pendingCount { entries[i].pending[j].free() }
+        pendingTotal -= entries[i].pendingCount
+        entries[i].pendingCount = 0
+        index[address] = nil
+        entries[i].state = .free
+        entries[i].generation &+= 1
+        return true
+    }
+
     enum RetryDecision {
         /// Send another request for this address, then check again after `after` cycles.
         case request(Address, interface: Int, after: UInt64)
@@ -218,23 +253,24 @@ final class ARPCache<Address: NeighborAddress> {
 
     /// Gives up on incomplete entry `i` now (its retry timer could not be
     /// scheduled): frees the waiting packets and returns how many.
-    func abandon(entry i: Int, generation: UInt32) -> Int {
+    func abandon(entry i: Int, generation: UInt32, failed: (PacketBuffer) -> Void) -> Int {
         guard i >= 0, i < capacity, entries[i].generation == generation, entries[i].state == .incomplete else { return 0 }
         entries[i].attempts = maximumAttempts
-        if case .gaveUp(let dropped) = retry(entry: i, generation: generation) { return dropped }
+        if case .gaveUp(let dropped) = retry(entry: i, generation: generation, failed: failed) { return dropped }
         return 0
     }
 
-    /// The retry timer of entry `i` fired.
-    func retry(entry i: Int, generation: UInt32) -> RetryDecision {
+    /// The retry timer of entry `i` fired. When it gives up, each waiting
+    /// packet goes to `failed`, which frees it.
+    func retry(entry i: Int, generation: UInt32, failed: (PacketBuffer) -> Void) -> RetryDecision {
         guard i >= 0, i < capacity, entries[i].generation == generation, entries[i].state == .incomplete else {
             return .none
         }
         if entries[i].attempts >= maximumAttempts {
             let dropped = entries[i].pendingCount
-            for j in 0..<dropped { entries[i].pending[j].free() }
             pendingTotal -= dropped
             entries[i].pendingCount = 0
+            for j in 0..<dropped { failed(entries[i].pending[j]) }
             index[entries[i].address] = nil
             entries[i].state = .free
             entries[i].generation &+= 1

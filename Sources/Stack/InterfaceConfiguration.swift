@@ -43,6 +43,10 @@ public struct StackError: Error, CustomStringConvertible, Sendable, Equatable {
         case hostUnreachable
         case networkUnreachable
         case wouldBlock
+        /// A route or neighbour entry that is already there.
+        case exists
+        /// A route or neighbour entry that is not there.
+        case notFound
     }
 
     public let kind: Kind

@@ -91,7 +91,7 @@ extension NetStack {
                 sendARPRequest(for: nextHop, on: interface)
                 if !schedule(after: arp.retryCycles, .arpRetry(entry: Int32(entry), generation: generation)) {
                     // Without its timer the entry would wait forever.
-                    counters[.arpUnresolved] += UInt64(arp.abandon(entry: entry, generation: generation))
+                    counters[.arpUnresolved] += UInt64(arp.abandon(entry: entry, generation: generation, failed: neighbourFailed))
                 }
             }
         case .dropped(let reason):
@@ -100,11 +100,11 @@ extension NetStack {
     }
 
     func arpRetryFired(entry: Int, generation: UInt32) {
-        switch arp.retry(entry: entry, generation: generation) {
+        switch arp.retry(entry: entry, generation: generation, failed: neighbourFailed) {
         case .request(let address, let index, let after):
             sendARPRequest(for: address, on: interfaces[index])
             if !schedule(after: after, .arpRetry(entry: Int32(entry), generation: generation)) {
-                counters[.arpUnresolved] += UInt64(arp.abandon(entry: entry, generation: generation))
+                counters[.arpUnresolved] += UInt64(arp.abandon(entry: entry, generation: generation, failed: neighbourFailed))
             }
         case .gaveUp(let dropped):
             counters[.arpUnresolved] += UInt64(dropped)
@@ -121,6 +121,7 @@ extension NetStack {
         switch entry.state {
         case .reachable: return (entry.macAddress, now < entry.reachableUntil)
         case .stale: return (entry.macAddress, false)
+        case .permanent: return (entry.macAddress, true)
         case .incomplete, .free: return nil
         }
     }

@@ -128,40 +128,22 @@ extension NetStack {
         var source: IPv4Address
     }
 
-    /// Picks the interface and next hop for `destination`: the interface
-    /// whose subnet holds it, else the first with a gateway. A bound
-    /// `source` picks its own interface.
+    /// Picks the interface and next hop for `destination` by longest prefix
+    /// match in the route table (NetStack+Routes.swift). A bound `source`
+    /// keeps the lookup to its own interface.
     func route(to destination: IPv4Address, from source: IPv4Address = .any) -> Route? {
-        var chosen: NetInterface?
+        var chosen: Int?
         if !source.isUnspecified {
-            for index in 0..<interfaces.count {
-                let interface = interfaces[index]
-                if interface.address == source { chosen = interface }
-            }
+            for index in 0..<interfaces.count where interfaces[index].address == source { chosen = index }
             guard chosen != nil else { return nil }
         }
         if destination.isBroadcast {
-            guard let interface = chosen ?? interfaces.first else { return nil }
+            guard let interface = chosen.map({ interfaces[$0] }) ?? interfaces.first else { return nil }
             return Route(interface: interface, nextHop: destination, source: interface.address)
         }
-        if let interface = chosen {
-            if interface.network.contains(destination) {
-                return Route(interface: interface, nextHop: destination, source: interface.address)
-            }
-            guard let gateway = interface.configuration.gateway else { return nil }
-            return Route(interface: interface, nextHop: gateway, source: interface.address)
-        }
-        for index in 0..<interfaces.count where interfaces[index].network.contains(destination) {
-            let interface = interfaces[index]
-            return Route(interface: interface, nextHop: destination, source: interface.address)
-        }
-        for index in 0..<interfaces.count {
-            let interface = interfaces[index]
-            if let gateway = interface.configuration.gateway {
-                return Route(interface: interface, nextHop: gateway, source: interface.address)
-            }
-        }
-        return nil
+        guard let entry = routeTable.lookup(destination, interface: chosen) else { return nil }
+        let interface = interfaces[entry.interface]
+        return Route(interface: interface, nextHop: entry.gateway ?? destination, source: interface.address)
     }
 
     /// Sends `payload` (the transport header and data, possibly a chain)

@@ -13,14 +13,15 @@ public struct NeighbourEntry: Sendable, Equatable {
     public var waiting: Int
 }
 
-/// A route as `ip route` shows it: the connected subnet of each interface,
-/// and a default route through each interface's gateway (the stack takes
-/// the first; see NetStack+IPv4.swift).
+/// A route as `ip route` shows it: connected subnets, the interfaces'
+/// gateways and static routes, most specific first (the order of lookup).
 public struct RouteEntry: Sendable, Equatable {
     public var destination: IPv4Network
     public var gateway: IPv4Address?
     public var interface: Int
     public var source: IPv4Address
+    /// "connected" or "static" (`ip route`'s proto kernel / static).
+    public var origin: String
 }
 
 /// An interface of the stack: its address, MAC and MTU.
@@ -44,17 +45,10 @@ extension NetStack {
     public var neighbours: [NeighbourEntry] { arp.snapshot() }
 
     public var routes: [RouteEntry] {
-        var routes = interfaces.map { interface in
-            RouteEntry(destination: IPv4Network(address: interface.network.networkAddress, prefixLength: interface.network.prefixLength)!,
-                       gateway: nil, interface: interface.index, source: interface.address)
+        routeTable.routes.map { route in
+            RouteEntry(destination: route.destination, gateway: route.gateway, interface: route.interface,
+                       source: interfaces[route.interface].address, origin: route.origin.rawValue)
         }
-        for interface in interfaces {
-            if let gateway = interface.configuration.gateway {
-                routes.append(RouteEntry(destination: IPv4Network(address: .any, prefixLength: 0)!, gateway: gateway,
-                                         interface: interface.index, source: interface.address))
-            }
-        }
-        return routes
     }
 
     public var interfaceEntries: [InterfaceEntry] {
@@ -79,6 +73,7 @@ extension ARPCache where Address == IPv4Address {
             case .incomplete: state = "INCOMPLETE"
             case .reachable: state = "REACHABLE"
             case .stale: state = "STALE"
+            case .permanent: state = "PERMANENT"
             }
             result.append(NeighbourEntry(address: entry.address, macAddress: entry.state == .incomplete ? nil : entry.macAddress,
                                          interface: entry.interface, state: state, waiting: entry.pendingCount))

@@ -156,6 +156,8 @@ extension NetStack {
         switch kind {
         case .connectionRefused:
             return StackError(kind, "\(key.remoteAddress.isUnspecified ? "the peer" : "\(key.remoteAddress):\(key.remotePort)") answered port unreachable: nothing listens there")
+        case .hostUnreachable:
+            return StackError(kind, "\(key.remoteAddress) did not answer ARP, or an ICMP host unreachable arrived: no route to host")
         default:
             return StackError(kind, "an ICMP destination unreachable arrived for a datagram of this endpoint")
         }

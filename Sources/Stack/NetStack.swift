@@ -52,6 +52,8 @@ public final class NetStack {
     /// copies sent by `udpSend(bytes:)`).
     let pool: PacketPool
     var interfaces: [NetInterface] = []
+    /// Connected subnets, the interfaces' gateways and static routes (NetStack+Routes.swift).
+    public internal(set) var routeTable = IPv4RouteTable()
     let timers: TimerWheel<StackTimer>
     let arp: ARPCache<IPv4Address>
     /// The IPv6 neighbour cache (NDP), with ARP's bounds.
@@ -142,6 +144,7 @@ public final class NetStack {
         let interface = try NetInterface(index: interfaces.count, device: device, queue: queue,
                                          configuration: configuration, burstSize: limits.burstSize)
         interfaces.append(interface)
+        addInterfaceRoutes(interface)
         if configuration.ipv6 != nil {
             // NDP needs the all-nodes and solicited-node groups (RFC 4861
             // §7.2.1): all-multicast on the NIC (e1000 RCTL.MPE, virtio
@@ -166,6 +169,10 @@ public final class NetStack {
         }
         flush()
     }
+
+    /// True while a timer (ARP retry, reassembly) or a TCP deadline is set:
+    /// an idle core then sleeps for short spells only (CoreIdle).
+    public var hasPendingTimers: Bool { timers.activeCount > 0 || tcpDeadline != nil }
 
     /// The interfaces' addresses, in order.
     public var interfaceAddresses: [IPv4Network] { interfaces.map(\.network) }

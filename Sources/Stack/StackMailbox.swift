@@ -13,6 +13,12 @@ public final class StackMailbox: @unchecked Sendable {
     /// is one load through a pointer (no reference counting on the poll step).
     let pending = UnsafeAtomic<Bool>.create(false)
     private let jobs = Mutex<[@Sendable (NetStack) -> Void]>([])
+    /// The core's wake-up eventfd while it sleeps in interrupt mode (CoreIdle), else -1.
+    let wake = ManagedAtomic<Int32>(-1)
+    var wakeDescriptor: Int32 {
+        get { wake.load(ordering: .acquiring) }
+        set { wake.store(newValue, ordering: .releasing) }
+    }
 
     init() {}
 
@@ -22,6 +28,11 @@ public final class StackMailbox: @unchecked Sendable {
     public func post(_ job: @escaping @Sendable (NetStack) -> Void) {
         jobs.withLock { $0.append(job) }
         pending.store(true, ordering: .releasing)
+        let descriptor = wakeDescriptor
+        if descriptor >= 0 {
+            var one: UInt64 = 1
+            _ = write(descriptor, &one, 8)
+        }
     }
 
     /// Runs `body` on the core and returns its result, or nil when the core

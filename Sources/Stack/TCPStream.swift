@@ -18,15 +18,16 @@ public struct TCPListenerHandle: Hashable, Sendable, CustomStringConvertible {
     public var description: String { id.description }
 }
 
-/// Why a connection failed (the socket layer's ECONNREFUSED, ECONNRESET, ETIMEDOUT).
+/// Why a connection failed (the socket layer's ECONNREFUSED, ECONNRESET, ETIMEDOUT, EHOSTUNREACH).
 public enum TCPStreamFailure: Sendable, Hashable, CustomStringConvertible {
-    case refused, reset, timedOut
+    case refused, reset, timedOut, hostUnreachable
 
     init(_ error: TCPConnectionError) {
         switch error {
         case .connectionRefused: self = .refused
         case .connectionReset: self = .reset
         case .timedOut: self = .timedOut
+        case .hostUnreachable: self = .hostUnreachable
         }
     }
 
@@ -35,6 +36,7 @@ public enum TCPStreamFailure: Sendable, Hashable, CustomStringConvertible {
         case .refused: TCPConnectionError.connectionRefused.description
         case .reset: TCPConnectionError.connectionReset.description
         case .timedOut: TCPConnectionError.timedOut.description
+        case .hostUnreachable: TCPConnectionError.hostUnreachable.description
         }
     }
 }

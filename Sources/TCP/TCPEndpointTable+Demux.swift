@@ -5,6 +5,19 @@ import Wire
 extension TCPEndpointTable {
     // MARK: Segments in
 
+    /// A segment of ours could not be delivered (the next hop never answered
+    /// ARP): a connection still in SYN-SENT fails with `error`, as Linux's
+    /// tcp_v4_err ends one on a host unreachable; later states ignore it
+    /// (a soft error: retransmission goes on). True when one failed.
+    @discardableResult
+    public func failConnecting(local: TCPEndpoint, remote: TCPEndpoint, error: TCPConnectionError) -> Bool {
+        guard let slot = byTuple[TCPFourTuple(local: local, remote: remote)], let connection = slots[Int(slot)],
+              connection.state == .synSent else { return false }
+        connection.enterClosed(error: error)
+        markDirty(slot)
+        return true
+    }
+
     /// A TCP segment for one of our addresses (checksum already verified).
     public func handle(segment: TCPRepr, payload: UnsafeRawBufferPointer, source: IPv4Address,
                        destination: IPv4Address, now: TCPInstant) {

@@ -34,12 +34,15 @@ public enum TCPConnectionError: Error, Sendable, Hashable, CustomStringConvertib
     case connectionReset
     /// Retransmissions or keepalive probes went unanswered (ETIMEDOUT).
     case timedOut
+    /// The SYN's next hop never answered ARP (EHOSTUNREACH, as Linux's tcp_v4_err in SYN-SENT).
+    case hostUnreachable
 
     public var description: String {
         switch self {
         case .connectionRefused: "connection refused: the peer answered the SYN with RST (no listener on that port)"
         case .connectionReset: "connection reset by the peer"
         case .timedOut: "connection timed out: the peer stopped acknowledging (retransmissions or keepalives unanswered)"
+        case .hostUnreachable: "no route to host: the next hop did not answer ARP"
         }
     }
 }

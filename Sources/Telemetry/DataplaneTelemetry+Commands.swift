@@ -53,7 +53,7 @@ extension DataplaneTelemetry {
                 })]
             })
         }
-        router.add("/routes", help: "the routes (connected subnets, default gateways) of core 0") { [self] _ throws(TelemetryFailure) in
+        router.add("/routes", help: "the route table of core 0 (connected subnets, gateways, static routes; most specific first)") { [self] _ throws(TelemetryFailure) in
             guard let (_, box) = coreStacks().first else { throw TelemetryFailure("no core is running") }
             guard let (routes, interfaces) = box.ask(timeout: coreTimeout, { ($0.routes, $0.interfaceEntries) }) else { return Self.noAnswer(core: 0) }
             return [
@@ -63,7 +63,7 @@ extension DataplaneTelemetry {
                 }),
                 "routes": .array(routes.map { route in
                     ["destination": .string("\(route.destination)"), "gateway": route.gateway.map { .string("\($0)") } ?? .null,
-                     "interface": .number(route.interface), "source": .string("\(route.source)")]
+                     "interface": .number(route.interface), "source": .string("\(route.source)"), "origin": .string(route.origin)]
                 }),
             ]
         }

@@ -107,6 +107,7 @@ final class E1000Model: E1000Backend {
 
     private(set) var busMaster = false
     func enableBusMaster() throws(DeviceError) { busMaster = true }
+    func legacyInterrupt() -> DeviceInterrupt? { nil }
     private(set) var closed = false
     func close() { closed = true }
 

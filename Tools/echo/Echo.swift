@@ -65,6 +65,15 @@ struct Echo: ParsableCommand {
     @Option(help: "Default gateway A.B.C.D (on the interface's subnet).")
     var gateway: String?
 
+    @Option(help: "A static route 'PREFIX via GW [dev PORT]' or 'PREFIX dev PORT' ('default' for 0.0.0.0/0; repeatable; Docs/OPERATIONS.md).")
+    var route: [String] = []
+
+    @Option(help: "A static ARP entry IP=MAC (repeatable).")
+    var arp: [String] = []
+
+    @Option(name: .customLong("route-config"), help: "Routes and ARP entries from FILE (lines 'route add ...' / 'arp add ...'; Docs/OPERATIONS.md).")
+    var routeConfig: String?
+
     @Option(help: "The stack's MAC address (default: a random locally administered one).")
     var mac: String?
 
@@ -104,6 +113,18 @@ struct Echo: ParsableCommand {
             help: "Keep polling without sleeping for this many microseconds after the last poll that found work, so a request-response exchange never waits on a sleep.")
     var idleSpinMicroseconds: UInt64 = 2000
 
+    @Option(help: "When the queues stay empty: poll (spin), sleep (nap --idle-sleep-us), or interrupt (arm the NIC's receive interrupt and sleep in epoll; sleep where a queue has none).")
+    var idle: String = "sleep"
+
+    @Option(name: .customLong("log-level"), help: "Log level of the libraries: trace, debug, info, notice, warning, error, critical (default: DP_LOG_LEVEL, else notice).")
+    var logLevel: String?
+
+    /// --idle with --idle-sleep-us and --idle-spin-us.
+    var idlePolicy: IdlePolicy {
+        IdlePolicy(mode: idle, sleepMicroseconds: idleSleepMicroseconds, spinMicroseconds: idleSpinMicroseconds)
+            ?? IdlePolicy(sleepMicroseconds: idleSleepMicroseconds, spinMicroseconds: idleSpinMicroseconds)
+    }
+
     @OptionGroup var captureOptions: CaptureOptions
 
     @OptionGroup var telemetryOptions: TelemetryOptions
@@ -129,6 +150,11 @@ struct Echo: ParsableCommand {
         if let gateway, IPv4Address(gateway) == nil {
             throw ValidationError("--gateway '\(gateway)': expected A.B.C.D")
         }
+        _ = try routeCommands()
+        guard IdlePolicy.Mode(rawValue: idle) != nil else { throw ValidationError("--idle '\(idle)': use poll, sleep or interrupt") }
+        if let logLevel, DataplaneLog.parseLevel(logLevel) == nil {
+            throw ValidationError("--log-level '\(logLevel)': use trace, debug, info, notice, warning, error or critical")
+        }
         if let mac, MACAddress(mac)?.isValidUnicast != true {
             throw ValidationError("--mac '\(mac)': expected a unicast address like 02:00:00:00:00:01")
         }
@@ -137,6 +163,24 @@ struct Echo: ParsableCommand {
         }
         if let seconds, !(seconds > 0) {
             throw ValidationError("--seconds \(seconds): must be positive")
+        }
+    }
+
+    /// --route-config's lines, then each --route and --arp.
+    func routeCommands() throws -> [RouteCommand] {
+        do {
+            var commands: [RouteCommand] = []
+            if let routeConfig {
+                guard let text = try? String(contentsOfFile: routeConfig, encoding: .utf8) else {
+                    throw ValidationError("--route-config '\(routeConfig)': cannot read the file")
+                }
+                commands += try RouteCommand.parseFile(text)
+            }
+            commands += try route.map { text throws(StackError) in try RouteCommand(routeFlag: text) }
+            commands += try arp.map { text throws(StackError) in try RouteCommand(arpFlag: text) }
+            return commands
+        } catch let error as StackError {
+            throw ValidationError(error.description)
         }
     }
 
@@ -158,6 +202,8 @@ struct Echo: ParsableCommand {
     }
 
     func run() throws {
+        DataplaneLog.bootstrap()
+        if let logLevel { DataplaneLog.level = DataplaneLog.parseLevel(logLevel)! }
         let networks = ipv4Addresses.map { IPv4Network($0)! }
         let ports: StartedPorts
         do {
@@ -183,12 +229,14 @@ struct Echo: ParsableCommand {
               + (tcpDiscard.isEmpty ? "" : " tcp discard on \(tcpDiscard.map(String.init).joined(separator: ","))")
               + (cores > 1 ? " on \(cores) cores (" + ports.spreads.map(\.description).joined(separator: "; ") + ")" : "")
               + (seconds.map { " for \($0) s" } ?? "")
+              + (idle == "sleep" ? "" : " idle \(idle)")
               + (capture.map { " capturing to \($0.description)" } ?? "")
               + (telemetry.map { " telemetry \($0.server.path)" } ?? ""))
         let started = TSCClock.monotonicNanoseconds()
         let runs: [CoreRun]
         do {
-            runs = try serveOnCores(cores, ports: ports, networks: networks, since: started, capture: capture, telemetry: telemetry)
+            runs = try serveOnCores(cores, ports: ports, networks: networks, routes: try routeCommands(), since: started,
+                                    capture: capture, telemetry: telemetry)
         } catch {
             capture?.stopAfterCoresEnded()
             capture?.wait()

@@ -18,16 +18,17 @@ extension Echo {
     /// Serves on `cores` cores: each port spread over them (its own RSS
     /// queues, or software RSS), one stack, socket table and set of services
     /// per core; core 0 on this thread, the others pinned. Returns every core's run.
-    func serveOnCores(_ cores: Int, ports: StartedPorts, networks: [IPv4Network], since started: UInt64,
+    func serveOnCores(_ cores: Int, ports: StartedPorts, networks: [IPv4Network], routes: [RouteCommand], since started: UInt64,
                       capture: CaptureSession?, telemetry: DataplaneTelemetry?) throws -> [CoreRun] {
         let runs = (0..<cores).map { _ in CoreRun() }
         // Shared read-only by the cores: each touches only its own queue of each port.
-        let shared = SharedPorts(ports: ports, networks: networks, capture: capture, telemetry: telemetry)
+        let shared = SharedPorts(ports: ports, networks: networks, routes: routes, capture: capture, telemetry: telemetry)
         let serveCore: @Sendable (Int) -> Void = { [self] index in
             let run = runs[index]
             do {
                 let stack = NetStack(pool: shared.ports.pool)
                 let services = try startServices(on: stack, ports: shared.ports, networks: shared.networks, queue: index)
+                for command in shared.routes { try command.apply(to: stack) }
                 run.stack = stack
                 run.services = services
                 // Interface i of every core's stack is port i (startServices attaches them in order).
@@ -64,6 +65,7 @@ extension Echo {
 private struct SharedPorts: @unchecked Sendable {
     let ports: StartedPorts
     let networks: [IPv4Network]
+    let routes: [RouteCommand]
     let capture: CaptureSession?
     let telemetry: DataplaneTelemetry?
 }

@@ -35,6 +35,7 @@ extension Echo {
         // TCP goes through the socket layer; the ports are the command line's choice.
         var configuration = SocketCoreConfiguration()
         configuration.privilegedPorts = .allowed
+        configuration.idle = idlePolicy
         let core = try SocketCore(stack: stack, configuration: configuration)
         let tcp = try TCPServices(core: core, echoPorts: tcpEcho, discardPorts: tcpDiscard)
         return Services(endpoints: endpoints, stopEndpoint: stopEndpoint, core: core, tcp: tcp)
@@ -46,8 +47,6 @@ extension Echo {
         let limit = seconds.map { UInt64($0 * 1e9) } ?? UInt64.max
         var echoed: UInt64 = 0
         var iterations: UInt64 = 0
-        var lastWork = started
-        let spinNanoseconds = idleSpinMicroseconds * 1000
         while !StopSignals.stopRequested {
             var work = services.core.runOnce()
             work += services.tcp.serve()
@@ -75,15 +74,12 @@ extension Echo {
             }
             iterations += 1
             // Checked busy or idle: a port that never runs dry must still stop.
-            if iterations & 63 == 0, TSCClock.monotonicNanoseconds() - started >= limit { break }
-            // Poll then sleep: a sleep costs a request arriving during it the
-            // sleep's length (far more than asked in a TCG guest), so sleep
-            // only after a quiet spell, not between the steps of an exchange.
-            if work > 0 {
-                lastWork = TSCClock.monotonicNanoseconds()
-            } else if idleSleepMicroseconds > 0, TSCClock.monotonicNanoseconds() - lastWork >= spinNanoseconds {
-                usleep(idleSleepMicroseconds)
-            }
+            // (every empty turn too: an idle core's turn may last a whole sleep).
+            if iterations & 63 == 0 || work == 0, TSCClock.monotonicNanoseconds() - started >= limit { break }
+            // Poll, then nap or sleep on interrupts after a quiet spell
+            // (--idle, --idle-spin-us: Stack's CoreIdle), never between the
+            // steps of an exchange.
+            services.core.idle.afterPoll(work: work)
         }
         return echoed
     }

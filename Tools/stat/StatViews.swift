@@ -110,9 +110,9 @@ enum StatTables {
         for entry in object["interfaces"] as? [Object] ?? [] {
             interfaces.rows.append(["index", "address", "mac", "mtu", "device", "queue"].map { Cell.text(entry[$0]) })
         }
-        var routes = Table(title: "routes", header: ["destination", "gateway", "interface", "source"])
+        var routes = Table(title: "routes", header: ["destination", "gateway", "interface", "source", "origin"])
         for entry in object["routes"] as? [Object] ?? [] {
-            routes.rows.append(["destination", "gateway", "interface", "source"].map { Cell.text(entry[$0]) })
+            routes.rows.append(["destination", "gateway", "interface", "source", "origin"].map { Cell.text(entry[$0]) })
         }
         return interfaces.render() + "\n" + routes.render()
     }

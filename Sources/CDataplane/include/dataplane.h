@@ -31,6 +31,7 @@ extern "C" {
  *   [--pool-size N] [--privileged-ports capability|allowed|denied]
  *   [--capture PORT:FILE [--capture-snaplen N] [--capture-count N] [--capture-filter 'EXPR']]
  *   [--telemetry-name NAME | --no-telemetry]   (Docs/OPERATIONS.md)
+ *   [--route 'PREFIX via GW [dev PORT]'] [--arp IP=MAC] [--route-config FILE]
  * --cores N (1...64): one stack and socket table per core, each on its own
  * queue of the port (the device's RSS queues where it has them, else the
  * port's frames spread in software by core 0); dp_run runs the loop on
@@ -50,6 +51,22 @@ int dp_core_id(void);
 int dp_interrupt(int core);
 /* Asks every core to stop after its current turn (async-signal-safe). */
 void dp_stop(void);
+
+/* Routes and static neighbours (Docs/SOCKETS.md "Routes and neighbours").
+ * Addresses in network byte order. Call after dp_init: before dp_run from
+ * any thread, during dp_run from a core (the change reaches the other
+ * cores at their next poll step). Returns 0, or -1 with errno:
+ *   EEXIST (a route to that prefix is there), ESRCH (no such route or entry),
+ *   ENETUNREACH (the gateway or neighbour is on no interface's subnet),
+ *   EINVAL (bad prefix length, no gateway and no port, bad MAC), ENOBUFS (table full).
+ * dp_route_add: gateway NULL = on-link out of `port`; port -1 = the port whose
+ * subnet holds the gateway. prefix_len 0 is the default route. */
+int dp_route_add(struct in_addr destination, int prefix_len, const struct in_addr *gateway, int port);
+/* gateway NULL: the route to that prefix through any gateway. */
+int dp_route_del(struct in_addr destination, int prefix_len, const struct in_addr *gateway);
+/* A permanent ARP entry (no ARP request is sent for it, no ARP reply changes it). */
+int dp_arp_add(struct in_addr address, const unsigned char mac[6], int port);
+int dp_arp_del(struct in_addr address);
 
 /* Sockets (AF_INET; SOCK_STREAM, SOCK_DGRAM; SOCK_NONBLOCK). */
 int dp_socket(int domain, int type, int protocol);

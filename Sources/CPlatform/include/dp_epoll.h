@@ -4,5 +4,6 @@
 #define DP_EPOLL_H
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/eventfd.h>  /* the wake-up of an idle core (Stack CoreIdle) */
 #include <linux/sockios.h>
 #endif

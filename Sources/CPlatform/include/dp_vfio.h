@@ -25,3 +25,26 @@ static const int DP_VFIO_API_VERSION = VFIO_API_VERSION;
 static const int DP_VFIO_TYPE1_IOMMU = VFIO_TYPE1_IOMMU;
 static const int DP_VFIO_PCI_CONFIG_REGION_INDEX = VFIO_PCI_CONFIG_REGION_INDEX;
 static const int DP_VFIO_PCI_BAR0_REGION_INDEX = VFIO_PCI_BAR0_REGION_INDEX;
+
+// INTx of a VFIO device to an eventfd, and its unmask (vfio-pci masks INTx
+// each time it fires). VFIO_DEVICE_SET_IRQS with struct vfio_irq_set
+// (linux/vfio.h); 0 or -1 with errno.
+#include <string.h>
+#include <sys/ioctl.h>
+static inline int dp_vfio_intx_to_eventfd(int device_fd, int eventfd) {
+    char buffer[sizeof(struct vfio_irq_set) + sizeof(int32_t)];
+    struct vfio_irq_set *set = (struct vfio_irq_set *)buffer;
+    set->argsz = sizeof buffer;
+    set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+    set->index = VFIO_PCI_INTX_IRQ_INDEX;
+    set->start = 0;
+    set->count = 1;
+    int32_t fd = eventfd;
+    memcpy(set->data, &fd, sizeof fd);
+    return ioctl(device_fd, VFIO_DEVICE_SET_IRQS, set);
+}
+static inline int dp_vfio_intx_unmask(int device_fd) {
+    struct vfio_irq_set set = { .argsz = sizeof set, .flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK,
+                                .index = VFIO_PCI_INTX_IRQ_INDEX, .start = 0, .count = 1 };
+    return ioctl(device_fd, VFIO_DEVICE_SET_IRQS, &set);
+}

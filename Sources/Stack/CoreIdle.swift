@@ -1,0 +1,127 @@
+import CPlatform
+import Glibc
+import NetDevice
+import Platform
+
+/// The one place a core decides how to idle (IdlePolicy). Its loop calls
+/// `afterPoll(work:)` after each turn: while work comes it returns at
+/// once; after a quiet spell of `spinMicroseconds` it naps (`sleep`) or,
+/// in `interrupt` mode, arms its queues' receive interrupts and sleeps in
+/// epoll_wait on their descriptors and its wake-up eventfd, as DPDK's
+/// l3fwd-power does: enable, poll once more (a frame that came between the
+/// last poll and the enable raised no interrupt), wait, disable.
+///
+/// The wait ends on a frame, a `wake()` (another thread posted to the
+/// stack's mailbox, dp_interrupt, a stop) or the timeout: 10 ms while the
+/// stack has timers or TCP deadlines pending, 100 ms otherwise.
+public final class CoreIdle {
+    public let policy: IdlePolicy
+    /// What the core actually does: `interrupt` falls back to `sleep` when
+    /// a queue has no interrupt (a software-steered queue, a device without one).
+    public private(set) var effectiveMode: IdlePolicy.Mode = .poll
+    private let stack: NetStack
+    private let sources: [(device: any ReceiveInterrupts, queue: Int)]
+    private var epoll: Int32 = -1
+    /// Written by `wake()` from any thread (async-signal-safe: one write).
+    public private(set) var wakeDescriptor: Int32 = -1
+    private var lastWork: UInt64
+    private let spinNanoseconds: UInt64
+    /// Waits in epoll (for tests and reports).
+    public private(set) var interruptWaits: UInt64 = 0
+    /// Waits that a frame, not the timeout or a wake-up, ended.
+    public private(set) var interruptWakeups: UInt64 = 0
+
+    /// The idle of `stack`'s core (make it on any thread; use it on the core's).
+    public init(stack: NetStack, policy: IdlePolicy) {
+        self.stack = stack
+        self.policy = policy
+        spinNanoseconds = policy.spinMicroseconds * 1000
+        lastWork = TSCClock.monotonicNanoseconds()
+        var sources: [(device: any ReceiveInterrupts, queue: Int)] = []
+        var complete = true
+        for interface in stack.interfaces {
+            if let device = interface.device as? any ReceiveInterrupts, device.receiveInterruptDescriptor(queue: interface.queue) != nil {
+                sources.append((device, interface.queue))
+            } else {
+                complete = false
+            }
+        }
+        self.sources = sources
+        var mode = policy.mode
+        if mode == .interrupt && (!complete || sources.isEmpty || !openEpoll()) { mode = .sleep }
+        effectiveMode = mode
+        if mode == .interrupt { stack.mailbox.wakeDescriptor = wakeDescriptor }
+    }
+
+    deinit {
+        stack.mailbox.wakeDescriptor = -1
+        if epoll >= 0 { close(epoll) }
+        if wakeDescriptor >= 0 { close(wakeDescriptor) }
+    }
+
+    private func openEpoll() -> Bool {
+        epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
+        wakeDescriptor = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+        guard epoll >= 0, wakeDescriptor >= 0 else { return false }
+        var descriptors = [wakeDescriptor]
+        for source in sources { descriptors.append(source.device.receiveInterruptDescriptor(queue: source.queue)!) }
+        for (index, descriptor) in descriptors.enumerated() {
+            var event = epoll_event()
+            event.events = EPOLLIN.rawValue
+            event.data.u64 = UInt64(index)
+            guard epoll_ctl(epoll, EPOLL_CTL_ADD, descriptor, &event) == 0 else { return false }
+        }
+        return true
+    }
+
+    /// Wakes the core from its wait (any thread, signal handlers included).
+    public func wake() {
+        guard wakeDescriptor >= 0 else { return }
+        var one: UInt64 = 1
+        _ = write(wakeDescriptor, &one, 8)
+    }
+
+    /// Called after each turn of the core's loop with the work it found.
+    @inline(__always)
+    public func afterPoll(work: Int) {
+        if work > 0 || effectiveMode == .poll {
+            if work > 0 { lastWork = 0 }
+            return
+        }
+        idle()
+    }
+
+    @inline(never)
+    private func idle() {
+        let now = TSCClock.monotonicNanoseconds()
+        if lastWork == 0 { lastWork = now }  // the first quiet turn after work
+        guard now &- lastWork >= spinNanoseconds else { return }
+        switch effectiveMode {
+        case .poll: return
+        case .sleep: if policy.sleepMicroseconds > 0 { usleep(policy.sleepMicroseconds) }
+        case .interrupt: waitForInterrupt()
+        }
+    }
+
+    private func waitForInterrupt() {
+        for source in sources { source.device.enableReceiveInterrupt(queue: source.queue) }
+        defer { for source in sources { source.device.disableReceiveInterrupt(queue: source.queue) } }
+        // A frame that arrived before the enable raised nothing: look once more.
+        if stack.poll() > 0 || stack.mailbox.pending.load(ordering: .relaxed) {
+            lastWork = 0
+            return
+        }
+        let timeout: Int32 = stack.hasPendingTimers ? 10 : 100
+        var events = (epoll_event(), epoll_event(), epoll_event(), epoll_event())
+        interruptWaits += 1
+        let n = withUnsafeMutableBytes(of: &events) {
+            epoll_wait(epoll, $0.baseAddress!.assumingMemoryBound(to: epoll_event.self), 4, timeout)
+        }
+        if n > 0 {
+            var count: UInt64 = 0
+            _ = read(wakeDescriptor, &count, 8)  // drained whether or not it fired (non-blocking)
+            interruptWakeups += 1
+            lastWork = 0
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import CPlatform
+import Glibc
+import NetDevice
+import Packets
+import Platform
+import Ports
+import Stack
+import Testing
+import Wire
+
+/// A loopback port with a receive "interrupt": an eventfd the test (or
+/// the peer's transmit) signals, armed and disarmed as a NIC's would be.
+final class InterruptingPort: NetDevice, ReceiveInterrupts, @unchecked Sendable {
+    let inner: any NetDevice
+    let event = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+    var armed = 0, disarmed = 0
+
+    init(_ inner: any NetDevice) { self.inner = inner }
+    deinit { close(event) }
+
+    var info: DeviceInfo { inner.info }
+    var macAddress: MACAddress { inner.macAddress }
+    func configure(_ configuration: PortConfiguration) throws(DeviceError) { try inner.configure(configuration) }
+    func start() throws(DeviceError) { try inner.start() }
+    func stop() { inner.stop() }
+    func receive(queue: Int, into packets: UnsafeMutableBufferPointer<PacketBuffer>) -> Int { inner.receive(queue: queue, into: packets) }
+    func transmit(queue: Int, _ packets: UnsafeMutableBufferPointer<PacketBuffer>) -> Int { inner.transmit(queue: queue, packets) }
+    func linkStatus() -> LinkStatus { inner.linkStatus() }
+    func statistics() -> PortStatistics { inner.statistics() }
+    func resetStatistics() { inner.resetStatistics() }
+    func setPromiscuous(_ enabled: Bool) throws(DeviceError) { try inner.setPromiscuous(enabled) }
+    func setAllMulticast(_ enabled: Bool) throws(DeviceError) { try inner.setAllMulticast(enabled) }
+    func setMACAddress(_ address: MACAddress) throws(DeviceError) { try inner.setMACAddress(address) }
+
+    func receiveInterruptDescriptor(queue: Int) -> Int32? { event }
+    func enableReceiveInterrupt(queue: Int) { armed += 1 }
+    func disableReceiveInterrupt(queue: Int) {
+        disarmed += 1
+        var count: UInt64 = 0
+        _ = read(event, &count, 8)
+    }
+
+    func fire() {
+        var one: UInt64 = 1
+        _ = write(event, &one, 8)
+    }
+}
+
+@Suite struct CoreIdleTests {
+    func stack(interrupting: Bool) throws -> (NetStack, InterruptingPort?, StartedPorts) {
+        let ports = try PortBringUp.startLoopbackPair(
+            ringSize: 256, pool: PoolRequest(name: "idle-test", capacity: 512, cacheSize: 0, policy: .anonymous))
+        let stack = NetStack(pool: ports.pool)
+        let port = interrupting ? InterruptingPort(ports[0].device) : nil
+        try stack.addInterface(device: port ?? ports[0].device,
+                               configuration: InterfaceConfiguration(address: IPv4Network("10.0.0.1/24")!, announceOnStart: false))
+        stack.start()
+        return (stack, port, ports)
+    }
+
+    func elapsed(_ body: () -> Void) -> Double {
+        let start = TSCClock.monotonicNanoseconds()
+        body()
+        return Double(TSCClock.monotonicNanoseconds() - start) / 1e6
+    }
+
+    @Test func aQueueWithoutAnInterruptSleepsInstead() throws {
+        let (stack, _, _) = try stack(interrupting: false)
+        #expect(CoreIdle(stack: stack, policy: IdlePolicy(mode: .interrupt)).effectiveMode == .sleep)
+        #expect(CoreIdle(stack: stack, policy: IdlePolicy(mode: .poll)).effectiveMode == .poll)
+    }
+
+    @Test func anInterruptEndsTheWaitAndArmingIsUndone() throws {
+        let (stack, port, _) = try stack(interrupting: true)
+        let idle = CoreIdle(stack: stack, policy: IdlePolicy(mode: .interrupt, spinMicroseconds: 0))
+        #expect(idle.effectiveMode == .interrupt)
+        idle.afterPoll(work: 0)  // first quiet turn: starts the quiet spell
+        // Nothing pending: the wait runs to its timeout (100 ms without timers).
+        let quiet = elapsed { idle.afterPoll(work: 0) }
+        #expect(quiet >= 80)
+        #expect(port!.armed == port!.disarmed && port!.armed >= 1)
+        // A raised interrupt ends the wait at once (epoll on the port's descriptor).
+        port!.fire()
+        let woken = elapsed { idle.afterPoll(work: 0) }
+        #expect(woken < 50)
+        #expect(idle.interruptWakeups >= 1)
+        // Work posted to the stack's mailbox (telemetry asking) signals the wake-up descriptor.
+        stack.mailbox.post { _ in }
+        var count: UInt64 = 0
+        #expect(read(idle.wakeDescriptor, &count, 8) == 8 && count == 1)
+        // Work seen: no waiting at all.
+        #expect(elapsed { idle.afterPoll(work: 1) } < 5)
+    }
+
+    @Test func modesParse() {
+        #expect(IdlePolicy(mode: "interrupt")?.mode == .interrupt)
+        #expect(IdlePolicy(mode: "poll")?.mode == .poll)
+        #expect(IdlePolicy(mode: "busy") == nil)
+    }
+}
