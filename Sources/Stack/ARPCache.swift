@@ -216,7 +216,7 @@ final class ARPCache<Address: NeighborAddress> {
     /// Sets a permanent entry for `address` (replacing what was learnt;
     /// packets waiting for it go out now through `release`). False when the
     /// table is full of entries that cannot be replaced.
-    func setPermanent(_ address: IPv4Address, at macAddress: MACAddress, interface: Int, now: UInt64,
+    func setPermanent(_ address: Address, at macAddress: MACAddress, interface: Int, now: UInt64,
                       release: (PacketBuffer, MACAddress, Int) -> Void) -> Bool {
         if let i = index[address], entries[i].state == .permanent {
             entries[i].macAddress = macAddress
@@ -231,7 +231,7 @@ final class ARPCache<Address: NeighborAddress> {
     }
 
     /// Removes the entry for `address` (any state); false when there is none.
-    func remove(_ address: IPv4Address) -> Bool {
+    func remove(_ address: Address) -> Bool {
         guard let i = index[address] else { return false }
         for j in 0..<entries[i].pendingCount { entries[i].pending[j].free() }
         pendingTotal -= entries[i].pendingCount

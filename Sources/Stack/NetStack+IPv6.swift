@@ -203,7 +203,7 @@ extension NetStack {
             if firstRequest {
                 sendNeighborSolicitation(for: nextHop, on: interface)
                 if !schedule(after: ndpRetryCycles(interface), .ndpRetry(entry: Int32(entry), generation: generation)) {
-                    counters[.ndpUnresolved] += UInt64(ndp.abandon(entry: entry, generation: generation))
+                    counters[.ndpUnresolved] += UInt64(ndp.abandon(entry: entry, generation: generation, failed: { $0.free() }))
                 }
             }
         case .dropped(let reason):
@@ -217,11 +217,11 @@ extension NetStack {
     }
 
     func ndpRetryFired(entry: Int, generation: UInt32) {
-        switch ndp.retry(entry: entry, generation: generation) {
+        switch ndp.retry(entry: entry, generation: generation, failed: { $0.free() }) {
         case .request(let address, let index, let after):
             sendNeighborSolicitation(for: address, on: interfaces[index])
             if !schedule(after: after, .ndpRetry(entry: Int32(entry), generation: generation)) {
-                counters[.ndpUnresolved] += UInt64(ndp.abandon(entry: entry, generation: generation))
+                counters[.ndpUnresolved] += UInt64(ndp.abandon(entry: entry, generation: generation, failed: { $0.free() }))
             }
         case .gaveUp(let dropped):
             counters[.ndpUnresolved] += UInt64(dropped)
@@ -243,6 +243,7 @@ extension NetStack {
         switch entry.state {
         case .reachable: return (entry.macAddress, now < entry.reachableUntil)
         case .stale: return (entry.macAddress, false)
+        case .permanent: return (entry.macAddress, true)
         case .incomplete, .free: return nil
         }
     }
