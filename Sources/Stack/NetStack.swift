@@ -69,9 +69,8 @@ public final class NetStack {
     let tcpConfiguration: TCPConfiguration
     var tcpTable: TCPEndpointTable?
     var tcpDeadline: TCPInstant?
-    /// Where a TCP segment that arrived in several buffers is made
-    /// contiguous for the state machine (64 KiB, once per stack).
-    let tcpScratch: UnsafeMutableRawBufferPointer
+    /// Software receive coalescing (GRO) of TCP segments within a burst.
+    let tcpCoalescer: TCPReceiveCoalescer
     /// Receives TCP events (readable, writable, acceptable, closed) for the
     /// socket layer, after each poll step.
     public var tcpEventHandler: ((TCPStreamEvent) -> Void)?
@@ -93,7 +92,7 @@ public final class NetStack {
                 tcpConfiguration: TCPConfiguration = TCPConfiguration()) {
         self.limits = limits
         self.tcpConfiguration = tcpConfiguration
-        tcpScratch = .allocate(byteCount: 65_536, alignment: 64)
+        tcpCoalescer = TCPReceiveCoalescer(flows: limits.tcpCoalescingFlows)
         self.clock = clock
         self.pool = pool
         now = TSCClock.cycles()
@@ -121,8 +120,8 @@ public final class NetStack {
         reassembler.releaseAll()
         arp.releaseAll()
         udp.releaseAll()
+        tcpCoalescer.releaseAll()
         receiveBurst.deallocate()
-        tcpScratch.deallocate()
     }
 
     // MARK: Configuration
@@ -175,6 +174,8 @@ public final class NetStack {
             // Before the stack parses (and trims) the frames.
             if let capture, n > 0 { capture.record(receiveBurst, count: n, interface: index, direction: .inbound) }
             for i in 0..<n { handleFrame(receiveBurst[i], on: interface) }
+            // Runs of coalesced TCP segments go to TCP before its output.
+            if tcpCoalescer.count > 0 { flushCoalescedTCP() }
         }
         runTCP()
         flush()
