@@ -39,6 +39,10 @@ public enum PortBringUp {
         portConfiguration.receivePools = [pool]
         for port in opened {
             if let macAddress, port.device.macAddress != macAddress { try port.device.setMACAddress(macAddress) }
+            var portConfiguration = portConfiguration
+            // The default takes every receive offload the device has (checks
+            // the stack then skips, coalesced frames).
+            if configuration == nil { portConfiguration.receiveOffloads = port.device.info.receiveOffloads }
             try port.device.configure(portConfiguration)
             try port.device.start()
         }
