@@ -106,6 +106,7 @@ extension VirtioNetDevice {
             isLegacy: transport.isLegacy, behindIOMMU: function.isBehindIOMMU, queuePairs: queuePairs,
             transmitChecksum: !configuration.transmitOffloads.intersection(.txL4Checksum).isEmpty,
             receiveChecksum: !configuration.receiveOffloads.intersection([.rxL4ChecksumGood, .rxL4ChecksumNone]).isEmpty,
+            receiveCoalescing: configuration.receiveOffloads.contains(.rxTCPCoalesced),
             receiveSideScaling: configuration.receiveSideScaling != nil, options: options))
         transport.setDriverFeatures(negotiation.accepted)
         if !transport.isLegacy {
@@ -120,6 +121,7 @@ extension VirtioNetDevice {
         headerSize = negotiation.headerSize
         mergeable = negotiation.accepted.contains(.mergeableRxBuffers)
         receiveChecksum = negotiation.accepted.contains(.guestCsum)
+        receiveCoalescing = negotiation.accepted.contains(.guestTSO4)
         transmitChecksum = negotiation.accepted.contains(.csum)
         transmitOffloadsInUse = configuration.transmitOffloads.intersection(
             transmitChecksum ? [.txIPChecksum, .txTCPChecksum, .txUDPChecksum] : [.txIPChecksum])
