@@ -62,8 +62,9 @@ extension NetStack {
                                        payloadLength: payloadLength) {
                 return  // held, or delivered with its run
             }
-            handOverTCP(packet, repr: repr, delivery: delivery, headerLength: headerLength,
-                        segments: wireSegments(payloadLength: payloadLength, headerLength: headerLength, delivery))
+            let segments = packet.offloadFlags.contains(.rxTCPCoalesced)
+                ? wireSegments(payloadLength: payloadLength, headerLength: headerLength, delivery) : 1
+            handOverTCP(packet, repr: repr, delivery: delivery, headerLength: headerLength, segments: segments)
             return
         } catch {
             counters.countMalformed(.tcp, error)
