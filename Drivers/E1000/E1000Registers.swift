@@ -86,6 +86,14 @@ public enum E1000Eerd {
     public static let dataShift: UInt32 = 16
 }
 
+/// RXCSUM (8254x SDM 13.4.23): the device checks the IPv4 header and the
+/// TCP/UDP checksum of each received frame and reports it in the
+/// descriptor's status and errors (IPCS/TCPCS, IPE/TCPE).
+public enum E1000Rxcsum {
+    public static let ipOffload: UInt32 = 1 << 8
+    public static let tcpUDPOffload: UInt32 = 1 << 9
+}
+
 public enum E1000Rctl {
     public static let enable: UInt32 = 1 << 1
     public static let storeBadPackets: UInt32 = 1 << 2

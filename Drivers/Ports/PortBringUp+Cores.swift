@@ -43,7 +43,7 @@ extension PortBringUp {
         var spreads: [CoreSpread] = []
         for port in opened {
             let info = port.device.info
-            var configuration = PortConfiguration(receivePools: [pool])
+            var configuration = PortConfiguration(receivePools: [pool], receiveOffloads: info.receiveOffloads)
             configuration.transmitOffloads = stackTransmitOffloads(info)
             let deviceQueues = info.offersReceiveSideScaling && info.maximumReceiveQueues >= cores
                 && info.maximumTransmitQueues >= cores

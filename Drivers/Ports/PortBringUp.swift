@@ -41,6 +41,9 @@ public enum PortBringUp {
             if let macAddress, port.device.macAddress != macAddress { try port.device.setMACAddress(macAddress) }
             var portConfiguration = portConfiguration
             if configuration == nil { portConfiguration.transmitOffloads = stackTransmitOffloads(port.device.info) }
+            // The default takes every receive offload the device has (checks
+            // the stack then skips, coalesced frames).
+            if configuration == nil { portConfiguration.receiveOffloads = port.device.info.receiveOffloads }
             try port.device.configure(portConfiguration)
             try port.device.start()
         }

@@ -1,4 +1,5 @@
 import NetDevice
+import Packets
 
 /// Which of the offered features the driver takes, and a note for each one
 /// it leaves (for `DeviceInfo.notes`). Pure: no device access.
@@ -14,6 +15,8 @@ struct VirtioFeatureNegotiation: Equatable {
         var queuePairs: Int
         var transmitChecksum: Bool
         var receiveChecksum: Bool
+        /// Frames coalesced by the host (GUEST_TSO4 over MRG_RXBUF).
+        var receiveCoalescing: Bool
         /// The port configuration asks for RSS (a key and redirection table).
         var receiveSideScaling: Bool
         var options: VirtioNetOptions
@@ -97,6 +100,21 @@ struct VirtioFeatureNegotiation: Equatable {
             if request.receiveChecksum { takeIfOffered(.guestCsum) } else {
                 note(.guestCsum, "not taken: no receive L4 checksum offload in the port configuration (frames arrive with full checksums)")
             }
+            takeReceiveCoalescing(request)
+        }
+
+        /// GUEST_TSO4 needs GUEST_CSUM (virtio 1.x 5.1.3.1) and, with
+        /// buffers of one MTU, MRG_RXBUF to spread a 64 KiB frame.
+        mutating func takeReceiveCoalescing(_ request: Request) {
+            guard request.receiveCoalescing else {
+                note(.guestTSO4, "not taken: no receive coalescing in the port configuration")
+                return
+            }
+            guard take.contains([.guestCsum, .mergeableRxBuffers]) else {
+                note(.guestTSO4, "not taken: it needs VIRTIO_NET_F_GUEST_CSUM and VIRTIO_NET_F_MRG_RXBUF")
+                return
+            }
+            takeIfOffered(.guestTSO4)
         }
 
         /// The control queue and what needs it (receive mode, MAC, queue pairs).
@@ -155,6 +173,13 @@ struct VirtioFeatureNegotiation: Equatable {
                                          .ringPacked, .indirectDescriptors, .inOrder, .notifyOnEmpty, .hashReport, .rss, .speedDuplex]
             note(offered.subtracting(known).subtracting(take), "not taken: not used by this driver")
         }
+    }
+
+    /// The receive offloads a device offering `offered` gives this driver.
+    static func receiveOffloads(offered: VirtioFeatures, options: VirtioNetOptions) -> OffloadFlags {
+        guard offered.contains(.guestCsum) else { return [] }
+        let coalescing = offered.contains([.guestTSO4, .mergeableRxBuffers]) && options.mergeableReceiveBuffers
+        return coalescing ? [.rxL4ChecksumGood, .rxL4ChecksumNone, .rxTCPCoalesced] : [.rxL4ChecksumGood, .rxL4ChecksumNone]
     }
 
     /// Bytes of virtio-net header in front of each frame.

@@ -106,6 +106,7 @@ extension VirtioNetDevice {
             isLegacy: transport.isLegacy, behindIOMMU: function.isBehindIOMMU, queuePairs: queuePairs,
             transmitChecksum: !configuration.transmitOffloads.intersection(.txL4Checksum).isEmpty,
             receiveChecksum: !configuration.receiveOffloads.intersection([.rxL4ChecksumGood, .rxL4ChecksumNone]).isEmpty,
+            receiveCoalescing: configuration.receiveOffloads.contains(.rxTCPCoalesced),
             receiveSideScaling: configuration.receiveSideScaling != nil, options: options,
             transmitSegmentation: configuration.transmitOffloads.contains(.txTCPSegmentation)))
         transport.setDriverFeatures(negotiation.accepted)
@@ -121,6 +122,7 @@ extension VirtioNetDevice {
         headerSize = negotiation.headerSize
         mergeable = negotiation.accepted.contains(.mergeableRxBuffers)
         receiveChecksum = negotiation.accepted.contains(.guestCsum)
+        receiveCoalescing = negotiation.accepted.contains(.guestTSO4)
         transmitChecksum = negotiation.accepted.contains(.csum)
         transmitOffloadsInUse = configuration.transmitOffloads.intersection(Self.transmitOffloads(negotiation.accepted))
         if negotiation.accepted.contains(.mtu) {

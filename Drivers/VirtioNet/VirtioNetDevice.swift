@@ -62,6 +62,8 @@ public final class VirtioNetDevice: NetDevice {
     var headerSize = VirtioNetHeader.sizeWithBufferCount
     var mergeable = false
     var receiveChecksum = false
+    /// VIRTIO_NET_F_GUEST_TSO4: frames up to 64 KiB arrive over mergeable buffers.
+    var receiveCoalescing = false
     var transmitChecksum = false
     /// Transmit requests honoured: L4 checksums with VIRTIO_NET_F_CSUM, TCP
     /// segmentation with VIRTIO_NET_F_HOST_TSO4, the IPv4 header checksum
@@ -135,14 +137,14 @@ public final class VirtioNetDevice: NetDevice {
                 maximumReceiveQueues: maximumQueuePairs, maximumTransmitQueues: maximumQueuePairs,
                 ringSizes: transport.isLegacy ? largest...largest : min(largest, 8)...largest,
                 ringSizeAlignment: 1, maximumFrameLength: mtu + 14, mtu: mtu,
-                receiveOffloads: offered.contains(.guestCsum) ? [.rxL4ChecksumGood, .rxL4ChecksumNone] : [],
+                receiveOffloads: VirtioFeatureNegotiation.receiveOffloads(offered: offered, options: options),
                 // The IPv4 header checksum is computed by the driver (virtio has none).
                 transmitOffloads: Self.transmitOffloads(offered),
                 notes: [])
             let negotiation = try VirtioFeatureNegotiation(offered: offered, request: .init(
                 isLegacy: transport.isLegacy, behindIOMMU: function.isBehindIOMMU, queuePairs: 1,
-                transmitChecksum: false, receiveChecksum: false, receiveSideScaling: false, options: options,
-                transmitSegmentation: false))
+                transmitChecksum: false, receiveChecksum: false, receiveCoalescing: false, receiveSideScaling: false,
+                options: options, transmitSegmentation: false))
             info.notes = ["transport: \(transport.name)"] + negotiation.notes
             info.offersReceiveSideScaling = maximumQueuePairs > 1 && offered.contains(.rss)
             try transport.reset()

@@ -1,3 +1,5 @@
+import Packets
+
 /// The header in front of every frame on a virtio-net queue (virtio 1.x,
 /// 5.1.6): 12 bytes with VERSION_1 or MRG_RXBUF (it ends in num_buffers),
 /// 10 bytes on a legacy device without MRG_RXBUF.
@@ -21,4 +23,20 @@ enum VirtioNetHeader {
     static let gsoNone: UInt8 = 0
     /// gso_type: TCP over IPv4, cut into gso_size pieces (HOST_TSO4).
     static let gsoTCPv4: UInt8 = 1
+
+    /// What a received frame's header says (virtio 1.x 5.1.6.4.1): the
+    /// checksum checked (DATA_VALID), or partial from a local sender that
+    /// never crossed a wire (NEEDS_CSUM, the usual case for a coalesced
+    /// frame); a GSO type: the host coalesced segments into this frame.
+    @inline(__always)
+    static func receiveFlags(flags: UInt8, gsoType: UInt8) -> OffloadFlags {
+        var result: OffloadFlags = []
+        if flags & dataValid != 0 {
+            result.insert(.rxL4ChecksumGood)
+        } else if flags & needsChecksum != 0 {
+            result.insert(.rxL4ChecksumNone)
+        }
+        if gsoType != gsoNone { result.insert(.rxTCPCoalesced) }
+        return result
+    }
 }

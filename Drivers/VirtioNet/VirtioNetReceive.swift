@@ -40,11 +40,8 @@ extension VirtioNetDevice {
             let countValid = !mergeable || Int(UInt16(littleEndian: netHeader.load(fromByteOffset: VirtioNetHeader.bufferCount, as: UInt16.self))) == buffers
             if let packet = assemble(q, at: position, buffers: buffers, headerSize: headerSize, headroom: headroom, valid: countValid) {
                 if receiveChecksum {
-                    if flags & VirtioNetHeader.dataValid != 0 {
-                        packet.pointee.offloadFlags = .rxL4ChecksumGood
-                    } else if flags & VirtioNetHeader.needsChecksum != 0 {
-                        packet.pointee.offloadFlags = .rxL4ChecksumNone
-                    }
+                    packet.pointee.offloadFlags = VirtioNetHeader.receiveFlags(
+                        flags: flags, gsoType: netHeader.load(fromByteOffset: VirtioNetHeader.gsoType, as: UInt8.self))
                 }
                 packet.pointee.port = options.portIdentifier
                 bytes &+= Int(packet.pointee.packetLength)

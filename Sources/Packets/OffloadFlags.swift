@@ -14,6 +14,9 @@ public struct OffloadFlags: OptionSet, Sendable, Hashable {
     public static let rxL4ChecksumNone = OffloadFlags(rawValue: 1 << 4)
     public static let rxVLANStripped = OffloadFlags(rawValue: 1 << 5)
     public static let rxRSSHash = OffloadFlags(rawValue: 1 << 6)
+    /// The device coalesced TCP segments into this frame (LRO: virtio
+    /// VIRTIO_NET_F_GUEST_TSO4); as a capability, that it can.
+    public static let rxTCPCoalesced = OffloadFlags(rawValue: 1 << 7)
 
     // Transmit: what the device should fill in. l2Length, l3Length (and
     // l4Length) of the header say where the headers are.

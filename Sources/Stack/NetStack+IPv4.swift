@@ -23,8 +23,12 @@ extension NetStack {
         let view: IPv4Packet
         let repr: IPv4Repr
         do {
-            view = try IPv4Packet(checking: packet.bytes)
-            repr = try IPv4Repr.parse(view)
+            // A frame in several buffers (a device's coalesced frame) has its
+            // header in the first. The device's checked header checksum is
+            // trusted (a bad one is checked again, and counted, here).
+            view = packet.isContiguous ? try IPv4Packet(checking: packet.bytes)
+                : try IPv4Packet(checking: packet.bytes, packetLength: packet.packetLength)
+            repr = try IPv4Repr.parse(view, verifyChecksum: !packet.offloadFlags.contains(.rxIPChecksumGood))
         } catch {
             counters.countMalformed(.ipv4, error)
             packet.free()
@@ -53,7 +57,7 @@ extension NetStack {
             isBroadcast = true
         }
         // Ethernet pads short frames: keep exactly the datagram.
-        let excess = packet.length - repr.totalLength
+        let excess = packet.packetLength - repr.totalLength
         if excess > 0 { packet.removeLast(excess) }
         packet.removeFirst(repr.headerLength)
         let delivery = IPv4Delivery(source: repr.source, destination: destination, protocol: repr.protocol,

@@ -43,34 +43,103 @@ extension NetStack {
             packet.free()
             return
         }
-        // The state machine wants the segment contiguous; a reassembled
-        // datagram (a chain) is copied into the scratch area first.
-        let length = packet.packetLength
-        let bytes: UnsafeMutableRawBufferPointer
-        if packet.isContiguous {
-            bytes = packet.bytes
-        } else if length <= tcpScratch.count {
-            _ = packet.copyBytes(from: 0, count: length, to: tcpScratch.baseAddress!)
-            bytes = UnsafeMutableRawBufferPointer(rebasing: tcpScratch[0..<length])
-        } else {
-            counters.countMalformed(.tcp, .badLength)
-            packet.free()
-            return
-        }
-        do {
-            let segment = try TCPSegment(checking: bytes)
-            let verify = !packet.offloadFlags.contains(.rxL4ChecksumGood)
+        do throws(WireError) {
+            // The header lies in the first segment; a chain's payload (a
+            // reassembled datagram, a device's coalesced frame) stays where
+            // it is and TCP copies it once, into the receive ring.
+            let segment = try TCPSegment(checking: packet.bytes)
+            let chained = !packet.isContiguous
+            // NEEDS_CSUM (virtio, rxL4ChecksumNone): a local sender's frame
+            // that never crossed a wire, valid as Linux takes CHECKSUM_PARTIAL.
+            let trusted = !packet.offloadFlags.isDisjoint(with: [.rxL4ChecksumGood, .rxL4ChecksumNone])
+            if chained && !trusted {
+                let pseudo = InternetChecksum.pseudoHeaderSum(source: delivery.source, destination: delivery.destination,
+                                                              protocol: .tcp, length: packet.packetLength)
+                guard InternetChecksum.sum(packet: packet, initial: pseudo) == 0xFFFF else { throw WireError.badChecksum }
+            }
             let repr = try TCPRepr.parse(segment, source: delivery.source, destination: delivery.destination,
-                                         verifyChecksum: verify)
+                                         verifyChecksum: !trusted && !chained)
             if let steering = flowSteering {
                 countIfOnWrongCore(steering, packet, delivery, sourcePort: repr.sourcePort, destinationPort: repr.destinationPort)
             }
-            tcp.handle(segment: repr, payload: UnsafeRawBufferPointer(segment.payload), source: delivery.source,
-                       destination: delivery.destination, now: tcpNow)
+            let headerLength = segment.headerLength
+            let payloadLength = packet.packetLength - headerLength
+            if !chained && coalesceTCP(packet, repr: repr, delivery: delivery, headerLength: headerLength,
+                                       payloadLength: payloadLength) {
+                return  // held, or delivered with its run
+            }
+            let segments = packet.offloadFlags.contains(.rxTCPCoalesced)
+                ? wireSegments(payloadLength: payloadLength, headerLength: headerLength, delivery) : 1
+            handOverTCP(packet, repr: repr, delivery: delivery, headerLength: headerLength, segments: segments)
+            return
         } catch {
             counters.countMalformed(.tcp, error)
         }
         packet.free()
+    }
+
+    /// Segments a device's coalesced frame stood for (1 for any frame
+    /// within the MTU): TCP owes a duplicate ACK per wire segment.
+    @inline(__always)
+    private func wireSegments(payloadLength: Int, headerLength: Int, _ delivery: IPv4Delivery) -> Int {
+        let segmentSize = delivery.interface.mtu - IPv4Packet.minimumHeaderLength - headerLength
+        guard segmentSize > 0, payloadLength > segmentSize else { return 1 }
+        return (payloadLength + segmentSize - 1) / segmentSize
+    }
+
+    /// Hands a segment (its header `headerLength` bytes at the packet's
+    /// start, then the payload, possibly a chain) to TCP and frees it.
+    func handOverTCP(_ packet: PacketBuffer, repr: TCPRepr, delivery: IPv4Delivery, headerLength: Int, segments: Int) {
+        let regions = tcpCoalescer.regions
+        var others = 0
+        var next = packet.nextSegment
+        while let segment = next, others < regions.count {
+            regions[others] = UnsafeRawBufferPointer(segment.bytes)
+            others += 1
+            next = segment.nextSegment
+        }
+        let first = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(packet.bytes)[headerLength...])
+        let payload = TCPPayload(first: first, others: UnsafeBufferPointer(rebasing: regions[0..<others]),
+                                 segmentCount: segments)
+        tcp.handle(segment: repr, payload: payload, source: delivery.source, destination: delivery.destination, now: tcpNow)
+        packet.free()
+    }
+
+    // MARK: Receive coalescing (GRO, TCPReceiveCoalescer)
+
+    /// Offers a contiguous segment to the coalescer; false when it is not
+    /// held and the caller hands it to TCP now (after any run of its flow,
+    /// which goes first to keep the flow's order).
+    private func coalesceTCP(_ packet: PacketBuffer, repr: TCPRepr, delivery: IPv4Delivery, headerLength: Int,
+                             payloadLength: Int) -> Bool {
+        let coalescer = tcpCoalescer
+        guard coalescer.capacity > 0 else { return false }
+        let candidate = TCPReceiveCoalescer.isCandidate(repr, payloadLength: payloadLength)
+        if let index = coalescer.find(repr, delivery) {
+            let run = coalescer.run(at: index)
+            if candidate && TCPReceiveCoalescer.continues(run, with: repr, payloadLength: payloadLength) {
+                coalescer.append(packet, to: index, repr: repr, headerLength: headerLength, payloadLength: payloadLength)
+                counters[.tcpCoalesced] += 1
+                if TCPReceiveCoalescer.ends(run, with: repr, payloadLength: payloadLength) { flushTCPRun(at: index) }
+                return true
+            }
+            flushTCPRun(at: index)
+        }
+        // A PSH segment alone ends its run at once: nothing to hold.
+        guard candidate, !repr.flags.contains(.psh) else { return false }
+        if coalescer.count == coalescer.capacity { flushTCPRun(at: 0) }
+        return coalescer.start(packet, repr: repr, delivery: delivery, headerLength: headerLength, payloadLength: payloadLength)
+    }
+
+    private func flushTCPRun(at index: Int) {
+        let run = tcpCoalescer.remove(at: index)
+        handOverTCP(run.head, repr: run.repr, delivery: run.delivery, headerLength: run.headerLength, segments: run.segments)
+    }
+
+    /// Hands every held run to TCP: at the end of each receive burst,
+    /// before TCP's output runs.
+    func flushCoalescedTCP() {
+        while tcpCoalescer.count > 0 { flushTCPRun(at: tcpCoalescer.count - 1) }
     }
 
     // MARK: Timers, output, events

@@ -40,8 +40,9 @@ extension NetStack {
                 return
             }
         }
-        // A zero checksum means none was computed (RFC 768).
-        if header.checksum != 0 {
+        // A zero checksum means none was computed (RFC 768); a device's
+        // check (or virtio's NEEDS_CSUM: a local sender's) is trusted.
+        if header.checksum != 0 && packet.offloadFlags.isDisjoint(with: [.rxL4ChecksumGood, .rxL4ChecksumNone]) {
             let pseudo = InternetChecksum.pseudoHeaderSum(source: delivery.source, destination: delivery.destination,
                                                           protocol: .udp, length: length)
             guard InternetChecksum.sum(packet: packet, initial: pseudo) == 0xFFFF else {

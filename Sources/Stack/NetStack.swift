@@ -73,9 +73,8 @@ public final class NetStack {
     let tcpConfiguration: TCPConfiguration
     var tcpTable: TCPEndpointTable?
     var tcpDeadline: TCPInstant?
-    /// Where a TCP segment that arrived in several buffers is made
-    /// contiguous for the state machine (64 KiB, once per stack).
-    let tcpScratch: UnsafeMutableRawBufferPointer
+    /// Software receive coalescing (GRO) of TCP segments within a burst.
+    let tcpCoalescer: TCPReceiveCoalescer
     /// Receives TCP events (readable, writable, acceptable, closed) for the
     /// socket layer, after each poll step.
     public var tcpEventHandler: ((TCPStreamEvent) -> Void)?
@@ -97,7 +96,7 @@ public final class NetStack {
                 tcpConfiguration: TCPConfiguration = TCPConfiguration()) {
         self.limits = limits
         self.tcpConfiguration = tcpConfiguration
-        tcpScratch = .allocate(byteCount: 65_536, alignment: 64)
+        tcpCoalescer = TCPReceiveCoalescer(flows: limits.tcpCoalescingFlows)
         self.clock = clock
         self.pool = pool
         now = TSCClock.cycles()
@@ -127,8 +126,8 @@ public final class NetStack {
         arp.releaseAll()
         ndp.releaseAll()
         udp.releaseAll()
+        tcpCoalescer.releaseAll()
         receiveBurst.deallocate()
-        tcpScratch.deallocate()
     }
 
     // MARK: Configuration
@@ -195,6 +194,8 @@ public final class NetStack {
             // Before the stack parses (and trims) the frames.
             if let capture, n > 0 { capture.record(receiveBurst, count: n, interface: index, direction: .inbound) }
             for i in 0..<n { handleFrame(receiveBurst[i], on: interface) }
+            // Runs of coalesced TCP segments go to TCP before its output.
+            if tcpCoalescer.count > 0 { flushCoalescedTCP() }
         }
         runTCP()
         flush()

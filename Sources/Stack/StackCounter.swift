@@ -22,6 +22,8 @@ public enum StackCounter: Int, CaseIterable, Sendable {
     case udpSent
     case tcpReceived
     case tcpSent
+    /// TCP segments coalesced into an earlier one of their flow (GRO).
+    case tcpCoalesced
     /// TCP/UDP packets whose RSS hash names another core's queue (software
     /// or device steering put them here): 0 when flows stay on their core.
     case flowOnWrongCore
@@ -110,6 +112,7 @@ public enum StackCounter: Int, CaseIterable, Sendable {
         case .udpSent: "udp.sent"
         case .tcpReceived: "tcp.received"
         case .tcpSent: "tcp.sent"
+        case .tcpCoalesced: "tcp.coalesced"
         case .flowOnWrongCore: "steering.wrongCore"
         case .arpRequestsReceived: "arp.requestsReceived"
         case .arpRepliesReceived: "arp.repliesReceived"

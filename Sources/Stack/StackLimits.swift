@@ -46,6 +46,11 @@ public struct StackLimits: Sendable, Equatable {
     /// Ephemeral ports for endpoints bound to port 0.
     public var udpEphemeralPorts: ClosedRange<UInt16> = 49152...65535
 
+    // TCP
+    /// Flows whose in-order segments are coalesced at once within a receive
+    /// burst (software GRO, Docs/TCP.md); 0 turns coalescing off.
+    public var tcpCoalescingFlows = 8
+
     /// Timers in the per-core wheel.
     public var timers = 4096
     /// Timer wheel resolution.

@@ -9,12 +9,20 @@ extension TCPConnection {
     @discardableResult
     public func handle(segment: TCPRepr, payload: UnsafeRawBufferPointer, source: IPv4Address,
                        destination: IPv4Address, now: TCPInstant) -> Bool {
+        handle(segment: segment, payload: TCPPayload(payload), source: source, destination: destination, now: now)
+    }
+
+    /// As above, for a payload in one region or several (a packet chain,
+    /// coalesced segments); `segment` is the first segment's header.
+    @discardableResult
+    public func handle(segment: TCPRepr, payload: TCPPayload, source: IPv4Address,
+                       destination: IPv4Address, now: TCPInstant) -> Bool {
         guard segment.destinationPort == tuple.local.port,
               tuple.local.address.isUnspecified || destination == tuple.local.address else { return false }
         if state != .closed && state != .listen {
             guard segment.sourcePort == tuple.remote.port, source == tuple.remote.address else { return false }
         }
-        statistics.segmentsReceived += 1
+        statistics.segmentsReceived += payload.segmentCount
         switch state {
         case .closed:
             queueReset(answering: segment, payloadLength: payload.count, source: source, destination: destination)
@@ -52,7 +60,7 @@ extension TCPConnection {
 
     // MARK: LISTEN (RFC 9293 3.10.7.2)
 
-    func handleInListen(_ segment: TCPRepr, payload: UnsafeRawBufferPointer, source: IPv4Address,
+    func handleInListen(_ segment: TCPRepr, payload: TCPPayload, source: IPv4Address,
                         destination: IPv4Address, now: TCPInstant) {
         if segment.flags.contains(.rst) { return }
         if segment.flags.contains(.ack) {
@@ -89,7 +97,7 @@ extension TCPConnection {
 
     // MARK: SYN-SENT (RFC 9293 3.10.7.3)
 
-    func handleInSynSent(_ segment: TCPRepr, payload: UnsafeRawBufferPointer, now: TCPInstant) {
+    func handleInSynSent(_ segment: TCPRepr, payload: TCPPayload, now: TCPInstant) {
         let flags = segment.flags
         let ack = TCPSequenceNumber(segment.acknowledgmentNumber)
         var ackAcceptable = false
@@ -153,7 +161,7 @@ extension TCPConnection {
 
     /// The checks of RFC 9293 3.10.7.4 in order; each step returns false
     /// (or handles the segment whole) when processing stops there.
-    func handleSynchronized(_ segment: TCPRepr, payload: UnsafeRawBufferPointer, now: TCPInstant) {
+    func handleSynchronized(_ segment: TCPRepr, payload: TCPPayload, now: TCPInstant) {
         let flags = segment.flags
         let sequence = TCPSequenceNumber(segment.sequenceNumber)
         let segmentLength = payload.count + (flags.contains(.syn) ? 1 : 0) + (flags.contains(.fin) ? 1 : 0)
@@ -221,7 +229,7 @@ extension TCPConnection {
     /// Text and FIN (RFC 9293 3.10.7.4, seventh and eighth checks), by state.
     @inline(__always)
     func processTextAndFIN(_ segment: TCPRepr, sequence: TCPSequenceNumber, segmentLength: Int,
-                           payload: UnsafeRawBufferPointer, now: TCPInstant) {
+                           payload: TCPPayload, now: TCPInstant) {
         let flags = segment.flags
         switch state {
         case .established, .finWait1, .finWait2:

@@ -7,26 +7,22 @@ extension TCPConnection {
 
     /// Places the payload (already known to overlap the window) into the
     /// receive ring, in order or out of order, and handles the FIN.
-    func processText(start: TCPSequenceNumber, payload: UnsafeRawBufferPointer, fin: Bool, now: TCPInstant) {
+    func processText(start: TCPSequenceNumber, payload: TCPPayload, fin: Bool, now: TCPInstant) {
         var begin = start
         var bytes = payload
         var finHere = fin
         // Trim what we already have.
         if begin < receiveNext {
             let duplicate = receiveNext - begin
-            if duplicate >= bytes.count {
-                bytes = UnsafeRawBufferPointer(start: nil, count: 0)
-                if fin && begin + payload.count < receiveNext { finHere = false }
-            } else {
-                bytes = UnsafeRawBufferPointer(rebasing: bytes[duplicate...])
-            }
+            if duplicate >= bytes.count && fin && begin + payload.count < receiveNext { finHere = false }
+            bytes = bytes.dropFirst(duplicate)
             begin = receiveNext
         }
         let offset = begin - receiveNext
         // Trim to the room in the ring (never beyond what we announced).
         let room = receiveBuffer.freeSpace - offset
         if bytes.count > room {
-            bytes = UnsafeRawBufferPointer(rebasing: bytes.prefix(max(room, 0)))
+            bytes = bytes.prefix(room)
             finHere = false
             statistics.receiveBufferDrops += 1
             ackNow = true  // tell the sender at once how little room there is
@@ -57,8 +53,9 @@ extension TCPConnection {
                     finHere = false
                 }
                 // One duplicate ACK per out-of-order segment (RFC 5681 4.2), even
-                // when the stack handles a burst before asking for output.
-                duplicateACKsOwed = min(duplicateACKsOwed + 1, 64)
+                // when the stack handles a burst before asking for output, and
+                // per wire segment of a coalesced one.
+                duplicateACKsOwed = min(duplicateACKsOwed + bytes.segmentCount, 64)
             }
         }
 

@@ -21,7 +21,14 @@ extension TCPEndpointTable {
     /// A TCP segment for one of our addresses (checksum already verified).
     public func handle(segment: TCPRepr, payload: UnsafeRawBufferPointer, source: IPv4Address,
                        destination: IPv4Address, now: TCPInstant) {
-        statistics.segmentsReceived += 1
+        handle(segment: segment, payload: TCPPayload(payload), source: source, destination: destination, now: now)
+    }
+
+    /// As above, for a payload in one region or several (a packet chain,
+    /// segments the stack coalesced); `segment` is the first one's header.
+    public func handle(segment: TCPRepr, payload: TCPPayload, source: IPv4Address,
+                       destination: IPv4Address, now: TCPInstant) {
+        statistics.segmentsReceived += payload.segmentCount
         let tuple = TCPFourTuple(local: TCPEndpoint(address: destination, port: segment.destinationPort),
                                  remote: TCPEndpoint(address: source, port: segment.sourcePort))
         if let slot = byTuple[tuple], let connection = slots[Int(slot)] {

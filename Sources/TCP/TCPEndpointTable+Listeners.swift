@@ -63,7 +63,7 @@ extension TCPEndpointTable {
 
     // MARK: Segments for a listener
 
-    func handleForListener(_ index: Int, tuple: TCPFourTuple, segment: TCPRepr, payload: UnsafeRawBufferPointer,
+    func handleForListener(_ index: Int, tuple: TCPFourTuple, segment: TCPRepr, payload: TCPPayload,
                            reuseAbove: TCPSequenceNumber?, now: TCPInstant) {
         let flags = segment.flags
         if flags.contains(.rst) { return }
@@ -140,7 +140,7 @@ extension TCPEndpointTable {
     }
 
     func completeCookieHandshake(_ index: Int, tuple: TCPFourTuple, segment: TCPRepr,
-                                 payload: UnsafeRawBufferPointer, now: TCPInstant) -> Bool {
+                                 payload: TCPPayload, now: TCPInstant) -> Bool {
         let ourISN = TCPSequenceNumber(segment.acknowledgmentNumber) - 1
         let clientISN = TCPSequenceNumber(segment.sequenceNumber) - 1
         guard let decoded = cookies.check(tuple: tuple, clientISN: clientISN, ourISN: ourISN, now: now) else {

@@ -26,6 +26,20 @@ public struct IPv4Packet {
         guard totalLength <= bytes.count else { throw .truncated }
     }
 
+    /// As `init(checking:)` for a packet in several buffers: the header lies
+    /// in `bytes` (the first buffer), `totalLength` within `packetLength`,
+    /// the bytes of the whole chain. `payload` then covers the first buffer only.
+    @inlinable
+    public init(checking bytes: UnsafeMutableRawBufferPointer, packetLength: Int) throws(WireError) {
+        guard bytes.count >= Self.minimumHeaderLength else { throw .truncated }
+        self.bytes = bytes
+        guard version == 4 else { throw .badVersion }
+        guard headerLength >= Self.minimumHeaderLength else { throw .badHeaderLength }
+        guard headerLength <= bytes.count else { throw .truncated }
+        guard totalLength >= headerLength else { throw .badLength }
+        guard totalLength <= packetLength else { throw .truncated }
+    }
+
     @inlinable public var version: UInt8 { bytes.u8(at: 0) >> 4 }
 
     /// IHL in bytes (20...60).

@@ -43,6 +43,7 @@ struct TCPOverLoopbackTests {
         }, seconds: 60)
         #expect(done, "received \(received.count) of \(size)")
         #expect(received == data)
+        #expect(net.b.counters[.tcpCoalesced] > 0, "bursts of the bulk direction are coalesced on receive (GRO)")
 
         // Orderly close both ways: A shuts down, B sees end of stream, B closes.
         net.a.tcpShutdownWrite(client)

@@ -375,7 +375,7 @@ final class SoftwareVirtioNetDevice {
     /// Delivers `frames` into receive queue `pair`'s buffers; returns how
     /// many fitted (the rest are dropped, as a device without buffers does).
     @discardableResult
-    func receive(_ frames: [[UInt8]], pair: Int = 0, headerFlags: UInt8 = 0) -> Int {
+    func receive(_ frames: [[UInt8]], pair: Int = 0, headerFlags: UInt8 = 0, gsoType: UInt8 = 0) -> Int {
         let index = 2 * pair
         let headerSize = negotiatedHeaderSize
         let mergeable = driverFeatures.contains(.mergeableRxBuffers)
@@ -383,6 +383,7 @@ final class SoftwareVirtioNetDevice {
         for frame in frames {
             var header = [UInt8](repeating: 0, count: headerSize)
             header[0] = headerFlags
+            header[1] = gsoType
             var bytes = header + frame
             var entries: [(id: Int, length: Int)] = []
             var heads: [Int] = []

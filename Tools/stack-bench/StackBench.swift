@@ -108,7 +108,7 @@ extension StackBench {
         echo.usesEpoll = epoll
         let result = try echo.run()
         print("dp-stack-bench: TCP echo through sockets over Loopback, \(writeSize)-byte writes\(epoll ? ", the server in an epoll set with writev" : "")")
-        print("  echoed     \(result.bytesEchoed) bytes each way in \(String(format: "%.3f", result.seconds)) s, \(result.segments) segments")
+        print("  echoed     \(result.bytesEchoed) bytes each way in \(String(format: "%.3f", result.seconds)) s, \(result.segments) segments, \(result.coalesced) coalesced on receive (GRO)")
         print("  mallocs    \(result.mallocs) (\(String(format: "%.4f", result.mallocsPerSegment)) per segment), \(result.mallocBytes) bytes; frees \(result.frees)")
         if let jsonPath {
             let document: [String: Any] = [

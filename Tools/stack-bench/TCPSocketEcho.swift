@@ -30,6 +30,8 @@ struct TCPSocketEcho {
     struct Result {
         var bytesEchoed = 0
         var segments = 0
+        /// Of the segments received, those merged into an earlier one (GRO).
+        var coalesced = 0
         var seconds = 0.0
         var mallocs = 0
         var mallocBytes = 0
@@ -142,6 +144,7 @@ struct TCPSocketEcho {
         defer { buffers.deallocate() }
         _ = try echo(link, &buffers, bytes: warmupBytes)
         let segmentsBefore = Int(link.client.stack.counters[.tcpSent] + link.server.stack.counters[.tcpSent])
+        let coalescedBefore = Int(link.client.stack.counters[.tcpCoalesced] + link.server.stack.counters[.tcpCoalesced])
         beforeMeasuring()
         if countsMallocs { MallocInterposerSwift.initialize() }
         let start = TSCClock.monotonicNanoseconds()
@@ -153,6 +156,7 @@ struct TCPSocketEcho {
         result.seconds = Double(TSCClock.monotonicNanoseconds() - start) / 1e9
         result.bytesEchoed = echoed
         result.segments = Int(link.client.stack.counters[.tcpSent] + link.server.stack.counters[.tcpSent]) - segmentsBefore
+        result.coalesced = Int(link.client.stack.counters[.tcpCoalesced] + link.server.stack.counters[.tcpCoalesced]) - coalescedBefore
         result.mallocs = statistics.mallocCount
         result.mallocBytes = statistics.mallocBytesCount
         result.frees = statistics.freeCount

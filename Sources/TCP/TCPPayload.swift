@@ -1,0 +1,97 @@
+/// The payload of one received segment, as TCP reads it: one region of
+/// bytes, or several (a segment that arrived as a packet chain, or the
+/// in-order segments of one flow that the stack coalesced: receive GRO,
+/// Docs/TCP.md). Read only during the call that gets it: TCP copies it
+/// once, into the receive ring, whatever its shape.
+///
+/// A value of a few words; trimming (`dropFirst`, `prefix`) moves offsets,
+/// never bytes, and nothing here allocates.
+public struct TCPPayload {
+    /// The first region (the whole payload when `others` is empty).
+    let first: UnsafeRawBufferPointer
+    /// The regions after the first, in order (owned by the caller).
+    let others: UnsafeBufferPointer<UnsafeRawBufferPointer>
+    /// Bytes trimmed off the front of the regions.
+    var skip: Int
+    /// Bytes in the payload (after trimming).
+    public private(set) var count: Int
+    /// Segments on the wire this payload carried: more than 1 after
+    /// coalescing (TCP owes a duplicate ACK per out-of-order segment).
+    public let segmentCount: Int
+
+    /// A contiguous payload (one segment).
+    public init(_ bytes: UnsafeRawBufferPointer) {
+        first = bytes
+        others = UnsafeBufferPointer(start: nil, count: 0)
+        skip = 0
+        count = bytes.count
+        segmentCount = 1
+    }
+
+    /// A payload in `first` then each of `others`, carried by
+    /// `segmentCount` segments on the wire.
+    public init(first: UnsafeRawBufferPointer, others: UnsafeBufferPointer<UnsafeRawBufferPointer>, segmentCount: Int) {
+        self.first = first
+        self.others = others
+        skip = 0
+        var total = first.count
+        for region in others { total += region.count }
+        count = total
+        self.segmentCount = max(segmentCount, 1)
+    }
+
+    /// The payload without its first `n` bytes (already received data).
+    public func dropFirst(_ n: Int) -> TCPPayload {
+        var trimmed = self
+        let removed = min(max(n, 0), count)
+        trimmed.skip += removed
+        trimmed.count -= removed
+        return trimmed
+    }
+
+    /// The first `n` bytes of the payload (what fits the window).
+    public func prefix(_ n: Int) -> TCPPayload {
+        var trimmed = self
+        trimmed.count = min(max(n, 0), count)
+        return trimmed
+    }
+
+    /// Calls `body` with each region of the payload in order, trimmed.
+    public func forEachRegion(_ body: (UnsafeRawBufferPointer) -> Void) {
+        var toSkip = skip
+        var left = count
+        var index = -1
+        while left > 0 && index < others.count {
+            let region = index < 0 ? first : others[index]
+            index += 1
+            if toSkip >= region.count {
+                toSkip -= region.count
+                continue
+            }
+            let n = min(region.count - toSkip, left)
+            body(UnsafeRawBufferPointer(rebasing: region[toSkip..<(toSkip + n)]))
+            toSkip = 0
+            left -= n
+        }
+    }
+
+    /// Copies the payload into `destination` (count bytes).
+    public func copyBytes(to destination: UnsafeMutableRawPointer) {
+        var at = 0
+        forEachRegion { region in
+            (destination + at).copyMemory(from: region.baseAddress!, byteCount: region.count)
+            at += region.count
+        }
+    }
+}
+
+extension TCPByteRing {
+    /// Writes `payload` at `offset` after the head without committing it
+    /// (as `write(at:from:)` for one region). Returns the bytes written.
+    @discardableResult
+    public mutating func write(at offset: Int, from payload: TCPPayload) -> Int {
+        var written = 0
+        payload.forEachRegion { region in written += write(at: offset + written, from: region) }
+        return written
+    }
+}
