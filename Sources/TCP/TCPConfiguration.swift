@@ -59,6 +59,14 @@ public struct TCPConfiguration: Sendable, Hashable {
     public var maximumTimeWaitEntries = 65536
     /// Answer SYNs with SYN cookies when a listener's backlog is full.
     public var synCookies = true
+    /// Bytes per chunk of the connections' send and receive rings (memory is
+    /// charged a chunk at a time as data is queued, see `TCPByteRing`).
+    public var ringChunkSize = 4096
+    /// Bytes of ring chunks all connections of the core may hold at once;
+    /// beyond it windows shrink and sends return EAGAIN.
+    public var bufferBudgetBytes = 1 << 30
+    /// Free chunks the core keeps for reuse (more go back to the system).
+    public var cachedRingChunks = 4096
     /// Options for connections and listeners opened without their own
     /// (the per-stack choice of buffers, congestion control, ...).
     public var defaultConnectionOptions = TCPConnectionOptions()

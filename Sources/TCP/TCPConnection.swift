@@ -148,13 +148,14 @@ public final class TCPConnection {
     /// A connection in CLOSED; `connect` or `listen` starts it.
     public init(configuration: TCPConfiguration, options: TCPConnectionOptions = TCPConnectionOptions(),
                 local: TCPEndpoint, remote: TCPEndpoint = TCPEndpoint(address: .any, port: 0),
-                secrets: TCPInitialSequenceNumbers) {
+                secrets: TCPInitialSequenceNumbers, chunkCache: TCPChunkCache? = nil) {
         self.configuration = configuration
         self.options = options
         self.tuple = TCPFourTuple(local: local, remote: remote)
         self.sequenceNumbers = secrets
-        sendBuffer = TCPByteRing(capacity: options.sendBufferSize)
-        receiveBuffer = TCPByteRing(capacity: options.receiveBufferSize)
+        let cache = chunkCache ?? TCPChunkCache(chunkSize: configuration.ringChunkSize)
+        sendBuffer = TCPByteRing(capacity: options.sendBufferSize, cache: cache)
+        receiveBuffer = TCPByteRing(capacity: options.receiveBufferSize, cache: cache)
         reassembly = TCPReassemblyQueue(capacity: configuration.maximumOutOfOrderRanges)
         scoreboard = TCPSACKScoreboard(capacity: configuration.maximumSACKScoreboardRanges)
         roundTrip = TCPRoundTripEstimator(
@@ -353,7 +354,8 @@ public final class TCPConnection {
         sendBuffer.copy(offset: segment.payloadOffset, length: segment.payloadLength, to: destination)
     }
 
-    /// The payload of a segment as up to two regions of the send ring.
+    /// The payload of a segment as up to two regions of the send ring (all
+    /// of it when it spans at most two chunks; see `TCPByteRing.regions`).
     public func payloadRegions(of segment: TCPOutgoingSegment) -> (UnsafeRawBufferPointer, UnsafeRawBufferPointer) {
         sendBuffer.regions(offset: segment.payloadOffset, length: segment.payloadLength)
     }
