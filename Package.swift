@@ -130,7 +130,7 @@ let package = Package(
         // MARK: Sockets: the per-core BSD socket API (Swift), and its C face
         .target(
             name: "Sockets",
-            dependencies: ["Stack", "Wire", "Platform", "CPlatform",
+            dependencies: ["Stack", "TCP", "Wire", "Platform", "CPlatform",
                            .product(name: "SystemPackage", package: "swift-system"),
                            .product(name: "Atomics", package: "swift-atomics")],
             path: "Sources/Sockets", swiftSettings: fastPath),
@@ -273,7 +273,7 @@ let package = Package(
         // MARK: SwiftNIO transport (Docs/NIO.md)
         .target(
             name: "DataplaneNIO",
-            dependencies: ["Sockets", "Stack", "Ports", "NetDevice", "Packets", "Platform", "Wire",
+            dependencies: ["Sockets", "Stack", "TCP", "Ports", "NetDevice", "Packets", "Platform", "Wire",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "Atomics", package: "swift-atomics"),

@@ -13,6 +13,7 @@ extension NetStack {
     var tcp: TCPEndpointTable {
         if let table = tcpTable { return table }
         var configuration = tcpConfiguration
+        configuration.receiveLending = true  // deliverTCP lends packet buffers
         let smallestMTU = interfaces.map(\.mtu).min() ?? configuration.mtu
         // Ethernet + IPv4 + TCP headers with options must fit one buffer.
         let bufferMTU = pool.dataRoomSize - EthernetFrame.headerLength
@@ -59,12 +60,29 @@ extension NetStack {
             if let steering = flowSteering {
                 countIfOnWrongCore(steering, packet, delivery, sourcePort: repr.sourcePort, destinationPort: repr.destinationPort)
             }
-            tcp.handle(segment: repr, payload: UnsafeRawBufferPointer(segment.payload), source: delivery.source,
-                       destination: delivery.destination, now: tcpNow)
+            let payload = UnsafeRawBufferPointer(segment.payload)
+            let lending = packet.isContiguous ? lend(packet, payload) : nil
+            if tcp.handle(segment: repr, payload: payload, source: delivery.source,
+                          destination: delivery.destination, now: tcpNow, lending: lending) {
+                lentTCPBuffers.pointee += 1
+                return  // a receive ring keeps the buffer; releaseLentTCPBuffer frees it
+            }
         } catch {
             counters.countMalformed(.tcp, error)
         }
         packet.free()
+    }
+
+    /// The packet holding `payload`, offered to TCP's receive rings so a
+    /// large in-order payload stays where the NIC put it (one copy fewer;
+    /// Docs/NIO.md "Copies"). Charged as the whole buffer, Linux's truesize.
+    /// Not offered when rings already hold a quarter of the pool: received
+    /// data an application leaves unread must not starve the receive queues.
+    private func lend(_ packet: PacketBuffer, _ payload: UnsafeRawBufferPointer) -> TCPBorrowedBytes? {
+        guard payload.count > 0, lentTCPBuffers.pointee < pool.capacity / 4 else { return nil }
+        packet.userData = UInt64(UInt(bitPattern: lentTCPBuffers))
+        return TCPBorrowedBytes(bytes: payload, charge: pool.dataRoomSize,
+                                release: releaseLentTCPBuffer, context: UnsafeMutableRawPointer(packet.header))
     }
 
     // MARK: Timers, output, events
@@ -132,4 +150,12 @@ extension NetStack {
         sendIPv4(packet, protocol: .tcp, to: segment.destination, route: route,
                  timeToLive: ip.timeToLive, typeOfService: ip.typeOfService)
     }
+}
+
+/// A lent packet buffer's release (a C function: the ring keeps no Swift
+/// closure): counts it back and frees it to its pool, on the core's thread.
+private let releaseLentTCPBuffer: @convention(c) (UnsafeMutableRawPointer?) -> Void = { context in
+    let packet = PacketBuffer(header: context!.assumingMemoryBound(to: PacketHeader.self))
+    UnsafeMutablePointer<Int>(bitPattern: UInt(packet.userData))!.pointee -= 1
+    packet.free()
 }

@@ -72,6 +72,9 @@ public final class NetStack {
     /// Where a TCP segment that arrived in several buffers is made
     /// contiguous for the state machine (64 KiB, once per stack).
     let tcpScratch: UnsafeMutableRawBufferPointer
+    /// Received packet buffers TCP's receive rings hold now (NetStack+TCP.swift:
+    /// a lent buffer's `userData` points here, its release counts down).
+    let lentTCPBuffers: UnsafeMutablePointer<Int>
     /// Receives TCP events (readable, writable, acceptable, closed) for the
     /// socket layer, after each poll step.
     public var tcpEventHandler: ((TCPStreamEvent) -> Void)?
@@ -94,6 +97,8 @@ public final class NetStack {
         self.limits = limits
         self.tcpConfiguration = tcpConfiguration
         tcpScratch = .allocate(byteCount: 65_536, alignment: 64)
+        lentTCPBuffers = .allocate(capacity: 1)
+        lentTCPBuffers.initialize(to: 0)
         self.clock = clock
         self.pool = pool
         now = TSCClock.cycles()
@@ -113,7 +118,9 @@ public final class NetStack {
 
     deinit {
         // Buffers go back now, while the pools they came from are alive
-        // (stored properties are released after this, in no useful order).
+        // (stored properties are released after this, in no useful order);
+        // the TCP rings first, which may hold received buffers.
+        tcpTable = nil
         for index in 0..<interfaces.count {
             let interface = interfaces[index]
             interface.releaseBatch()
@@ -123,6 +130,7 @@ public final class NetStack {
         udp.releaseAll()
         receiveBurst.deallocate()
         tcpScratch.deallocate()
+        lentTCPBuffers.deallocate()
     }
 
     // MARK: Configuration

@@ -25,13 +25,16 @@ public struct TCPByteRing {
     public typealias Chunk = UnsafeMutablePointer<TCPRingChunk>
     public let cache: TCPChunkCache
     public let capacity: Int
-    public private(set) var count: Int = 0
+    public internal(set) var count: Int = 0  // also set by appendBorrowed (TCPByteRing+Borrowed.swift)
     @usableFromInline var head: Chunk?
     @usableFromInline var tail: Chunk?
     /// Stream position of the first readable byte (bytes ever removed).
     @usableFromInline var consumed = 0
     /// End of the bytes written so far (committed or ahead), as a position.
     @usableFromInline var writtenEnd = 0
+    /// The held chunks' `extraCharge`s: counted against `capacity` beside
+    /// `count` (TCPByteRing+Borrowed.swift).
+    @usableFromInline var extraCharge = 0
 
     /// A ring with its own cache (tests and stand-alone connections); a
     /// table's connections share the core's cache.
@@ -53,7 +56,7 @@ public struct TCPByteRing {
     /// chunks held plus what the core's budget still allows.
     @inlinable public var freeSpace: Int {
         let held = tail.map { $0.pointee.start + $0.pointee.capacity - (consumed + count) } ?? 0
-        return max(min(capacity - count, max(held, 0) + cache.availableBytes), 0)
+        return max(min(capacity - count - extraCharge, max(held, 0) + cache.availableBytes), 0)
     }
     @inlinable public var isEmpty: Bool { count == 0 }
     /// Chunks held now (memory charged to this ring).
@@ -186,6 +189,7 @@ public struct TCPByteRing {
         let drained = count == 0 && writtenEnd <= consumed
         while let first = head, drained || first.pointee.end <= consumed {
             let hint = first.pointee.hint
+            extraCharge -= first.pointee.extraCharge
             head = first.pointee.next
             if let next = head {
                 next.pointee.hint = hint.flatMap { $0.pointee.start >= next.pointee.start ? $0 : nil }

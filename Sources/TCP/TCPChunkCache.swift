@@ -15,6 +15,9 @@ public struct TCPRingChunk {
     /// itself then goes back to the cache.
     public var release: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?
     public var releaseContext: UnsafeMutableRawPointer?
+    /// What the chunk costs its ring beyond its bytes (a borrowed packet
+    /// buffer's unused room; `TCPBorrowedBytes.charge`), 0 otherwise.
+    public var extraCharge: Int = 0
     /// Head chunk only: the chunk where the last lookup ended (a later
     /// lookup at or after it starts there, so sequential copies are O(1)).
     var hint: UnsafeMutablePointer<TCPRingChunk>?
@@ -88,7 +91,7 @@ public final class TCPChunkCache {
         }
         let data = UnsafeMutableRawPointer(chunk) + Self.headerStride
         chunk.initialize(to: TCPRingChunk(next: nil, base: data, capacity: chunkSize, start: start,
-                                          release: nil, releaseContext: nil, hint: nil))
+                                          release: nil, releaseContext: nil, extraCharge: 0, hint: nil))
         bytesInUse += chunkSize
         chunksInUse += 1
         return chunk

@@ -67,6 +67,12 @@ public struct TCPConfiguration: Sendable, Hashable {
     public var bufferBudgetBytes = 1 << 30
     /// Free chunks the core keeps for reuse (more go back to the system).
     public var cachedRingChunks = 4096
+    /// Segments may come with their packet buffer lent (the table's
+    /// `handle(...lending:)`): windows announce 5/8 of the receive room,
+    /// and in-order payloads that fill 5/8 of their buffer stay in it
+    /// instead of being copied (TCPConnection+Lending.swift). The stack
+    /// turns it on; off, windows are the whole room.
+    public var receiveLending = false
     /// Options for connections and listeners opened without their own
     /// (the per-stack choice of buffers, congestion control, ...).
     public var defaultConnectionOptions = TCPConnectionOptions()

@@ -52,6 +52,10 @@ public final class TCPConnection {
 
     // MARK: Receive side
     var receiveBuffer: TCPByteRing
+    /// The packet buffer lent with the segment being handled (table's
+    /// `handle(...lending:)`), and whether the receive ring kept it.
+    var lentPayload: TCPBorrowedBytes?
+    var lentPayloadTaken = false
     var initialReceiveSequence = TCPSequenceNumber(0)
     var receiveNext = TCPSequenceNumber(0)
     /// RCV.NXT + the window we last announced; never moved left.
@@ -394,7 +398,7 @@ public final class TCPConnection {
 
     /// The window we could announce now, before the right-edge rules.
     var advertisableWindow: Int {
-        let free = receiveBuffer.freeSpace
+        let free = receiveRoom
         let scale = windowScalingEnabled ? Int(receiveWindowScale) : 0
         return (min(free, 65535 << scale) >> scale) << scale
     }
