@@ -201,7 +201,7 @@ let package = Package(
         .executableTarget(
             name: "dp-stack-bench",
             dependencies: [
-                "Capture", "Telemetry", "Stack", "Sockets", "Ports", "NetDevice", "Packets", "Platform", "Wire", "CPlatform",
+                "Capture", "Telemetry", "Stack", "Sockets", "TCP", "Ports", "NetDevice", "Packets", "Platform", "Wire", "CPlatform",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
                 .product(name: "Atomics", package: "swift-atomics"),

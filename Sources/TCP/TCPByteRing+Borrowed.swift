@@ -29,13 +29,13 @@ extension TCPByteRing {
     /// when bytes are written ahead of `count` (out-of-order data waits: the
     /// chunk would have to go between), its charge does not fit in
     /// `capacity` beside what is held, or the core's budget refuses a chunk
-    /// header. A borrowed chunk costs the budget a header's chunk, as any.
+    /// header (a borrowed chunk costs the budget its header only).
     public mutating func appendBorrowed(_ borrowed: TCPBorrowedBytes) -> Bool {
         let length = borrowed.bytes.count
         guard length > 0, let base = borrowed.bytes.baseAddress else { return false }
         let position = consumed + count
         guard writtenEnd == position, count + extraCharge + borrowed.charge <= capacity,
-              let chunk = cache.take(start: position) else { return false }
+              let chunk = cache.takeHeader(start: position) else { return false }
         chunk.pointee.base = UnsafeMutableRawPointer(mutating: base)
         chunk.pointee.capacity = length
         chunk.pointee.release = borrowed.release

@@ -36,8 +36,8 @@ public struct TCPRingChunk {
 public final class TCPChunkCache {
     /// Data bytes per cache chunk.
     public let chunkSize: Int
-    /// Bytes of chunks rings may hold at once (every chunk, borrowed ones too,
-    /// is charged `chunkSize`: its header came from here).
+    /// Bytes of chunks rings may hold at once (a data chunk is charged
+    /// `chunkSize`, a borrowed chunk its header, `headerStride`).
     public let budgetBytes: Int
     /// Free chunks kept for reuse; more are returned to the system.
     public let cachedChunkLimit: Int
@@ -53,6 +53,10 @@ public final class TCPChunkCache {
     public private(set) var budgetRefusals = 0
 
     static let headerStride = (MemoryLayout<TCPRingChunk>.stride + 63) & ~63
+    /// Headers of borrowed chunks (no data area: their bytes lie elsewhere),
+    /// kept for reuse as data chunks are; charged `headerStride` each.
+    private var headerFreeList: UnsafeMutablePointer<TCPRingChunk>?
+    private var headerFreeCount = 0
 
     public init(chunkSize: Int = 4096, budgetBytes: Int = 1 << 30, cachedChunkLimit: Int = 4096) {
         self.chunkSize = max(chunkSize, 1)
@@ -64,6 +68,46 @@ public final class TCPChunkCache {
         while let chunk = freeList {
             freeList = chunk.pointee.next
             UnsafeMutableRawPointer(chunk).deallocate()
+        }
+        while let header = headerFreeList {
+            headerFreeList = header.pointee.next
+            UnsafeMutableRawPointer(header).deallocate()
+        }
+    }
+
+    /// A header for a borrowed chunk at `start` (the caller sets its base,
+    /// capacity and release), or nil when the budget is used up.
+    public func takeHeader(start: Int) -> UnsafeMutablePointer<TCPRingChunk>? {
+        guard bytesInUse + Self.headerStride <= budgetBytes else {
+            budgetRefusals += 1
+            return nil
+        }
+        let header: UnsafeMutablePointer<TCPRingChunk>
+        if let free = headerFreeList {
+            headerFreeList = free.pointee.next
+            headerFreeCount -= 1
+            header = free
+        } else {
+            header = UnsafeMutableRawPointer.allocate(byteCount: Self.headerStride, alignment: 64)
+                .bindMemory(to: TCPRingChunk.self, capacity: 1)
+        }
+        header.initialize(to: TCPRingChunk(next: nil, base: UnsafeMutableRawPointer(header), capacity: 0, start: start,
+                                           release: nil, releaseContext: nil, extraCharge: 0, hint: nil))
+        bytesInUse += Self.headerStride
+        chunksInUse += 1
+        return header
+    }
+
+    /// Takes back a borrowed chunk's header (after its release was called).
+    private func giveHeader(_ header: UnsafeMutablePointer<TCPRingChunk>) {
+        bytesInUse -= Self.headerStride
+        chunksInUse -= 1
+        if headerFreeCount < cachedChunkLimit {
+            header.pointee.next = headerFreeList
+            headerFreeList = header
+            headerFreeCount += 1
+        } else {
+            UnsafeMutableRawPointer(header).deallocate()
         }
     }
 
@@ -99,8 +143,11 @@ public final class TCPChunkCache {
 
     /// Takes back a chunk a ring no longer needs (calling a borrowed chunk's release).
     public func give(_ chunk: UnsafeMutablePointer<TCPRingChunk>) {
-        if let release = chunk.pointee.release { release(chunk.pointee.releaseContext) }
-        bytesInUse -= chunkSize  // charged in take(), borrowed or not
+        if let release = chunk.pointee.release {
+            release(chunk.pointee.releaseContext)
+            return giveHeader(chunk)  // borrowed chunks come from takeHeader
+        }
+        bytesInUse -= chunkSize  // charged in take()
         chunksInUse -= 1
         if freeCount < cachedChunkLimit {
             chunk.pointee.next = freeList

@@ -7,6 +7,7 @@ import Packets
 import Platform
 import Sockets
 import Stack
+import TCP
 import Wire
 
 /// TCP echo through the socket layer: a client socket on one core writes
@@ -24,6 +25,9 @@ struct TCPSocketEcho {
     /// The server waits in an epoll set (edge-triggered, with a kernel pipe
     /// beside its socket) and writes back with writev.
     var usesEpoll = false
+    /// The client lends its writes to the send ring (`SocketCore.send(_:borrowing:)`,
+    /// as DataplaneNIO sends its ByteBuffers) instead of having them copied.
+    var lendsWrites = false
     /// Called after the warm-up, just before measuring (a start line for parallel runs).
     var beforeMeasuring: () -> Void = {}
 
@@ -82,10 +86,15 @@ struct TCPSocketEcho {
         var epoll: EpollSet?
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: 8)
         var pipeEnds: [Int32] = [-1, -1]
+        /// A lent write, and the count of lent writes the ring released.
+        let lent = UnsafeMutablePointer<TCPBorrowedBytes>.allocate(capacity: 1)
+        let released = UnsafeMutablePointer<Int>.allocate(capacity: 1)
 
         deinit {
             epoll?.close()
             events.deallocate()
+            lent.deallocate()
+            released.deallocate()
             for end in pipeEnds where end >= 0 { close(end) }
         }
 
@@ -169,7 +178,8 @@ struct TCPSocketEcho {
                 throw SocketError(.timedOut, "the echo stalled at \(echoed) of \(bytes) bytes")
             }
             if written < bytes, written - echoed < 512 * 1024 {
-                written += try sendSome(link.client, link.clientSocket, UnsafeRawBufferPointer(buffers.outgoing))
+                written += lendsWrites ? try sendLent(link, UnsafeRawBufferPointer(buffers.outgoing))
+                    : try sendSome(link.client, link.clientSocket, UnsafeRawBufferPointer(buffers.outgoing))
             }
             link.client.runOnce()
             link.server.runOnce()
@@ -210,6 +220,18 @@ struct TCPSocketEcho {
         }
     }
 
+    /// A non-blocking send that lends the bytes (the same unchanging buffer
+    /// each time; the ring releases each lent write once it is acknowledged).
+    private func sendLent(_ link: Link, _ bytes: UnsafeRawBufferPointer) throws -> Int {
+        link.lent.initialize(to: TCPBorrowedBytes(bytes: bytes, release: countRelease, context: UnsafeMutableRawPointer(link.released)))
+        do throws(SocketError) {
+            return try link.client.send(link.clientSocket, borrowing: UnsafeBufferPointer(start: link.lent, count: 1)).bytes
+        } catch {
+            guard error.errno == .resourceTemporarilyUnavailable else { throw error }
+            return 0
+        }
+    }
+
     /// writev of one buffer split in two (the header/body shape of a server's writes).
     private func sendVector(_ core: SocketCore, _ socket: Int32, _ bytes: UnsafeRawBufferPointer) throws -> Int {
         let half = bytes.count / 2
@@ -242,4 +264,9 @@ struct TCPSocketEcho {
             }
         }
     }
+}
+
+/// Counts a lent write's release (a C function, as the ring calls it).
+private let countRelease: @convention(c) (UnsafeMutableRawPointer?) -> Void = { context in
+    context!.assumingMemoryBound(to: Int.self).pointee += 1
 }
