@@ -13,7 +13,6 @@ extension NetStack {
     var tcp: TCPEndpointTable {
         if let table = tcpTable { return table }
         var configuration = tcpConfiguration
-        configuration.receiveLending = true  // deliverTCP lends packet buffers
         let smallestMTU = interfaces.map(\.mtu).min() ?? configuration.mtu
         // Ethernet + IPv4 + TCP headers with options must fit one buffer.
         let bufferMTU = pool.dataRoomSize - EthernetFrame.headerLength
@@ -61,7 +60,7 @@ extension NetStack {
                 countIfOnWrongCore(steering, packet, delivery, sourcePort: repr.sourcePort, destinationPort: repr.destinationPort)
             }
             let payload = UnsafeRawBufferPointer(segment.payload)
-            let lending = packet.isContiguous ? lend(packet, payload) : nil
+            let lending = packet.isContiguous && tcpConfiguration.receiveLending ? lend(packet, payload) : nil
             if tcp.handle(segment: repr, payload: payload, source: delivery.source,
                           destination: delivery.destination, now: tcpNow, lending: lending) {
                 lentTCPBuffers.pointee += 1

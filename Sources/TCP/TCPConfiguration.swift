@@ -70,8 +70,9 @@ public struct TCPConfiguration: Sendable, Hashable {
     /// Segments may come with their packet buffer lent (the table's
     /// `handle(...lending:)`): windows announce 5/8 of the receive room,
     /// and in-order payloads that fill 5/8 of their buffer stay in it
-    /// instead of being copied (TCPConnection+Lending.swift). The stack
-    /// turns it on; off, windows are the whole room.
+    /// instead of being copied (TCPConnection+Lending.swift); NetStack then
+    /// lends its received packets. Off by default (windows are the whole
+    /// room); DataplaneNIO's stacks turn it on.
     public var receiveLending = false
     /// Options for connections and listeners opened without their own
     /// (the per-stack choice of buffers, congestion control, ...).

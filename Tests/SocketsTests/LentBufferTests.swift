@@ -33,6 +33,13 @@ struct LentBufferTests {
         }
     }
 
+    /// Two cores whose stacks lend received packets to TCP (`receiveLending`).
+    static func lendingCores() throws -> TwoCores {
+        var tcp = TCPConfiguration()
+        tcp.receiveLending = true
+        return try TwoCores(tcp: tcp)
+    }
+
     static func pattern(_ count: Int) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) } }
 
     /// Reads everything `socket` has now into `into`.
@@ -77,7 +84,7 @@ struct LentBufferTests {
     }
 
     @Test func payloadsStayInPacketBuffersUntilReadAndAllComeBack() throws {
-        let net = try TwoCores()
+        let net = try Self.lendingCores()
         let capacity = net.pool.capacity
         do {
             let (client, server, listener) = try net.connectedTCP(port: 5001)
@@ -111,7 +118,7 @@ struct LentBufferTests {
     }
 
     @Test func closingWithUnreadPayloadsGivesTheBuffersBack() throws {
-        let net = try TwoCores()
+        let net = try Self.lendingCores()
         let capacity = net.pool.capacity
         let (client, server, listener) = try net.connectedTCP(port: 5002)
         let data = Self.pattern(60_000)

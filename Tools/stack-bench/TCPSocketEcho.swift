@@ -86,15 +86,13 @@ struct TCPSocketEcho {
         var epoll: EpollSet?
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: 8)
         var pipeEnds: [Int32] = [-1, -1]
-        /// A lent write, and the count of lent writes the ring released.
+        /// A lent write.
         let lent = UnsafeMutablePointer<TCPBorrowedBytes>.allocate(capacity: 1)
-        let released = UnsafeMutablePointer<Int>.allocate(capacity: 1)
 
         deinit {
             epoll?.close()
             events.deallocate()
             lent.deallocate()
-            released.deallocate()
             for end in pipeEnds where end >= 0 { close(end) }
         }
 
@@ -223,7 +221,7 @@ struct TCPSocketEcho {
     /// A non-blocking send that lends the bytes (the same unchanging buffer
     /// each time; the ring releases each lent write once it is acknowledged).
     private func sendLent(_ link: Link, _ bytes: UnsafeRawBufferPointer) throws -> Int {
-        link.lent.initialize(to: TCPBorrowedBytes(bytes: bytes, release: countRelease, context: UnsafeMutableRawPointer(link.released)))
+        link.lent.initialize(to: TCPBorrowedBytes(bytes: bytes, release: countRelease, context: UnsafeMutableRawPointer(lentWritesReleased)))
         do throws(SocketError) {
             return try link.client.send(link.clientSocket, borrowing: UnsafeBufferPointer(start: link.lent, count: 1)).bytes
         } catch {
@@ -265,6 +263,15 @@ struct TCPSocketEcho {
         }
     }
 }
+
+/// Lent writes the rings released. Process-wide and never freed: a ring
+/// still holding lent writes releases them when its connection is freed,
+/// which is after the `Link` that made them is gone.
+nonisolated(unsafe) private let lentWritesReleased: UnsafeMutablePointer<Int> = {
+    let counter = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    counter.initialize(to: 0)
+    return counter
+}()
 
 /// Counts a lent write's release (a C function, as the ring calls it).
 private let countRelease: @convention(c) (UnsafeMutableRawPointer?) -> Void = { context in
