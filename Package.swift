@@ -133,7 +133,7 @@ let package = Package(
         // MARK: Sockets: the per-core BSD socket API (Swift), and its C face
         .target(
             name: "Sockets",
-            dependencies: ["Stack", "Wire", "Platform", "CPlatform",
+            dependencies: ["Stack", "TCP", "Wire", "Platform", "CPlatform",
                            .product(name: "SystemPackage", package: "swift-system"),
                            .product(name: "Atomics", package: "swift-atomics")],
             path: "Sources/Sockets", swiftSettings: fastPath),
@@ -205,7 +205,7 @@ let package = Package(
         .executableTarget(
             name: "dp-stack-bench",
             dependencies: [
-                "Capture", "Telemetry", "Stack", "Sockets", "Ports", "NetDevice", "Packets", "Platform", "Wire", "CPlatform",
+                "Capture", "Telemetry", "Stack", "Sockets", "TCP", "Ports", "NetDevice", "Packets", "Platform", "Wire", "CPlatform",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
                 .product(name: "Atomics", package: "swift-atomics"),
@@ -277,7 +277,7 @@ let package = Package(
         // MARK: SwiftNIO transport (Docs/NIO.md)
         .target(
             name: "DataplaneNIO",
-            dependencies: ["Sockets", "Stack", "Ports", "NetDevice", "Packets", "Platform", "Wire",
+            dependencies: ["Sockets", "Stack", "TCP", "Ports", "NetDevice", "Packets", "Platform", "Wire",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -16,7 +16,12 @@ import Sockets
 /// still be polled) or until the next timer or a task from another thread.
 ///
 /// It is also a `SerialExecutor` (`NIOSerialEventLoopExecutor`): an actor
-/// can run on it, and its jobs are queued without a closure each.
+/// can run on it, and its jobs are queued without a closure each; and a
+/// `TaskExecutor` (SE-0417): a task started with the loop as its executor
+/// preference (`Task(executorPreference:)`, `addTask(executorPreference:)`,
+/// `withTaskExecutorPreference`) runs its nonisolated code on the loop's
+/// thread, so a handler awaiting its channel's `NIOAsyncChannel` reads and
+/// writes without a thread hop per message.
 public final class DataplaneEventLoop: EventLoop, @unchecked Sendable {
     // @unchecked: everything but `inbox`, `thread` and `state` is touched only
     // on the loop's own thread (checked with `inEventLoop`).
@@ -92,7 +97,7 @@ public final class DataplaneEventLoop: EventLoop, @unchecked Sendable {
         let body = {
             switch task {
             case .closure(let body): body()
-            case .job(let job): job.runSynchronously(on: self.asUnownedSerialExecutor())
+            case .job(let job): self.run(job)
             }
         }
         if thread.load(ordering: .relaxed) == me { return body() }
@@ -185,11 +190,19 @@ public final class DataplaneEventLoop: EventLoop, @unchecked Sendable {
         for task in running {
             switch task {
             case .closure(let body): body()
-            case .job(let job): job.runSynchronously(on: asUnownedSerialExecutor())
+            case .job(let job): run(job)
             }
         }
         running.removeAll(keepingCapacity: true)
         return count
+    }
+
+    /// One `enqueue(_:)` serves both executor roles, so a job cannot say
+    /// which one queued it: run it as SE-0417 says an executor that is both
+    /// does, isolated to the loop as a serial executor (an actor's job) with
+    /// the loop as its task executor (a task that prefers the loop).
+    private func run(_ job: UnownedJob) {
+        job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
     }
 
     private func runDueScheduled() -> Int {
@@ -283,6 +296,9 @@ public final class DataplaneEventLoop: EventLoop, @unchecked Sendable {
 }
 
 extension DataplaneEventLoop: NIOSerialEventLoopExecutor {}
+
+// Its `enqueue(_:)` is the serial executor's (above): one queue, the loop's.
+extension DataplaneEventLoop: TaskExecutor {}
 
 /// A channel the loop drives from its interest set.
 protocol LoopSelectable: AnyObject {

@@ -3,6 +3,7 @@ import NIOCore
 import Ports
 import Sockets
 import Stack
+import TCP
 import Wire
 
 extension DataplaneEventLoopGroup {
@@ -23,7 +24,11 @@ extension DataplaneEventLoopGroup {
         let ports = try PortBringUp.start([port], pool: PoolRequest(name: "dataplane-nio", capacity: poolSize), cores: cores)
         let shared = SharedPorts(ports)
         try self.init(cores: cores, configuration: configuration) { index in
-            let stack = NetStack(pool: shared.ports.pool)
+            // Received full segments stay in their packet buffers until read:
+            // one copy, packet → ByteBuffer (Docs/NIO.md "Copies").
+            var tcp = TCPConfiguration()
+            tcp.receiveLending = true
+            let stack = NetStack(pool: shared.ports.pool, tcpConfiguration: tcp)
             try shared.ports.attach(0, core: index, to: stack, InterfaceConfiguration(
                 address: address, gateway: gateway, mtu: mtu, announceOnStart: index == 0))
             stack.start()

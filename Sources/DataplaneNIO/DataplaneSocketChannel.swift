@@ -1,6 +1,7 @@
 import Glibc
 import NIOCore
 import Sockets
+import TCP
 
 /// A TCP connection as a NIO channel: a client's (connect) or a listener's
 /// child (accept). Reads copy from the connection's receive ring into a
@@ -12,8 +13,8 @@ final class DataplaneSocketChannel: DataplaneChannel, @unchecked Sendable {
     // @unchecked: as DataplaneChannel, all state is the loop's.
 
     private var pending = PendingStreamWrites()
-    /// The gathered send's buffer list (reused: no allocation per flush).
-    private let gather = UnsafeMutableBufferPointer<UnsafeRawBufferPointer>.allocate(capacity: 64)
+    /// The lent send's buffer list (reused: no allocation per flush).
+    private let lend = UnsafeMutableBufferPointer<TCPBorrowedBytes>.allocate(capacity: 64)
     private var connectPromise: EventLoopPromise<Void>?
     private var connectTimeout: TimeAmount?
     private var connectTimer: Scheduled<Void>?
@@ -32,7 +33,7 @@ final class DataplaneSocketChannel: DataplaneChannel, @unchecked Sendable {
         self.init(loop: loop, descriptor: descriptor, parent: nil)
     }
 
-    deinit { gather.deallocate() }
+    deinit { lend.deallocate() }
 
     // MARK: Options
 
@@ -238,9 +239,10 @@ final class DataplaneSocketChannel: DataplaneChannel, @unchecked Sendable {
             var offered = 0
             let count: Int
             do {
-                count = try pending.withFlushedBytes(gather) { buffers throws(SocketError) in
-                    offered = buffers.reduce(0) { $0 + $1.count }
-                    return offered == 0 ? 0 : try sockets.send(descriptor, gathering: buffers, flags: [.dontWait, .noSignal])
+                // Lent, not copied: the send ring keeps each ByteBuffer until it is acknowledged.
+                count = try pending.withFlushedLent(lend) { buffers throws(SocketError) in
+                    offered = buffers.reduce(0) { $0 + $1.bytes.count }
+                    return offered == 0 ? (0, 0) : try sockets.send(descriptor, borrowing: buffers, flags: [.dontWait, .noSignal])
                 }
             } catch {
                 if error.isWouldBlock { break }

@@ -1,5 +1,6 @@
 import NIOCore
 import Sockets
+import TCP
 
 /// A TCP channel's writes not yet in the socket: the first `flushedCount`
 /// were flushed and go out as the send buffer takes them; the rest wait
@@ -26,22 +27,31 @@ struct PendingStreamWrites {
     mutating func markFlushed() { flushedCount = writes.count }
 
     /// Calls `body` with the readable bytes of the first flushed writes (at
-    /// most `scratch.count`), their storage retained meanwhile — the
-    /// pointers go to one gathered send, as NIOPosix hands them to writev.
-    func withFlushedBytes<Result>(_ scratch: UnsafeMutableBufferPointer<UnsafeRawBufferPointer>,
-                                  _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(SocketError) -> Result)
-        throws(SocketError) -> Result {
-        let count = min(flushedCount, scratch.count)
-        var storages: [Unmanaged<AnyObject>] = []
-        storages.reserveCapacity(count)
-        for i in 0..<count {
-            writes[writes.index(writes.startIndex, offsetBy: i)].buffer.withUnsafeReadableBytesWithStorageManagement { bytes, storage in
-                scratch[i] = bytes
-                storages.append(storage.retain())
+    /// most `scratch.count`; empty ones left out) to lend to the socket: each
+    /// is given with its storage retained once more, and `body` returns how
+    /// many, from the first, the send ring took (it releases those when
+    /// their bytes are acknowledged); the rest are released here.
+    func withFlushedLent(_ scratch: UnsafeMutableBufferPointer<TCPBorrowedBytes>,
+                         _ body: (UnsafeBufferPointer<TCPBorrowedBytes>) throws(SocketError) -> (bytes: Int, borrowed: Int))
+        throws(SocketError) -> Int {
+        var lent = 0
+        var index = writes.startIndex
+        for _ in 0..<flushedCount where lent < scratch.count {
+            writes[index].buffer.withUnsafeReadableBytesWithStorageManagement { bytes, storage in
+                guard !bytes.isEmpty else { return }
+                scratch[lent] = TCPBorrowedBytes(bytes: bytes, release: releaseByteBufferStorage,
+                                                 context: storage.retain().toOpaque())
+                lent += 1
             }
+            index = writes.index(after: index)
         }
-        defer { for storage in storages { storage.release() } }
-        return try body(UnsafeBufferPointer(rebasing: scratch[0..<count]))
+        var taken = 0
+        defer {
+            for i in taken..<lent { Unmanaged<AnyObject>.fromOpaque(scratch[i].context!).release() }
+        }
+        let result = try body(UnsafeBufferPointer(rebasing: scratch[0..<lent]))
+        taken = result.borrowed
+        return result.bytes
     }
 
     /// `count` bytes of the flushed writes went into the socket, in order:
@@ -83,4 +93,10 @@ struct PendingStreamWrites {
         }
         return promises.reversed()
     }
+}
+
+/// A lent `ByteBuffer`'s release: the send ring calls it (on the loop's
+/// thread) once the bytes are acknowledged or the connection is freed.
+private let releaseByteBufferStorage: @convention(c) (UnsafeMutableRawPointer?) -> Void = { context in
+    Unmanaged<AnyObject>.fromOpaque(context!).release()
 }

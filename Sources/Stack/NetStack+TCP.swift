@@ -101,7 +101,13 @@ extension NetStack {
         let first = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(packet.bytes)[headerLength...])
         let payload = TCPPayload(first: first, others: UnsafeBufferPointer(rebasing: regions[0..<others]),
                                  segmentCount: segments)
-        tcp.handle(segment: repr, payload: payload, source: delivery.source, destination: delivery.destination, now: tcpNow)
+        // A one-buffer segment may stay where the NIC put it (receive lending).
+        let lending = others == 0 && tcpConfiguration.receiveLending ? lend(packet, first) : nil
+        if tcp.handle(segment: repr, payload: payload, source: delivery.source, destination: delivery.destination,
+                      now: tcpNow, lending: lending) {
+            lentTCPBuffers.pointee += 1
+            return  // a receive ring keeps the buffer; releaseLentTCPBuffer frees it
+        }
         packet.free()
     }
 
@@ -140,6 +146,18 @@ extension NetStack {
     /// before TCP's output runs.
     func flushCoalescedTCP() {
         while tcpCoalescer.count > 0 { flushTCPRun(at: tcpCoalescer.count - 1) }
+    }
+
+    /// The packet holding `payload`, offered to TCP's receive rings so a
+    /// large in-order payload stays where the NIC put it (one copy fewer;
+    /// Docs/NIO.md "Copies"). Charged as the whole buffer, Linux's truesize.
+    /// Not offered when rings already hold a quarter of the pool: received
+    /// data an application leaves unread must not starve the receive queues.
+    private func lend(_ packet: PacketBuffer, _ payload: UnsafeRawBufferPointer) -> TCPBorrowedBytes? {
+        guard payload.count > 0, lentTCPBuffers.pointee < pool.capacity / 4 else { return nil }
+        packet.userData = UInt64(UInt(bitPattern: lentTCPBuffers))
+        return TCPBorrowedBytes(bytes: payload, charge: pool.dataRoomSize,
+                                release: releaseLentTCPBuffer, context: UnsafeMutableRawPointer(packet.header))
     }
 
     // MARK: Timers, output, events
@@ -254,4 +272,12 @@ extension NetStack {
         }
         return true
     }
+}
+
+/// A lent packet buffer's release (a C function: the ring keeps no Swift
+/// closure): counts it back and frees it to its pool, on the core's thread.
+private let releaseLentTCPBuffer: @convention(c) (UnsafeMutableRawPointer?) -> Void = { context in
+    let packet = PacketBuffer(header: context!.assumingMemoryBound(to: PacketHeader.self))
+    UnsafeMutablePointer<Int>(bitPattern: UInt(packet.userData))!.pointee -= 1
+    packet.free()
 }

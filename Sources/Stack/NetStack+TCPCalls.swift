@@ -94,6 +94,39 @@ extension NetStack {
         return result
     }
 
+    /// Queues `buffers` in order without copying them (the send ring keeps
+    /// each whole until it is acknowledged, then calls its `release`;
+    /// TCPBorrowedBytes) and sends what the windows allow, once. A buffer
+    /// the ring cannot keep whole now is copied in part, as much as fits,
+    /// and queueing stops there. `borrowed`: how many buffers, from the
+    /// first, the ring now owns; the others are still the caller's.
+    public func tcpSend(_ stream: TCPStreamHandle, borrowing buffers: UnsafeBufferPointer<TCPBorrowedBytes>)
+        -> (result: TCPSendResult, borrowed: Int) {
+        var borrowed = 0
+        let result = (try? tcp.withConnection(stream.id) { connection -> TCPSendResult in
+            switch connection.state {
+            case .synSent, .synReceived:
+                return .notYetOpen
+            case .established, .closeWait:
+                var total = 0
+                for buffer in buffers {
+                    if (try? connection.send(borrowing: buffer)) == true {
+                        borrowed += 1
+                        total += buffer.bytes.count
+                        continue
+                    }
+                    if let count = try? connection.send(buffer.bytes) { total += count }
+                    break
+                }
+                return .queued(total)
+            default:
+                return .closed(TCPStreamState(state: connection.state))
+            }
+        }) ?? .unknown
+        if case .queued = result { runTCP() }
+        return (result, borrowed)
+    }
+
     /// Queues `buffers` in order (as many bytes as the send buffer takes) and
     /// then sends what the windows allow, once: writev's semantics, so small
     /// pieces (an HTTP head and body) leave together, not a segment each.

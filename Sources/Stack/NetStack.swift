@@ -75,6 +75,9 @@ public final class NetStack {
     var tcpDeadline: TCPInstant?
     /// Software receive coalescing (GRO) of TCP segments within a burst.
     let tcpCoalescer: TCPReceiveCoalescer
+    /// Received packet buffers TCP's receive rings hold now (NetStack+TCP.swift:
+    /// a lent buffer's `userData` points here, its release counts down).
+    let lentTCPBuffers: UnsafeMutablePointer<Int>
     /// Receives TCP events (readable, writable, acceptable, closed) for the
     /// socket layer, after each poll step.
     public var tcpEventHandler: ((TCPStreamEvent) -> Void)?
@@ -97,6 +100,8 @@ public final class NetStack {
         self.limits = limits
         self.tcpConfiguration = tcpConfiguration
         tcpCoalescer = TCPReceiveCoalescer(flows: limits.tcpCoalescingFlows)
+        lentTCPBuffers = .allocate(capacity: 1)
+        lentTCPBuffers.initialize(to: 0)
         self.clock = clock
         self.pool = pool
         now = TSCClock.cycles()
@@ -117,7 +122,9 @@ public final class NetStack {
 
     deinit {
         // Buffers go back now, while the pools they came from are alive
-        // (stored properties are released after this, in no useful order).
+        // (stored properties are released after this, in no useful order);
+        // the TCP rings first, which may hold received buffers.
+        tcpTable = nil
         for index in 0..<interfaces.count {
             let interface = interfaces[index]
             interface.releaseBatch()
@@ -128,6 +135,7 @@ public final class NetStack {
         udp.releaseAll()
         tcpCoalescer.releaseAll()
         receiveBurst.deallocate()
+        lentTCPBuffers.deallocate()
     }
 
     // MARK: Configuration

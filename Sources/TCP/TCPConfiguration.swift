@@ -59,6 +59,21 @@ public struct TCPConfiguration: Sendable, Hashable {
     public var maximumTimeWaitEntries = 65536
     /// Answer SYNs with SYN cookies when a listener's backlog is full.
     public var synCookies = true
+    /// Bytes per chunk of the connections' send and receive rings (memory is
+    /// charged a chunk at a time as data is queued, see `TCPByteRing`).
+    public var ringChunkSize = 4096
+    /// Bytes of ring chunks all connections of the core may hold at once;
+    /// beyond it windows shrink and sends return EAGAIN.
+    public var bufferBudgetBytes = 1 << 30
+    /// Free chunks the core keeps for reuse (more go back to the system).
+    public var cachedRingChunks = 4096
+    /// Segments may come with their packet buffer lent (the table's
+    /// `handle(...lending:)`): windows announce 5/8 of the receive room,
+    /// and in-order payloads that fill 5/8 of their buffer stay in it
+    /// instead of being copied (TCPConnection+Lending.swift); NetStack then
+    /// lends its received packets. Off by default (windows are the whole
+    /// room); DataplaneNIO's stacks turn it on.
+    public var receiveLending = false
     /// Options for connections and listeners opened without their own
     /// (the per-stack choice of buffers, congestion control, ...).
     public var defaultConnectionOptions = TCPConnectionOptions()

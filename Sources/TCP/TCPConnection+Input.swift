@@ -295,7 +295,7 @@ extension TCPConnection {
             timestampRecent = stamp.value
             timestampRecentTime = now
         }
-        receiveAdvertisedEdge = receiveNext + min(receiveBuffer.freeSpace, 65535)
+        receiveAdvertisedEdge = receiveNext + min(receiveRoom, 65535)
         congestion = TCPCongestionController(options.congestionControl, mss: sendMSS)
         sendWindow = Int(segment.window) << Int(sendWindowScale)
         maximumSendWindow = sendWindow

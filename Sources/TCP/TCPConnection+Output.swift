@@ -66,8 +66,8 @@ extension TCPConnection {
         // Receiver SWS avoidance: move the right edge only by a useful amount,
         // and never move it left (RFC 9293 3.8.6.2.2).
         let threshold = min(receiveBuffer.capacity / 2, sendMSS)
-        if window < current || window - current < threshold { window = min(current, receiveBuffer.freeSpace) }
-        if window < current && current <= receiveBuffer.freeSpace { window = current }
+        if window < current || window - current < threshold { window = min(current, receiveRoom) }
+        if window < current && current <= receiveRoom { window = current }
         let field = min(window >> scale, 65535)
         let edge = receiveNext + (field << scale)
         if receiveAdvertisedEdge < edge { receiveAdvertisedEdge = edge }
@@ -78,7 +78,7 @@ extension TCPConnection {
         var flags: TCPFlags = [.syn]
         var synOptions = TCPOptions()
         synOptions.maximumSegmentSize = UInt16(min(localMSS, 65535))
-        let window = UInt16(min(receiveBuffer.freeSpace, 65535))
+        let window = UInt16(min(receiveRoom, 65535))
         if state == .synReceived {
             flags.insert(.ack)
             if windowScalingEnabled { synOptions.windowScale = receiveWindowScale }

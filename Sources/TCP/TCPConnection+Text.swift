@@ -30,11 +30,14 @@ extension TCPConnection {
 
         if bytes.count > 0 {
             if offset == 0 {
-                receiveBuffer.write(at: receiveBuffer.count, from: bytes)
                 var newNext = begin + bytes.count
                 let hadHoles = !reassembly.isEmpty
-                if let reached = reassembly.takeContiguous(from: newNext) { newNext = reached }
-                receiveBuffer.commit(newNext - receiveNext)
+                // Kept in its packet buffer (no copy) or copied into the ring.
+                if !keepLentPayload(bytes) {
+                    receiveBuffer.write(at: receiveBuffer.count, from: bytes)
+                    if let reached = reassembly.takeContiguous(from: newNext) { newNext = reached }
+                    receiveBuffer.commit(newNext - receiveNext)
+                }
                 statistics.bytesReceived += newNext - receiveNext
                 receiveNext = newNext
                 pendingEvents.insert(.readable)

@@ -52,6 +52,10 @@ public final class TCPConnection {
 
     // MARK: Receive side
     var receiveBuffer: TCPByteRing
+    /// The packet buffer lent with the segment being handled (table's
+    /// `handle(...lending:)`), and whether the receive ring kept it.
+    var lentPayload: TCPBorrowedBytes?
+    var lentPayloadTaken = false
     var initialReceiveSequence = TCPSequenceNumber(0)
     var receiveNext = TCPSequenceNumber(0)
     /// RCV.NXT + the window we last announced; never moved left.
@@ -148,13 +152,14 @@ public final class TCPConnection {
     /// A connection in CLOSED; `connect` or `listen` starts it.
     public init(configuration: TCPConfiguration, options: TCPConnectionOptions = TCPConnectionOptions(),
                 local: TCPEndpoint, remote: TCPEndpoint = TCPEndpoint(address: .any, port: 0),
-                secrets: TCPInitialSequenceNumbers) {
+                secrets: TCPInitialSequenceNumbers, chunkCache: TCPChunkCache? = nil) {
         self.configuration = configuration
         self.options = options
         self.tuple = TCPFourTuple(local: local, remote: remote)
         self.sequenceNumbers = secrets
-        sendBuffer = TCPByteRing(capacity: options.sendBufferSize)
-        receiveBuffer = TCPByteRing(capacity: options.receiveBufferSize)
+        let cache = chunkCache ?? TCPChunkCache(chunkSize: configuration.ringChunkSize)
+        sendBuffer = TCPByteRing(capacity: options.sendBufferSize, cache: cache)
+        receiveBuffer = TCPByteRing(capacity: options.receiveBufferSize, cache: cache)
         reassembly = TCPReassemblyQueue(capacity: configuration.maximumOutOfOrderRanges)
         scoreboard = TCPSACKScoreboard(capacity: configuration.maximumSACKScoreboardRanges)
         roundTrip = TCPRoundTripEstimator(
@@ -360,7 +365,8 @@ public final class TCPConnection {
         sendBuffer.copy(offset: segment.payloadOffset + offset, length: count, to: destination)
     }
 
-    /// The payload of a segment as up to two regions of the send ring.
+    /// The payload of a segment as up to two regions of the send ring (all
+    /// of it when it spans at most two chunks; see `TCPByteRing.regions`).
     public func payloadRegions(of segment: TCPOutgoingSegment) -> (UnsafeRawBufferPointer, UnsafeRawBufferPointer) {
         sendBuffer.regions(offset: segment.payloadOffset, length: segment.payloadLength)
     }
@@ -399,7 +405,7 @@ public final class TCPConnection {
 
     /// The window we could announce now, before the right-edge rules.
     var advertisableWindow: Int {
-        let free = receiveBuffer.freeSpace
+        let free = receiveRoom
         let scale = windowScalingEnabled ? Int(receiveWindowScale) : 0
         return (min(free, 65535 << scale) >> scale) << scale
     }

@@ -21,31 +21,42 @@ extension TCPEndpointTable {
     /// A TCP segment for one of our addresses (checksum already verified).
     public func handle(segment: TCPRepr, payload: UnsafeRawBufferPointer, source: IPv4Address,
                        destination: IPv4Address, now: TCPInstant) {
-        handle(segment: segment, payload: TCPPayload(payload), source: source, destination: destination, now: now)
+        _ = handle(segment: segment, payload: TCPPayload(payload), source: source, destination: destination, now: now, lending: nil)
     }
 
     /// As above, for a payload in one region or several (a packet chain,
     /// segments the stack coalesced); `segment` is the first one's header.
+    /// `lending`, when given, is the packet buffer holding a one-region
+    /// payload, which a connection's receive ring may keep instead of
+    /// copying it (`TCPConfiguration.receiveLending`); returns true when it
+    /// did (its `release` is called later), false when the buffer is still
+    /// the caller's.
+    @discardableResult
     public func handle(segment: TCPRepr, payload: TCPPayload, source: IPv4Address,
-                       destination: IPv4Address, now: TCPInstant) {
+                       destination: IPv4Address, now: TCPInstant, lending: TCPBorrowedBytes? = nil) -> Bool {
         statistics.segmentsReceived += payload.segmentCount
         let tuple = TCPFourTuple(local: TCPEndpoint(address: destination, port: segment.destinationPort),
                                  remote: TCPEndpoint(address: source, port: segment.sourcePort))
         if let slot = byTuple[tuple], let connection = slots[Int(slot)] {
+            connection.lentPayload = configuration.receiveLending ? lending : nil
             connection.handle(segment: segment, payload: payload, source: source, destination: destination, now: now)
+            let taken = connection.lentPayloadTaken
+            connection.lentPayload = nil
+            connection.lentPayloadTaken = false
             markDirty(slot)
-            return
+            return taken
         }
         var reuseAbove: TCPSequenceNumber? = nil
         if let entry = timeWait[tuple] {
-            guard let reuse = handleInTimeWait(entry, segment: segment, payloadLength: payload.count, now: now) else { return }
+            guard let reuse = handleInTimeWait(entry, segment: segment, payloadLength: payload.count, now: now) else { return false }
             reuseAbove = reuse
         }
         if let index = listenerByEndpoint[tuple.local] ?? listenerByEndpoint[TCPEndpoint(address: .any, port: tuple.local.port)] {
             handleForListener(Int(index), tuple: tuple, segment: segment, payload: payload, reuseAbove: reuseAbove, now: now)
-            return
+            return false
         }
         statistics.resetsForClosedPorts += segment.flags.contains(.rst) ? 0 : 1
         queueControl(TCPConnection.resetReply(to: segment, payloadLength: payload.count, source: source, destination: destination))
+        return false
     }
 }

@@ -96,7 +96,7 @@ extension TCPEndpointTable {
             return
         }
         let connection = TCPConnection(configuration: configuration, options: listener.options,
-                                       local: tuple.local, remote: tuple.remote, secrets: sequenceNumbers)
+                                       local: tuple.local, remote: tuple.remote, secrets: sequenceNumbers, chunkCache: chunkCache)
         connection.state = .listen
         connection.handle(segment: segment, payload: payload, source: tuple.remote.address,
                           destination: tuple.local.address, now: now)
@@ -153,7 +153,7 @@ extension TCPEndpointTable {
             return true  // dropped quietly; the peer retransmits
         }
         let connection = TCPConnection(configuration: configuration, options: listener.options,
-                                       local: tuple.local, remote: tuple.remote, secrets: sequenceNumbers)
+                                       local: tuple.local, remote: tuple.remote, secrets: sequenceNumbers, chunkCache: chunkCache)
         connection.establishFromCookie(decoded, segment: segment, initialSendSequence: ourISN,
                                        initialReceiveSequence: clientISN, now: now)
         statistics.synCookiesAccepted += 1

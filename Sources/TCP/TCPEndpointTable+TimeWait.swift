@@ -27,7 +27,7 @@ extension TCPEndpointTable {
         }
         let local = TCPEndpoint(address: localAddress, port: localPort)
         let connection = TCPConnection(configuration: configuration, options: options, local: local,
-                                       remote: remote, secrets: sequenceNumbers)
+                                       remote: remote, secrets: sequenceNumbers, chunkCache: chunkCache)
         try connection.connect(to: remote, now: now)
         if let reused {
             // Our own TIME-WAIT reused for an active open (like Linux's

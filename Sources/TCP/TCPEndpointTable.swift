@@ -29,6 +29,8 @@ public final class TCPEndpointTable {
     var listenerByEndpoint: [TCPEndpoint: Int32] = [:]
 
     var timeWait: TCPTimeWaitTable
+    /// The chunks of every connection's send and receive rings.
+    public let chunkCache: TCPChunkCache
 
     /// RSTs and cookie SYN-ACKs, which belong to no connection.
     var controlQueue: [TCPOutgoingSegment] = []
@@ -61,6 +63,8 @@ public final class TCPEndpointTable {
         cookies = TCPSYNCookies(key: SipHashKey(k0: key.k0 ^ 0x636f_6f6b_6965_7321, k1: key.k1))
         portKey = SipHashKey(k0: key.k1, k1: key.k0 ^ 0x706f_7274_7321)
         timeWait = TCPTimeWaitTable(capacity: configuration.maximumTimeWaitEntries)
+        chunkCache = TCPChunkCache(chunkSize: configuration.ringChunkSize, budgetBytes: configuration.bufferBudgetBytes,
+                                   cachedChunkLimit: configuration.cachedRingChunks)
         controlQueue.reserveCapacity(controlQueueLimit)
     }
 

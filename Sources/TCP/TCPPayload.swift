@@ -56,6 +56,12 @@ public struct TCPPayload {
         return trimmed
     }
 
+    /// The payload when it lies in one region (trimmed), else nil.
+    public var contiguousRegion: UnsafeRawBufferPointer? {
+        guard others.isEmpty || skip + count <= first.count else { return nil }
+        return UnsafeRawBufferPointer(rebasing: first[skip..<(skip + count)])
+    }
+
     /// Calls `body` with each region of the payload in order, trimmed.
     public func forEachRegion(_ body: (UnsafeRawBufferPointer) -> Void) {
         var toSkip = skip

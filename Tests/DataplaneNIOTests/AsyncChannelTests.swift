@@ -24,9 +24,20 @@ struct AsyncChannelTests {
             group.addTask {
                 try await server.executeThenClose { connections in
                     for try await connection in connections {
-                        try await connection.executeThenClose { inbound, outbound in
-                            for try await buffer in inbound { try await outbound.write(buffer) }
+                        // On the connection's loop (a TaskExecutor): reading
+                        // and writing need no hop, and the echo stays on it.
+                        let loop = connection.channel.eventLoop as! DataplaneEventLoop
+                        let stayed = try await withTaskExecutorPreference(loop) {
+                            try await connection.executeThenClose { inbound, outbound in
+                                var onLoop = loop.inEventLoop
+                                for try await buffer in inbound {
+                                    onLoop = onLoop && loop.inEventLoop
+                                    try await outbound.write(buffer)
+                                }
+                                return onLoop && loop.inEventLoop
+                            }
                         }
+                        #expect(stayed)
                     }
                 }
             }

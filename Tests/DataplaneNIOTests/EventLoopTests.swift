@@ -58,6 +58,27 @@ struct EventLoopTests {
         try await loops.group.shutdownGracefully()
     }
 
+    /// SE-0417: a task that prefers a loop runs its nonisolated code on the
+    /// loop's thread, before and after a suspension, and so do its children.
+    @Test func aTaskPreferringALoopRunsOnIt() async throws {
+        let loops = try TwoLoops()
+        let (first, afterSleep, child) = await Task(executorPreference: loops.b) {
+            let first = loops.b.inEventLoop
+            try? await Task.sleep(for: .milliseconds(5))  // resumes through the executor
+            let afterSleep = loops.b.inEventLoop
+            let child = await withTaskGroup(of: Bool.self) { group in
+                group.addTask { loops.b.inEventLoop }
+                return await group.next()!
+            }
+            return (first, afterSleep, child)
+        }.value
+        #expect(first && afterSleep && child)
+        let onA = await withTaskExecutorPreference(loops.a) { loops.a.inEventLoop && !loops.b.inEventLoop }
+        #expect(onA)
+        #expect(!loops.a.inEventLoop)
+        try await loops.group.shutdownGracefully()
+    }
+
     @Test func shutdownFailsPendingTimersAndStopsTheThreads() throws {
         let loops = try TwoLoops()
         let pending = loops.a.scheduleTask(in: .hours(1)) {}

@@ -3,20 +3,80 @@ import Wire
 @testable import TCP
 
 @Suite struct ByteRingTests {
-    @Test func appendReadAcrossTheEnd() {
-        var ring = TCPByteRing(capacity: 8)
+    @Test func appendReadAcrossChunks() {
+        var ring = TCPByteRing(capacity: 8, cache: TCPChunkCache(chunkSize: 4))
         defer { ring.deallocate() }
         let first = [UInt8]([1, 2, 3, 4, 5, 6]).withUnsafeBytes { ring.append($0) }
         #expect(first == 6)
+        #expect(ring.chunkCount == 2)
         var out = [UInt8](repeating: 0, count: 4)
         let read = out.withUnsafeMutableBytes { ring.read(into: $0) }
         #expect(read == 4)
         #expect(out == [1, 2, 3, 4])
+        #expect(ring.chunkCount == 1)  // the first chunk went back when the head passed it
         let second = [UInt8]([7, 8, 9, 10, 11, 12, 13]).withUnsafeBytes { ring.append($0) }
         #expect(second == 6)  // only 6 fit
-        let (a, b) = ring.regions(offset: 0, length: 8)
-        #expect(Array(a) + Array(b) == [5, 6, 7, 8, 9, 10, 11, 12])
-        #expect(b.count > 0)  // it wrapped
+        let (a, b) = ring.regions(offset: 0, length: 6)
+        #expect(Array(a) + Array(b) == [5, 6, 7, 8, 9, 10])
+        #expect(b.count > 0)  // it spans two chunks
+        var pieces: [UInt8] = []
+        ring.forEachRegion(offset: 0, length: 8) { pieces += Array($0) }
+        #expect(pieces == [5, 6, 7, 8, 9, 10, 11, 12])
+        var copied = [UInt8](repeating: 0, count: 5)
+        copied.withUnsafeMutableBytes { ring.copy(offset: 3, length: 5, to: $0.baseAddress!) }
+        #expect(copied == [8, 9, 10, 11, 12])
+    }
+
+    @Test func drainedRingHoldsNoMemory() {
+        let cache = TCPChunkCache(chunkSize: 16, budgetBytes: 1 << 20, cachedChunkLimit: 1)
+        var ring = TCPByteRing(capacity: 100, cache: cache)
+        defer { ring.deallocate() }
+        #expect(ring.chunkCount == 0)
+        let bytes = [UInt8](0..<50)
+        #expect(bytes.withUnsafeBytes { ring.append($0) } == 50)
+        #expect(ring.chunkCount == 4)
+        #expect(cache.bytesInUse == 64)
+        var out = [UInt8](repeating: 0, count: 50)
+        #expect(out.withUnsafeMutableBytes { ring.read(into: $0) } == 50)
+        #expect(out == bytes)
+        #expect(ring.chunkCount == 0)
+        #expect(cache.bytesInUse == 0)
+        #expect(cache.freeCount == 1)  // one kept, three returned to the system
+        #expect(cache.systemFrees == 3)
+    }
+
+    @Test func budgetPushesBack() {
+        let cache = TCPChunkCache(chunkSize: 8, budgetBytes: 16)
+        var a = TCPByteRing(capacity: 64, cache: cache)
+        var b = TCPByteRing(capacity: 64, cache: cache)
+        defer { a.deallocate(); b.deallocate() }
+        let bytes = [UInt8](repeating: 7, count: 64)
+        #expect(bytes.withUnsafeBytes { a.append($0) } == 16)
+        #expect(b.freeSpace == 0)
+        #expect(bytes.withUnsafeBytes { b.append($0) } == 0)
+        #expect(cache.budgetRefusals > 0)
+        var out = [UInt8](repeating: 0, count: 16)
+        _ = out.withUnsafeMutableBytes { a.read(into: $0) }
+        #expect(b.freeSpace == 16)
+        #expect(bytes.withUnsafeBytes { b.append($0) } == 16)
+    }
+
+    @Test func sequentialCopiesAcrossManyChunks() {
+        var ring = TCPByteRing(capacity: 4096, cache: TCPChunkCache(chunkSize: 64))
+        defer { ring.deallocate() }
+        let bytes = (0..<4000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        #expect(bytes.withUnsafeBytes { ring.append($0) } == 4000)
+        ring.removeFirst(100)
+        var out = [UInt8](repeating: 0, count: 3900)
+        var offset = 0
+        while offset < 3900 {
+            let length = min(1448, 3900 - offset)
+            out.withUnsafeMutableBytes { ring.copy(offset: offset, length: length, to: $0.baseAddress! + offset) }
+            offset += length
+        }
+        #expect(out == Array(bytes[100...]))
+        ring.copy(offset: 0, length: 10, to: &out)  // backwards: restarts at the head
+        #expect(Array(out.prefix(10)) == Array(bytes[100..<110]))
     }
 
     @Test func writeAheadThenCommit() {

@@ -59,7 +59,11 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         try await server.executeThenClose { inbound in
             try await withThrowingDiscardingTaskGroup { connections in
                 for try await connection in inbound {
-                    connections.addTask { await http.handle(value: connection, logger: logger) }
+                    // The connection's task runs on its channel's loop (a
+                    // TaskExecutor): reads, the router and writes without a
+                    // hop to the global executor and back per request.
+                    let loop = connection.channel.eventLoop as? DataplaneEventLoop
+                    connections.addTask(executorPreference: loop) { await http.handle(value: connection, logger: logger) }
                 }
             }
         }

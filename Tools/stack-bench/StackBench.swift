@@ -37,6 +37,8 @@ struct StackBench: ParsableCommand {
 
     @Flag(help: "TCP echo: the server waits in an epoll set (edge-triggered, a kernel pipe beside the socket) and writes with writev, as an epoll server does through the C API or the LD_PRELOAD library.")
     var epoll = false
+    @Flag(help: "TCP echo: the client lends its writes to the send ring (SocketCore.send(_:borrowing:), as DataplaneNIO does) instead of having them copied.")
+    var lend = false
 
     @Option(help: "Scaling: run the echo (UDP, or TCP with --tcp-write) on 1 core and on N cores at once, alternating, and report the ratio.")
     var scalingCores: Int?
@@ -106,8 +108,9 @@ extension StackBench {
         let bytes = Int(megabytes * 1_048_576)
         var echo = TCPSocketEcho(writeSize: writeSize, warmupBytes: bytes, measuredBytes: bytes)
         echo.usesEpoll = epoll
+        echo.lendsWrites = lend
         let result = try echo.run()
-        print("dp-stack-bench: TCP echo through sockets over Loopback, \(writeSize)-byte writes\(epoll ? ", the server in an epoll set with writev" : "")")
+        print("dp-stack-bench: TCP echo through sockets over Loopback, \(writeSize)-byte writes\(epoll ? ", the server in an epoll set with writev" : "")\(lend ? ", the client's writes lent" : "")")
         print("  echoed     \(result.bytesEchoed) bytes each way in \(String(format: "%.3f", result.seconds)) s, \(result.segments) segments, \(result.coalesced) coalesced on receive (GRO)")
         print("  mallocs    \(result.mallocs) (\(String(format: "%.4f", result.mallocsPerSegment)) per segment), \(result.mallocBytes) bytes; frees \(result.frees)")
         if let jsonPath {

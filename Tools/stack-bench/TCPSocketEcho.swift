@@ -7,6 +7,7 @@ import Packets
 import Platform
 import Sockets
 import Stack
+import TCP
 import Wire
 
 /// TCP echo through the socket layer: a client socket on one core writes
@@ -24,6 +25,9 @@ struct TCPSocketEcho {
     /// The server waits in an epoll set (edge-triggered, with a kernel pipe
     /// beside its socket) and writes back with writev.
     var usesEpoll = false
+    /// The client lends its writes to the send ring (`SocketCore.send(_:borrowing:)`,
+    /// as DataplaneNIO sends its ByteBuffers) instead of having them copied.
+    var lendsWrites = false
     /// Called after the warm-up, just before measuring (a start line for parallel runs).
     var beforeMeasuring: () -> Void = {}
 
@@ -84,10 +88,13 @@ struct TCPSocketEcho {
         var epoll: EpollSet?
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: 8)
         var pipeEnds: [Int32] = [-1, -1]
+        /// A lent write.
+        let lent = UnsafeMutablePointer<TCPBorrowedBytes>.allocate(capacity: 1)
 
         deinit {
             epoll?.close()
             events.deallocate()
+            lent.deallocate()
             for end in pipeEnds where end >= 0 { close(end) }
         }
 
@@ -173,7 +180,8 @@ struct TCPSocketEcho {
                 throw SocketError(.timedOut, "the echo stalled at \(echoed) of \(bytes) bytes")
             }
             if written < bytes, written - echoed < 512 * 1024 {
-                written += try sendSome(link.client, link.clientSocket, UnsafeRawBufferPointer(buffers.outgoing))
+                written += lendsWrites ? try sendLent(link, UnsafeRawBufferPointer(buffers.outgoing))
+                    : try sendSome(link.client, link.clientSocket, UnsafeRawBufferPointer(buffers.outgoing))
             }
             link.client.runOnce()
             link.server.runOnce()
@@ -214,6 +222,18 @@ struct TCPSocketEcho {
         }
     }
 
+    /// A non-blocking send that lends the bytes (the same unchanging buffer
+    /// each time; the ring releases each lent write once it is acknowledged).
+    private func sendLent(_ link: Link, _ bytes: UnsafeRawBufferPointer) throws -> Int {
+        link.lent.initialize(to: TCPBorrowedBytes(bytes: bytes, release: countRelease, context: UnsafeMutableRawPointer(lentWritesReleased)))
+        do throws(SocketError) {
+            return try link.client.send(link.clientSocket, borrowing: UnsafeBufferPointer(start: link.lent, count: 1)).bytes
+        } catch {
+            guard error.errno == .resourceTemporarilyUnavailable else { throw error }
+            return 0
+        }
+    }
+
     /// writev of one buffer split in two (the header/body shape of a server's writes).
     private func sendVector(_ core: SocketCore, _ socket: Int32, _ bytes: UnsafeRawBufferPointer) throws -> Int {
         let half = bytes.count / 2
@@ -246,4 +266,18 @@ struct TCPSocketEcho {
             }
         }
     }
+}
+
+/// Lent writes the rings released. Process-wide and never freed: a ring
+/// still holding lent writes releases them when its connection is freed,
+/// which is after the `Link` that made them is gone.
+nonisolated(unsafe) private let lentWritesReleased: UnsafeMutablePointer<Int> = {
+    let counter = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    counter.initialize(to: 0)
+    return counter
+}()
+
+/// Counts a lent write's release (a C function, as the ring calls it).
+private let countRelease: @convention(c) (UnsafeMutableRawPointer?) -> Void = { context in
+    context!.assumingMemoryBound(to: Int.self).pointee += 1
 }

@@ -4,7 +4,9 @@
 # established connection, 64 B and 64 KiB writes, both directions), mallocs
 # counted by ordo-one's malloc interposer after a warm-up; the TCP echo
 # also with the server in an epoll set (EpollSet, as the C API and the
-# LD_PRELOAD library use it) writing with writev. Release build, as
+# LD_PRELOAD library use it) writing with writev, and with the client's
+# writes lent to the send ring instead of copied (DataplaneNIO's path; the
+# full segments received stay in their packet buffers in every run). Release build, as
 # applications run it (a debug build keeps some literals as arrays).
 # Fails when any malloc is counted (or datagrams are lost).
 set -euo pipefail
@@ -17,5 +19,7 @@ for write in 64 65536; do
   .build/release/dp-stack-bench --tcp-write "$write" --megabytes 4 --require-zero
   # The epoll server's path: an edge-triggered set with a kernel pipe beside the socket, writev.
   .build/release/dp-stack-bench --tcp-write "$write" --megabytes 4 --epoll --require-zero
+  # The client's writes lent to the send ring (SocketCore.send(_:borrowing:), DataplaneNIO's path).
+  .build/release/dp-stack-bench --tcp-write "$write" --megabytes 4 --lend --require-zero
 done
-echo "45-stack-malloc: 0 mallocs per UDP echo and per TCP segment through sockets (also through epoll and writev) in the steady state"
+echo "45-stack-malloc: 0 mallocs per UDP echo and per TCP segment through sockets (also through epoll and writev, and with lent writes) in the steady state"
