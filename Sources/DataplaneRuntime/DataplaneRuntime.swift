@@ -31,6 +31,8 @@ struct RuntimeOptions {
     /// --telemetry-name NAME / --no-telemetry (default: a socket named after the process and pid).
     var telemetryName: String?
     var telemetry = true
+    /// --max-sockets and the other table limits (RuntimeOptions+Limits.swift).
+    var limits = RuntimeLimits()
 
     struct Failure: Error {
         var errno: Int32
@@ -89,6 +91,8 @@ struct RuntimeOptions {
                 if let message = TelemetryDirectory.validationError(name: text) { throw Failure(errno: EINVAL, message: "--telemetry-name: \(message)") }
                 options.telemetryName = text
             case "--no-telemetry": options.telemetry = false
+            case let flag where RuntimeLimits.flags.contains(flag):
+                try options.limits.parse(flag, try value(argument))
             case "--capture", "--capture-snaplen", "--capture-count", "--capture-filter":
                 try options.parseCapture(argument, try value(argument))
             default: break
