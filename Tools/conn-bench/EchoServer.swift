@@ -93,7 +93,10 @@ final class EchoServer {
     private func writeStatus(_ path: String, _ sample: MemorySample, steps: Int, stepNanoseconds: UInt64,
                              idleSteps: Int, idleNanoseconds: UInt64) {
         let open = accepted - closed
+        let tcp = core.stack.tcpStatistics
         let fields: [String: Any] = [
+            "syns_dropped": tcp.synsDropped, "syn_cookies_sent": tcp.synCookiesSent,
+            "syn_cookies_accepted": tcp.synCookiesAccepted, "timer_expirations": tcp.timerExpirations,
             "open": open, "accepted": accepted, "closed": closed, "peak_open": peakOpen, "echoed_bytes": echoedBytes,
             "failures": failures, "tcp_connections": sample.tcpConnections, "time_wait": sample.timeWait,
             "rss_bytes": sample.rssBytes, "baseline_rss_bytes": baseline.rssBytes,
