@@ -46,6 +46,7 @@ let package = Package(
         .executable(name: "dp-tcp-bench", targets: ["dp-tcp-bench"]),
         .executable(name: "dp-virtio-test", targets: ["dp-virtio-test"]),
         .executable(name: "dp-tcp-check", targets: ["dp-tcp-check"]),
+        .executable(name: "dp-conn-bench", targets: ["dp-conn-bench"]),
         .executable(name: "dp-impair", targets: ["dp-impair"]),
         // SwiftNIO on the data plane: event loops that are the cores, bootstraps, channels.
         .library(name: "DataplaneNIO", targets: ["DataplaneNIO"]),
@@ -143,7 +144,7 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("dl")]),
         .target(
             name: "DataplaneRuntime",
-            dependencies: ["Capture", "Telemetry", "Sockets", "CDataplane", "Stack", "Ports", "Steering", "NetDevice", "Packets",
+            dependencies: ["Capture", "Telemetry", "Sockets", "CDataplane", "Stack", "TCP", "Ports", "Steering", "NetDevice", "Packets",
                            "Platform", "Wire", "CPlatform",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "SystemPackage", package: "swift-system"),
@@ -254,6 +255,14 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Tools/tcp-check"),
+        // Many idle connections on a tap, with memory accounting (Tools/demo/conn-scale.sh).
+        .executableTarget(
+            name: "dp-conn-bench",
+            dependencies: [
+                "Stack", "Sockets", "TCP", "Ports", "NetDevice", "Packets", "Platform", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tools/conn-bench"),
         // The guest half of the virtio lab tests (Tools/test.d/30-virtio-lab.sh).
         .executableTarget(
             name: "dp-virtio-test",

@@ -29,7 +29,8 @@ static uint16_t *numbers_of;    /* data-plane socket - base -> how many descript
 static int table_size;
 static int null_source = -1;
 
-enum { SOCKET_BASE = 1 << 20, SOCKET_SPAN = 64 << 16 };
+/* As SocketDescriptor: 1 << 26 | core << 20 | slot (the span is calloc'ed: pages are touched only where sockets are). */
+enum { SOCKET_BASE = 1 << 26, SOCKET_SPAN = 64 << 20 };
 
 int32_t dp_preload_socket(int fd) {
     return fd >= 0 && fd < table_size ? socket_of[fd] : 0;

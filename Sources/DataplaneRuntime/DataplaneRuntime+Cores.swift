@@ -7,6 +7,7 @@ import Platform
 import Ports
 import Sockets
 import Stack
+import TCP
 import Telemetry
 import Wire
 
@@ -94,8 +95,13 @@ final class DataplaneRuntime {
     /// thread adopts its own before serving).
     func makeCores() throws -> [SocketCore] {
         var made: [SocketCore] = []
+        let group = options.limits.makeGroup()
         for index in 0..<options.cores {
-            let stack = NetStack(pool: pool)
+            var limits = StackLimits()
+            options.limits.apply(to: &limits)
+            var tcp = TCPConfiguration()
+            options.limits.apply(to: &tcp)
+            let stack = NetStack(pool: pool, limits: limits, tcpConfiguration: tcp)
             let interface = InterfaceConfiguration(address: options.network!, gateway: options.gateway, mtu: options.mtu,
                                                    announceOnStart: index == 0)
             try ports.attach(0, core: index, to: stack, interface)
@@ -105,7 +111,8 @@ final class DataplaneRuntime {
             configuration.privilegedPorts = options.privilegedPorts
             configuration.idleSleepMicroseconds = options.idleSleepMicroseconds
             configuration.idle = options.idlePolicy
-            made.append(try SocketCore(stack: stack, configuration: configuration))
+            options.limits.apply(to: &configuration)
+            made.append(try SocketCore(stack: stack, group: group, configuration: configuration))
         }
         return made
     }

@@ -44,6 +44,8 @@ struct RuntimeOptions {
     var telemetry = true
     /// --route, --arp and --route-config FILE, in order (DataplaneRuntime+Routes.swift).
     var routeCommands: [RouteCommand] = []
+    /// --max-sockets and the other table limits (RuntimeOptions+Limits.swift).
+    var limits = RuntimeLimits()
 
     struct Failure: Error {
         var errno: Int32
@@ -139,6 +141,8 @@ struct RuntimeOptions {
                 } catch {
                     throw Failure(errno: EINVAL, message: "\(argument): \(error)")
                 }
+            case let flag where RuntimeLimits.flags.contains(flag):
+                try options.limits.parse(flag, try value(argument))
             case "--capture", "--capture-snaplen", "--capture-count", "--capture-filter":
                 try options.parseCapture(argument, try value(argument))
             default: break

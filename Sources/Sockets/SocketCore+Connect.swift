@@ -147,7 +147,7 @@ extension SocketCore {
                 throw SocketError(.resourceTemporarilyUnavailable, "no connection is waiting to be accepted")
             }
             try block(timeoutNanoseconds: entry.options.receiveTimeout, "accept") { () throws(SocketError) -> Bool in
-                guard slots.indices.contains(Int(descriptor & 0xFFFF)), slots[Int(descriptor & 0xFFFF)] === entry else {
+                guard let slot = SocketDescriptor.decode(descriptor)?.slot, slots.indices.contains(slot), slots[slot] === entry else {
                     throw SocketError(.badFileDescriptor, "the listening socket was closed while accept waited")
                 }
                 return ready()

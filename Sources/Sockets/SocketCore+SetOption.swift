@@ -38,17 +38,12 @@ extension SocketCore {
         }
     }
 
-    /// SO_RCVBUF / SO_SNDBUF, charged against the core's buffer budget.
+    /// SO_RCVBUF / SO_SNDBUF: the most a ring may hold (memory is charged
+    /// only as data is queued, against the core's TCP buffer budget).
     private func setBufferSize(_ entry: SocketEntry, _ name: Int32, _ value: OptionValue) throws(SocketError) {
         let requested = Int(max(try value.int(), 0))
         // As Linux: doubled for bookkeeping, clamped to the maximum, at least 2 KiB.
         let size = min(max(requested * 2, 2048), configuration.maximumBufferSize)
-        let old = name == SO_RCVBUF ? entry.options.receiveBufferSize : entry.options.sendBufferSize
-        guard reservedBytes - old + size <= configuration.bufferBudgetBytes else {
-            throw SocketError(.noMemory, "\(size) bytes of buffer exceed core \(coreID)'s remaining budget of \(configuration.bufferBudgetBytes - reservedBytes + old)")
-        }
-        reservedBytes += size - old
-        entry.reservedBytes += size - old
         if name == SO_RCVBUF { entry.options.receiveBufferSize = size } else { entry.options.sendBufferSize = size }
     }
 

@@ -25,7 +25,6 @@ public final class SocketCore: @unchecked Sendable {
     var slots: [SocketEntry?] = []
     var freeSlots: [Int] = []
     var openCount = 0
-    var reservedBytes = 0
     var byConnection: [TCPStreamHandle: Int] = [:]
     var byListener: [TCPListenerHandle: Int] = [:]
     var nextEphemeralPort: UInt16
@@ -185,13 +184,11 @@ public final class SocketCore: @unchecked Sendable {
 
     func descriptor(_ slot: Int) -> Int32 { SocketDescriptor.make(core: coreID, slot: slot) }
 
-    /// Takes a slot, the group's and the budget's share for a new socket.
+    /// Takes a slot and the group's share for a new socket (no buffer
+    /// memory: rings are charged as data is queued, so only the limits say no).
     func allocate(_ entry: SocketEntry) throws(SocketError) -> Int {
         guard openCount < configuration.maximumSockets else {
             throw SocketError(.tooManyOpenFiles, "core \(coreID) has \(openCount) sockets open, its limit: close some or raise SocketCoreConfiguration.maximumSockets")
-        }
-        guard reservedBytes + entry.reservedBytes <= configuration.bufferBudgetBytes else {
-            throw SocketError(.noMemory, "the socket needs \(entry.reservedBytes) bytes of buffers and core \(coreID) has \(configuration.bufferBudgetBytes - reservedBytes) of its budget left: close sockets or shrink SO_RCVBUF/SO_SNDBUF")
         }
         guard group.reserveSocket() else {
             throw SocketError(.tooManyOpenFilesInSystem, "all \(group.socketLimit) sockets of the group are open: close some or raise SocketGroup.socketLimit")
@@ -209,7 +206,6 @@ public final class SocketCore: @unchecked Sendable {
             slots.append(entry)
         }
         openCount += 1
-        reservedBytes += entry.reservedBytes
         return slot
     }
 
@@ -295,7 +291,6 @@ public final class SocketCore: @unchecked Sendable {
         for waiter in entry.waiters { waiter.resume() }
         entry.waiters.removeAll()
         udpWaiting.remove(slot)
-        reservedBytes -= entry.reservedBytes
         slots[slot] = nil
         freeSlots.append(slot)
         openCount -= 1

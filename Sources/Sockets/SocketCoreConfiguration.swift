@@ -12,11 +12,10 @@ public enum PrivilegedPortPolicy: Sendable, Equatable {
 
 /// The bounds and policies of one core's socket table.
 public struct SocketCoreConfiguration: Sendable {
-    /// Open sockets on this core (EMFILE beyond).
-    public var maximumSockets = 4096
-    /// Bytes of socket buffers (SO_RCVBUF + SO_SNDBUF of every socket) the
-    /// core may hold; ENOMEM beyond.
-    public var bufferBudgetBytes = 1 << 30
+    /// Open sockets on this core (EMFILE beyond). The table grows as
+    /// sockets open, up to this; nothing is reserved per socket (buffer
+    /// memory is charged as data is queued: `TCPConfiguration.bufferBudgetBytes`).
+    public var maximumSockets = SocketDescriptor.slotsPerCore
     public var defaultReceiveBufferSize = 256 * 1024
     public var defaultSendBufferSize = 256 * 1024
     /// Largest SO_RCVBUF / SO_SNDBUF accepted (larger values are clamped, as Linux's rmem_max).

@@ -74,8 +74,6 @@ final class SocketEntry {
     var pendingError: Errno?
     var shutRead = false
     var shutWrite = false
-    /// Bytes of the core's buffer budget held by this socket.
-    var reservedBytes: Int
     /// Interest sets that watch this socket.
     var interestSets: [ObjectIdentifier: SocketInterestSet] = [:]
     /// Async tasks waiting for this socket to change.
@@ -85,6 +83,5 @@ final class SocketEntry {
         self.kind = kind
         self.nonBlocking = nonBlocking
         self.options = options
-        reservedBytes = options.receiveBufferSize + options.sendBufferSize
     }
 }

@@ -11,7 +11,7 @@ public final class SocketGroup: Sendable {
     let openSockets = ManagedAtomic<Int>(0)
     private let claims = Mutex<[PortKey: [PortClaim]]>([:])
 
-    public init(socketLimit: Int = 1 << 20) {
+    public init(socketLimit: Int = 4 << 20) {
         self.socketLimit = socketLimit
     }
 

@@ -223,6 +223,10 @@ extension NetStack {
     public var tcpStatistics: TCPTableStatistics { tcpTable?.statistics ?? TCPTableStatistics() }
     public var tcpConnectionCount: Int { tcpTable?.connectionCount ?? 0 }
     public var tcpTimeWaitCount: Int { tcpTable?.timeWaitCount ?? 0 }
+    /// Bytes of ring chunks held by connections now, and taken from the system (cached ones too).
+    public var tcpRingMemory: (inUse: Int, fromSystem: Int) {
+        (tcpTable?.chunkCache.bytesInUse ?? 0, tcpTable?.chunkCache.systemBytes ?? 0)
+    }
     /// Counters of live connections plus those already freed.
     public var tcpConnectionTotals: TCPConnectionStatistics { tcpTable?.connectionTotals ?? TCPConnectionStatistics() }
 

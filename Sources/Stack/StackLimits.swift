@@ -40,7 +40,8 @@ public struct StackLimits: Sendable, Equatable {
     public var icmpErrorBurst = 50
 
     // UDP
-    public var udpEndpoints = 1024
+    /// Bound UDP endpoints (made as they are bound, each with its queue).
+    public var udpEndpoints = 65536
     /// Datagrams queued on one endpoint before new ones are dropped.
     public var udpReceiveQueueDatagrams = 256
     /// Ephemeral ports for endpoints bound to port 0.

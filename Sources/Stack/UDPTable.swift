@@ -4,7 +4,9 @@ import Wire
 /// The UDP endpoints of a stack and their demultiplexing: a datagram goes
 /// to the endpoint connected to its exact 4-tuple, else to one bound to its
 /// destination address and port, else to one bound to the port on any
-/// address. Each endpoint has a bounded queue of received datagrams.
+/// address. Each endpoint has a bounded queue of received datagrams. The
+/// entries grow as endpoints are bound, up to the limit (closed ones are
+/// reused first), so an unused limit costs nothing.
 final class UDPTable {
     struct Key: Hashable {
         var localAddress: IPv4Address
@@ -28,6 +30,12 @@ final class UDPTable {
 
     let capacity: Int
     let queueCapacity: Int
+    /// Entries made so far (each with its queue), and the room for them.
+    private(set) var allocated = 0
+    private var storage = 0
+    private var freeEntries: [Int] = []
+    /// Bound endpoints per local port (the conflict scan runs only when > 0).
+    private var portUsers: [UInt16: Int] = [:]
     let ephemeralPorts: ClosedRange<UInt16>
     private var nextEphemeral: UInt16
     private(set) var entries: UnsafeMutablePointer<Entry>
@@ -38,30 +46,45 @@ final class UDPTable {
         queueCapacity = max(limits.udpReceiveQueueDatagrams, 1)
         ephemeralPorts = limits.udpEphemeralPorts
         nextEphemeral = ephemeralPorts.lowerBound &+ UInt16.random(in: 0...UInt16(ephemeralPorts.count - 1))
-        entries = .allocate(capacity: capacity)
-        for i in 0..<capacity {
-            entries.advanced(by: i).initialize(to: Entry(queue: .allocate(capacity: queueCapacity)))
-        }
+        storage = min(capacity, 16)
+        entries = .allocate(capacity: storage)
         bindings = [:]
-        bindings.reserveCapacity(capacity * 2)
+    }
+
+    /// A free entry: a closed one, else a new one while below the limit.
+    private func takeEntry() -> Int? {
+        if let free = freeEntries.popLast() { return free }
+        guard allocated < capacity else { return nil }
+        if allocated == storage {
+            let grown = min(max(storage * 2, 16), capacity)
+            let moved = UnsafeMutablePointer<Entry>.allocate(capacity: grown)
+            moved.moveInitialize(from: entries, count: allocated)
+            entries.deallocate()
+            entries = moved
+            storage = grown
+        }
+        entries.advanced(by: allocated).initialize(to: Entry(queue: .allocate(capacity: queueCapacity)))
+        allocated += 1
+        return allocated - 1
     }
 
     /// Frees every queued datagram (while the pools are still alive).
     func releaseAll() {
-        for i in 0..<capacity { drain(i) }
+        for i in 0..<allocated { drain(i) }
     }
 
     deinit {
-        for i in 0..<capacity {
+        for i in 0..<allocated {
             drain(i)
             entries[i].queue.deallocate()
         }
+        entries.deinitialize(count: allocated)
         entries.deallocate()
     }
 
     func entryIndex(_ endpoint: UDPEndpoint) throws(StackError) -> Int {
         let i = Int(endpoint.index)
-        guard i >= 0, i < capacity, entries[i].inUse, entries[i].generation == endpoint.generation else {
+        guard i >= 0, i < allocated, entries[i].inUse, entries[i].generation == endpoint.generation else {
             throw StackError(.badEndpoint, "\(endpoint) is closed or belongs to another stack")
         }
         return i
@@ -70,7 +93,8 @@ final class UDPTable {
     func key(of i: Int) -> Key { entries[i].key }
 
     private func portInUse(_ port: UInt16, address: IPv4Address) -> Bool {
-        for i in 0..<capacity where entries[i].inUse && entries[i].key.localPort == port {
+        guard portUsers[port, default: 0] > 0 else { return false }
+        for i in 0..<allocated where entries[i].inUse && entries[i].key.localPort == port {
             let other = entries[i].key.localAddress
             if other == address || other.isUnspecified || address.isUnspecified { return true }
         }
@@ -80,7 +104,7 @@ final class UDPTable {
     /// Makes an endpoint bound to `address` (any for all) and `port` (0 for
     /// an ephemeral one).
     func bind(address: IPv4Address, port: UInt16) throws(StackError) -> UDPEndpoint {
-        guard let i = (0..<capacity).first(where: { !entries[$0].inUse }) else {
+        guard let i = takeEntry() else {
             throw StackError(.tooManyEndpoints, "all \(capacity) UDP endpoints are in use: close some or raise StackLimits.udpEndpoints")
         }
         var chosen = port
@@ -92,11 +116,14 @@ final class UDPTable {
                 tries += 1
             } while portInUse(chosen, address: address) && tries <= ephemeralPorts.count
             guard !portInUse(chosen, address: address) else {
+                freeEntries.append(i)
                 throw StackError(.addressInUse, "no free ephemeral UDP port in \(ephemeralPorts)")
             }
         } else if portInUse(chosen, address: address) {
+            freeEntries.append(i)
             throw StackError(.addressInUse, "UDP port \(chosen) on \(address) is already bound")
         }
+        portUsers[chosen, default: 0] += 1
         let key = Key(localAddress: address, localPort: chosen, remoteAddress: .any, remotePort: 0)
         entries[i].inUse = true
         entries[i].generation &+= 1
@@ -124,6 +151,9 @@ final class UDPTable {
         drain(i)
         entries[i].inUse = false
         entries[i].generation &+= 1
+        let port = entries[i].key.localPort
+        if let users = portUsers[port] { portUsers[port] = users > 1 ? users - 1 : nil }
+        freeEntries.append(i)
     }
 
     private func drain(_ i: Int) {

@@ -56,7 +56,7 @@ public struct TCPConfiguration: Sendable, Hashable {
     /// Ephemeral ports for active opens (IANA's suggested range).
     public var ephemeralPorts: ClosedRange<UInt16> = 49152...65535
     /// Maximum TIME-WAIT entries; the oldest is dropped beyond this.
-    public var maximumTimeWaitEntries = 65536
+    public var maximumTimeWaitEntries = 262_144
     /// Answer SYNs with SYN cookies when a listener's backlog is full.
     public var synCookies = true
     /// Bytes per chunk of the connections' send and receive rings (memory is

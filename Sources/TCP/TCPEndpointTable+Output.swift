@@ -5,22 +5,12 @@ import Wire
 extension TCPEndpointTable {
     // MARK: Timers
 
-    /// Fires due timers of every connection and expires TIME-WAIT entries.
-    /// Scans all connections (O(n)) and recomputes the exact next deadline,
-    /// so it runs once per deadline, not once per loop turn.
+    /// Fires due timers (the buckets of the timer wheel since the last call:
+    /// O(1) per tick, not per connection) and expires TIME-WAIT entries.
     public func poll(now: TCPInstant) {
         timeWait.expire(now: now)
-        var earliest = timeWait.nextExpiry
-        for index in slots.indices {
-            guard let connection = slots[index], let deadline = connection.nextDeadline else { continue }
-            if deadline <= now {
-                connection.poll(now: now)
-                markDirty(Int32(index))
-            } else {
-                earliest = earliest.earliest(deadline)
-            }
-        }
-        cachedDeadline = earliest
+        fireTimers(now: now)
+        cachedDeadline = timeWait.nextExpiry.earliest(wheelDeadline)
     }
 
     /// When `poll` is next needed. O(1): a lower bound kept as connections
@@ -97,6 +87,7 @@ extension TCPEndpointTable {
     func settle(_ slot: Int32, now: TCPInstant) {
         guard let connection = slots[Int(slot)] else { return }
         cachedDeadline = cachedDeadline.earliest(connection.nextDeadline)
+        schedule(slot, connection.nextDeadline)
         var info = slotInfo[Int(slot)]
         if !info.accepted {
             if info.parent >= 0, !info.inAcceptQueue, connection.state != .synReceived && connection.state != .closed,

@@ -29,6 +29,8 @@ public final class TCPEndpointTable {
     var listenerByEndpoint: [TCPEndpoint: Int32] = [:]
 
     var timeWait: TCPTimeWaitTable
+    /// Every connection's next deadline (TCPEndpointTable+Wheel.swift).
+    var wheel = TCPTimerWheel()
     /// The chunks of every connection's send and receive rings.
     public let chunkCache: TCPChunkCache
 
@@ -55,6 +57,11 @@ public final class TCPEndpointTable {
         var inAcceptQueue = false
         /// The application released the handle: the table frees the slot when the connection ends.
         var released = false
+        /// The deadline this slot is filed under in the timer wheel, and its links there.
+        var scheduled: TCPInstant?
+        var wheelNext: Int32 = -1
+        var wheelPrevious: Int32 = -1
+        var wheelBucket: Int32 = -1
     }
 
     public init(configuration: TCPConfiguration = TCPConfiguration(), key: SipHashKey = .random()) {
@@ -112,6 +119,7 @@ public final class TCPEndpointTable {
 
     func free(_ slot: Int32) {
         guard let connection = slots[Int(slot)] else { return }
+        unschedule(slot)
         if byTuple[connection.tuple] == slot { byTuple.removeValue(forKey: connection.tuple) }
         freedConnectionTotals.add(connection.statistics)
         slots[Int(slot)] = nil

@@ -60,6 +60,8 @@ public struct TCPTableStatistics: Sendable, Hashable {
     /// SYNs dropped because the accept queue was full (or the backlog, without cookies).
     public var synsDropped = 0
     public var timeWaitReused = 0
+    /// Connection deadlines reached in the timer wheel (each is O(1)).
+    public var timerExpirations = 0
     /// Local ports examined while choosing ephemeral ports (the cost of the search).
     public var ephemeralPortProbes = 0
     public var timeWaitACKs = 0

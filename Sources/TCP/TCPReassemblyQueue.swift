@@ -19,9 +19,11 @@ struct TCPReassemblyQueue {
     private(set) var ranges: [Range] = []
     private var clock: UInt32 = 0
 
+    /// The room for every range is taken at the first out-of-order segment
+    /// (once per connection, never per segment), not at open: an idle
+    /// connection carries none.
     init(capacity: Int) {
         self.capacity = max(capacity, 1)
-        ranges.reserveCapacity(self.capacity + 1)
     }
 
     var isEmpty: Bool { ranges.isEmpty }
@@ -30,6 +32,7 @@ struct TCPReassemblyQueue {
     /// (the caller then must not keep the bytes).
     mutating func insert(start: TCPSequenceNumber, end: TCPSequenceNumber) -> Bool {
         guard start < end else { return true }
+        if ranges.capacity == 0 { ranges.reserveCapacity(capacity + 1) }
         clock &+= 1
         var newStart = start
         var newEnd = end

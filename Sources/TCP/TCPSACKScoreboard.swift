@@ -16,9 +16,10 @@ struct TCPSACKScoreboard {
     let capacity: Int
     private(set) var ranges: [Range] = []
 
+    /// Room for the ranges is taken at the first SACK block (once per
+    /// connection), not at open: an idle connection carries none.
     init(capacity: Int) {
         self.capacity = max(capacity, 1)
-        ranges.reserveCapacity(self.capacity + 1)
     }
 
     var isEmpty: Bool { ranges.isEmpty }
@@ -32,6 +33,7 @@ struct TCPSACKScoreboard {
     @discardableResult
     mutating func update(with blocks: TCPSACKBlocks, una: TCPSequenceNumber, highData: TCPSequenceNumber) -> Bool {
         let before = sackedBytes
+        if ranges.capacity == 0 && !blocks.isEmpty { ranges.reserveCapacity(capacity + 1) }
         for block in blocks {
             var start = TCPSequenceNumber(block.left)
             let end = TCPSequenceNumber(block.right)

@@ -121,13 +121,18 @@ final class RuntimeProbe {
     var received: [UInt8] = []
     var coreID: Int32 = -2
     var failure: String?
+    /// dp_socket calls that succeeded before the limit, and the errno at it.
+    var opened = 0
+    var limitErrno: Int32 = 0
 }
 
 @Suite("C runtime")
 struct CRuntimeTests {
     @Test("dp_init --loopback and dp_run: the loop runs on core 0, a datagram to our own address comes back, a negative return stops")
     func loopbackRuntime() throws {
-        var arguments = ["prog", "--loopback", "--ip", "10.5.0.1/24", "--idle-sleep-us", "0", "--app-flag"]
+        // --max-sockets: the probe's socket and 100,000 more, then EMFILE (issue 18).
+        var arguments = ["prog", "--loopback", "--ip", "10.5.0.1/24", "--idle-sleep-us", "0", "--app-flag",
+                         "--max-sockets", "100001", "--max-sockets-total", "200000"]
         var pointers = arguments.map { strdup($0) }
         defer { pointers.forEach { free($0) } }
         let status = pointers.withUnsafeMutableBufferPointer { dp_init(Int32($0.count), $0.baseAddress) }
@@ -148,6 +153,14 @@ struct CRuntimeTests {
                     to.withMemoryRebound(to: sockaddr.self, capacity: 1) { dp_sendto(probe.udp, "loop", 4, 0, $0, 16) }
                 }
                 if bound != 0 || sent != 4 { probe.failure = "bind \(bound) send \(sent) errno \(errno)" }
+                var many: [Int32] = []
+                while many.count <= 100_000 {
+                    let fd = dp_socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+                    if fd < 0 { probe.limitErrno = errno; break }
+                    many.append(fd)
+                }
+                probe.opened = many.count
+                for fd in many { _ = dp_close(fd) }
             }
             var buffer = [UInt8](repeating: 0, count: 16)
             let n = dp_recv(probe.udp, &buffer, 16, 0)
@@ -157,6 +170,7 @@ struct CRuntimeTests {
         #expect(result == 0)
         #expect(probe.failure == nil, "\(probe.failure ?? "")")
         #expect(probe.coreID == 0)
+        #expect(probe.opened == 100_000 && probe.limitErrno == EMFILE, "\(probe.opened) opened, errno \(probe.limitErrno)")
         #expect(probe.received == Array("loop".utf8), "after \(probe.turns) turns")
         #expect(dp_core_id() == -1, "outside dp_run")
         #expect(dp_interrupt(99) == -1 && errno == EINVAL)

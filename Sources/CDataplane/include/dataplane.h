@@ -32,6 +32,8 @@ extern "C" {
  *   [--capture PORT:FILE [--capture-snaplen N] [--capture-count N] [--capture-filter 'EXPR']]
  *   [--telemetry-name NAME | --no-telemetry]   (Docs/OPERATIONS.md)
  *   [--route 'PREFIX via GW [dev PORT]'] [--arp IP=MAC] [--route-config FILE]
+ *   [--max-sockets N] [--max-sockets-total N] [--max-time-wait N]
+ *   [--max-udp-endpoints N] [--tcp-buffer-mib N]   (Docs/SOCKETS.md "Limits")
  * --cores N (1...64): one stack and socket table per core, each on its own
  * queue of the port (the device's RSS queues where it has them, else the
  * port's frames spread in software by core 0); dp_run runs the loop on
