@@ -112,10 +112,10 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
         let index = Int(truncatingIfNeeded: head.start & mask)
         let run = capacity &- index
         if _fastPath(n <= run) {
-            Self.copy(from: source, to: slots + index, count: n)
+            copyElements(from: source, to: slots + index, count: n)
         } else {
-            Self.copy(from: source, to: slots + index, count: run)
-            Self.copy(from: source + run, to: slots, count: n &- run)
+            copyElements(from: source, to: slots + index, count: run)
+            copyElements(from: source + run, to: slots, count: n &- run)
         }
         publishProduction(head.start, head.count)
         return n
@@ -157,17 +157,6 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
         producerTail.store(start &+ count, ordering: .releasing)
     }
 
-    /// A forward copy of `count` values; a loop rather than memmove so that
-    /// short runs (1-32) cost no call.
-    @inlinable @inline(__always)
-    static func copy(from source: UnsafePointer<Element>, to target: UnsafeMutablePointer<Element>, count: Int) {
-        var i = 0
-        while i < count {
-            (target + i).initialize(to: source[i])
-            i &+= 1
-        }
-    }
-
     // MARK: Dequeue
 
     /// Fills all of `output` or takes nothing; true when filled.
@@ -201,10 +190,10 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
         let index = Int(truncatingIfNeeded: head.start & mask)
         let run = capacity &- index
         if _fastPath(n <= run) {
-            Self.copy(from: slots + index, to: target, count: n)
+            copyElements(from: slots + index, to: target, count: n)
         } else {
-            Self.copy(from: slots + index, to: target, count: run)
-            Self.copy(from: slots, to: target + run, count: n &- run)
+            copyElements(from: slots + index, to: target, count: run)
+            copyElements(from: slots, to: target + run, count: n &- run)
         }
         publishConsumption(head.start, head.count)
         return n
