@@ -60,8 +60,11 @@ struct PoolCommand: ParsableCommand {
     @Option(help: "Seconds DPDK's mempool test may run (it runs each of its ~360 cases 5 s; the cases we compare come first).")
     var peerSeconds = 330
 
+    @Option(help: "Blocks of 64 rounds (64 x 128 objects) per measurement instead of a time budget (for instruction counts under callgrind: run N and 2N, divide the difference).")
+    var iterations: Int?
+
     func run() throws {
-        let report = try PoolBenchmark(options: options, peerSeconds: peerSeconds).run()
+        let report = try PoolBenchmark(options: options, peerSeconds: peerSeconds, iterations: iterations).run()
         try report.finish(options: options)
     }
 }

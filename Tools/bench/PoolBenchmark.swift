@@ -14,6 +14,9 @@ import Platform
 struct PoolBenchmark {
     let options: CommonOptions
     let peerSeconds: Int
+    /// Blocks of 64 rounds per measurement instead of a time budget
+    /// (`--iterations`, for instruction counts under callgrind).
+    var iterations: Int?
 
     static let keep = 128
     static let bulkSizes = [1, 8, 32]
@@ -109,8 +112,10 @@ struct PoolBenchmark {
         let clock = TSCClock.shared
         let budget = UInt64(seconds * Double(clock.cyclesPerSecond))
         var objects = 0
+        var blocks = 0
         let start = dp_rdtsc()
-        while dp_rdtsc() - start < budget {
+        while iterations.map({ blocks < $0 }) ?? (dp_rdtsc() - start < budget) {
+            blocks += 1
             switch path {
             case .raw: Self.rawRounds(pool, table: table, bulk: bulk)
             case .packets: Self.packetRounds(pool, table: table, bulk: bulk)
