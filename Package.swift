@@ -179,7 +179,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
-            path: "Tools/bench", exclude: ["plot.py"], swiftSettings: fastPath),
+            path: "Tools/bench", exclude: ["plot.py", "dpdk-pktmbuf-perf.c", "dpdk-ring-loop.c", "instructions.sh"], swiftSettings: fastPath),
         .executableTarget(
             name: "dp-wire-alloc",
             dependencies: ["Wire", .product(name: "MallocInterposerSwift", package: "malloc-interposer")],

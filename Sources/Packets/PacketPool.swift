@@ -224,34 +224,42 @@ public final class PacketPool: @unchecked Sendable {
         }
     }
 
+    /// Free headers into `output` (not empty): from this core's cache,
+    /// refilled from the shared ring when short, as rte_mempool_get_bulk.
     @inlinable
     func take(_ output: UnsafeMutableBufferPointer<UnsafeMutablePointer<PacketHeader>>) -> Int {
         let n = output.count
+        guard cacheSize > 0 else { return freeRing.dequeue(burst: output) }
         let core = Int(dp_current_core())
-        guard core >= 0, cacheSize > 0 else { return freeRing.dequeue(burst: output) }
+        guard core >= 0 else { return freeRing.dequeue(burst: output) }
         let cache = caches + core
-        if n > cacheSize {
+        let objects = cache.pointee.objects
+        var count = cache.pointee.count
+        if _slowPath(n > cacheSize) {
             // Too big for the cache: straight from the ring, and what the ring
             // lacks from this core's cache.
             var got = freeRing.dequeue(burst: output)
-            while got < n && cache.pointee.count > 0 {
-                cache.pointee.count -= 1
-                output[got] = cache.pointee.objects[cache.pointee.count]
+            while got < n && count > 0 {
+                count -= 1
+                output[got] = objects[count]
                 got += 1
             }
+            cache.pointee.count = count
             return got
         }
-        if cache.pointee.count < n {
+        if count < n {
             // Refill to the cache size plus this request in one ring access.
-            let room = UnsafeMutableBufferPointer(
-                start: cache.pointee.objects + cache.pointee.count, count: cacheSize + n - cache.pointee.count)
-            cache.pointee.count += freeRing.dequeue(burst: room)
+            count += freeRing.dequeue(burst: UnsafeMutableBufferPointer(start: objects + count, count: cacheSize + n - count))
         }
-        let got = min(n, cache.pointee.count)
-        for i in 0..<got {
-            cache.pointee.count -= 1
-            output[i] = cache.pointee.objects[cache.pointee.count]
+        let got = min(n, count)
+        // Last freed first (the warmest), the count written once.
+        let target = output.baseAddress!
+        var i = 0
+        while i < got {
+            target[i] = objects[count &- 1 &- i]
+            i &+= 1
         }
+        cache.pointee.count = count &- got
         return got
     }
 
@@ -330,13 +338,17 @@ public final class PacketPool: @unchecked Sendable {
     @inlinable
     func put(bulk headers: UnsafeBufferPointer<UnsafeMutablePointer<PacketHeader>>) {
         if _slowPath(isOrphanage) { return countOrphanedFrees(headers.count) }
+        guard cacheSize > 0, headers.count <= cacheFlushThreshold else {
+            _ = freeRing.enqueue(burst: headers)
+            return
+        }
         let core = Int(dp_current_core())
-        guard core >= 0, cacheSize > 0, headers.count <= cacheFlushThreshold else {
+        guard core >= 0 else {
             _ = freeRing.enqueue(burst: headers)
             return
         }
         let cache = caches + core
-        (cache.pointee.objects + cache.pointee.count).update(from: headers.baseAddress!, count: headers.count)
+        copyElements(from: headers.baseAddress!, to: cache.pointee.objects + cache.pointee.count, count: headers.count)
         cache.pointee.count += headers.count
         if cache.pointee.count > cacheFlushThreshold {
             let surplus = cache.pointee.count - cacheSize

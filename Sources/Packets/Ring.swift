@@ -92,58 +92,69 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
     }
 
     /// Adds one value; false when full.
-    @inlinable
+    @inlinable @inline(__always)
     public func enqueue(_ value: Element) -> Bool {
-        withUnsafePointer(to: value) { enqueue(UnsafeBufferPointer(start: $0, count: 1), exact: true) == 1 }
+        let head = reserveProduction(1, exact: true)
+        guard head.count == 1 else { return false }
+        (slots + Int(truncatingIfNeeded: head.start & mask)).initialize(to: value)
+        publishProduction(head.start, head.count)
+        return true
     }
 
     @inlinable @inline(__always)
     func enqueue(_ values: UnsafeBufferPointer<Element>, exact: Bool) -> Int {
-        let wanted = UInt32(truncatingIfNeeded: values.count)
-        guard wanted > 0 else { return 0 }
-        var head: UInt32
-        var n: UInt32
-        while true {
-            head = producerHead.load(ordering: .relaxed)
-            // Acquire pairs with the consumers' release of their tail: the
-            // slots they freed are read before we overwrite them.
-            let free = UInt32(capacity) &+ consumerTail.load(ordering: .acquiring) &- head
-            n = wanted <= free ? wanted : (exact ? 0 : free)
-            if n == 0 { return 0 }
-            if producerSync == .single {
-                producerHead.store(head &+ n, ordering: .relaxed)
-                break
-            }
-            if producerHead.weakCompareExchange(
-                expected: head, desired: head &+ n, ordering: .relaxed).exchanged
-            {
-                break
-            }
+        guard let source = values.baseAddress else { return 0 }
+        let head = reserveProduction(UInt32(truncatingIfNeeded: values.count), exact: exact)
+        guard head.count > 0 else { return 0 }
+        let n = Int(truncatingIfNeeded: head.count)
+        // The slots from head on, in at most two runs (before and after
+        // the end of the array), each a plain copy loop that vectorises.
+        let index = Int(truncatingIfNeeded: head.start & mask)
+        let run = capacity &- index
+        if _fastPath(n <= run) {
+            copyElements(from: source, to: slots + index, count: n)
+        } else {
+            copyElements(from: source, to: slots + index, count: run)
+            copyElements(from: source + run, to: slots, count: n &- run)
         }
-        var index = head & mask
-        for i in 0..<Int(n) {
-            slots[Int(index)] = values[i]
-            index = (index &+ 1) & mask
-        }
-        // Earlier producers publish first, so the tail only moves over
-        // filled slots.
-        if producerSync == .multi { Self.waitForTurn(producerTail, head) }
-        producerTail.store(head &+ n, ordering: .releasing)
-        return Int(n)
+        publishProduction(head.start, head.count)
+        return n
     }
 
-    /// Waits until `tail` reaches `head` (earlier threads have published).
-    /// Cores never sleep, so this is a short spin; when threads outnumber
-    /// CPUs, the thread we wait for may be preempted, so after a while we
-    /// yield the CPU instead of spinning through its time slice.
-    @inlinable
-    static func waitForTurn(_ tail: UnsafeAtomic<UInt32>, _ head: UInt32) {
-        var spins = 0
-        while tail.load(ordering: .relaxed) != head {
-            dp_pause()
-            spins += 1
-            if spins & 255 == 0 { dp_yield() }
+    /// Claims up to `wanted` free slots (exactly `wanted` or none when
+    /// `exact`); returns the first one's index and how many.
+    @inlinable @inline(__always)
+    func reserveProduction(_ wanted: UInt32, exact: Bool) -> (start: UInt32, count: UInt32) {
+        var head = producerHead.load(ordering: .acquiring)
+        while true {
+            // Acquire pairs with the consumers' release of their tail: the
+            // slots they freed are read before we overwrite them.
+            let free = (mask &+ 1) &+ consumerTail.load(ordering: .acquiring) &- head
+            let n = wanted <= free ? wanted : (exact ? 0 : free)
+            if n == 0 { return (head, 0) }
+            if producerSync == .single {
+                // Only this thread moves the head: a plain store, no CAS.
+                producerHead.store(head &+ n, ordering: .relaxed)
+                return (head, n)
+            }
+            // Acquire/release as rte_ring's C11 model: whoever sees our head
+            // also sees the consumer tail we computed it from.
+            let (exchanged, current) = producerHead.weakCompareExchange(
+                expected: head, desired: head &+ n, ordering: .acquiringAndReleasing)
+            if exchanged { return (head, n) }
+            head = current
         }
+    }
+
+    /// Makes `count` slots from `start` visible to consumers.
+    @inlinable @inline(__always)
+    func publishProduction(_ start: UInt32, _ count: UInt32) {
+        // Earlier producers publish first, so the tail only moves over
+        // filled slots.
+        if producerSync == .multi && producerTail.load(ordering: .relaxed) != start {
+            ringWaitForTurn(producerTail, start)
+        }
+        producerTail.store(start &+ count, ordering: .releasing)
     }
 
     // MARK: Dequeue
@@ -161,41 +172,75 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
     }
 
     /// Takes one value, or nil when empty.
-    @inlinable
+    @inlinable @inline(__always)
     public func dequeue() -> Element? {
-        withUnsafeTemporaryAllocation(of: Element.self, capacity: 1) { slot in
-            dequeue(slot, exact: true) == 1 ? slot[0] : nil
-        }
+        let head = reserveConsumption(1, exact: true)
+        guard head.count == 1 else { return nil }
+        let value = slots[Int(truncatingIfNeeded: head.start & mask)]
+        publishConsumption(head.start, head.count)
+        return value
     }
 
     @inlinable @inline(__always)
     func dequeue(_ output: UnsafeMutableBufferPointer<Element>, exact: Bool) -> Int {
-        let wanted = UInt32(truncatingIfNeeded: output.count)
-        guard wanted > 0 else { return 0 }
-        var head: UInt32
-        var n: UInt32
+        guard let target = output.baseAddress else { return 0 }
+        let head = reserveConsumption(UInt32(truncatingIfNeeded: output.count), exact: exact)
+        guard head.count > 0 else { return 0 }
+        let n = Int(truncatingIfNeeded: head.count)
+        let index = Int(truncatingIfNeeded: head.start & mask)
+        let run = capacity &- index
+        if _fastPath(n <= run) {
+            copyElements(from: slots + index, to: target, count: n)
+        } else {
+            copyElements(from: slots + index, to: target, count: run)
+            copyElements(from: slots, to: target + run, count: n &- run)
+        }
+        publishConsumption(head.start, head.count)
+        return n
+    }
+
+    /// Claims up to `wanted` filled slots (exactly `wanted` or none when
+    /// `exact`); returns the first one's index and how many.
+    @inlinable @inline(__always)
+    func reserveConsumption(_ wanted: UInt32, exact: Bool) -> (start: UInt32, count: UInt32) {
+        var head = consumerHead.load(ordering: .acquiring)
         while true {
-            head = consumerHead.load(ordering: .relaxed)
             let entries = producerTail.load(ordering: .acquiring) &- head
-            n = wanted <= entries ? wanted : (exact ? 0 : entries)
-            if n == 0 { return 0 }
+            let n = wanted <= entries ? wanted : (exact ? 0 : entries)
+            if n == 0 { return (head, 0) }
             if consumerSync == .single {
                 consumerHead.store(head &+ n, ordering: .relaxed)
-                break
+                return (head, n)
             }
-            if consumerHead.weakCompareExchange(
-                expected: head, desired: head &+ n, ordering: .relaxed).exchanged
-            {
-                break
-            }
+            let (exchanged, current) = consumerHead.weakCompareExchange(
+                expected: head, desired: head &+ n, ordering: .acquiringAndReleasing)
+            if exchanged { return (head, n) }
+            head = current
         }
-        var index = head & mask
-        for i in 0..<Int(n) {
-            output[i] = slots[Int(index)]
-            index = (index &+ 1) & mask
+    }
+
+    /// Hands `count` slots from `start` back to producers.
+    @inlinable @inline(__always)
+    func publishConsumption(_ start: UInt32, _ count: UInt32) {
+        if consumerSync == .multi && consumerTail.load(ordering: .relaxed) != start {
+            ringWaitForTurn(consumerTail, start)
         }
-        if consumerSync == .multi { Self.waitForTurn(consumerTail, head) }
-        consumerTail.store(head &+ n, ordering: .releasing)
-        return Int(n)
+        // Release: our reads of the slots happen before producers reuse them.
+        consumerTail.store(start &+ count, ordering: .releasing)
+    }
+}
+
+/// Waits until `tail` reaches `head` (earlier threads have published).
+/// Cores never sleep, so this is a short spin; when threads outnumber
+/// CPUs, the thread we wait for may be preempted, so after a while we
+/// yield the CPU instead of spinning through its time slice. Out of line
+/// and not generic: the uncontended path only tests the tail.
+@usableFromInline @inline(never)
+func ringWaitForTurn(_ tail: UnsafeAtomic<UInt32>, _ head: UInt32) {
+    var spins = 0
+    while tail.load(ordering: .relaxed) != head {
+        dp_pause()
+        spins += 1
+        if spins & 255 == 0 { dp_yield() }
     }
 }

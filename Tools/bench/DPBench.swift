@@ -24,8 +24,14 @@ struct CommonOptions: ParsableArguments {
     @Flag(help: "Shorter measurements (for smoke tests).")
     var quick = false
 
-    @Option(help: "Run only the figures whose name contains this text.")
+    @Option(help: "Run only the figures whose name contains this text (only the one named so, when a name is exactly this).")
     var only: String?
+
+    /// Whether `--only` selects the figure `name` out of `names`.
+    func selects(_ name: String, among names: [String]) -> Bool {
+        guard let only else { return true }
+        return names.contains(only) ? name == only : name.contains(only)
+    }
 }
 
 struct RingCommand: ParsableCommand {
@@ -35,8 +41,11 @@ struct RingCommand: ParsableCommand {
 
     @OptionGroup var options: CommonOptions
 
+    @Option(help: "Enqueue+dequeue calls per measurement instead of the default (for instruction counts under callgrind: run twice, N and 2N, and divide the difference).")
+    var iterations: Int?
+
     func run() throws {
-        let report = try RingBenchmark(options: options).run()
+        let report = try RingBenchmark(options: options, iterations: iterations).run()
         try report.finish(options: options)
     }
 }
@@ -51,8 +60,11 @@ struct PoolCommand: ParsableCommand {
     @Option(help: "Seconds DPDK's mempool test may run (it runs each of its ~360 cases 5 s; the cases we compare come first).")
     var peerSeconds = 330
 
+    @Option(help: "Blocks of 64 rounds (64 x 128 objects) per measurement instead of a time budget (for instruction counts under callgrind: run N and 2N, divide the difference).")
+    var iterations: Int?
+
     func run() throws {
-        let report = try PoolBenchmark(options: options, peerSeconds: peerSeconds).run()
+        let report = try PoolBenchmark(options: options, peerSeconds: peerSeconds, iterations: iterations).run()
         try report.finish(options: options)
     }
 }

@@ -6,98 +6,181 @@ import Platform
 /// Packet pool throughput in objects per second (each object got and put
 /// once), measured as DPDK's mempool_perf_autotest measures it: keep 128
 /// objects, get them in bulks of n, put them back in bulks of n, repeat.
+/// Two paths, each beside its own peer:
+/// - raw: `allocateRaw`/`freeRaw` (headers untouched) vs mempool_perf_autotest
+///   (rte_mempool_get_bulk/put_bulk of raw objects);
+/// - packets: `allocate(into:)` (headers reset) and `PacketBuffer.free` vs
+///   rte_pktmbuf_alloc_bulk/rte_pktmbuf_free_bulk (PktmbufPeer).
 struct PoolBenchmark {
     let options: CommonOptions
     let peerSeconds: Int
+    /// Blocks of 64 rounds per measurement instead of a time budget
+    /// (`--iterations`, for instruction counts under callgrind).
+    var iterations: Int?
 
     static let keep = 128
     static let bulkSizes = [1, 8, 32]
     static let cacheSizes = [0, 512]
 
+    enum Path: String, CaseIterable {
+        case raw, packets
+    }
+
+    static func name(_ path: Path, cache: Int, bulk: Int) -> String {
+        "\(path.rawValue), cache \(cache), 1 core, bulk \(bulk), keep \(keep)"
+    }
+
+    static var names: [String] {
+        Path.allCases.flatMap { path in
+            cacheSizes.flatMap { cache in bulkSizes.map { name(path, cache: cache, bulk: $0) } }
+        }
+    }
+
     func run() throws -> BenchmarkReport {
         var notes = [String]()
-        var peer = [String: Double]()
-        if !options.noPeer {
+        let selected = Self.names.filter { options.selects($0, among: Self.names) }
+        var rawPeer = [String: Double]()
+        if !options.noPeer && selected.contains(where: { $0.hasPrefix("raw") }) {
             if DPDKTest.isAvailable {
-                peer = try measureDPDK()
+                rawPeer = try measureDPDK()
                 let missing = Self.cacheSizes.flatMap { cache in Self.bulkSizes.map { "\(cache)|\($0)" } }
-                    .filter { peer[$0] == nil }
+                    .filter { rawPeer[$0] == nil }
                 if !missing.isEmpty {
                     notes.append("DPDK cases not reached within --peer-seconds \(peerSeconds) (cache|bulk): \(missing.joined(separator: ", ")); its test runs ~360 cases of 5 s, cached ones after ~15 min")
                 }
             } else {
-                notes.append("dpdk-test not installed: no peer figures")
+                notes.append("dpdk-test not installed: no peer figures for the raw rows")
             }
         }
+        let packetPeer: PktmbufPeer? = options.noPeer || !selected.contains(where: { $0.hasPrefix("packets") })
+            ? nil : PktmbufPeer.prepare(notes: &notes)
+        defer { packetPeer?.remove() }
 
         let cpu = Cores.availableCPUs()[0]
         try Cores.adoptCurrentThread(asCore: 0, pinnedTo: cpu)
         defer { Cores.releaseCurrentThread() }
-        let seconds = options.quick ? 0.1 : 1.0
-        var figures = [Figure]()
+        let seconds = options.quick ? 0.1 : 0.5
+        // Ours and the mbuf peer alternate, a round of every case each.
+        var pools = [Int: PacketPool]()
         for cache in Self.cacheSizes {
-            let pool = try PacketPool(
-                name: "bench", capacity: 16_383, cacheSize: cache, policy: .hugepagesOrAnonymousFallback,
+            pools[cache] = try PacketPool(
+                name: "bench\(cache)", capacity: 16_383, cacheSize: cache, policy: .hugepagesOrAnonymousFallback,
                 iovaMode: .virtual)
-            for bulk in Self.bulkSizes {
-                var samples = [Double]()
-                for _ in 0..<max(1, options.repetitions) {
-                    samples.append(measure(pool, bulk: bulk, seconds: seconds))
-                }
-                let mallocs = mallocsPerObject(pool, bulk: bulk)
-                figures.append(Figure(
-                    name: "cache \(cache), 1 core, bulk \(bulk), keep \(Self.keep)", unit: "M objects/s",
-                    better: "higher", ours: median(samples) / 1e6, peer: peer["\(cache)|\(bulk)"].map { $0 / 1e6 },
-                    peerName: "DPDK mempool_perf_autotest", mallocsPerOperation: mallocs))
-            }
-            if cache == 0 { notes.append("pool memory: \(pool.memory.backing)") }
         }
-        notes.append("ours gets packet buffers (headers reset as rte_pktmbuf_alloc_bulk does); DPDK's test gets raw mempool objects")
+        notes.append("pool memory: \(pools[0]!.memory.backing)")
+        var ours = [String: [Double]]()
+        var peerSamples = [String: [Double]]()
+        for _ in 0..<max(1, options.repetitions) {
+            if let packetPeer {
+                for (key, rate) in try packetPeer.measure(seconds: seconds, cpu: cpu) {
+                    peerSamples[key, default: []].append(rate)
+                }
+            }
+            for cache in Self.cacheSizes {
+                for path in Path.allCases {
+                    for bulk in Self.bulkSizes where selected.contains(Self.name(path, cache: cache, bulk: bulk)) {
+                        ours[Self.name(path, cache: cache, bulk: bulk), default: []]
+                            .append(measure(pools[cache]!, path: path, bulk: bulk, seconds: seconds))
+                    }
+                }
+            }
+        }
+
+        var figures = [Figure]()
+        for path in Path.allCases {
+            for cache in Self.cacheSizes {
+                for bulk in Self.bulkSizes {
+                    let name = Self.name(path, cache: cache, bulk: bulk)
+                    guard let samples = ours[name] else { continue }
+                    let peer = path == .raw ? rawPeer["\(cache)|\(bulk)"] : peerSamples["\(cache)|\(bulk)"].map(median)
+                    figures.append(Figure(
+                        name: name, unit: "M objects/s", better: "higher", ours: median(samples) / 1e6,
+                        peer: peer.map { $0 / 1e6 },
+                        peerName: path == .raw ? "DPDK mempool_perf_autotest" : "DPDK rte_pktmbuf_alloc_bulk/free_bulk",
+                        mallocsPerOperation: mallocsPerObject(pools[cache]!, path: path, bulk: bulk)))
+                }
+            }
+        }
+        notes.append("raw rows: allocateRaw/freeRaw, headers untouched, vs rte_mempool_get_bulk/put_bulk (mempool_perf_autotest, one run); packets rows: allocate(into:) resets headers and PacketBuffer.free, vs rte_pktmbuf_alloc_bulk/free_bulk (Tools/bench/dpdk-pktmbuf-perf.c, alternating rounds with ours)")
         return BenchmarkReport(suite: "pool", environment: .current(), figures: figures, notes: notes)
     }
 
     /// Objects per second.
-    func measure(_ pool: PacketPool, bulk: Int, seconds: Double) -> Double {
-        let table = UnsafeMutableBufferPointer<PacketBuffer>.allocate(capacity: Self.keep)
+    func measure(_ pool: PacketPool, path: Path, bulk: Int, seconds: Double) -> Double {
+        let table = UnsafeMutableBufferPointer<UnsafeMutablePointer<PacketHeader>>.allocate(capacity: Self.keep)
         defer { table.deallocate() }
         let clock = TSCClock.shared
         let budget = UInt64(seconds * Double(clock.cyclesPerSecond))
         var objects = 0
+        var blocks = 0
         let start = dp_rdtsc()
-        while dp_rdtsc() - start < budget {
-            for _ in 0..<64 {
-                cycle(pool, table: table, bulk: bulk)
-                objects += Self.keep
+        while iterations.map({ blocks < $0 }) ?? (dp_rdtsc() - start < budget) {
+            blocks += 1
+            switch path {
+            case .raw: Self.rawRounds(pool, table: table, bulk: bulk)
+            case .packets: Self.packetRounds(pool, table: table, bulk: bulk)
             }
+            objects += 64 * Self.keep
         }
         let elapsed = Double(dp_rdtsc() - start) / Double(clock.cyclesPerSecond)
         return Double(objects) / elapsed
     }
 
-    @inline(__always)
-    private func cycle(_ pool: PacketPool, table: UnsafeMutableBufferPointer<PacketBuffer>, bulk: Int) {
-        var index = 0
-        while index < Self.keep {
-            let got = pool.allocate(into: UnsafeMutableBufferPointer(rebasing: table[index..<index + bulk]))
-            precondition(got == bulk, "benchmark pool ran dry")
-            index += bulk
-        }
-        index = 0
-        while index < Self.keep {
-            PacketBuffer.free(UnsafeMutableBufferPointer(rebasing: table[index..<index + bulk]))
-            index += bulk
+    /// 64 rounds of getting `keep` raw objects and putting them back.
+    @inline(never)
+    static func rawRounds(
+        _ pool: PacketPool, table: UnsafeMutableBufferPointer<UnsafeMutablePointer<PacketHeader>>, bulk: Int
+    ) {
+        let base = table.baseAddress!
+        for _ in 0..<64 {
+            var index = 0
+            while index < keep {
+                let got = pool.allocateRaw(into: UnsafeMutableBufferPointer(start: base + index, count: bulk))
+                precondition(got == bulk, "benchmark pool ran dry")
+                index += bulk
+            }
+            index = 0
+            while index < keep {
+                pool.freeRaw(UnsafeBufferPointer(start: base + index, count: bulk))
+                index += bulk
+            }
         }
     }
 
-    private func mallocsPerObject(_ pool: PacketPool, bulk: Int) -> Double {
-        let table = UnsafeMutableBufferPointer<PacketBuffer>.allocate(capacity: Self.keep)
-        defer { table.deallocate() }
-        cycle(pool, table: table, bulk: bulk)
-        let rounds = 1000
-        let count = countMallocs {
-            for _ in 0..<rounds { cycle(pool, table: table, bulk: bulk) }
+    /// 64 rounds of allocating `keep` packets and freeing them.
+    @inline(never)
+    static func packetRounds(
+        _ pool: PacketPool, table: UnsafeMutableBufferPointer<UnsafeMutablePointer<PacketHeader>>, bulk: Int
+    ) {
+        // A PacketBuffer is exactly a header pointer (one stored property).
+        let base = UnsafeMutableRawPointer(table.baseAddress!).assumingMemoryBound(to: PacketBuffer.self)
+        for _ in 0..<64 {
+            var index = 0
+            while index < keep {
+                let got = pool.allocate(into: UnsafeMutableBufferPointer(start: base + index, count: bulk))
+                precondition(got == bulk, "benchmark pool ran dry")
+                index += bulk
+            }
+            index = 0
+            while index < keep {
+                PacketBuffer.free(UnsafeMutableBufferPointer(start: base + index, count: bulk))
+                index += bulk
+            }
         }
-        return Double(count) / Double(rounds * Self.keep)
+    }
+
+    private func mallocsPerObject(_ pool: PacketPool, path: Path, bulk: Int) -> Double {
+        let table = UnsafeMutableBufferPointer<UnsafeMutablePointer<PacketHeader>>.allocate(capacity: Self.keep)
+        defer { table.deallocate() }
+        let rounds = {
+            switch path {
+            case .raw: Self.rawRounds(pool, table: table, bulk: bulk)
+            case .packets: Self.packetRounds(pool, table: table, bulk: bulk)
+            }
+        }
+        rounds()
+        let count = countMallocs { for _ in 0..<16 { rounds() } }
+        return Double(count) / Double(16 * 64 * Self.keep)
     }
 
     /// DPDK's rate_persec keyed by "cache|bulk" for 1 core, n_keep 128,

@@ -9,6 +9,8 @@ import Synchronization
 /// cores (where the figure is producer cycles + consumer cycles per element).
 struct RingBenchmark {
     let options: CommonOptions
+    /// Calls per measurement, when given (`--iterations`).
+    var iterations: Int?
 
     struct Case {
         let name: String
@@ -59,12 +61,13 @@ struct RingBenchmark {
 
         let cpus = Cores.availableCPUs()
         var figures = [Figure]()
-        for benchCase in Self.cases where options.only.map({ benchCase.name.contains($0) }) ?? true {
+        for benchCase in Self.cases where options.selects(benchCase.name, among: Self.cases.map(\.name)) {
             if benchCase.twoCores && cpus.count < 2 {
                 notes.append("\(benchCase.name): skipped, one CPU available")
                 continue
             }
-            let iterations = options.quick ? 1 << 14 : (benchCase.twoCores ? 1 << 20 : 1 << 21) / benchCase.size
+            let iterations = self.iterations
+                ?? (options.quick ? 1 << 14 : (benchCase.twoCores ? 1 << 20 : 1 << 21) / benchCase.size)
             var samples = [Double]()
             for _ in 0..<max(1, options.repetitions) {
                 samples.append(try measure(benchCase, iterations: iterations, cpus: cpus))
@@ -86,25 +89,59 @@ struct RingBenchmark {
         let values = UnsafeMutableBufferPointer<UnsafeMutableRawPointer>.allocate(capacity: benchCase.size)
         values.initialize(repeating: UnsafeMutableRawPointer(bitPattern: 0x1000)!)
         defer { values.deallocate() }
+        let cycles: UInt64
+        if benchCase.size == 1 {
+            cycles = Self.loopSingle(ring, values, iterations: iterations)
+        } else if benchCase.burst {
+            cycles = Self.loopBurst(ring, values, iterations: iterations)
+        } else {
+            cycles = Self.loopBulk(ring, values, iterations: iterations)
+        }
+        return Double(cycles) / Double(iterations * benchCase.size)
+    }
+
+    // One function per loop, as DPDK's test has one per case: each call
+    // site is inlined on its own merits, not against the size of the others.
+    @inline(never)
+    static func loopSingle(
+        _ ring: Ring<UnsafeMutableRawPointer>, _ values: UnsafeMutableBufferPointer<UnsafeMutableRawPointer>,
+        iterations: Int
+    ) -> UInt64 {
+        let value = values[0]
+        let start = dp_rdtsc()
+        for _ in 0..<iterations {
+            _ = ring.enqueue(value)
+            _ = ring.dequeue()
+        }
+        return dp_rdtsc() - start
+    }
+
+    @inline(never)
+    static func loopBurst(
+        _ ring: Ring<UnsafeMutableRawPointer>, _ values: UnsafeMutableBufferPointer<UnsafeMutableRawPointer>,
+        iterations: Int
+    ) -> UInt64 {
         let input = UnsafeBufferPointer(values)
         let start = dp_rdtsc()
-        if benchCase.size == 1 {
-            for _ in 0..<iterations {
-                _ = ring.enqueue(values[0])
-                _ = ring.dequeue()
-            }
-        } else if benchCase.burst {
-            for _ in 0..<iterations {
-                _ = ring.enqueue(burst: input)
-                _ = ring.dequeue(burst: values)
-            }
-        } else {
-            for _ in 0..<iterations {
-                ring.enqueue(bulk: input)
-                ring.dequeue(bulk: values)
-            }
+        for _ in 0..<iterations {
+            _ = ring.enqueue(burst: input)
+            _ = ring.dequeue(burst: values)
         }
-        return Double(dp_rdtsc() - start) / Double(iterations * benchCase.size)
+        return dp_rdtsc() - start
+    }
+
+    @inline(never)
+    static func loopBulk(
+        _ ring: Ring<UnsafeMutableRawPointer>, _ values: UnsafeMutableBufferPointer<UnsafeMutableRawPointer>,
+        iterations: Int
+    ) -> UInt64 {
+        let input = UnsafeBufferPointer(values)
+        let start = dp_rdtsc()
+        for _ in 0..<iterations {
+            ring.enqueue(bulk: input)
+            ring.dequeue(bulk: values)
+        }
+        return dp_rdtsc() - start
     }
 
     private func measureTwoCores(

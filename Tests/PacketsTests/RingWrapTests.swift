@@ -1,0 +1,74 @@
+import Testing
+@testable import Packets
+
+/// The copy runs at the end of the slot array: a bulk or burst that starts
+/// at every index and crosses the end in two runs, for each sync mode.
+@Suite("Ring wrap-around")
+struct RingWrapTests {
+    static let modes: [(RingSync, RingSync)] = [(.single, .single), (.multi, .multi), (.single, .multi), (.multi, .single)]
+
+    @Test("bulk of every size from every start index keeps order and values", arguments: 0..<4)
+    func bulkAcrossTheEnd(mode: Int) throws {
+        let (producers, consumers) = Self.modes[mode]
+        let capacity = 8
+        let ring = try Ring<UInt64>(capacity: capacity, producers: producers, consumers: consumers)
+        var next: UInt64 = 1
+        var expected: UInt64 = 1
+        for start in 0..<capacity {
+            for size in 1...capacity {
+                // Move the indexes to `start` (mod capacity) with single elements.
+                while (next - 1) % UInt64(capacity) != UInt64(start) {
+                    #expect(ring.enqueue(next))
+                    #expect(ring.dequeue() == next)
+                    next += 1
+                    expected += 1
+                }
+                let values = (0..<UInt64(size)).map { next + $0 }
+                #expect(values.withUnsafeBufferPointer { ring.enqueue(bulk: $0) })
+                #expect(ring.count == size)
+                next += UInt64(size)
+                var out = [UInt64](repeating: 0, count: size)
+                #expect(out.withUnsafeMutableBufferPointer { ring.dequeue(bulk: $0) })
+                #expect(out == (0..<UInt64(size)).map { expected + $0 }, "start \(start) size \(size)")
+                expected += UInt64(size)
+                #expect(ring.isEmpty)
+            }
+        }
+    }
+
+    @Test("bursts across the end take what fits, in order", arguments: 0..<4)
+    func burstAcrossTheEnd(mode: Int) throws {
+        let (producers, consumers) = Self.modes[mode]
+        let ring = try Ring<UInt32>(capacity: 16, producers: producers, consumers: consumers)
+        var sent: UInt32 = 0
+        var received: UInt32 = 0
+        var input = [UInt32](repeating: 0, count: 24)
+        var output = [UInt32](repeating: 0, count: 24)
+        for round in 0..<200 {
+            let offer = round % 23 + 1
+            for i in 0..<offer { input[i] = sent + UInt32(i) }
+            let free = ring.freeCount
+            let added = input.withUnsafeBufferPointer { ring.enqueue(burst: UnsafeBufferPointer(rebasing: $0[0..<offer])) }
+            #expect(added == min(offer, free))
+            sent += UInt32(added)
+            let ask = (round * 7) % 19 + 1
+            let held = ring.count
+            let taken = output.withUnsafeMutableBufferPointer {
+                ring.dequeue(burst: UnsafeMutableBufferPointer(rebasing: $0[0..<ask]))
+            }
+            #expect(taken == min(ask, held))
+            for i in 0..<taken { #expect(output[i] == received + UInt32(i)) }
+            received += UInt32(taken)
+        }
+        #expect(ring.count == Int(sent - received))
+    }
+
+    @Test("empty buffers move nothing and leave the ring as it was")
+    func emptyBuffers() throws {
+        let ring = try Ring<Int>(capacity: 4)
+        #expect(ring.enqueue(7))
+        #expect(ring.enqueue(burst: UnsafeBufferPointer(start: nil, count: 0)) == 0)
+        #expect(ring.dequeue(burst: UnsafeMutableBufferPointer(start: nil, count: 0)) == 0)
+        #expect(ring.count == 1 && ring.dequeue() == 7)
+    }
+}
