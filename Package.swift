@@ -359,3 +359,21 @@ let package = Package(
             path: "Tests/DataplaneNIOTests"),
     ]
 )
+
+// Whole-stack fuzz targets (Tools/fuzz/stack, Docs/ROBUSTNESS.md): declared only
+// when Tools/fuzz-stack.sh builds with DP_FUZZ_STACK=1 and --sanitize=fuzzer in a
+// scratch path of its own, so plain builds never link libFuzzer.
+if Context.environment["DP_FUZZ_STACK"] == "1" {
+    package.targets += [
+        .target(
+            name: "StackFuzzSupport",
+            dependencies: ["Stack", "Sockets", "TCP", "LoopbackDriver", "NetDevice", "Packets", "Wire"],
+            path: "Tools/fuzz/stack/Support"),
+        .executableTarget(name: "dp-fuzz-stack", dependencies: ["StackFuzzSupport"], path: "Tools/fuzz/stack/stack"),
+        .executableTarget(name: "dp-fuzz-tcp", dependencies: ["StackFuzzSupport"], path: "Tools/fuzz/stack/tcp"),
+    ]
+    package.products += [
+        .executable(name: "dp-fuzz-stack", targets: ["dp-fuzz-stack"]),
+        .executable(name: "dp-fuzz-tcp", targets: ["dp-fuzz-tcp"]),
+    ]
+}
