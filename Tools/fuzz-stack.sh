@@ -6,7 +6,7 @@
 # an invariant or hangs (the input is kept in .build/fuzz/artifacts).
 #
 # The targets are SwiftPM executables declared only with DP_FUZZ_STACK=1,
-# built with --sanitize=fuzzer,address in a scratch path of their own
+# built with -sanitize=fuzzer,address in a scratch path of their own
 # (.build/fuzz-stack), so plain builds never see them.
 #
 # Usage: ./Tools/fuzz-stack.sh [SECONDS] [TARGET...]   targets: stack tcp
@@ -30,8 +30,9 @@ bin="$scratch/release"
 
 for target in "${targets[@]}"; do
   [ -d "Tools/fuzz/stack/$target" ] || { echo "fuzz-stack.sh: no target '$target'" >&2; exit 2; }
-  # gold's --gc-sections would drop the coverage counters of the library modules.
-  DP_FUZZ_STACK=1 swift build -j 1 -c release --scratch-path "$scratch" --sanitize=fuzzer --sanitize=address \
+  # One -sanitize= list: SwiftPM's --sanitize=fuzzer --sanitize=address gives swiftc two
+  # flags, the last wins, and the library modules get no coverage counters.
+  DP_FUZZ_STACK=1 swift build -j 1 -c release --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address \
     -Xlinker --no-gc-sections --product "dp-fuzz-$target" 2>&1 | grep -E "error|warning: unre|Compiling dp_fuzz|Build of" || true
   [ -x "$bin/dp-fuzz-$target" ] || { echo "fuzz-stack.sh: building dp-fuzz-$target failed" >&2; exit 1; }
 done

@@ -38,6 +38,7 @@ extension StackFuzzWorld {
             case .socketCall: socketCall(&input)
             }
             step()
+            if Self.tracing { trace("step \(steps) \(operation)") }
         }
         finish()
     }

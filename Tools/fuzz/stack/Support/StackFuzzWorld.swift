@@ -5,6 +5,9 @@ import Sockets
 import Stack
 import TCP
 import Wire
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One whole stack for one fuzz input: a NetStack with its socket table on
 /// the first port of a LoopbackPair, the fuzzer's peer on the second. The
@@ -99,6 +102,7 @@ public final class StackFuzzWorld {
     /// Closes everything, lets every timer run out, then checks that all
     /// buffers went back to the pool. Call once, at the end of a program.
     public func finish() {
+        if Self.tracing { trace("before close") }
         for descriptor in descriptors { try? core.close(descriptor) }
         descriptors.removeAll()
         // TIME_WAIT (60 s), reassembly (30 s), ARP retries and stale
@@ -109,6 +113,16 @@ public final class StackFuzzWorld {
         }
         require(stack.heldBuffers == 0, "the stack still holds \(stack.heldBuffers) buffers after everything closed and expired")
         require(pool.statistics.inUse == 0, "\(pool.statistics.inUse) pool buffers never came back (leak)")
+    }
+
+    /// DP_FUZZ_TRACE=1: print what a program reached (to check seeds and
+    /// the decoder when replaying one input; never set in fuzzing runs).
+    static let tracing = getenv("DP_FUZZ_TRACE") != nil
+
+    func trace(_ label: String) {
+        print("trace \(label): descriptors \(descriptors), flows \(flows.count), connections "
+              + stack.tcpConnectionInfos.map { "\($0.tuple) \($0.state)" }.joined(separator: ", ")
+              + ", held buffers \(stack.heldBuffers), counters " + stack.counters.named.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
     }
 
     func advanceClock(milliseconds: UInt64) {
