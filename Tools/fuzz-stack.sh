@@ -34,8 +34,9 @@ for target in "${targets[@]}"; do
   # -sanitize= list (given two -sanitize= flags swiftc keeps the last, and
   # --sanitize=fuzzer --sanitize=address left the library modules without coverage).
   DP_FUZZ_STACK=1 swift build -j 1 -c release --scratch-path "$scratch" --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address \
-    -Xlinker --no-gc-sections --product "dp-fuzz-$target" 2>&1 | grep -E "error|warning: unre|Compiling dp_fuzz|Build of" || true
-  [ -x "$bin/dp-fuzz-$target" ] || { echo "fuzz-stack.sh: building dp-fuzz-$target failed" >&2; exit 1; }
+    -Xlinker --no-gc-sections --product "dp-fuzz-$target" >"$out/build-$target.log" 2>&1 \
+    || { grep -E "error" "$out/build-$target.log" | head -20 >&2; echo "fuzz-stack.sh: building dp-fuzz-$target failed" >&2; exit 1; }
+  grep -E "Build of" "$out/build-$target.log" || true
 done
 
 declare -A executions rate coverage features

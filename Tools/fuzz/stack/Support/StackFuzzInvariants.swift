@@ -37,7 +37,9 @@ extension StackFuzzWorld {
 
     /// Sockets: every descriptor the program holds is alive; connections
     /// have one entry per four-tuple, no listener state among them, and
-    /// queues within the buffers' bounds.
+    /// queues within the buffers' bounds. A CLOSED connection is one a
+    /// socket still holds (reset, or ended before close()): never more of
+    /// them than open stream sockets, else the table kept an orphan.
     private func checkSockets() {
         for descriptor in descriptors {
             var error: Int32 = 0
@@ -51,13 +53,17 @@ extension StackFuzzWorld {
         }
         let connections = stack.tcpConnectionInfos
         var tuples = Set<TCPFourTuple>()
+        var closed = 0
         for info in connections {
-            require(info.state != .listen && info.state != .closed, "a connection in state \(info.state)")
+            require(info.state != .listen, "a connection in state LISTEN")
+            if info.state == .closed { closed += 1 }
             require(tuples.insert(info.tuple).inserted, "two connections on \(info.tuple)")
             require(info.receiveQueue >= 0 && info.receiveQueue <= 16 << 20, "receive queue \(info.receiveQueue)")
             require(info.sendQueue >= 0 && info.sendQueue <= 16 << 20, "send queue \(info.sendQueue)")
             require(info.congestionWindow > 0, "congestion window \(info.congestionWindow)")
         }
+        let streams = descriptors.filter { (try? core.connectionID(of: $0)) != nil }.count
+        require(closed <= streams, "\(closed) CLOSED connections but \(streams) sockets hold connections (an orphan)")
         require(descriptors.count <= 16, "more descriptors than the socket budget")
     }
 }

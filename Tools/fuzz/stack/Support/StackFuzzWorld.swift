@@ -120,9 +120,11 @@ public final class StackFuzzWorld {
     static let tracing = getenv("DP_FUZZ_TRACE") != nil
 
     func trace(_ label: String) {
-        print("trace \(label): descriptors \(descriptors), flows \(flows.count), connections "
+        // stderr: unbuffered, so the lines before a crash are not lost.
+        let line = ("trace \(label): descriptors \(descriptors), flows \(flows.count), connections "
               + stack.tcpConnectionInfos.map { "\($0.tuple) \($0.state)" }.joined(separator: ", ")
-              + ", held buffers \(stack.heldBuffers), counters " + stack.counters.named.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+              + ", held buffers \(stack.heldBuffers), counters " + stack.counters.named.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + "\n")
+        _ = line.withCString { write(2, $0, strlen($0)) }
     }
 
     func advanceClock(milliseconds: UInt64) {
