@@ -13,12 +13,13 @@ extension StackFuzzWorld {
         checkSockets()
     }
 
-    /// Every buffer taken from the pool is in the stack's tables (the rings
-    /// are empty: the stack took all it was given, the peer read all it sent).
+    /// Every buffer taken from the pool is in the stack's tables or a
+    /// socket's peeked datagram (the rings are empty: the stack took all it
+    /// was given, the peer read all it sent).
     private func checkBuffers() {
         let inUse = pool.statistics.inUse
-        let held = stack.heldBuffers
-        require(inUse == held, "\(inUse) pool buffers in use but the stack accounts for \(held)")
+        let held = stack.heldBuffers + core.heldBuffers
+        require(inUse == held, "\(inUse) pool buffers in use but the stack and sockets account for \(held)")
         require(inUse <= Self.poolCapacity, "more buffers in use than the pool has")
     }
 

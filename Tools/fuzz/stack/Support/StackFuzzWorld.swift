@@ -111,6 +111,7 @@ public final class StackFuzzWorld {
             advanceClock(milliseconds: 30_000)
             step()
         }
+        require(core.heldBuffers == 0, "closed sockets still hold \(core.heldBuffers) buffers")
         require(stack.heldBuffers == 0, "the stack still holds \(stack.heldBuffers) buffers after everything closed and expired")
         require(pool.statistics.inUse == 0, "\(pool.statistics.inUse) pool buffers never came back (leak)")
     }
@@ -123,7 +124,7 @@ public final class StackFuzzWorld {
         // stderr: unbuffered, so the lines before a crash are not lost.
         let line = ("trace \(label): descriptors \(descriptors), flows \(flows.count), connections "
               + stack.tcpConnectionInfos.map { "\($0.tuple) \($0.state)" }.joined(separator: ", ")
-              + ", held buffers \(stack.heldBuffers), counters " + stack.counters.named.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + "\n")
+              + ", held buffers \(stack.heldBuffers) + \(core.heldBuffers), counters " + stack.counters.named.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + "\n")
         _ = line.withCString { write(2, $0, strlen($0)) }
     }
 
