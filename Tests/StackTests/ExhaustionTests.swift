@@ -58,7 +58,7 @@ struct ExhaustionTests {
         #expect(dry, "the pool never ran dry: \(net.pool.statistics)")
         #expect(net.a.counters[.noBuffers] > 0, "running out of buffers is counted")
         #expect(net.pool.statistics.available < 16)
-        #expect(net.pool.statistics.inUse == net.a.heldBuffers + net.b.heldBuffers, "every buffer in use is in a stack's tables")
+        #expect(net.b.heldBuffers > 400, "the unread datagrams hold the pool")
 
         // Phase 2: B reads its datagrams; TCP, stalled meanwhile, recovers and finishes.
         var drained = 0

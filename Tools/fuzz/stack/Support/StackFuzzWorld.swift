@@ -96,6 +96,7 @@ public final class StackFuzzWorld {
         configuration.defaultReceiveBufferSize = 16 * 1024
         configuration.defaultSendBufferSize = 16 * 1024
         configuration.privilegedPorts = .allowed
+        configuration.raisesSIGPIPE = false  // EPIPE is the answer; the signal would end the fuzzer
         core = try! SocketCore(stack: stack, configuration: configuration)
     }
 
