@@ -8,6 +8,9 @@ handshake by chance. Rerun after changing the encoding or the mixes."""
 import os
 
 # Opcode bytes: the first index of each operation in the mix's table.
+# A socket call's first byte picks the call by its value modulo 12 (0 TCP
+# socket, 1 UDP, 2 bind, 3 listen, 4 connect, 5 accept, 6-7 send, 8-9 recv,
+# 10 close or with 0x80 shutdown, 11 setsockopt); its high bits are arguments.
 WHOLE = {"raw": 0, "arp": 2, "tcp": 4, "udp": 7, "frag": 9, "icmp": 12, "clock": 14, "sock": 16}
 TCP = {"tcp": 0, "clock": 6, "sock": 8, "arp": 14}
 
@@ -26,7 +29,7 @@ u32 = lambda v: v.to_bytes(4, "big")
 seg = lambda flow, flags, length=0: ("tcp", flow, flags, 0x05, length, u16(0xFFFF), 0x41)
 
 server = [
-    ("sock", 0x00, 0), ("sock", 0x02, 0), ("sock", 0x43, 0),          # socket, bind :80, listen
+    ("sock", 0x00, 0), ("sock", 0x02, 0), ("sock", 0x33, 0),          # socket, bind :80, listen
     ("tcp", 0x80, 0x02, u32(4096), 0x05, u16(0xFFFF), 0),              # SYN from 10.121.0.2:40000
     seg(0, 0x10), seg(0, 0x18, 100),                                   # ACK, data
     ("sock", 0x05, 0), ("sock", 0x08, 1, u16(4096)),                   # accept, read
@@ -40,13 +43,13 @@ client = [
     ("clock", 5, 1), ("clock", 5, 1),                                  # ARP answered, SYN out
     seg(0, 0x12), ("sock", 0x06, 0, u16(2000), 3),                     # SYN-ACK, write
     seg(0, 0x10), seg(0, 0x18, 200), ("sock", 0x08, 0, u16(4096)),     # ACK, data, read
-    ("sock", 0x8A, 0), seg(0, 0x10), seg(0, 0x11), ("clock", 70, 2),   # shutdown(SHUT_RD..), FIN, TIME-WAIT
+    ("sock", 0x82, 0), seg(0, 0x10), seg(0, 0x11), ("clock", 70, 2),   # shutdown(SHUT_RD..), FIN, TIME-WAIT
 ]
 udp = [
     ("sock", 0x01, 0), ("sock", 0x02, 2),                              # UDP socket, bind :53
     ("udp", 0x02, u16(64), 9), ("sock", 0x08, 0, u16(2048)),           # a datagram to :53, read it
     ("frag", 0x24, 0, 3, 5, 7), ("frag", 0x00, 4, 3, 6),               # two fragments of one datagram
-    ("sock", 0x08, 0, u16(2048)), ("sock", 0x86, 0, u16(100), 1),      # read it, sendto .2 (ARP first)
+    ("sock", 0x08, 0, u16(2048)), ("sock", 0x8A, 0, u16(100), 1),      # read it, sendto .4 (waits for ARP)
     ("icmp", 0x80, 0, 32, 3, u32(0x00770001)),                         # ping
     ("arp", 0x02, 0x33), ("arp", 0x41, 0x34),                          # ARP request, reply
     ("frag", 0x65, 3, 20, 1), ("clock", 40, 2),                        # a lone fragment, left to expire
