@@ -87,7 +87,14 @@ public final class StackFuzzWorld {
         limits.udpEndpoints = 8
         limits.udpReceiveQueueDatagrams = 8
         limits.timers = 512
-        stack = NetStack(pool: pool, limits: limits)
+        // TCP gives up sooner than the default (15 retransmissions up to 60 s
+        // apart outlast `finish`'s ten minutes), so an orphaned connection
+        // ends, and with it the retransmission waiting for ARP.
+        var tcp = TCPConfiguration()
+        tcp.maximumRetransmissions = 6
+        tcp.maximumSYNRetransmissions = 3
+        tcp.maximumRTO = .seconds(10)
+        stack = NetStack(pool: pool, limits: limits, tcpConfiguration: tcp)
         try! stack.addInterface(device: pair.first, configuration: InterfaceConfiguration(
             address: IPv4Network(address: Self.stackAddress, prefixLength: 24)!, mtu: 1500, announceOnStart: false))
         stack.start()
@@ -112,6 +119,7 @@ public final class StackFuzzWorld {
             advanceClock(milliseconds: 30_000)
             step()
         }
+        if Self.tracing { trace("after expiry") }
         require(core.heldBuffers == 0, "closed sockets still hold \(core.heldBuffers) buffers")
         require(stack.heldBuffers == 0, "the stack still holds \(stack.heldBuffers) buffers after everything closed and expired")
         require(pool.statistics.inUse == 0, "\(pool.statistics.inUse) pool buffers never came back (leak)")
@@ -125,6 +133,7 @@ public final class StackFuzzWorld {
         // stderr: unbuffered, so the lines before a crash are not lost.
         let line = ("trace \(label): descriptors \(descriptors), flows \(flows.count), connections "
               + stack.tcpConnectionInfos.map { "\($0.tuple) \($0.state)" }.joined(separator: ", ")
+              + ", neighbours " + stack.neighbours.map { "\($0.address) \($0.state) waiting \($0.waiting)" }.joined(separator: ", ")
               + ", held buffers \(stack.heldBuffers) + \(core.heldBuffers), counters " + stack.counters.named.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + "\n")
         _ = line.withCString { write(2, $0, strlen($0)) }
     }
