@@ -373,3 +373,26 @@ let package = Package(
             path: "Tests/DataplaneNIOTests"),
     ]
 )
+
+// Whole-stack fuzz targets (Tools/fuzz/stack, Docs/ROBUSTNESS.md): declared only
+// when Tools/fuzz-stack.sh builds with DP_FUZZ_STACK=1 and --sanitize=fuzzer in a
+// scratch path of its own, so plain builds never link libFuzzer.
+if Context.environment["DP_FUZZ_STACK"] == "1" {
+    // --sanitize=fuzzer makes libFuzzer's main the entry point (the targets define
+    // LLVMFuzzerTestOneInput); the ASan runtime the -Xswiftc compiles need is linked here.
+    let stackFuzzLink: [LinkerSetting] = [.unsafeFlags(["-sanitize=fuzzer,address"])]
+    package.targets += [
+        .target(
+            name: "StackFuzzSupport",
+            dependencies: ["Stack", "Sockets", "TCP", "LoopbackDriver", "NetDevice", "Packets", "Wire"],
+            path: "Tools/fuzz/stack/Support"),
+        .executableTarget(name: "dp-fuzz-stack", dependencies: ["StackFuzzSupport"], path: "Tools/fuzz/stack/stack",
+                          linkerSettings: stackFuzzLink),
+        .executableTarget(name: "dp-fuzz-tcp", dependencies: ["StackFuzzSupport"], path: "Tools/fuzz/stack/tcp",
+                          linkerSettings: stackFuzzLink),
+    ]
+    package.products += [
+        .executable(name: "dp-fuzz-stack", targets: ["dp-fuzz-stack"]),
+        .executable(name: "dp-fuzz-tcp", targets: ["dp-fuzz-tcp"]),
+    ]
+}

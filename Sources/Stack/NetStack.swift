@@ -44,6 +44,10 @@ public final class NetStack {
     public let clock: TSCClock
     /// The counter value of the current poll step.
     public private(set) var now: UInt64
+    /// Added to the TSC reading of each step: lets the whole-stack fuzzer
+    /// and tests step time forward (timers, TIME_WAIT, reassembly and ARP
+    /// expiry) without waiting. Only ever increase it (time must not go back).
+    public var clockSkewCycles: UInt64 = 0
     public var counters = StackCounters()
     /// The last ICMP echo reply received (for `sendEchoRequest`).
     public var lastEchoReply: EchoReply?
@@ -168,7 +172,7 @@ public final class NetStack {
     public func start() {
         guard !started else { return }
         started = true
-        now = TSCClock.cycles()
+        now = TSCClock.cycles() &+ clockSkewCycles
         for index in 0..<interfaces.count {
             let interface = interfaces[index]
             if interface.configuration.announceOnStart { sendGratuitousARP(interface) }
@@ -189,7 +193,7 @@ public final class NetStack {
     /// One run-to-completion step; returns the number of frames received.
     @discardableResult
     public func poll() -> Int {
-        now = TSCClock.cycles()
+        now = TSCClock.cycles() &+ clockSkewCycles
         if mailboxPending.load(ordering: .relaxed) { mailbox.runJobs(self) }
         if let capture, !capture.continues() { self.capture = nil }
         flush()

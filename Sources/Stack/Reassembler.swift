@@ -85,6 +85,15 @@ final class Reassembler {
         }
     }
 
+    /// Pool buffers the held fragments occupy (every segment of a chain).
+    func heldBuffers() -> Int {
+        var total = 0
+        for i in 0..<slotCount where slots[i].inUse {
+            for j in 0..<slots[i].count { total += slots[i].fragments[j].segmentCount }
+        }
+        return total
+    }
+
     /// Frees every held fragment (while the pools are still alive).
     func releaseAll() {
         for i in 0..<slotCount { release(i) }

@@ -67,6 +67,14 @@ import Glibc
         #expect(value(after: "-m", in: arguments) == ["1024"])
         #expect(value(after: "-smp", in: arguments) == ["1"])
         #expect(value(after: "-append", in: arguments).first?.hasSuffix(" foo=bar") == true)
+        #expect(!arguments.contains("-qmp"), "no monitor unless asked")
+    }
+
+    @Test func qmpSocketForFaults() throws {
+        var configuration = QEMUConfiguration(kernel: "/k", initrd: "/i", access: .none, nics: [])
+        configuration.qmpSocket = "/tmp/lab/qmp.sock"
+        let arguments = QEMUCommand.arguments(configuration)
+        #expect(value(after: "-qmp", in: arguments) == ["unix:/tmp/lab/qmp.sock,server=on,wait=off"])
     }
 }
 

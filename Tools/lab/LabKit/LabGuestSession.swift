@@ -14,6 +14,8 @@ struct LabGuestSession {
 
     var result = LabRunResult(totalSeconds: 0)
     var peers: [(process: Subprocess, buffer: LineBuffer)] = []
+    /// QEMU's QMP socket, given to the peers as DP_LAB_QMP.
+    var qmpSocket: String?
     var qemuOutput = LineBuffer()
     var qemuOpen = true
     /// Boot lines not shown (shown on failure before init started).
@@ -109,7 +111,8 @@ struct LabGuestSession {
         progress.clear()
         progress.ready(result.bootSeconds!)
         for command in options.peers {
-            let process = try Subprocess(namespace.command(["sh", "-c", command]), captureOutput: true)
+            let environment = qmpSocket.map { ["env", "DP_LAB_QMP=\($0)"] } ?? []
+            let process = try Subprocess(namespace.command(environment + ["sh", "-c", command]), captureOutput: true)
             peers.append((process, LineBuffer()))
         }
     }

@@ -74,6 +74,8 @@ public enum LabRunner {
             kernel: artifacts.kernel.vmlinuz, initrd: initrd, access: options.access, nics: options.nics)
         configuration.memoryMiB = options.memoryMiB
         configuration.cpus = options.cpus
+        // The host side's handle on the devices (faults: Tools/lab/qmp.py); peers get it as DP_LAB_QMP.
+        configuration.qmpSocket = workDirectory + "/qmp.sock"
 
         LabNamespace.removeStale(log: log)
         let namespace = try LabNamespace(nics: options.nics)
@@ -81,6 +83,7 @@ public enum LabRunner {
         let start = MonotonicClock.now
         let qemu = try Subprocess(namespace.command(QEMUCommand.arguments(configuration)), captureOutput: true)
         var session = LabGuestSession(options: options, namespace: namespace, qemu: qemu, start: start, log: log)
+        session.qmpSocket = configuration.qmpSocket
         defer { session.stopPeersAndQEMU() }
 
         while try session.step(onLine: onLine) {}

@@ -8,6 +8,9 @@ public struct QEMUConfiguration: Sendable, Equatable {
     public var cpus: Int = 2
     /// Extra kernel command-line words.
     public var extraKernelArguments: [String] = []
+    /// Where QEMU listens for QMP (its machine protocol: set_link,
+    /// device_del, system_reset...), a Unix socket; nil: no monitor.
+    public var qmpSocket: String?
 
     public init(kernel: String, initrd: String, access: LabAccess, nics: [LabNIC]) {
         self.kernel = kernel
@@ -45,6 +48,9 @@ public enum QEMUCommand {
                 "-device", nic.kind.qemuDevice(
                     netdev: "net\(index)", mac: nic.mac, slot: nic.slot, access: configuration.access, queuePairs: nic.queuePairs, rss: nic.rss),
             ]
+        }
+        if let qmpSocket = configuration.qmpSocket {
+            arguments += ["-qmp", "unix:\(qmpSocket),server=on,wait=off"]
         }
         arguments += [
             "-kernel", configuration.kernel, "-initrd", configuration.initrd,

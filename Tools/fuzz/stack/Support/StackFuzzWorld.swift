@@ -1,0 +1,183 @@
+import LoopbackDriver
+import NetDevice
+import Packets
+import Sockets
+import Stack
+import TCP
+import Wire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One whole stack for one fuzz input: a NetStack with its socket table on
+/// the first port of a LoopbackPair, the fuzzer's peer on the second. The
+/// peer injects frames built from the input and reads back what the stack
+/// sends, learning the sequence numbers of each TCP conversation so later
+/// segments can land in the window (random numbers never would).
+///
+/// The stack and its sockets are built afresh for every input (a crash
+/// reproduces from its input alone); the pool and the loopback pair are
+/// made once per process and reused, which is sound because every input
+/// ends with all buffers back and both rings empty (`finish` checks it).
+/// Small limits so the bounds are reached within a short program.
+public final class StackFuzzWorld {
+    static let stackAddress = IPv4Address(10, 121, 0, 1)
+    static let peerAddress = IPv4Address(10, 121, 0, 2)
+    static let peerMAC = MACAddress(0x02, 0, 0, 0x79, 0, 2)
+    static let stackMAC = MACAddress(0x02, 0, 0, 0x79, 0, 1)
+    static let poolCapacity = 384
+
+    /// The peer's hosts: .2 answers ARP on its own; .3-.7 only when the
+    /// program sends their ARP (else packets to them wait, then drop).
+    static func host(_ k: UInt8) -> IPv4Address { IPv4Address(10, 121, 0, 2 + k % 6) }
+
+    /// Well-known ports the programs use (a learned ephemeral port is added
+    /// by the flows).
+    static let ports: [UInt16] = [80, 8080, 53, 7, 0, 9, 40000, 40001]
+
+    let pool: PacketPool
+    let pair: LoopbackPair
+    public let stack: NetStack
+    public let core: SocketCore
+    /// Descriptors opened and not closed, in order of opening.
+    var descriptors: [Int32] = []
+    /// TCP conversations the peer has seen or started.
+    var flows: [TCPFlow] = []
+    /// ARP answers of the peer, sent at the next step.
+    var pendingReplies: [[UInt8]] = []
+    /// Reused for frames taken off the peer's ring.
+    var slots = [PacketBuffer](repeating: PacketBuffer(header: .init(bitPattern: 64)!), count: 32)
+
+    struct TCPFlow: Equatable {
+        var peer: IPv4Address
+        var peerPort: UInt16
+        var stackPort: UInt16
+        /// The stack's next sequence number (what the peer acknowledges).
+        var stackNext: UInt32
+        /// What the stack acknowledged last (the peer's next sequence number).
+        var peerNext: UInt32
+    }
+
+    /// Made once: mapping a pool costs more than a whole program.
+    nonisolated(unsafe) static let devices: (PacketPool, LoopbackPair) = {
+        let pool = try! PacketPool(name: "fuzz-stack", capacity: poolCapacity, cacheSize: 0, policy: .anonymous)
+        let pair = try! LoopbackPair(ringSize: 64, firstAddress: stackMAC, secondAddress: peerMAC)
+        for port in [pair.first, pair.second] {
+            try! port.configure(PortConfiguration(receivePools: [pool]))
+            try! port.start()
+        }
+        return (pool, pair)
+    }()
+
+    public init() {
+        (pool, pair) = Self.devices
+        // Stopping frees whatever a previous stack left in the rings.
+        for port in [pair.first, pair.second] {
+            port.stop()
+            try! port.start()
+        }
+        pair.first.resetStatistics()
+        var limits = StackLimits()
+        limits.arpCacheEntries = 4
+        limits.arpPendingPerEntry = 4
+        limits.arpPendingTotal = 8
+        limits.reassemblyDatagrams = 3
+        limits.reassemblyFragmentsPerDatagram = 8
+        limits.reassemblyMemoryBytes = 24 * 2_432
+        limits.udpEndpoints = 8
+        limits.udpReceiveQueueDatagrams = 8
+        limits.timers = 512
+        // TCP gives up sooner than the default (15 retransmissions up to 60 s
+        // apart outlast `finish`'s ten minutes), so an orphaned connection
+        // ends, and with it the retransmission waiting for ARP.
+        var tcp = TCPConfiguration()
+        tcp.maximumRetransmissions = 6
+        tcp.maximumSYNRetransmissions = 3
+        tcp.maximumRTO = .seconds(10)
+        stack = NetStack(pool: pool, limits: limits, tcpConfiguration: tcp)
+        try! stack.addInterface(device: pair.first, configuration: InterfaceConfiguration(
+            address: IPv4Network(address: Self.stackAddress, prefixLength: 24)!, mtu: 1500, announceOnStart: false))
+        stack.start()
+        var configuration = SocketCoreConfiguration()
+        configuration.maximumSockets = 16
+        configuration.defaultReceiveBufferSize = 16 * 1024
+        configuration.defaultSendBufferSize = 16 * 1024
+        configuration.privilegedPorts = .allowed
+        configuration.raisesSIGPIPE = false  // EPIPE is the answer; the signal would end the fuzzer
+        core = try! SocketCore(stack: stack, configuration: configuration)
+    }
+
+    /// Closes everything, lets every timer run out, then checks that all
+    /// buffers went back to the pool. Call once, at the end of a program.
+    public func finish() {
+        if Self.tracing { trace("before close") }
+        for descriptor in descriptors { try? core.close(descriptor) }
+        descriptors.removeAll()
+        // TIME_WAIT (60 s), reassembly (30 s), ARP retries and stale
+        // entries: ten minutes in steps the timers can follow.
+        for _ in 0..<20 {
+            advanceClock(milliseconds: 30_000)
+            step()
+        }
+        if Self.tracing { trace("after expiry") }
+        require(core.heldBuffers == 0, "closed sockets still hold \(core.heldBuffers) buffers")
+        require(stack.heldBuffers == 0, "the stack still holds \(stack.heldBuffers) buffers after everything closed and expired")
+        require(pool.statistics.inUse == 0, "\(pool.statistics.inUse) pool buffers never came back (leak)")
+    }
+
+    /// DP_FUZZ_TRACE=1: print what a program reached (to check seeds and
+    /// the decoder when replaying one input; never set in fuzzing runs).
+    static let tracing = getenv("DP_FUZZ_TRACE") != nil
+
+    func trace(_ label: String) {
+        // stderr: unbuffered, so the lines before a crash are not lost.
+        let line = ("trace \(label): descriptors \(descriptors), flows \(flows.count), connections "
+              + stack.tcpConnectionInfos.map { "\($0.tuple) \($0.state)" }.joined(separator: ", ")
+              + ", neighbours " + stack.neighbours.map { "\($0.address) \($0.state) waiting \($0.waiting)" }.joined(separator: ", ")
+              + ", held buffers \(stack.heldBuffers) + \(core.heldBuffers), counters " + stack.counters.named.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + "\n")
+        _ = line.withCString { write(2, $0, strlen($0)) }
+    }
+
+    func advanceClock(milliseconds: UInt64) {
+        stack.clockSkewCycles &+= milliseconds * stack.clock.cyclesPerSecond / 1000
+    }
+
+    /// One poll step of the core, then the peer reads what the stack sent
+    /// and the invariants are checked.
+    func step() {
+        for frame in pendingReplies.prefix(8) { inject(frame) }
+        pendingReplies.removeAll()
+        core.runOnce()
+        drainPeer()
+        checkInvariants()
+    }
+
+    /// Hands one frame to the stack (a full ring drops it, as a NIC would).
+    func inject(_ frame: [UInt8]) {
+        guard !frame.isEmpty, let packet = pool.allocate() else { return }
+        guard packet.setContents(frame) else {
+            packet.free()
+            return
+        }
+        var burst = [packet]
+        let sent = burst.withUnsafeMutableBufferPointer { pair.second.transmit(queue: 0, $0) }
+        if sent == 0 { packet.free() }
+    }
+
+    /// Takes every frame the stack sent, learns from it, frees it.
+    func drainPeer() {
+        while true {
+            let n = slots.withUnsafeMutableBufferPointer { pair.second.receive(queue: 0, into: $0) }
+            if n == 0 { return }
+            for i in 0..<n {
+                learn(slots[i].contents())
+                slots[i].free()
+            }
+        }
+    }
+}
+
+/// Stops the run (libFuzzer records the input as a crash) when an invariant fails.
+func require(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String) {
+    if !condition() { fatalError("stack fuzz invariant failed: \(message())") }
+}
