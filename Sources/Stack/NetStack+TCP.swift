@@ -119,7 +119,9 @@ extension NetStack {
     private func coalesceTCP(_ packet: PacketBuffer, repr: TCPRepr, delivery: IPv4Delivery, headerLength: Int,
                              payloadLength: Int) -> Bool {
         let coalescer = tcpCoalescer
-        guard coalescer.capacity > 0 else { return false }
+        // Receive lending keeps one-buffer payloads in place (one copy fewer
+        // than GRO's chain, which is copied into the ring): it goes first.
+        guard coalescer.capacity > 0, !tcpConfiguration.receiveLending else { return false }
         let candidate = TCPReceiveCoalescer.isCandidate(repr, payloadLength: payloadLength)
         if let index = coalescer.find(repr, delivery) {
             let run = coalescer.run(at: index)
