@@ -151,6 +151,15 @@ final class ARPCache<Address: NeighborAddress> {
     private func enqueue(_ packet: PacketBuffer, entry i: Int, first: Bool) -> Lookup {
         guard entries[i].pendingCount < pendingPerEntry, pendingTotal < pendingLimit else {
             packet.free()
+            if first {
+                // No packet waits, so no request and no retry timer: an
+                // entry left incomplete would hold later packets forever
+                // (found by the whole-stack fuzzer). Forget it; the next
+                // packet starts over.
+                index[entries[i].address] = nil
+                entries[i].state = .free
+                entries[i].generation &+= 1
+            }
             return .dropped(.arpQueueFull)
         }
         entries[i].pending[entries[i].pendingCount] = packet

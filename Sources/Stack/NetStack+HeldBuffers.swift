@@ -30,7 +30,7 @@ extension ARPCache {
 extension UDPTable {
     func heldBuffers() -> Int {
         var total = 0
-        for i in 0..<capacity where entries[i].inUse {
+        for i in 0..<allocated where entries[i].inUse {
             for k in 0..<entries[i].count {
                 total += entries[i].queue[(entries[i].head + k) % queueCapacity].segmentCount
             }

@@ -121,6 +121,41 @@ struct ExhaustionTests {
         net.stack.udpClose(endpoint)
     }
 
+    @Test("an address whose first packet finds the ARP wait queue full is not left incomplete without a retry (fuzz finding tcp-arp-incomplete-no-retry)")
+    func arpFirstPacketRefused() throws {
+        var limits = StackLimits()
+        limits.arpPendingTotal = 2
+        let net = try StackAndWire(limits: limits)
+        let endpoint = try net.stack.udpBind(port: 9000)
+        func send(to host: UInt8) throws {
+            try [UInt8](repeating: 1, count: 100).withUnsafeBytes {
+                try net.stack.udpSend(endpoint, bytes: $0, to: (IPv4Address(10, 0, 0, host), 9))
+            }
+        }
+        try send(to: 20)
+        try send(to: 20)
+        try send(to: 21)  // the queue is full: dropped, and .21 must not stay incomplete
+        #expect(net.stack.counters[.arpQueueFull] == 1)
+        for _ in 0..<10 {
+            Self.advance(net.stack, seconds: 5)
+            net.stack.poll()
+        }
+        _ = net.sent()
+        #expect(net.stack.heldBuffers == 0)
+        // .21 again: a fresh resolution with its own retries, which give up and free the packet.
+        try send(to: 21)
+        net.stack.poll()
+        #expect(net.stack.heldBuffers == 1)
+        for _ in 0..<10 {
+            Self.advance(net.stack, seconds: 5)
+            net.stack.poll()
+        }
+        _ = net.sent()
+        #expect(net.stack.heldBuffers == 0)
+        #expect(net.pool.statistics.inUse == 0)
+        net.stack.udpClose(endpoint)
+    }
+
     @Test("the reassembly budget at its bound: datagrams beyond it dropped and counted, held ones expire, buffers back")
     func reassemblyBound() throws {
         var limits = StackLimits()
