@@ -6,6 +6,9 @@
 #   --quick: the functional demo plus a short benchmark smoke (about 3 min).
 #   DP_DEMO_RESULTS=DIR: where the JSON, PNG and report go (default results/;
 #   the CI smoke uses a temporary one so it never mixes with a full run's).
+#   DEMO_FUZZ_SECONDS (default 120 per whole-stack target) and
+#   DEMO_SOAK_SECONDS (default 300; the long soak is 3600) size the
+#   robustness steps of the full run.
 # Exits non-zero when any step fails. Every run and loop is bounded in time;
 # dp-lab tears its guest and namespace down also on Ctrl-C.
 set -uo pipefail
@@ -180,6 +183,13 @@ else
     --packets 400000 --warmup 40000 --json "$results/scaling-udp.json"
   step "host: share-nothing scaling, TCP request/response, 2 cores vs 1" .build/release/dp-stack-bench --scaling-cores 2 \
     --rounds 5 --tcp-write 64 --megabytes 8 --json "$results/scaling-tcp.json"
+  step "guest: interrupt idle vs polling (e1000, vfio and uio)" ./Tools/demo/idle.sh "$results" 10
+  step "host: 40,000 TCP connections held and echoed, ours vs a Linux epoll server" \
+    env CONN_SCALE_JSON="$results/conn-scale.json" bash Tools/demo/conn-scale.sh 40000 30
+  step "robustness: whole-stack fuzzing, ${DEMO_FUZZ_SECONDS:-120} s per target" \
+    env FUZZ_JSON="$results/fuzz-stack.json" ./Tools/fuzz-stack.sh "${DEMO_FUZZ_SECONDS:-120}"
+  step "robustness: soak, ${DEMO_SOAK_SECONDS:-300} s of mixed traffic through loss and reordering" \
+    Tools/demo/soak.sh "${DEMO_SOAK_SECONDS:-300}" "$results"
   for nic in e1000 virtio; do
     for mode in txonly io; do
       step "guest: $nic $mode vs dpdk-testpmd" .build/debug/dp-lab bench --nic $nic --mode $mode --compare dpdk --rounds 3 --seconds 5 --results "$results"
