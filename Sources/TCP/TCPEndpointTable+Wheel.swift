@@ -14,6 +14,9 @@ struct TCPTimerWheel {
     var count = 0
 
     static func tick(_ instant: TCPInstant) -> UInt64 { instant.microseconds / tickMicroseconds }
+    static func tick(atOrAfter instant: TCPInstant) -> UInt64 {
+        (instant.microseconds + tickMicroseconds - 1) / tickMicroseconds
+    }
 }
 
 extension TCPEndpointTable {
@@ -23,7 +26,11 @@ extension TCPEndpointTable {
         if slotInfo[s].scheduled == deadline { return }
         if slotInfo[s].scheduled != nil { unschedule(slot) }
         guard let deadline else { return }
-        let tick = max(TCPTimerWheel.tick(deadline), wheel.lastTick + 1)
+        // The first tick at or after the deadline: when that tick's bucket
+        // is fired, the deadline has passed (rounding down would file a
+        // deadline inside a tick where its bucket is looked at too early,
+        // and it would wait a whole turn of the wheel).
+        let tick = max(TCPTimerWheel.tick(atOrAfter: deadline), wheel.lastTick + 1)
         let bucket = Int(tick & UInt64(TCPTimerWheel.bucketCount - 1))
         let head = wheel.heads[bucket]
         slotInfo[s].wheelNext = head
