@@ -134,7 +134,7 @@ let package = Package(
         // MARK: Sockets: the per-core BSD socket API (Swift), and its C face
         .target(
             name: "Sockets",
-            dependencies: ["Stack", "TCP", "Wire", "Platform", "CPlatform",
+            dependencies: ["Stack", "Wire", "Platform", "CPlatform",
                            .product(name: "SystemPackage", package: "swift-system"),
                            .product(name: "Atomics", package: "swift-atomics")],
             path: "Sources/Sockets", swiftSettings: fastPath),

@@ -1,7 +1,7 @@
 import Glibc
 import NIOCore
 import Sockets
-import TCP
+import Stack
 
 /// A TCP connection as a NIO channel: a client's (connect) or a listener's
 /// child (accept). Reads copy from the connection's receive ring into a
@@ -14,7 +14,7 @@ final class DataplaneSocketChannel: DataplaneChannel, @unchecked Sendable {
 
     private var pending = PendingStreamWrites()
     /// The lent send's buffer list (reused: no allocation per flush).
-    private let lend = UnsafeMutableBufferPointer<TCPBorrowedBytes>.allocate(capacity: 64)
+    private let lend = UnsafeMutableBufferPointer<LentBytes>.allocate(capacity: 64)
     private var connectPromise: EventLoopPromise<Void>?
     private var connectTimeout: TimeAmount?
     private var connectTimer: Scheduled<Void>?

@@ -1,6 +1,6 @@
 import NIOCore
 import Sockets
-import TCP
+import Stack
 
 /// A TCP channel's writes not yet in the socket: the first `flushedCount`
 /// were flushed and go out as the send buffer takes them; the rest wait
@@ -31,15 +31,15 @@ struct PendingStreamWrites {
     /// is given with its storage retained once more, and `body` returns how
     /// many, from the first, the send ring took (it releases those when
     /// their bytes are acknowledged); the rest are released here.
-    func withFlushedLent(_ scratch: UnsafeMutableBufferPointer<TCPBorrowedBytes>,
-                         _ body: (UnsafeBufferPointer<TCPBorrowedBytes>) throws(SocketError) -> (bytes: Int, borrowed: Int))
+    func withFlushedLent(_ scratch: UnsafeMutableBufferPointer<LentBytes>,
+                         _ body: (UnsafeBufferPointer<LentBytes>) throws(SocketError) -> (bytes: Int, borrowed: Int))
         throws(SocketError) -> Int {
         var lent = 0
         var index = writes.startIndex
         for _ in 0..<flushedCount where lent < scratch.count {
             writes[index].buffer.withUnsafeReadableBytesWithStorageManagement { bytes, storage in
                 guard !bytes.isEmpty else { return }
-                scratch[lent] = TCPBorrowedBytes(bytes: bytes, release: releaseByteBufferStorage,
+                scratch[lent] = LentBytes(bytes: bytes, release: releaseByteBufferStorage,
                                                  context: storage.retain().toOpaque())
                 lent += 1
             }

@@ -1,5 +1,4 @@
 import Stack
-import TCP
 
 /// A stream send that lends the buffers instead of copying them: the
 /// connection's send ring keeps each one until its bytes are acknowledged
@@ -13,7 +12,7 @@ extension SocketCore {
     /// copied prefix of the next buffer when the ring could not keep it
     /// whole. Buffers not owned stay the caller's, their `release` never
     /// called. EAGAIN when the send buffer is full; other errors as `send`.
-    public func send(_ descriptor: Int32, borrowing buffers: UnsafeBufferPointer<TCPBorrowedBytes>,
+    public func send(_ descriptor: Int32, borrowing buffers: UnsafeBufferPointer<LentBytes>,
                      flags: MessageFlags = []) throws(SocketError) -> (bytes: Int, borrowed: Int) {
         let (_, entry) = try entry(descriptor)
         guard flags.subtracting(MessageFlags.sendFlags).isEmpty else {

@@ -7,6 +7,11 @@ import Wire
 // module's own value, so crossing the boundary costs no conversion.
 
 /// A handle on one TCP connection of a NetStack (a socket's connection).
+/// A buffer lent to a connection's send ring, or a received packet kept in
+/// a receive ring (TCP's `TCPBorrowedBytes`): the name the layers above the
+/// stack use, so they reach TCP only through NetStack.
+public typealias LentBytes = TCPBorrowedBytes
+
 public struct TCPStreamHandle: Hashable, Sendable, CustomStringConvertible {
     let id: TCPConnectionID
     public var description: String { id.description }
