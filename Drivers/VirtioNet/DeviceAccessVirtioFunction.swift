@@ -73,6 +73,8 @@ public final class DeviceAccessVirtioFunction: VirtioPCIFunction {
         }
     }
 
+    public func legacyInterrupt() -> DeviceInterrupt? { try? access.legacyInterrupt() }
+
     public func enableBusMaster() throws(DeviceError) {
         do { try access.enableBusMaster() } catch {
             throw DeviceError(.accessFailed, "bus mastering on \(name): \(error)")

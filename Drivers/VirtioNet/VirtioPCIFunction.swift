@@ -35,8 +35,12 @@ public protocol VirtioPCIFunction: AnyObject {
     /// Exclusive upper bound of the IOVAs a legacy queue address register
     /// (a 32-bit page frame number) can carry: 16 TiB on real hardware.
     var legacyQueueAddressLimit: UInt64 { get }
+    /// The function's INTx as a descriptor (VFIO eventfd or /dev/uioN), or
+    /// nil when it has none (an interrupt-driven idle core then sleeps).
+    func legacyInterrupt() -> DeviceInterrupt?
 }
 
 extension VirtioPCIFunction {
     public var legacyQueueAddressLimit: UInt64 { 1 << 44 }
+    public func legacyInterrupt() -> DeviceInterrupt? { nil }
 }
