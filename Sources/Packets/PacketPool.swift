@@ -226,16 +226,43 @@ public final class PacketPool: @unchecked Sendable {
 
     /// Free headers into `output` (not empty): from this core's cache,
     /// refilled from the shared ring when short, as rte_mempool_get_bulk.
-    @inlinable
+    /// The common case (the cache holds enough) is small and always inlined,
+    /// one object without the copy loop; refills are out of line.
+    @inlinable @inline(__always)
     func take(_ output: UnsafeMutableBufferPointer<UnsafeMutablePointer<PacketHeader>>) -> Int {
         let n = output.count
-        guard cacheSize > 0 else { return freeRing.dequeue(burst: output) }
+        guard cacheSize > 0 else { return n == 1 ? takeOneFromRing(output) : freeRing.dequeue(burst: output) }
         let core = Int(dp_current_core())
         guard core >= 0 else { return freeRing.dequeue(burst: output) }
         let cache = caches + core
+        let count = cache.pointee.count
+        guard _fastPath(count >= n) else { return takeRefilling(output, cache) }
+        let objects = cache.pointee.objects
+        if n == 1 {
+            output[0] = objects[count &- 1]
+            cache.pointee.count = count &- 1
+            return 1
+        }
+        // Last freed first (the warmest), the count written once.
+        let target = output.baseAddress!
+        var i = 0
+        while i < n {
+            target[i] = objects[count &- 1 &- i]
+            i &+= 1
+        }
+        cache.pointee.count = count &- n
+        return n
+    }
+
+    /// `take` when the cache holds fewer than asked: refill it from the
+    /// ring (or, for more than a cache's worth, take from the ring first).
+    @usableFromInline @inline(never)
+    func takeRefilling(_ output: UnsafeMutableBufferPointer<UnsafeMutablePointer<PacketHeader>>,
+                       _ cache: UnsafeMutablePointer<CoreCache>) -> Int {
+        let n = output.count
         let objects = cache.pointee.objects
         var count = cache.pointee.count
-        if _slowPath(n > cacheSize) {
+        if n > cacheSize {
             // Too big for the cache: straight from the ring, and what the ring
             // lacks from this core's cache.
             var got = freeRing.dequeue(burst: output)
@@ -247,20 +274,20 @@ public final class PacketPool: @unchecked Sendable {
             cache.pointee.count = count
             return got
         }
-        if count < n {
-            // Refill to the cache size plus this request in one ring access.
-            count += freeRing.dequeue(burst: UnsafeMutableBufferPointer(start: objects + count, count: cacheSize + n - count))
-        }
+        // Refill to the cache size plus this request in one ring access.
+        count += freeRing.dequeue(burst: UnsafeMutableBufferPointer(start: objects + count, count: cacheSize + n - count))
         let got = min(n, count)
-        // Last freed first (the warmest), the count written once.
-        let target = output.baseAddress!
-        var i = 0
-        while i < got {
-            target[i] = objects[count &- 1 &- i]
-            i &+= 1
-        }
-        cache.pointee.count = count &- got
+        for i in 0..<got { output[i] = objects[count - 1 - i] }
+        cache.pointee.count = count - got
         return got
+    }
+
+    /// One object straight from the shared ring (its single-element call).
+    @inlinable @inline(__always)
+    func takeOneFromRing(_ output: UnsafeMutableBufferPointer<UnsafeMutablePointer<PacketHeader>>) -> Int {
+        guard let header = freeRing.dequeue() else { return 0 }
+        output[0] = header
+        return 1
     }
 
     @inlinable
@@ -337,6 +364,8 @@ public final class PacketPool: @unchecked Sendable {
     /// this core's cache, or straight to the ring when they would overflow it.
     @inlinable
     func put(bulk headers: UnsafeBufferPointer<UnsafeMutablePointer<PacketHeader>>) {
+        // One object: the single put, without the bulk copy's set-up.
+        if headers.count == 1 { return put(headers[0]) }
         if _slowPath(isOrphanage) { return countOrphanedFrees(headers.count) }
         guard cacheSize > 0, headers.count <= cacheFlushThreshold else {
             _ = freeRing.enqueue(burst: headers)

@@ -17,13 +17,22 @@ final class NetInterface {
     /// What the device fills in or cuts for the stack (checksums, TSO),
     /// read once at attach: the port is configured by then.
     let transmitOffloads: OffloadFlags
-    /// Frames waiting for the next transmit burst.
+    /// Frames waiting for the next transmit burst: first the `heldCount`
+    /// the device's full ring refused earlier (the transmit backlog, sent
+    /// first to keep their order), then new ones. Room for a burst plus
+    /// `StackLimits.transmitBacklog`.
     let batch: UnsafeMutableBufferPointer<PacketBuffer>
     var batchCount = 0
+    var heldCount = 0
+    /// New frames that make a burst: handed to the device at once.
+    let burstSize: Int
+    /// Refused frames kept at most (0: dropped at once).
+    let backlogLimit: Int
     /// IPv6 addresses, router and path MTUs (nil: IPv6 off on this interface).
     let ipv6: IPv6InterfaceState?
 
-    init(index: Int, device: any NetDevice, queue: Int, configuration: InterfaceConfiguration, burstSize: Int) throws(StackError) {
+    init(index: Int, device: any NetDevice, queue: Int, configuration: InterfaceConfiguration, burstSize: Int,
+         transmitBacklog: Int) throws(StackError) {
         let deviceMTU = device.info.mtu
         let mtu = configuration.mtu ?? deviceMTU
         guard mtu >= 68, mtu <= deviceMTU else {
@@ -45,7 +54,9 @@ final class NetInterface {
         network = configuration.address
         directedBroadcast = configuration.address.prefixLength >= 31 ? .broadcast : configuration.address.broadcastAddress
         transmitOffloads = device.transmitOffloadsInUse
-        batch = .allocate(capacity: max(burstSize, 1))
+        self.burstSize = max(burstSize, 1)
+        backlogLimit = max(transmitBacklog, 0)
+        batch = .allocate(capacity: self.burstSize + backlogLimit)
         if let v6 = configuration.ipv6 {
             guard mtu >= IPv6Packet.minimumMTU else {
                 throw StackError(.invalidConfiguration, "interface MTU \(mtu): IPv6 needs at least \(IPv6Packet.minimumMTU) (RFC 8200 §5)")
@@ -59,6 +70,7 @@ final class NetInterface {
     func releaseBatch() {
         PacketBuffer.free(UnsafeMutableBufferPointer(rebasing: batch[0..<batchCount]))
         batchCount = 0
+        heldCount = 0
     }
 
     deinit {

@@ -153,7 +153,8 @@ public final class NetStack {
             throw StackError(.addressInUse, "address \(configuration.address.address) is already on an interface of this stack")
         }
         let interface = try NetInterface(index: interfaces.count, device: device, queue: queue,
-                                         configuration: configuration, burstSize: limits.burstSize)
+                                         configuration: configuration, burstSize: limits.burstSize,
+                                         transmitBacklog: limits.transmitBacklog)
         interfaces.append(interface)
         addInterfaceRoutes(interface)
         if configuration.ipv6 != nil {
@@ -183,7 +184,8 @@ public final class NetStack {
 
     /// True while a timer (ARP retry, reassembly) or a TCP deadline is set:
     /// an idle core then sleeps for short spells only (CoreIdle).
-    public var hasPendingTimers: Bool { timers.activeCount > 0 || tcpDeadline != nil }
+    /// Frames held for a full transmit ring count too (they go on the next step).
+    public var hasPendingTimers: Bool { timers.activeCount > 0 || tcpDeadline != nil || hasTransmitBacklog }
 
     /// The interfaces' addresses, in order.
     public var interfaceAddresses: [IPv4Network] { interfaces.map(\.network) }
@@ -222,28 +224,56 @@ public final class NetStack {
         }
     }
 
+    /// Offers the waiting frames to the device, the held ones first. What a
+    /// full ring refuses stays for the next burst (the transmit backlog, up
+    /// to `StackLimits.transmitBacklog` frames: a refused 64 KiB TSO segment
+    /// would otherwise cost TCP a retransmission timeout); the next poll
+    /// step offers it again before anything new.
     func transmitBatch(_ interface: NetInterface) {
         let count = interface.batchCount
-        interface.batchCount = 0
+        let held = interface.heldCount
         let frames = UnsafeMutableBufferPointer(rebasing: interface.batch[0..<count])
-        // Before the device owns the frames (a frame the full ring refuses
-        // below was still recorded: it left the stack).
-        if let capture { capture.record(frames, count: count, interface: interface.index, direction: .outbound) }
+        // Before the device owns the frames, each once: held ones were recorded
+        // when they were first offered (they left the stack then).
+        if let capture, count > held {
+            capture.record(UnsafeMutableBufferPointer(rebasing: frames[held..<count]), count: count - held,
+                           interface: interface.index, direction: .outbound)
+        }
         let sent = interface.device.transmit(queue: interface.queue, frames)
         counters[.framesTransmitted] += UInt64(sent)
-        if sent < count {
-            // The device ring is full: these are lost, as on a wire.
-            counters[.transmitQueueFull] += UInt64(count - sent)
-            PacketBuffer.free(UnsafeMutableBufferPointer(rebasing: frames[sent..<count]))
+        var left = count - sent
+        if left > interface.backlogLimit {
+            // The backlog is full too: the newest go, as a full queue drops on a wire.
+            let dropped = left - interface.backlogLimit
+            counters[.transmitQueueFull] += UInt64(dropped)
+            PacketBuffer.free(UnsafeMutableBufferPointer(rebasing: frames[(count - dropped)..<count]))
+            left = interface.backlogLimit
         }
+        if left > 0 {
+            // New frames among the kept ones enter the backlog (counted once).
+            counters[.transmitDeferred] += UInt64(max(min(left, sent + left - held), 0))
+            if sent > 0 {
+                for i in 0..<left { frames[i] = frames[sent + i] }
+            }
+        }
+        interface.batchCount = left
+        interface.heldCount = left
     }
 
-    /// Queues a complete frame for the interface's next burst.
+    /// Queues a complete frame for the interface's next burst; a burst of
+    /// new frames goes to the device at once (there is always room after:
+    /// the backlog keeps at most `backlogLimit`).
     @inline(__always)
     func enqueueFrame(_ frame: PacketBuffer, on interface: NetInterface) {
-        if interface.batchCount == interface.batch.count { transmitBatch(interface) }
+        if interface.batchCount - interface.heldCount >= interface.burstSize { transmitBatch(interface) }
         interface.batch[interface.batchCount] = frame
         interface.batchCount += 1
+    }
+
+    /// True while frames wait for a full transmit ring: the core has work.
+    public var hasTransmitBacklog: Bool {
+        for index in 0..<interfaces.count where interfaces[index].heldCount > 0 { return true }
+        return false
     }
 
     func fire(_ event: StackTimer) {

@@ -6,6 +6,9 @@ public enum StackCounter: Int, CaseIterable, Sendable {
     // Traffic
     case framesReceived
     case framesTransmitted
+    /// Frames a full device ring refused and the stack kept for the next
+    /// burst (the transmit backlog): delayed, not lost.
+    case transmitDeferred
     case ipv4Received
     case ipv4Delivered
     case ipv4Sent
@@ -96,6 +99,7 @@ public enum StackCounter: Int, CaseIterable, Sendable {
         switch self {
         case .framesReceived: "frames.received"
         case .framesTransmitted: "frames.transmitted"
+        case .transmitDeferred: "frames.transmitDeferred"
         case .ipv4Received: "ipv4.received"
         case .ipv4Delivered: "ipv4.delivered"
         case .ipv4Sent: "ipv4.sent"

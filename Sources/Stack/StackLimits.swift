@@ -3,6 +3,11 @@
 public struct StackLimits: Sendable, Equatable {
     /// Frames taken from a device per receive call, and sent per transmit.
     public var burstSize = 32
+    /// Frames per interface kept when the device's transmit ring is full,
+    /// offered again first on the next poll step (beyond it: dropped,
+    /// `drop.transmit.queueFull`). Pointers only: the frames are
+    /// the pool's; 128 holds a 4 MiB window in 64 KiB TSO segments.
+    public var transmitBacklog = 128
 
     // ARP
     /// Neighbour entries per stack (all interfaces).
