@@ -112,7 +112,9 @@ static int client(int argc, char **argv) {
              * slow connect() calls, not epoll: see conn-scale.sh). */
             for (long i = 0; i < opened; i++) {
                 struct conn *c = &conns[i];
-                if (c->state == 1 && check(c, id, i, 1, &bad)) { c->state = 2; answered++; pending--; swept++; epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL); }
+                if (c->state != 1) continue;
+                if (check(c, id, i, 1, &bad)) { c->state = 2; answered++; pending--; swept++; epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL); }
+                else if (c->state == 3) { failed++; pending--; epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL); }
             }
         }
         for (int k = 0; k < n; k++) {
@@ -140,29 +142,35 @@ static int client(int argc, char **argv) {
     /* Hold until told (bounded). */
     double hold = now();
     while (!go && now() - hold < 3 * PHASE_LIMIT) usleep(20000);
-    /* Phase 2: echo again on every held connection, then close it. */
+    /* Phase 2: echo again on every held connection, then close it; at most
+     * INFLIGHT unanswered, as in the ramp (all at once overflowed the tap's
+     * queue, and the synchronised retransmissions overflowed it again). */
     double second = now();
-    long again = 0, lost = 0, held = answered;
-    for (long i = 0; i < count; i++) {
-        struct conn *c = &conns[i];
-        if (c->state != 2) continue;
-        if (!send_message(c, id, i, 2)) { c->state = 3; lost++; continue; }
-        c->state = 1;
-        struct epoll_event e = { .events = EPOLLIN, .data.u64 = (uint64_t)i };
-        epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &e);
-    }
+    long again = 0, lost = 0, held = answered, next = 0;
+    pending = 0;
     while (again + lost < held && now() - second < PHASE_LIMIT) {
+        for (; next < count && pending < INFLIGHT; next++) {
+            struct conn *c = &conns[next];
+            if (c->state != 2) continue;
+            if (!send_message(c, id, next, 2)) { c->state = 3; lost++; continue; }
+            c->state = 1;
+            pending++;
+            struct epoll_event e = { .events = EPOLLIN, .data.u64 = (uint64_t)next };
+            epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &e);
+        }
         int n = epoll_wait(ep, events, 1024, 100);
         for (long i = 0; n == 0 && i < count; i++) {  /* the same sweep as in phase 1 */
             struct conn *c = &conns[i];
-            if (c->state == 1 && check(c, id, i, 2, &bad)) { c->state = 4; again++; swept++; close(c->fd); }
+            if (c->state != 1) continue;
+            if (check(c, id, i, 2, &bad)) { c->state = 4; again++; swept++; pending--; close(c->fd); }
+            else if (c->state == 3) { lost++; pending--; close(c->fd); }
         }
         for (int k = 0; k < n; k++) {
             long i = (long)events[k].data.u64;
             struct conn *c = &conns[i];
             if (c->state != 1) continue;
-            if (check(c, id, i, 2, &bad)) { c->state = 4; again++; close(c->fd); }
-            else if (c->state == 3) { lost++; close(c->fd); }
+            if (check(c, id, i, 2, &bad)) { c->state = 4; again++; pending--; close(c->fd); }
+            else if (c->state == 3) { lost++; pending--; close(c->fd); }
         }
     }
     printf("client %d: opened %ld answered %ld (swept %ld) failed %ld held %ld answered-again %ld lost %ld mismatched %ld ramp %.3f s second %.3f s\n",

@@ -128,7 +128,7 @@ if [[ " $runs " == *" ours "* ]] && check_memory $(( count * 6144 )); then
     --seconds 900 --status "$work/status.json" >"$work/dp.log" 2>&1 &
   pids+=($!); dp=$!
   wait_file "$work/status.json" 30 || { echo "conn-scale: dp-conn-bench did not start:"; cat "$work/dp.log"; exit 1; }
-  ip -n "$nsD" link set "${tag}cs0" txqueuelen 10000 up
+  ip -n "$nsD" link set "${tag}cs0" txqueuelen 65536 up  # frames to us: 256 handshakes in flight per client process
   ip -n "$nsD" addr add "$net.0.1/16" dev "${tag}cs0"
   for s in ${sources//,/ }; do ip -n "$nsD" addr add "$s/16" dev "${tag}cs0"; done
   sleep 2
