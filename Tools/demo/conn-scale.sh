@@ -122,7 +122,7 @@ run_clients() {  # ns, server address, kernel-sample ns, status command
 ours="{}"
 linux="{}"
 client_kernel=0
-if [[ " $runs " == *" ours "* ]] && check_memory $(( count * 6144 )); then
+if [[ " $runs " == *" ours "* ]] && check_memory $(( count * 8192 )); then
   make_ns "$nsD"
   ip netns exec "$nsD" "$bin/dp-conn-bench" --tap "${tag}cs0" --ip "$net.0.2/16" --port 7 \
     --seconds 900 --status "$work/status.json" >"$work/dp.log" 2>&1 &
