@@ -3,7 +3,7 @@
  *   conn-scale client SERVER PORT COUNT SOURCES ID READY_FILE
  *     Opens COUNT TCP connections to SERVER:PORT from the addresses listed
  *     in SOURCES (comma separated, round robin, kernel-chosen ports), at most
- *     256 handshakes at once. Each sends 16 bytes (its own pattern) and
+ *     256 handshakes at once (CONN_SCALE_INFLIGHT). Each sends 16 bytes (its own pattern) and
  *     checks the echo. Then it writes READY_FILE ("ramp SECONDS") and holds
  *     every connection until SIGUSR1; then each sends 16 more bytes, checks
  *     the echo and closes. Prints one line: counts, failures, times.
@@ -29,7 +29,11 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { MESSAGE = 16, INFLIGHT = 256, PHASE_LIMIT = 300 };
+enum { MESSAGE = 16, PHASE_LIMIT = 300 };
+
+/* Connections not yet answered, per client (CONN_SCALE_INFLIGHT, default 256;
+ * larger makes a faster ramp, the listen path's test). */
+static long INFLIGHT = 256;
 
 struct conn { int fd; uint8_t state; uint8_t got; };  /* 0 connecting, 1 sent, 2 answered, 3 failed */
 
@@ -82,6 +86,7 @@ static int client(int argc, char **argv) {
     int nsources = 0;
     for (char *s = strtok(argv[5], ","); s && nsources < 256; s = strtok(NULL, ",")) inet_pton(AF_INET, s, &sources[nsources++]);
     signal(SIGUSR1, on_usr1);
+    if (getenv("CONN_SCALE_INFLIGHT")) INFLIGHT = atol(getenv("CONN_SCALE_INFLIGHT"));
     struct conn *conns = calloc((size_t)count, sizeof *conns);
     int ep = epoll_create1(0);
     struct epoll_event events[1024];

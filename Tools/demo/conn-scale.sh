@@ -14,6 +14,8 @@
 #
 # Usage: Tools/demo/conn-scale.sh [N] [HOLD_SECONDS]   (root; default 1000000 30)
 # Environment: CONN_SCALE_RUNS="ours linux", CONN_SCALE_JSON=path,
+#              CONN_SCALE_INFLIGHT (handshakes in flight per client process, default 256),
+#              CONN_SCALE_BACKLOG (our listener's backlog, default 65535),
 #              CONN_SCALE_TAG (name prefix, default h18), CONN_SCALE_NET (first two octets, default 10.118)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -125,7 +127,7 @@ client_kernel=0
 if [[ " $runs " == *" ours "* ]] && check_memory $(( count * 8192 )); then
   make_ns "$nsD"
   ip netns exec "$nsD" "$bin/dp-conn-bench" --tap "${tag}cs0" --ip "$net.0.2/16" --port 7 \
-    --seconds 900 --status "$work/status.json" >"$work/dp.log" 2>&1 &
+    --seconds 900 --status "$work/status.json" --backlog "${CONN_SCALE_BACKLOG:-65535}" >"$work/dp.log" 2>&1 &
   pids+=($!); dp=$!
   wait_file "$work/status.json" 30 || { echo "conn-scale: dp-conn-bench did not start:"; cat "$work/dp.log"; exit 1; }
   ip -n "$nsD" link set "${tag}cs0" txqueuelen 65536 up  # frames to us: 256 handshakes in flight per client process
@@ -151,7 +153,7 @@ print(json.dumps({
   "idle_step_ns_no_connections": before["idle_step_ns_avg"], "idle_step_ns_held": held["idle_step_ns_avg"],
   "clients_kernel_bytes_per_connection": round(kernel / n), "open_after": after["open"], "echoed_bytes": after["echoed_bytes"],
   "syns_dropped": after["syns_dropped"], "syn_cookies_sent": after["syn_cookies_sent"],
-  "syn_cookies_accepted": after["syn_cookies_accepted"],
+  "syn_cookies_accepted": after["syn_cookies_accepted"], "syn_cookies_rejected": after.get("syn_cookies_rejected"),
 }))
 EOF
 )
@@ -213,7 +215,7 @@ if ours:
           f"ring chunks held {ours['ring_bytes_in_use_held']} B, idle poll step {ours['idle_step_ns_no_connections']} ns "
           f"with none -> {ours['idle_step_ns_held']} ns with {ours['held']} held")
     print(f"ours listen path: ramp {ours['ramp_per_second']}/s, SYNs dropped {ours['syns_dropped']}, "
-          f"SYN cookies sent {ours['syn_cookies_sent']} / accepted {ours['syn_cookies_accepted']}")
+          f"SYN cookies sent {ours['syn_cookies_sent']} / accepted {ours['syn_cookies_accepted']} / rejected {ours['syn_cookies_rejected']}")
 if linux:
     print(f"linux: {linux['bytes_per_connection']} B/conn (kernel {linux['server_kernel_bytes_per_connection']} + "
           f"process {linux['server_rss_per_connection']})")
