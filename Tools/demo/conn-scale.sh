@@ -137,7 +137,9 @@ if [[ " $runs " == *" ours "* ]] && check_memory $(( count * 8192 )); then
   idle_before=$(cat "$work/status.json")
   base_kernel=$(kernel_bytes "$nsD")
   run_clients "$nsD" "$net.0.2" "$nsD" "cat $work/status.json"
-  sleep 2
+  # The clients' last FINs may still be queued for us: up to 10 s for every close.
+  for _ in $(seq 20); do sleep 0.5; grep -q '"open":0,' "$work/status.json" && break; done
+  sleep 1.2  # a status written after the last close
   after=$(cat "$work/status.json")
   client_kernel=$(( hold_kernel - base_kernel ))
   ours=$(python3 - "$idle_before" "$hold_status" "$after" "$count" "$ramp_s" "$answered" "$clients_ok" "$client_kernel" <<'EOF'
