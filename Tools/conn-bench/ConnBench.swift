@@ -33,6 +33,8 @@ struct ConnBench: ParsableCommand {
     var maxSockets: Int = SocketDescriptor.slotsPerCore
     @Option(name: .customLong("pool-size"), help: "Packet buffers in the pool.")
     var poolSize: Int = 16384
+    @Option(help: "The listener's accept backlog (half-open connections beyond it get SYN cookies).")
+    var backlog: Int = 65535
 
     func run() throws {
         StopSignals.install()
@@ -43,11 +45,11 @@ struct ConnBench: ParsableCommand {
         try started.attach(0, to: stack, InterfaceConfiguration(address: network))
         var configuration = SocketCoreConfiguration()
         configuration.maximumSockets = maxSockets
-        configuration.maximumBacklog = 65535
+        configuration.maximumBacklog = max(backlog, 1)
         configuration.raisesSIGPIPE = false
         let core = try SocketCore(stack: stack, configuration: configuration)
         stack.start()
-        let server = try EchoServer(core: core, port: port)
+        let server = try EchoServer(core: core, port: port, backlog: backlog)
         FileHandle.standardOutput.write(Data("dp-conn-bench: tcp echo on \(ip) port \(port)\n".utf8))
         try server.serve(seconds: seconds, statusPath: status)
         stack.flush()

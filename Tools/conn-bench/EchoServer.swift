@@ -17,11 +17,11 @@ final class EchoServer {
     var peakOpen = 0
     let baseline: MemorySample
 
-    init(core: SocketCore, port: UInt16) throws {
+    init(core: SocketCore, port: UInt16, backlog: Int) throws {
         self.core = core
         listener = try core.socket(domain: AF_INET, type: Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), protocol: 0)
         try core.bind(listener, to: IPv4SocketAddress(.any, port))
-        try core.listen(listener, backlog: 65535)
+        try core.listen(listener, backlog: backlog)
         set = core.makeInterestSet()
         try set.add(listener, events: .input, userData: UInt64(UInt32(bitPattern: listener)))
         baseline = MemorySample.now(core.stack)
@@ -96,7 +96,8 @@ final class EchoServer {
         let tcp = core.stack.tcpStatistics
         let fields: [String: Any] = [
             "syns_dropped": tcp.synsDropped, "syn_cookies_sent": tcp.synCookiesSent,
-            "syn_cookies_accepted": tcp.synCookiesAccepted, "timer_expirations": tcp.timerExpirations,
+            "syn_cookies_accepted": tcp.synCookiesAccepted, "syn_cookies_rejected": tcp.synCookiesRejected,
+            "timer_expirations": tcp.timerExpirations,
             "open": open, "accepted": accepted, "closed": closed, "peak_open": peakOpen, "echoed_bytes": echoedBytes,
             "failures": failures, "tcp_connections": sample.tcpConnections, "time_wait": sample.timeWait,
             "rss_bytes": sample.rssBytes, "baseline_rss_bytes": baseline.rssBytes,

@@ -14,6 +14,8 @@
 #
 # Usage: Tools/demo/conn-scale.sh [N] [HOLD_SECONDS]   (root; default 1000000 30)
 # Environment: CONN_SCALE_RUNS="ours linux", CONN_SCALE_JSON=path,
+#              CONN_SCALE_INFLIGHT (handshakes in flight per client process, default 256),
+#              CONN_SCALE_BACKLOG (our listener's backlog, default 65535),
 #              CONN_SCALE_TAG (name prefix, default h18), CONN_SCALE_NET (first two octets, default 10.118)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -43,10 +45,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Several source addresses (about 50,000 ports each) and processes: each
-# holds what RLIMIT_NOFILE allows (the hard limit is raised only with
-# CAP_SYS_RESOURCE; this lab's is 20,000), with room for 64 more.
-sources_n=$(( (count + 49999) / 50000 )); [ "$sources_n" -lt 2 ] && sources_n=2
+# Several source addresses and processes. At most 25,000 connections per
+# source address: Linux's connect() picks the ephemeral port from one parity
+# first (32,256 of 1024-65535) and scans all of that half on every connect()
+# once it is used up, before it tries the other (__inet_hash_connect); with
+# 50,000 per address every connect() above ~65,000 in all took 4.3 ms of
+# kernel time, and the clients stalled. Each process holds what RLIMIT_NOFILE
+# allows (the hard limit is raised only with CAP_SYS_RESOURCE; this lab's is
+# 20,000), with room for 64 more.
+sources_n=$(( (count + 24999) / 25000 )); [ "$sources_n" -lt 2 ] && sources_n=2
 hard=$(ulimit -Hn); [ "$hard" = unlimited ] && hard=1048576
 per_proc=$(( hard - 64 < 125000 ? hard - 64 : 125000 ))
 procs=$(( (count + per_proc - 1) / per_proc ))
@@ -60,6 +67,12 @@ kernel_bytes() {  # slab plus TCP socket buffer pages
   slab=$(mem_kib Slab)
   sock=$(ip netns exec "$1" awk '$1 == "TCP:" {for (i = 2; i < NF; i++) if ($i == "mem") print $(i+1)}' /proc/net/sockstat)
   echo $(( slab * 1024 + ${sock:-0} * 4096 ))
+}
+listen_counters() {  # the namespace's listen-path counters (/proc/net/netstat TcpExt) as JSON
+  ip netns exec "$1" awk '$1 == "TcpExt:" { if (!h) { for (i = 2; i <= NF; i++) name[i] = $i; h = 1; next }
+    for (i = 2; i <= NF; i++) if (name[i] ~ /^(ListenOverflows|ListenDrops|SyncookiesSent|SyncookiesRecv|TCPReqQFullDrop)$/)
+      out = out (out ? ", " : "") "\"" name[i] "\": " $i }
+    END { print "{" out "}" }' /proc/net/netstat
 }
 check_memory() {  # bytes the run may need
   local available=$(( $(mem_kib MemAvailable) * 1024 ))
@@ -111,20 +124,22 @@ run_clients() {  # ns, server address, kernel-sample ns, status command
 ours="{}"
 linux="{}"
 client_kernel=0
-if [[ " $runs " == *" ours "* ]] && check_memory $(( count * 6144 )); then
+if [[ " $runs " == *" ours "* ]] && check_memory $(( count * 8192 )); then
   make_ns "$nsD"
   ip netns exec "$nsD" "$bin/dp-conn-bench" --tap "${tag}cs0" --ip "$net.0.2/16" --port 7 \
-    --seconds 900 --status "$work/status.json" >"$work/dp.log" 2>&1 &
+    --seconds 900 --status "$work/status.json" --backlog "${CONN_SCALE_BACKLOG:-65535}" >"$work/dp.log" 2>&1 &
   pids+=($!); dp=$!
   wait_file "$work/status.json" 30 || { echo "conn-scale: dp-conn-bench did not start:"; cat "$work/dp.log"; exit 1; }
-  ip -n "$nsD" link set "${tag}cs0" txqueuelen 10000 up
+  ip -n "$nsD" link set "${tag}cs0" txqueuelen 65536 up  # frames to us: 256 handshakes in flight per client process
   ip -n "$nsD" addr add "$net.0.1/16" dev "${tag}cs0"
   for s in ${sources//,/ }; do ip -n "$nsD" addr add "$s/16" dev "${tag}cs0"; done
   sleep 2
   idle_before=$(cat "$work/status.json")
   base_kernel=$(kernel_bytes "$nsD")
   run_clients "$nsD" "$net.0.2" "$nsD" "cat $work/status.json"
-  sleep 2
+  # The clients' last FINs may still be queued for us: up to 10 s for every close.
+  for _ in $(seq 20); do sleep 0.5; grep -q '"open":0,' "$work/status.json" && break; done
+  sleep 1.2  # a status written after the last close
   after=$(cat "$work/status.json")
   client_kernel=$(( hold_kernel - base_kernel ))
   ours=$(python3 - "$idle_before" "$hold_status" "$after" "$count" "$ramp_s" "$answered" "$clients_ok" "$client_kernel" <<'EOF'
@@ -139,6 +154,8 @@ print(json.dumps({
   "ring_bytes_in_use_held": held["ring_bytes_in_use"], "ring_bytes_from_system": held["ring_bytes_from_system"],
   "idle_step_ns_no_connections": before["idle_step_ns_avg"], "idle_step_ns_held": held["idle_step_ns_avg"],
   "clients_kernel_bytes_per_connection": round(kernel / n), "open_after": after["open"], "echoed_bytes": after["echoed_bytes"],
+  "syns_dropped": after["syns_dropped"], "syn_cookies_sent": after["syn_cookies_sent"],
+  "syn_cookies_accepted": after["syn_cookies_accepted"], "syn_cookies_rejected": after.get("syn_cookies_rejected"),
 }))
 EOF
 )
@@ -163,9 +180,11 @@ if [[ " $runs " == *" linux "* ]] && check_memory $(( count * 12288 )); then
   rss() { local sum=0 p; for p in "${linux_pids[@]}"; do sum=$(( sum + $(awk '$1 == "VmRSS:" {print $2 * 1024}' "/proc/$p/status") )); done; echo "$sum"; }
   base_rss=$(rss); base_kernel=$(kernel_bytes "$nsS")
   run_clients "$nsC" "$net.0.2" "$nsS" "rss"
-  linux=$(python3 - "$count" "$ramp_s" "$answered" "$clients_ok" "$hold_kernel" "$base_kernel" "$hold_status" "$base_rss" "$client_kernel" <<'EOF'
+  linux=$(python3 - "$count" "$ramp_s" "$answered" "$clients_ok" "$hold_kernel" "$base_kernel" "$hold_status" "$base_rss" "$client_kernel" \
+    "$(listen_counters "$nsS")" <<'EOF'
 import json, sys
 n, ramp, answered, ok = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
+listen = json.loads(sys.argv[10])
 kernel = int(sys.argv[5]) - int(sys.argv[6]) - int(sys.argv[9])  # the clients' share measured in our run
 rss = int(sys.argv[7]) - int(sys.argv[8])
 print(json.dumps({
@@ -173,6 +192,8 @@ print(json.dumps({
   "ramp_seconds": round(ramp, 2), "ramp_per_second": round(n / ramp),
   "server_kernel_bytes_per_connection": round(kernel / n), "server_rss_per_connection": round(rss / n),
   "bytes_per_connection": round((kernel + rss) / n), "clients_share_subtracted": int(sys.argv[9]) > 0,
+  "listen_overflows": listen.get("ListenOverflows"), "listen_drops": listen.get("ListenDrops"),
+  "syn_cookies_sent": listen.get("SyncookiesSent"), "syn_cookies_received": listen.get("SyncookiesRecv"),
 }))
 EOF
 )
@@ -195,9 +216,13 @@ if ours:
     print(f"ours: RSS {ours['rss_per_connection']} B/conn, heap {ours['heap_per_connection']} B/conn, "
           f"ring chunks held {ours['ring_bytes_in_use_held']} B, idle poll step {ours['idle_step_ns_no_connections']} ns "
           f"with none -> {ours['idle_step_ns_held']} ns with {ours['held']} held")
+    print(f"ours listen path: ramp {ours['ramp_per_second']}/s, SYNs dropped {ours['syns_dropped']}, "
+          f"SYN cookies sent {ours['syn_cookies_sent']} / accepted {ours['syn_cookies_accepted']} / rejected {ours['syn_cookies_rejected']}")
 if linux:
     print(f"linux: {linux['bytes_per_connection']} B/conn (kernel {linux['server_kernel_bytes_per_connection']} + "
           f"process {linux['server_rss_per_connection']})")
+    print(f"linux listen path: ramp {linux['ramp_per_second']}/s, listen overflows {linux['listen_overflows']}, "
+          f"drops {linux['listen_drops']}, SYN cookies sent {linux['syn_cookies_sent']}")
 if "ratio_ours_to_linux" in result: print(f"ours / linux memory per idle connection: {result['ratio_ours_to_linux']}")
 print(f"written: {path}")
 ok = (not ours or ours["all_answered_twice"]) and (not linux or linux["all_answered_twice"])
