@@ -38,6 +38,9 @@ extension TCPEndpointTable {
         let tuple = TCPFourTuple(local: TCPEndpoint(address: destination, port: segment.destinationPort),
                                  remote: TCPEndpoint(address: source, port: segment.sourcePort))
         if let slot = byTuple[tuple], let connection = slots[Int(slot)] {
+            if completesCookieOverHalfOpen(slot, connection, tuple: tuple, segment: segment, payload: payload, now: now) {
+                return false
+            }
             connection.lentPayload = configuration.receiveLending ? lending : nil
             connection.handle(segment: segment, payload: payload, source: source, destination: destination, now: now)
             let taken = connection.lentPayloadTaken

@@ -166,4 +166,30 @@ extension TCPEndpointTable {
         markDirty(slot)
         return true
     }
+
+    /// The peer answers a cookie SYN-ACK while a half-open child holds its
+    /// 4-tuple: its SYN was retransmitted after the SYN backlog had room
+    /// again, so a normal child (with another ISN) was made, but the peer
+    /// took the cookie's SYN-ACK first. The child would reset the peer's ACK;
+    /// as Linux's tcp_check_req hands an ACK that does not match the request
+    /// to the listener's cookie check, a valid cookie replaces the child
+    /// (dropped silently) with the connection the cookie describes.
+    func completesCookieOverHalfOpen(_ slot: Int32, _ child: TCPConnection, tuple: TCPFourTuple, segment: TCPRepr,
+                                     payload: TCPPayload, now: TCPInstant) -> Bool {
+        let flags = segment.flags
+        let info = slotInfo[Int(slot)]
+        guard configuration.synCookies, child.state == .synReceived, !info.accepted, !info.inAcceptQueue,
+              info.parent >= 0, listeners[Int(info.parent)] != nil,
+              flags.contains(.ack), !flags.contains(.syn), !flags.contains(.rst),
+              TCPSequenceNumber(segment.acknowledgmentNumber) != child.initialSendSequence + 1,
+              cookies.check(tuple: tuple, clientISN: TCPSequenceNumber(segment.sequenceNumber) - 1,
+                            ourISN: TCPSequenceNumber(segment.acknowledgmentNumber) - 1, now: now) != nil
+        else { return false }
+        let index = Int(info.parent)
+        listeners[index]!.halfOpen = max(listeners[index]!.halfOpen - 1, 0)
+        child.enterClosed(error: nil)
+        free(slot)
+        statistics.synCookiesOverHalfOpen += 1
+        return completeCookieHandshake(index, tuple: tuple, segment: segment, payload: payload, now: now)
+    }
 }

@@ -57,6 +57,8 @@ public struct TCPTableStatistics: Sendable, Hashable {
     public var synCookiesSent = 0
     public var synCookiesAccepted = 0
     public var synCookiesRejected = 0
+    /// Cookie ACKs that replaced a half-open child made from a retransmitted SYN.
+    public var synCookiesOverHalfOpen = 0
     /// SYNs dropped because the accept queue was full (or the backlog, without cookies).
     public var synsDropped = 0
     public var timeWaitReused = 0

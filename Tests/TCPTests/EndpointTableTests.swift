@@ -115,6 +115,52 @@ import Wire
         #expect(Array(buffer[0..<count]) == Array("GET".utf8))
     }
 
+    /// A SYN retransmitted after the backlog had room again makes a normal
+    /// half-open child; the peer's ACK of the cookie SYN-ACK it took first
+    /// must still connect (Linux's tcp_check_req passes it to the cookie
+    /// check), not be reset by the child.
+    @Test func cookieACKReplacesHalfOpenChildFromRetransmittedSYN() throws {
+        let table = TCPEndpointTable(key: SipHashKey(k0: 5, k1: 6))
+        let listener = try table.listen(on: Self.server, backlog: 16, synBacklog: 1)
+        func feed(_ segment: TCPRepr, from port: UInt16, at ms: UInt64) -> [WireSegment] {
+            [UInt8]().withUnsafeBytes {
+                table.handle(segment: segment, payload: $0, source: TablePair.addressA, destination: TablePair.addressB,
+                             now: .milliseconds(ms))
+            }
+            return TablePair.drain(table, now: .milliseconds(ms))
+        }
+        // 40000 takes the one backlog place; 40001 gets a cookie.
+        let first = try #require(feed(Self.syn(from: 40000), from: 40000, at: 100).first)
+        let cookie = try #require(feed(Self.syn(from: 40001, seq: 7000), from: 40001, at: 100).first)
+        #expect(table.statistics.synCookiesSent == 1)
+        // 40000 completes and leaves the backlog; 40001's SYN comes again and now makes a child.
+        _ = feed(TCPRepr(sourcePort: 40000, destinationPort: Self.server.port, sequenceNumber: 1001,
+                         acknowledgmentNumber: first.repr.sequenceNumber &+ 1, flags: .ack, window: 1000), from: 40000, at: 110)
+        let childSYNACK = try #require(feed(Self.syn(from: 40001, seq: 7000), from: 40001, at: 120).first)
+        #expect(childSYNACK.repr.flags == [.syn, .ack])
+        #expect(childSYNACK.repr.sequenceNumber != cookie.repr.sequenceNumber)
+        #expect(table.connectionCount == 2)
+        // The peer ACKs the cookie's SYN-ACK: connected from the cookie, no RST.
+        let replies = feed(TCPRepr(sourcePort: 40001, destinationPort: Self.server.port, sequenceNumber: 7001,
+                                   acknowledgmentNumber: cookie.repr.sequenceNumber &+ 1, flags: .ack, window: 1000),
+                           from: 40001, at: 130)
+        #expect(!replies.contains { $0.repr.flags.contains(.rst) })
+        #expect(table.statistics.synCookiesOverHalfOpen == 1)
+        #expect(table.statistics.synCookiesAccepted == 1)
+        _ = try #require(table.accept(listener))
+        let second = try #require(table.accept(listener))
+        #expect(table.connection(second)?.state == .established)
+        #expect(table.connection(second)?.sendNext == TCPSequenceNumber(cookie.repr.sequenceNumber &+ 1))
+        #expect(table.connectionCount == 2)
+        // A forged ACK on a half-open child is still the child's to answer (a reset), not a connection.
+        let third = try #require(feed(Self.syn(from: 40002, seq: 9000), from: 40002, at: 140).first)
+        #expect(third.repr.flags == [.syn, .ack])
+        let forged = feed(TCPRepr(sourcePort: 40002, destinationPort: Self.server.port, sequenceNumber: 9001,
+                                  acknowledgmentNumber: 0x1234_5678, flags: .ack, window: 1000), from: 40002, at: 150)
+        #expect(forged.contains { $0.repr.flags.contains(.rst) })
+        #expect(table.statistics.synCookiesOverHalfOpen == 1)
+    }
+
     @Test func forgedCookieIsAnsweredWithRST() throws {
         let table = TCPEndpointTable(key: SipHashKey(k0: 5, k1: 6))
         _ = try table.listen(on: Self.server, backlog: 4)

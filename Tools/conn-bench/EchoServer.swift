@@ -96,7 +96,7 @@ final class EchoServer {
         let tcp = core.stack.tcpStatistics
         let fields: [String: Any] = [
             "syns_dropped": tcp.synsDropped, "syn_cookies_sent": tcp.synCookiesSent,
-            "syn_cookies_accepted": tcp.synCookiesAccepted, "syn_cookies_rejected": tcp.synCookiesRejected,
+            "syn_cookies_accepted": tcp.synCookiesAccepted, "syn_cookies_over_half_open": tcp.synCookiesOverHalfOpen, "syn_cookies_rejected": tcp.synCookiesRejected,
             "timer_expirations": tcp.timerExpirations,
             "open": open, "accepted": accepted, "closed": closed, "peak_open": peakOpen, "echoed_bytes": echoedBytes,
             "failures": failures, "tcp_connections": sample.tcpConnections, "time_wait": sample.timeWait,

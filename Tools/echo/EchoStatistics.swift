@@ -68,6 +68,7 @@ extension Echo {
             let values: [String: Int] = [
                 "segmentsReceived": table.segmentsReceived, "resetsForClosedPorts": table.resetsForClosedPorts,
                 "synCookiesSent": table.synCookiesSent, "synCookiesAccepted": table.synCookiesAccepted,
+                "synCookiesOverHalfOpen": table.synCookiesOverHalfOpen,
                 "synCookiesRejected": table.synCookiesRejected, "synsDropped": table.synsDropped,
                 "timeWaitReused": table.timeWaitReused, "timeWaitACKs": table.timeWaitACKs,
                 "connectionsOpened": table.connectionsOpened, "connectionsAccepted": table.connectionsAccepted,
