@@ -234,6 +234,14 @@ extension NetStack {
     public var tcpRingMemory: (inUse: Int, fromSystem: Int) {
         (tcpTable?.chunkCache.bytesInUse ?? 0, tcpTable?.chunkCache.systemBytes ?? 0)
     }
+    /// Takes ring chunks from the system now so rings can hold `bytes`
+    /// (in `TCPConfiguration.ringChunkSize` chunks) without an allocation
+    /// later (`TCPChunkCache.reserve`).
+    public func reserveTCPRingMemory(bytes: Int) {
+        let cache = tcp.chunkCache
+        cache.reserve(chunks: (bytes + cache.chunkSize - 1) / cache.chunkSize)
+    }
+
     /// Counters of live connections plus those already freed.
     public var tcpConnectionTotals: TCPConnectionStatistics { tcpTable?.connectionTotals ?? TCPConnectionStatistics() }
 

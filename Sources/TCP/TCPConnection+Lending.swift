@@ -7,7 +7,11 @@ extension TCPConnection {
     /// or when the connection is freed); false when it does not fit now
     /// (nothing taken: copy with `send(_:)`, or try again later).
     public func send(borrowing borrowed: TCPBorrowedBytes) throws(TCPCallError) -> Bool {
-        try send(lendingPrefixOf: borrowed) == borrowed.bytes.count
+        guard borrowed.bytes.count <= sendBuffer.freeSpace else {
+            if let error { throw .failed(error) }
+            return false
+        }
+        return try send(lendingPrefixOf: borrowed) == borrowed.bytes.count
     }
 
     /// Queues as much of `borrowed` as the send ring has room for, from its

@@ -68,6 +68,13 @@ struct TCPSocketEcho {
             try ports.attach(1, to: stacks.1, InterfaceConfiguration(address: IPv4Network("10.0.0.2/24")!, announceOnStart: false))
             stacks.0.start()
             stacks.1.start()
+            // Room for the connection's two full rings (plus a chunk of slack
+            // each) from the start: the rings' high-water mark depends on
+            // timing, and a new one after the warm-up would allocate once.
+            let socketOptions = TCPConnectionOptions()  // the sockets' SO_SNDBUF and SO_RCVBUF
+            let ringBytes = 2 * (socketOptions.sendBufferSize + socketOptions.receiveBufferSize + tcp.ringChunkSize)
+            stacks.0.reserveTCPRingMemory(bytes: ringBytes)
+            stacks.1.reserveTCPRingMemory(bytes: ringBytes)
             var configuration = SocketCoreConfiguration()
             configuration.raisesSIGPIPE = false
             let group = SocketGroup()
