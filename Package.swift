@@ -367,7 +367,7 @@ let package = Package(
             path: "Tests/VirtioNetTests"),
         .testTarget(
             name: "DataplaneNIOTests",
-            dependencies: ["DataplaneNIO", "Sockets", "Stack", "Ports", "LoopbackDriver", "NetDevice", "Packets", "Wire",
+            dependencies: ["DataplaneNIO", "Sockets", "Stack", "TCP", "Ports", "LoopbackDriver", "NetDevice", "Packets", "Wire",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOHTTP1", package: "swift-nio")],
             path: "Tests/DataplaneNIOTests"),

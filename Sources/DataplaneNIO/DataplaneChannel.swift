@@ -33,8 +33,17 @@ class DataplaneChannel: Channel, ChannelCore, LoopSelectable, @unchecked Sendabl
     // Reading, as NIO's socket channels do it.
     var autoRead = true
     var readPending = false
-    var maxMessagesPerRead: UInt = 4
-    var recvAllocator: any RecvByteBufferAllocator = AdaptiveRecvByteBufferAllocator()
+    var maxMessagesPerRead: UInt = 4 {
+        didSet { recvBufferPool.updateCapacity(to: Int(maxMessagesPerRead)) }
+    }
+    /// Read buffers, reused while the pipeline let go of them (NIOPosix's
+    /// pool too): a request read costs no allocation when its handler is
+    /// done with the buffer by the next read.
+    var recvBufferPool = NIOPooledRecvBufferAllocator(capacity: 4, recvAllocator: AdaptiveRecvByteBufferAllocator())
+    var recvAllocator: any RecvByteBufferAllocator {
+        get { recvBufferPool.recvAllocator }
+        set { recvBufferPool.recvAllocator = newValue }
+    }
 
     init(loop: DataplaneEventLoop, descriptor: Int32, parent: Channel?) {
         self.loop = loop

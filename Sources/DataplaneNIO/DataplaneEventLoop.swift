@@ -54,6 +54,7 @@ public final class DataplaneEventLoop: EventLoop, @unchecked Sendable {
     init(index: Int, idleSleepMicroseconds: UInt32) {
         self.index = index
         idleSleepNanoseconds = UInt64(idleSleepMicroseconds) * 1000
+        taskExecutor = LoopTaskExecutor(loop: self)
     }
 
     deinit { readyEvents.deallocate() }
@@ -70,6 +71,13 @@ public final class DataplaneEventLoop: EventLoop, @unchecked Sendable {
     }
 
     public func enqueue(_ job: consuming ExecutorJob) { submit(.job(UnownedJob(job))) }
+
+    /// The loop as a task executor only: prefer it over the loop itself
+    /// for tasks that should run on the loop (see `LoopTaskExecutor`).
+    /// Set once in `init` (read from any thread afterwards).
+    public private(set) var taskExecutor: LoopTaskExecutor!
+
+    func enqueueTaskJob(_ job: UnownedJob) { submit(.taskJob(job)) }
 
     private func submit(_ task: LoopTask) {
         if inEventLoop {
@@ -98,6 +106,7 @@ public final class DataplaneEventLoop: EventLoop, @unchecked Sendable {
             switch task {
             case .closure(let body): body()
             case .job(let job): self.run(job)
+            case .taskJob(let job): self.runTaskJob(job)
             }
         }
         if thread.load(ordering: .relaxed) == me { return body() }
@@ -191,19 +200,32 @@ public final class DataplaneEventLoop: EventLoop, @unchecked Sendable {
             switch task {
             case .closure(let body): body()
             case .job(let job): run(job)
+            case .taskJob(let job): runTaskJob(job)
             }
         }
         running.removeAll(keepingCapacity: true)
         return count
     }
 
-    /// One `enqueue(_:)` serves both executor roles, so a job cannot say
-    /// which one queued it: run it as SE-0417 says an executor that is both
-    /// does, isolated to the loop as a serial executor (an actor's job) with
-    /// the loop as its task executor (a task that prefers the loop).
+    /// An actor's job: isolated to the loop as its serial executor, with the
+    /// loop as its task executor (SE-0417: an executor that is both).
     private func run(_ job: UnownedJob) {
+        jobsRun &+= 1
         job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
     }
+
+    /// A job of a task that prefers the loop: on the loop as its task
+    /// executor, isolated to no actor. Run isolated to the loop's serial
+    /// executor instead, every call into nonisolated async code (the generic
+    /// executor) looked like a change of executor to the runtime: a hop
+    /// through the loop's queue each time, 27 per Hummingbird request.
+    private func runTaskJob(_ job: UnownedJob) {
+        jobsRun &+= 1
+        job.runSynchronously(on: taskExecutor.asUnownedTaskExecutor())
+    }
+
+    /// Swift concurrency jobs the loop ran (read on the loop's thread; tests count hops).
+    private(set) var jobsRun = 0
 
     private func runDueScheduled() -> Int {
         let now = NIODeadline.now().uptimeNanoseconds
@@ -297,8 +319,30 @@ public final class DataplaneEventLoop: EventLoop, @unchecked Sendable {
 
 extension DataplaneEventLoop: NIOSerialEventLoopExecutor {}
 
-// Its `enqueue(_:)` is the serial executor's (above): one queue, the loop's.
+// A task that prefers the loop itself (`Task(executorPreference: loop)`)
+// has its jobs queued by this `enqueue(_:)`, the serial executor's, and
+// run isolated to the loop: correct, but every call into nonisolated async
+// code is then a hop through the loop's queue. `taskExecutor` avoids that.
 extension DataplaneEventLoop: TaskExecutor {}
+
+/// A `DataplaneEventLoop` as a task executor alone (SE-0417): a task
+/// started with it as its executor preference
+/// (`Task(executorPreference: loop.taskExecutor)`,
+/// `addTask(executorPreference: loop.taskExecutor)`,
+/// `withTaskExecutorPreference(loop.taskExecutor)`) runs on the loop's
+/// thread, its jobs run isolated to no actor, so calls into nonisolated
+/// async code (NIOAsyncChannel's reads and writes, a router) run on
+/// without a hop. The loop itself is also a task executor, but its
+/// `enqueue` is its serial executor's too, and the jobs it queues run
+/// isolated to the loop (an actor's must).
+public final class LoopTaskExecutor: TaskExecutor, @unchecked Sendable {
+    // @unchecked: `loop` is immutable; the loop outlives its executor (it holds it).
+    unowned let loop: DataplaneEventLoop
+
+    init(loop: DataplaneEventLoop) { self.loop = loop }
+
+    public func enqueue(_ job: consuming ExecutorJob) { loop.enqueueTaskJob(UnownedJob(job)) }
+}
 
 /// A channel the loop drives from its interest set.
 protocol LoopSelectable: AnyObject {

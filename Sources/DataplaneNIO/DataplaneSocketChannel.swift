@@ -164,15 +164,14 @@ final class DataplaneSocketChannel: DataplaneChannel, @unchecked Sendable {
         readPending = false
         var reads: UInt = 0
         var endOfStream = false
-        while reads < maxMessagesPerRead && isOpen {
-            var buffer = recvAllocator.buffer(allocator: allocator)
+        reading: while reads < maxMessagesPerRead && isOpen {
+            // A pooled buffer (reused when the pipeline let go of it), or a new one.
+            let (buffer, received) = recvBufferPool.buffer(allocator: allocator) { receive(into: &$0) }
             let count: Int
-            do {
-                count = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1) { bytes throws(SocketError) in
-                    try sockets.receive(descriptor, into: bytes, flags: .dontWait).count
-                }
-            } catch {
-                if error.isWouldBlock { break }
+            switch received {
+            case .success(let bytes): count = bytes
+            case .failure(let error):
+                if error.isWouldBlock { break reading }
                 if reads > 0 { pipeline.syncOperations.fireChannelReadComplete() }
                 fail(error.nio)
                 return
@@ -183,7 +182,7 @@ final class DataplaneSocketChannel: DataplaneChannel, @unchecked Sendable {
             }
             reads += 1
             let full = buffer.writableBytes == 0
-            _ = recvAllocator.record(actualReadBytes: count)
+            recvBufferPool.record(actualReadBytes: count)
             pipeline.syncOperations.fireChannelRead(NIOAny(buffer))
             if !full { break }  // the ring is drained
         }
@@ -195,6 +194,17 @@ final class DataplaneSocketChannel: DataplaneChannel, @unchecked Sendable {
         }
         readIfNeeded()
         updateInterest()
+    }
+
+    /// One non-blocking receive into `buffer`'s writable bytes.
+    private func receive(into buffer: inout ByteBuffer) -> Result<Int, SocketError> {
+        do {
+            return .success(try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1) { bytes throws(SocketError) in
+                try sockets.receive(descriptor, into: bytes, flags: .dontWait).count
+            })
+        } catch {
+            return .failure(error)
+        }
     }
 
     /// The peer's FIN: with half-closure allowed the input closes alone.
@@ -249,7 +259,7 @@ final class DataplaneSocketChannel: DataplaneChannel, @unchecked Sendable {
                 fail(error.nio)
                 return
             }
-            for promise in pending.consumed(count) { promise?.succeed(()) }
+            for promise in pending.consumed(count) { promise.succeed(()) }
             if count < offered { break }  // the send ring is full: wait for .output
         }
         guard isOpen else { return }

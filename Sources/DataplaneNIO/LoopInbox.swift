@@ -9,7 +9,10 @@ enum LoopTask: @unchecked Sendable {
     // @unchecked: closures put here from other threads are @Sendable; the
     // loop's own (isolated) closures are only put in its local queue.
     case closure(() -> Void)
+    /// An actor's job (the loop as its serial executor).
     case job(UnownedJob)
+    /// A job of a task that prefers the loop (the loop as a task executor).
+    case taskJob(UnownedJob)
 }
 
 /// Tasks submitted from other threads, and the idle core's wake-up. The

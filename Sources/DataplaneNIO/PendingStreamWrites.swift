@@ -55,11 +55,11 @@ struct PendingStreamWrites {
     }
 
     /// `count` bytes of the flushed writes went into the socket, in order:
-    /// the promises of the writes that finished, in order, and whether all
-    /// flushed writes are gone.
-    mutating func consumed(_ count: Int) -> [EventLoopPromise<Void>?] {
+    /// the promises of the writes that finished, in order (writes without
+    /// one leave none: the usual flush then allocates no array).
+    mutating func consumed(_ count: Int) -> [EventLoopPromise<Void>] {
         var left = count
-        var finished: [EventLoopPromise<Void>?] = []
+        var finished: [EventLoopPromise<Void>] = []
         bytes -= count
         while flushedCount > 0 {
             let size = writes.first!.buffer.readableBytes
@@ -68,7 +68,7 @@ struct PendingStreamWrites {
                 break
             }
             left -= size
-            finished.append(writes.removeFirst().promise)
+            if let promise = writes.removeFirst().promise { finished.append(promise) }
             flushedCount -= 1
         }
         return finished

@@ -8,10 +8,10 @@ extension SocketCore {
     /// Queues `buffers` in order on a SOCK_STREAM socket without copying
     /// them; never blocks (MSG_DONTWAIT is implied). `borrowed`: how many
     /// buffers, from the first, the send ring now owns (it calls their
-    /// `release` later); `bytes`: the bytes queued, which may include a
-    /// copied prefix of the next buffer when the ring could not keep it
-    /// whole. Buffers not owned stay the caller's, their `release` never
-    /// called. EAGAIN when the send buffer is full; other errors as `send`.
+    /// `release` later); `bytes`: the bytes queued, of which the last owned
+    /// buffer may have given only a prefix (the ring had no room for all
+    /// of it: lend the rest again later, with a release of its own).
+    /// Buffers not owned stay the caller's, their `release` never called. EAGAIN when the send buffer is full; other errors as `send`.
     public func send(_ descriptor: Int32, borrowing buffers: UnsafeBufferPointer<LentBytes>,
                      flags: MessageFlags = []) throws(SocketError) -> (bytes: Int, borrowed: Int) {
         let (_, entry) = try entry(descriptor)

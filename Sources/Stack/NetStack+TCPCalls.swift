@@ -95,11 +95,12 @@ extension NetStack {
     }
 
     /// Queues `buffers` in order without copying them (the send ring keeps
-    /// each whole until it is acknowledged, then calls its `release`;
-    /// TCPBorrowedBytes) and sends what the windows allow, once. A buffer
-    /// the ring cannot keep whole now is copied in part, as much as fits,
-    /// and queueing stops there. `borrowed`: how many buffers, from the
-    /// first, the ring now owns; the others are still the caller's.
+    /// each until its bytes are acknowledged, then calls its `release`;
+    /// TCPBorrowedBytes) and sends what the windows allow, once. Of a buffer
+    /// the ring has no room for whole, it keeps the prefix that fits (and
+    /// owns its release), and queueing stops there. `borrowed`: how many
+    /// buffers, from the first, the ring now owns (in whole or in part);
+    /// the others are still the caller's.
     public func tcpSend(_ stream: TCPStreamHandle, borrowing buffers: UnsafeBufferPointer<TCPBorrowedBytes>)
         -> (result: TCPSendResult, borrowed: Int) {
         var borrowed = 0
@@ -110,11 +111,17 @@ extension NetStack {
             case .established, .closeWait:
                 var total = 0
                 for buffer in buffers {
-                    if (try? connection.send(borrowing: buffer)) == true {
+                    if buffer.bytes.isEmpty { break }  // "from the first": an empty one ends the list
+                    // Lent whole, or the prefix that fits (the ring then owns
+                    // the release; the caller lends the rest later): never copied.
+                    let taken = (try? connection.send(lendingPrefixOf: buffer)) ?? 0
+                    if taken > 0 {
                         borrowed += 1
-                        total += buffer.bytes.count
+                        total += taken
+                        if taken < buffer.bytes.count { break }
                         continue
                     }
+                    // No chunk header to be had (the core's budget): copy what fits.
                     if let count = try? connection.send(buffer.bytes) { total += count }
                     break
                 }
@@ -227,6 +234,14 @@ extension NetStack {
     public var tcpRingMemory: (inUse: Int, fromSystem: Int) {
         (tcpTable?.chunkCache.bytesInUse ?? 0, tcpTable?.chunkCache.systemBytes ?? 0)
     }
+    /// Takes ring chunks from the system now so rings can hold `bytes`
+    /// (in `TCPConfiguration.ringChunkSize` chunks) without an allocation
+    /// later (`TCPChunkCache.reserve`).
+    public func reserveTCPRingMemory(bytes: Int) {
+        let cache = tcp.chunkCache
+        cache.reserve(chunks: (bytes + cache.chunkSize - 1) / cache.chunkSize)
+    }
+
     /// Counters of live connections plus those already freed.
     public var tcpConnectionTotals: TCPConnectionStatistics { tcpTable?.connectionTotals ?? TCPConnectionStatistics() }
 

@@ -35,6 +35,7 @@ extension TCPConnection {
                 // Kept in its packet buffer (no copy) or copied into the ring.
                 if !keepLentPayload(bytes) {
                     receiveBuffer.write(at: receiveBuffer.count, from: bytes)
+                    statistics.receiveBytesCopied += bytes.count
                     if let reached = reassembly.takeContiguous(from: newNext) { newNext = reached }
                     receiveBuffer.commit(newNext - receiveNext)
                 }
@@ -51,6 +52,7 @@ extension TCPConnection {
             } else {
                 if reassembly.insert(start: begin, end: begin + bytes.count) {
                     receiveBuffer.write(at: receiveBuffer.count + offset, from: bytes)
+                    statistics.receiveBytesCopied += bytes.count
                 } else {
                     statistics.outOfOrderDrops += 1
                     finHere = false

@@ -255,7 +255,9 @@ public final class TCPConnection {
         switch state {
         case .synSent, .synReceived, .established, .closeWait:
             guard !finQueued else { throw .invalidState(state) }
-            return sendBuffer.append(bytes)
+            let count = sendBuffer.append(bytes)
+            statistics.sendBytesCopied += count
+            return count
         default:
             throw .invalidState(state)
         }

@@ -28,6 +28,13 @@ public struct TCPConnectionStatistics: Sendable, Hashable {
     public var resetsSent = 0
     public var zeroWindowProbes = 0
     public var keepAliveProbes = 0
+    /// Payload bytes copied into the receive ring (in-order data not kept
+    /// in its packet buffer, and out-of-order data): each is copied once
+    /// more when read (Docs/NIO.md "Copies").
+    public var receiveBytesCopied = 0
+    /// Bytes copied into the send ring (`send(_:)`); lent bytes
+    /// (`send(borrowing:)`) are not: they are copied only into packets.
+    public var sendBytesCopied = 0
 
     public init() {}
 
@@ -40,7 +47,8 @@ public struct TCPConnectionStatistics: Sendable, Hashable {
          ("duplicateACKsReceived", duplicateACKsReceived), ("unacceptableSegments", unacceptableSegments), ("pawsDrops", pawsDrops),
          ("outOfOrderDrops", outOfOrderDrops), ("receiveBufferDrops", receiveBufferDrops), ("challengeACKsSent", challengeACKsSent),
          ("challengeACKsSuppressed", challengeACKsSuppressed), ("resetsSent", resetsSent), ("zeroWindowProbes", zeroWindowProbes),
-         ("keepAliveProbes", keepAliveProbes)]
+         ("keepAliveProbes", keepAliveProbes),
+         ("receiveBytesCopied", receiveBytesCopied), ("sendBytesCopied", sendBytesCopied)]
     }
 
     /// Adds another connection's counters (the table's totals).
@@ -66,5 +74,7 @@ public struct TCPConnectionStatistics: Sendable, Hashable {
         resetsSent += other.resetsSent
         zeroWindowProbes += other.zeroWindowProbes
         keepAliveProbes += other.keepAliveProbes
+        receiveBytesCopied += other.receiveBytesCopied
+        sendBytesCopied += other.sendBytesCopied
     }
 }

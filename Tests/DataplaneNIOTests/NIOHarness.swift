@@ -4,6 +4,7 @@ import Packets
 import Ports
 import Sockets
 import Stack
+import TCP
 import Wire
 
 /// Two stacks over a LoopbackPair, each owned by one loop of one group:
@@ -18,13 +19,20 @@ final class TwoLoops: @unchecked Sendable {
     let group: DataplaneEventLoopGroup
     var a: DataplaneEventLoop { group.loops[0] }
     var b: DataplaneEventLoop { group.loops[1] }
+    /// A's and B's stacks: touch them only on their loop (`submit`).
+    let stacks: UnsafeStacks
 
-    init(poolSize: Int = 2048, configuration: SocketCoreConfiguration = TwoLoops.testConfiguration) throws {
+    /// `receiveLending`: the stacks keep received payloads in their packet
+    /// buffers, as `DataplaneEventLoopGroup(port:...)`'s stacks do.
+    init(poolSize: Int = 2048, configuration: SocketCoreConfiguration = TwoLoops.testConfiguration,
+         receiveLending: Bool = false) throws {
         // No per-core cache: the two loop threads share the pool through its ring.
         ports = try PortBringUp.startLoopbackPair(
             ringSize: 1024, pool: PoolRequest(name: "nio-test", capacity: poolSize, cacheSize: 0, policy: .anonymous))
-        let stackA = NetStack(pool: ports.pool)
-        let stackB = NetStack(pool: ports.pool)
+        var tcp = TCPConfiguration()
+        tcp.receiveLending = receiveLending
+        let stackA = NetStack(pool: ports.pool, tcpConfiguration: tcp)
+        let stackB = NetStack(pool: ports.pool, tcpConfiguration: tcp)
         try ports.attach(0, to: stackA, InterfaceConfiguration(
             address: IPv4Network(address: IPv4Address(10, 0, 0, 1), prefixLength: 24)!, announceOnStart: false))
         try ports.attach(1, to: stackB, InterfaceConfiguration(
@@ -32,6 +40,7 @@ final class TwoLoops: @unchecked Sendable {
         stackA.start()
         stackB.start()
         let stacks = UnsafeStacks([stackA, stackB])
+        self.stacks = stacks
         group = try DataplaneEventLoopGroup(cores: 2, configuration: .init(idleSleepMicroseconds: 50)) { index in
             try SocketCore(stack: stacks.value[index], group: SocketGroup(), configuration: configuration)
         }

@@ -62,7 +62,9 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
                     // The connection's task runs on its channel's loop (a
                     // TaskExecutor): reads, the router and writes without a
                     // hop to the global executor and back per request.
-                    let loop = connection.channel.eventLoop as? DataplaneEventLoop
+                    // Its task executor alone, not the loop itself: jobs then run isolated
+                    // to no actor, and nonisolated async calls need no hop (Docs/NIO.md).
+                    let loop = (connection.channel.eventLoop as? DataplaneEventLoop)?.taskExecutor
                     connections.addTask(executorPreference: loop) { await http.handle(value: connection, logger: logger) }
                 }
             }

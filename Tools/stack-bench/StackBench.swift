@@ -39,6 +39,8 @@ struct StackBench: ParsableCommand {
     var epoll = false
     @Flag(help: "TCP echo: the client lends its writes to the send ring (SocketCore.send(_:borrowing:), as DataplaneNIO does) instead of having them copied.")
     var lend = false
+    @Flag(help: "TCP echo: both stacks keep received payloads in their packet buffers (TCPConfiguration.receiveLending, as DataplaneNIO's stacks do).")
+    var receiveLending = false
 
     @Option(help: "Scaling: run the echo (UDP, or TCP with --tcp-write) on 1 core and on N cores at once, alternating, and report the ratio.")
     var scalingCores: Int?
@@ -109,8 +111,10 @@ extension StackBench {
         var echo = TCPSocketEcho(writeSize: writeSize, warmupBytes: bytes, measuredBytes: bytes)
         echo.usesEpoll = epoll
         echo.lendsWrites = lend
+        echo.receiveLending = receiveLending
         let result = try echo.run()
-        print("dp-stack-bench: TCP echo through sockets over Loopback, \(writeSize)-byte writes\(epoll ? ", the server in an epoll set with writev" : "")\(lend ? ", the client's writes lent" : "")")
+        print("dp-stack-bench: TCP echo through sockets over Loopback, \(writeSize)-byte writes\(epoll ? ", the server in an epoll set with writev" : "")\(lend ? ", the client's writes lent" : "")\(receiveLending ? ", received payloads kept in their packet buffers" : "")")
+        print("  copied     \(result.receiveBytesCopied) bytes into receive rings, \(result.sendBytesCopied) into send rings; ring chunk memory from the system grew \(result.chunkAllocations) bytes (\(result.warmupChunkAllocations) in the warm-up)")
         print("  echoed     \(result.bytesEchoed) bytes each way in \(String(format: "%.3f", result.seconds)) s, \(result.segments) segments, \(result.coalesced) coalesced on receive (GRO)")
         print("  mallocs    \(result.mallocs) (\(String(format: "%.4f", result.mallocsPerSegment)) per segment), \(result.mallocBytes) bytes; frees \(result.frees)")
         if let jsonPath {

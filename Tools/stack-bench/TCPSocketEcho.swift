@@ -28,6 +28,8 @@ struct TCPSocketEcho {
     /// The client lends its writes to the send ring (`SocketCore.send(_:borrowing:)`,
     /// as DataplaneNIO sends its ByteBuffers) instead of having them copied.
     var lendsWrites = false
+    /// Both stacks keep received payloads in their packet buffers (`TCPConfiguration.receiveLending`).
+    var receiveLending = false
     /// Called after the warm-up, just before measuring (a start line for parallel runs).
     var beforeMeasuring: () -> Void = {}
 
@@ -40,6 +42,12 @@ struct TCPSocketEcho {
         var mallocs = 0
         var mallocBytes = 0
         var frees = 0
+        /// Bytes copied into the rings (both stacks) while measuring.
+        var receiveBytesCopied = 0
+        var sendBytesCopied = 0
+        /// Growth of the ring chunk memory both stacks' caches hold from the system, in the warm-up and while measuring (bytes).
+        var warmupChunkAllocations = 0
+        var chunkAllocations = 0
         var mallocsPerSegment: Double { Double(mallocs) / Double(max(segments, 1)) }
     }
 
@@ -51,13 +59,22 @@ struct TCPSocketEcho {
         let clientSocket: Int32
         let serverSocket: Int32
 
-        init() throws {
+        init(receiveLending: Bool = false) throws {
             ports = try PortBringUp.startLoopbackPair(ringSize: 1024, pool: PoolRequest(name: "tcp-socket-echo", capacity: 8192))
-            let stacks = (NetStack(pool: ports.pool), NetStack(pool: ports.pool))
+            var tcp = TCPConfiguration()
+            tcp.receiveLending = receiveLending
+            let stacks = (NetStack(pool: ports.pool, tcpConfiguration: tcp), NetStack(pool: ports.pool, tcpConfiguration: tcp))
             try ports.attach(0, to: stacks.0, InterfaceConfiguration(address: IPv4Network("10.0.0.1/24")!, announceOnStart: false))
             try ports.attach(1, to: stacks.1, InterfaceConfiguration(address: IPv4Network("10.0.0.2/24")!, announceOnStart: false))
             stacks.0.start()
             stacks.1.start()
+            // Room for the connection's two full rings (plus a chunk of slack
+            // each) from the start: the rings' high-water mark depends on
+            // timing, and a new one after the warm-up would allocate once.
+            let socketOptions = TCPConnectionOptions()  // the sockets' SO_SNDBUF and SO_RCVBUF
+            let ringBytes = 2 * (socketOptions.sendBufferSize + socketOptions.receiveBufferSize + tcp.ringChunkSize)
+            stacks.0.reserveTCPRingMemory(bytes: ringBytes)
+            stacks.1.reserveTCPRingMemory(bytes: ringBytes)
             var configuration = SocketCoreConfiguration()
             configuration.raisesSIGPIPE = false
             let group = SocketGroup()
@@ -83,6 +100,16 @@ struct TCPSocketEcho {
             guard let accepted else { throw SocketError(.timedOut, "accept found no connection") }
             serverSocket = accepted
             try server.setNonBlocking(serverSocket, true)
+        }
+
+        /// Bytes of ring chunks both stacks' caches hold from the system now.
+        var chunkAllocations: Int {
+            client.stack.tcpRingMemory.fromSystem + server.stack.tcpRingMemory.fromSystem
+        }
+        /// Bytes both stacks copied into receive and send rings so far.
+        var copied: (receive: Int, send: Int) {
+            let a = client.stack.tcpConnectionTotals, b = server.stack.tcpConnectionTotals
+            return (a.receiveBytesCopied + b.receiveBytesCopied, a.sendBytesCopied + b.sendBytesCopied)
         }
 
         var epoll: EpollSet?
@@ -145,11 +172,14 @@ struct TCPSocketEcho {
     }
 
     func run() throws -> Result {
-        let link = try Link()
+        let link = try Link(receiveLending: receiveLending)
         if usesEpoll { try link.watchServer() }
         var buffers = Buffers(writeSize: writeSize)
         defer { buffers.deallocate() }
+        let chunksAtStart = link.chunkAllocations
         _ = try echo(link, &buffers, bytes: warmupBytes)
+        let chunksBefore = link.chunkAllocations
+        let copiedBefore = link.copied
         let segmentsBefore = Int(link.client.stack.counters[.tcpSent] + link.server.stack.counters[.tcpSent])
         let coalescedBefore = Int(link.client.stack.counters[.tcpCoalesced] + link.server.stack.counters[.tcpCoalesced])
         beforeMeasuring()
@@ -167,6 +197,10 @@ struct TCPSocketEcho {
         result.mallocs = statistics.mallocCount
         result.mallocBytes = statistics.mallocBytesCount
         result.frees = statistics.freeCount
+        result.warmupChunkAllocations = chunksBefore - chunksAtStart
+        result.chunkAllocations = link.chunkAllocations - chunksBefore
+        result.receiveBytesCopied = link.copied.receive - copiedBefore.receive
+        result.sendBytesCopied = link.copied.send - copiedBefore.send
         return result
     }
 

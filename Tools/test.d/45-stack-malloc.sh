@@ -5,8 +5,9 @@
 # counted by ordo-one's malloc interposer after a warm-up; the TCP echo
 # also with the server in an epoll set (EpollSet, as the C API and the
 # LD_PRELOAD library use it) writing with writev, and with the client's
-# writes lent to the send ring instead of copied (DataplaneNIO's path; the
-# full segments received stay in their packet buffers in every run). Release build, as
+# writes lent to the send ring instead of copied (DataplaneNIO's path), also
+# with the received payloads kept in their packet buffers (receive lending,
+# TCPConfiguration.receiveLending, as DataplaneNIO's stacks run). Release build, as
 # applications run it (a debug build keeps some literals as arrays).
 # Fails when any malloc is counted (or datagrams are lost).
 set -euo pipefail
@@ -21,5 +22,7 @@ for write in 64 65536; do
   .build/release/dp-stack-bench --tcp-write "$write" --megabytes 4 --epoll --require-zero
   # The client's writes lent to the send ring (SocketCore.send(_:borrowing:), DataplaneNIO's path).
   .build/release/dp-stack-bench --tcp-write "$write" --megabytes 4 --lend --require-zero
+  # Both stacks keep received payloads in their packet buffers (receive lending, as DataplaneNIO's stacks do).
+  .build/release/dp-stack-bench --tcp-write "$write" --megabytes 4 --lend --receive-lending --require-zero
 done
 echo "45-stack-malloc: 0 mallocs per UDP echo and per TCP segment through sockets (also through epoll and writev, and with lent writes) in the steady state"
