@@ -73,6 +73,13 @@ public final class DeviceAccessVirtioFunction: VirtioPCIFunction {
         }
     }
 
+    public func removalRequested() -> Bool { (access as? PCIDeviceAccess)?.removalRequested() ?? false }
+
+    public func releaseDevice() {
+        barRegisters.removeAll()
+        access.close()
+    }
+
     public func enableBusMaster() throws(DeviceError) {
         do { try access.enableBusMaster() } catch {
             throw DeviceError(.accessFailed, "bus mastering on \(name): \(error)")

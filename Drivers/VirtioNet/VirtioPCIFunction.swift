@@ -35,8 +35,15 @@ public protocol VirtioPCIFunction: AnyObject {
     /// Exclusive upper bound of the IOVAs a legacy queue address register
     /// (a 32-bit page frame number) can carry: 16 TiB on real hardware.
     var legacyQueueAddressLimit: UInt64 { get }
+    /// Whether the system is taking the device away (hot unplug).
+    func removalRequested() -> Bool
+    /// Lets go of the device after a removal (the kernel waits for it).
+    func releaseDevice()
 }
 
 extension VirtioPCIFunction {
     public var legacyQueueAddressLimit: UInt64 { 1 << 44 }
+    /// A model is never unplugged and holds nothing.
+    public func removalRequested() -> Bool { false }
+    public func releaseDevice() {}
 }
