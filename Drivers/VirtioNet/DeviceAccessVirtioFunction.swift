@@ -79,6 +79,7 @@ public final class DeviceAccessVirtioFunction: VirtioPCIFunction {
         barRegisters.removeAll()
         access.close()
     }
+    public func legacyInterrupt() -> DeviceInterrupt? { try? access.legacyInterrupt() }
 
     public func enableBusMaster() throws(DeviceError) {
         do { try access.enableBusMaster() } catch {

@@ -21,7 +21,7 @@ final class LegacyVirtioTransport: VirtioTransport {
         static let deviceStatus = 0x12
         static let isr = 0x13
         /// Device configuration follows; at 0x18 only with MSI-X enabled,
-        /// which a polling driver never does.
+        /// which this driver never does (its interrupt is INTx).
         static let deviceConfig = 0x14
     }
     static let queueAlignment = 4096
@@ -79,4 +79,5 @@ final class LegacyVirtioTransport: VirtioTransport {
     func readDeviceConfig16(_ offset: Int) -> UInt16 { registers.read16(Register.deviceConfig + offset) }
     func readDeviceConfig32(_ offset: Int) -> UInt32 { registers.read32(Register.deviceConfig + offset) }
     var configGeneration: UInt8 { 0 }
+    func readISR() -> UInt8 { registers.read8(Register.isr) }
 }

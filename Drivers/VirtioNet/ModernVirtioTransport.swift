@@ -9,6 +9,8 @@ final class ModernVirtioTransport: VirtioTransport {
     private let notifyWindow: VirtioRegisterWindow
     private let notifyOffsetMultiplier: Int
     private let deviceConfig: VirtioRegisterWindow
+    /// The ISR status byte (optional: only an interrupt-driven core reads it).
+    private let isrWindow: VirtioRegisterWindow?
 
     // Common configuration layout (virtio 1.x, 4.1.4.3).
     private enum Common {
@@ -45,6 +47,9 @@ final class ModernVirtioTransport: VirtioTransport {
         notifyWindow = try required(capabilities.notify, .notify)
         notifyOffsetMultiplier = Int(capabilities.notify!.notifyOffsetMultiplier)
         deviceConfig = try required(capabilities.device, .device)
+        isrWindow = try capabilities.isr.map { capability throws(DeviceError) in
+            VirtioRegisterWindow(base: try function.registers(bar: capability.bar), offset: Int(capability.offset), size: Int(capability.length))
+        }
     }
 
     func reset() throws(DeviceError) {
@@ -120,4 +125,5 @@ final class ModernVirtioTransport: VirtioTransport {
     func readDeviceConfig16(_ offset: Int) -> UInt16 { deviceConfig.read16(offset) }
     func readDeviceConfig32(_ offset: Int) -> UInt32 { deviceConfig.read32(offset) }
     var configGeneration: UInt8 { common.read8(Common.configGeneration) }
+    func readISR() -> UInt8 { isrWindow?.read8(0) ?? 0 }
 }

@@ -65,6 +65,8 @@ struct SplitVirtqueue {
         // Polling: the device need not interrupt (ignored under EVENT_IDX,
         // where no vector is set anyway).
         avail.storeBytes(of: Self.availNoInterrupt.littleEndian, as: UInt16.self)
+        // Under EVENT_IDX the flag is ignored: used_event one behind entry 0.
+        if eventIndex { (avail + (4 + 2 * layout.size)).storeBytes(of: UInt16.max.littleEndian, as: UInt16.self) }
     }
 
     // MARK: Descriptors
@@ -165,6 +167,32 @@ struct SplitVirtqueue {
         kickedAvailIndex = availIndex
         notifier.notify()
         kicks &+= 1
+    }
+
+    // MARK: Used-buffer notifications (virtio 1.x, 2.7.7)
+
+    /// Asks the device to interrupt on the next used buffer: under
+    /// EVENT_IDX used_event (after the available ring) = the next entry we
+    /// will read, else VRING_AVAIL_F_NO_INTERRUPT cleared. The full barrier
+    /// orders that store before the caller's last look at used.idx (a
+    /// buffer the device used before it saw the store raised nothing).
+    mutating func enableUsedNotifications() {
+        if eventIndex {
+            dp_write16(avail + (4 + 2 * size), lastUsedIndex.littleEndian)
+        } else {
+            dp_write16(avail, 0)
+        }
+        dp_smp_mb()
+    }
+
+    /// Back to polling: the flag set again; under EVENT_IDX used_event one
+    /// behind the next entry (reached only after a full turn of 65,536).
+    mutating func disableUsedNotifications() {
+        if eventIndex {
+            dp_write16(avail + (4 + 2 * size), (lastUsedIndex &- 1).littleEndian)
+        } else {
+            dp_write16(avail, Self.availNoInterrupt.littleEndian)
+        }
     }
 
     // MARK: Used ring

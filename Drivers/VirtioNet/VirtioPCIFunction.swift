@@ -39,6 +39,9 @@ public protocol VirtioPCIFunction: AnyObject {
     func removalRequested() -> Bool
     /// Lets go of the device after a removal (the kernel waits for it).
     func releaseDevice()
+    /// The function's INTx as a descriptor (VFIO eventfd or /dev/uioN), or
+    /// nil when it has none (an interrupt-driven idle core then sleeps).
+    func legacyInterrupt() -> DeviceInterrupt?
 }
 
 extension VirtioPCIFunction {
@@ -46,4 +49,5 @@ extension VirtioPCIFunction {
     /// A model is never unplugged and holds nothing.
     public func removalRequested() -> Bool { false }
     public func releaseDevice() {}
+    public func legacyInterrupt() -> DeviceInterrupt? { nil }
 }

@@ -34,6 +34,10 @@ protocol VirtioTransport: AnyObject {
     /// Changes whenever the device configuration changes (modern); reads of
     /// more than one field repeat until it is stable. Legacy: always 0.
     var configGeneration: UInt8 { get }
+    /// Reads (and so clears) the ISR status byte (virtio 1.x, 4.1.4.5): bit 0
+    /// a queue interrupt, bit 1 a configuration change; the read also drops
+    /// the INTx line. 0 when the device has no ISR window.
+    func readISR() -> UInt8
 }
 
 extension VirtioTransport {

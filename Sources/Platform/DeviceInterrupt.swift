@@ -5,23 +5,32 @@ import Glibc
 /// readable when it fires: under VFIO an eventfd that VFIO_DEVICE_SET_IRQS
 /// signals (vfio-pci masks INTx each time it fires, so it is unmasked
 /// again before each wait); under uio_pci_generic /dev/uioN itself (the
-/// kernel disables INTx in the command register when it fires; writing 1
-/// re-enables it, and reading gives the count). For a driver's receive
-/// interrupt: the device's own mask register says which causes raise it.
+/// kernel sets INTx Disable in the command register when it fires, and
+/// reading gives the count). uio_pci_generic has no irqcontrol, so a
+/// write to /dev/uioN fails (ENOSYS) and re-enables nothing: the bit is
+/// cleared in config space through sysfs `config`, as DPDK's
+/// uio_intx_intr_enable does. For a driver's receive interrupt: the
+/// device's own mask register says which causes raise it.
 public final class DeviceInterrupt {
     public let descriptor: Int32
     private let unmask: () -> Void
     private let countSize: Int
     private let owned: Bool
+    /// Another descriptor the unmask uses (UIO: the config space file), closed with this.
+    private let helper: Int32
 
-    init(descriptor: Int32, countSize: Int, owned: Bool, unmask: @escaping () -> Void) {
+    init(descriptor: Int32, countSize: Int, owned: Bool, helper: Int32 = -1, unmask: @escaping () -> Void) {
         self.descriptor = descriptor
         self.countSize = countSize
         self.owned = owned
+        self.helper = helper
         self.unmask = unmask
     }
 
-    deinit { if owned { Glibc.close(descriptor) } }
+    deinit {
+        if owned { Glibc.close(descriptor) }
+        if helper >= 0 { Glibc.close(helper) }
+    }
 
     /// Lets the interrupt fire again (before a wait).
     public func rearm() { unmask() }
@@ -44,12 +53,17 @@ public final class DeviceInterrupt {
         return DeviceInterrupt(descriptor: eventFD, countSize: 8, owned: true) { _ = dp_vfio_intx_unmask(deviceFD) }
     }
 
-    /// UIO: /dev/uioN, made non-blocking so a drain never waits.
-    static func uio(fd: Int32) -> DeviceInterrupt {
+    /// UIO: /dev/uioN, made non-blocking so a drain never waits; unmasking
+    /// clears INTx Disable (command register bit 10: bit 2 of byte 5) when set.
+    static func uio(fd: Int32, configPath: String, address: PCIAddress) throws(PlatformError) -> DeviceInterrupt {
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        return DeviceInterrupt(descriptor: fd, countSize: 4, owned: false) {
-            var enable: Int32 = 1
-            _ = write(fd, &enable, 4)
+        let config = open(configPath, O_RDWR | O_CLOEXEC)
+        guard config >= 0 else { throw .systemCall("open \(configPath) (to re-enable the INTx of \(address))") }
+        return DeviceInterrupt(descriptor: fd, countSize: 4, owned: false, helper: config) {
+            var high: UInt8 = 0
+            guard pread(config, &high, 1, 5) == 1, high & 0x4 != 0 else { return }
+            high &= ~0x4
+            _ = pwrite(config, &high, 1, 5)
         }
     }
 }

@@ -78,7 +78,7 @@ final class UIODevice {
     func legacyInterrupt() throws(PlatformError) -> DeviceInterrupt {
         if let interrupt { return interrupt }
         guard uioFD >= 0 else { throw PlatformError(.notFound, "\(address): the UIO device is closed") }
-        let made = DeviceInterrupt.uio(fd: uioFD)
+        let made = try DeviceInterrupt.uio(fd: uioFD, configPath: config.path, address: address)
         interrupt = made
         return made
     }

@@ -24,19 +24,25 @@ public final class CoreIdle {
     private var epoll: Int32 = -1
     /// Written by `wake()` from any thread (async-signal-safe: one write).
     public private(set) var wakeDescriptor: Int32 = -1
-    private var lastWork: UInt64
-    private let spinNanoseconds: UInt64
+    /// The TSC at the first quiet turn after work (0: the last turn found work).
+    /// Read with rdtsc, never clock_gettime: a quiet core reads it every
+    /// turn, and a guest whose clocksource is not the TSC (the lab's TCG
+    /// guest marks its TSC unstable and uses HPET) pays a system call and
+    /// an emulated device read, 1.4-3 µs, for each clock_gettime.
+    private var quietSince: UInt64 = 0
+    private let spinCycles: UInt64
     /// Waits in epoll (for tests and reports).
     public private(set) var interruptWaits: UInt64 = 0
-    /// Waits that a frame, not the timeout or a wake-up, ended.
+    /// Waits that a frame or a wake-up, not the timeout, ended.
     public private(set) var interruptWakeups: UInt64 = 0
+    /// Armings whose last look found work, so no wait followed.
+    public private(set) var armedButBusy: UInt64 = 0
 
     /// The idle of `stack`'s core (make it on any thread; use it on the core's).
     public init(stack: NetStack, policy: IdlePolicy) {
         self.stack = stack
         self.policy = policy
-        spinNanoseconds = policy.spinMicroseconds * 1000
-        lastWork = TSCClock.monotonicNanoseconds()
+        spinCycles = policy.mode == .poll ? 0 : stack.clock.cycles(fromNanoseconds: policy.spinMicroseconds * 1000)
         var sources: [(device: any ReceiveInterrupts, queue: Int)] = []
         var complete = true
         for interface in stack.interfaces {
@@ -85,7 +91,7 @@ public final class CoreIdle {
     @inline(__always)
     public func afterPoll(work: Int) {
         if work > 0 || effectiveMode == .poll {
-            if work > 0 { lastWork = 0 }
+            if work > 0 { quietSince = 0 }
             return
         }
         idle()
@@ -93,9 +99,9 @@ public final class CoreIdle {
 
     @inline(never)
     private func idle() {
-        let now = TSCClock.monotonicNanoseconds()
-        if lastWork == 0 { lastWork = now }  // the first quiet turn after work
-        guard now &- lastWork >= spinNanoseconds else { return }
+        let now = TSCClock.cycles()
+        if quietSince == 0 { quietSince = now }  // the first quiet turn after work
+        guard now &- quietSince >= spinCycles else { return }
         switch effectiveMode {
         case .poll: return
         case .sleep: if policy.sleepMicroseconds > 0 { usleep(policy.sleepMicroseconds) }
@@ -108,7 +114,8 @@ public final class CoreIdle {
         defer { for source in sources { source.device.disableReceiveInterrupt(queue: source.queue) } }
         // A frame that arrived before the enable raised nothing: look once more.
         if stack.poll() > 0 || stack.mailbox.pending.load(ordering: .relaxed) {
-            lastWork = 0
+            armedButBusy += 1
+            quietSince = 0
             return
         }
         let timeout: Int32 = stack.hasPendingTimers ? 10 : 100
@@ -121,7 +128,7 @@ public final class CoreIdle {
             var count: UInt64 = 0
             _ = read(wakeDescriptor, &count, 8)  // drained whether or not it fired (non-blocking)
             interruptWakeups += 1
-            lastWork = 0
+            quietSince = 0
         }
     }
 }

@@ -67,6 +67,9 @@ extension DataplaneTelemetry {
                 }),
             ]
         }
+        router.add("/routes/change", help: "change=route add|del ... / arp add|del ...: a route or static neighbour change, on every core") {
+            [self] request throws(TelemetryFailure) in try changeRoutes(request)
+        }
         router.add("/pools", help: "packet pools: capacity, free, cached in cores, in use, allocation failures") { [self] _ throws(TelemetryFailure) in
             .array(pools.map { pool in
                 let statistics = pool.statistics
@@ -75,6 +78,36 @@ extension DataplaneTelemetry {
                         "allocationFailures": .number(statistics.allocationFailures)]
             })
         }
+    }
+
+    /// Applies a route or neighbour change (RouteCommand's text form) to
+    /// every core through its mailbox, core 0 first: a change core 0
+    /// refuses (no such route, a duplicate) is reported and goes nowhere.
+    func changeRoutes(_ request: TelemetryRequest) throws(TelemetryFailure) -> JSONValue {
+        guard let text = request.arguments["change"], !text.isEmpty else {
+            throw TelemetryFailure("/routes/change needs change=..., e.g. change=route add 10.2.0.0/24 via 10.1.0.1")
+        }
+        let command: RouteCommand
+        do { command = try RouteCommand(parsing: text) } catch { throw TelemetryFailure("\(error)") }
+        let cores = coreStacks()
+        guard !cores.isEmpty else { throw TelemetryFailure("no core is running") }
+        var applied: [JSONValue] = []
+        for (position, (index, box)) in cores.enumerated() {
+            let answer = box.ask(timeout: coreTimeout) { stack -> String? in
+                do { try command.apply(to: stack); return nil } catch { return "\(error)" }
+            }
+            guard let answer else {
+                applied.append(Self.noAnswer(core: index))
+                continue
+            }
+            if let refusal = answer {
+                guard position > 0 else { throw TelemetryFailure("'\(command)': \(refusal)") }
+                applied.append(["core": .number(index), "error": .string(refusal)])
+            } else {
+                applied.append(["core": .number(index), "applied": true])
+            }
+        }
+        return ["change": .string("\(command)"), "cores": .array(applied)]
     }
 
     /// Runs `body` over the ports on core 0 (the core that owns the

@@ -1,5 +1,6 @@
 /// One command line: a path (`/ports/0/stats`) and `key=value` arguments;
-/// `filter=` takes the rest of the line (a capture filter has spaces).
+/// `filter=` and `change=` take the rest of the line (a capture filter
+/// and a route change have spaces).
 public struct TelemetryRequest: Sendable, Equatable {
     public var path: [String]
     public var arguments: [String: String]
@@ -24,8 +25,8 @@ public struct TelemetryRequest: Sendable, Equatable {
         while true {
             rest = rest.drop(while: { $0 == " " || $0 == "\t" })
             if rest.isEmpty { break }
-            if rest.hasPrefix("filter=") {
-                arguments["filter"] = String(rest.dropFirst("filter=".count)).trimmingSpaces()
+            if let key = Self.restOfLineKeys.first(where: { rest.hasPrefix($0 + "=") }) {
+                arguments[key] = String(rest.dropFirst(key.count + 1)).trimmingSpaces()
                 break
             }
             let word = rest.prefix(while: { $0 != " " && $0 != "\t" })
@@ -38,6 +39,9 @@ public struct TelemetryRequest: Sendable, Equatable {
         }
         self.descriptor = descriptor
     }
+
+    /// Keys whose value is the rest of the line.
+    static let restOfLineKeys = ["filter", "change"]
 
     public var pathText: String { "/" + path.joined(separator: "/") }
 

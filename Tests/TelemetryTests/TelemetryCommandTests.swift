@@ -13,6 +13,8 @@ struct TelemetryCommandTests {
         #expect(try request.integer("count") == nil)
         #expect(TelemetryRequest(line: "ports") == nil)
         #expect(TelemetryRequest(line: "/")?.path == [])
+        let change = try #require(TelemetryRequest(line: "/routes/change change=route add 10.2.0.0/24 via 10.1.0.1 dev 0"))
+        #expect(change.arguments == ["change": "route add 10.2.0.0/24 via 10.1.0.1 dev 0"])
         let bad = try #require(TelemetryRequest(line: "/x count=-3"))
         #expect(throws: TelemetryFailure.self) { try bad.integer("count") }
     }

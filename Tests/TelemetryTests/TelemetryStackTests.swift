@@ -116,6 +116,29 @@ struct TelemetryStackTests {
         }
     }
 
+    @Test("routes and static neighbours changed at run time through /routes/change")
+    func routeChanges() throws {
+        let pair = try PolledPair()
+        try pair.whilePolled {
+            func destinations() throws -> [String] {
+                ((try pair.ask("/routes") as! [String: Any])["routes"] as! [[String: Any]]).map { $0["destination"] as! String }
+            }
+            let added = try pair.ask("/routes/change change=route add 10.9.0.0/16 via 10.0.0.2") as! [String: Any]
+            #expect(added["change"] as? String == "route add 10.9.0.0/16 via 10.0.0.2")
+            #expect((added["cores"] as! [[String: Any]]).map { $0["applied"] as? Bool } == [true])
+            #expect(try destinations() == ["10.0.0.0/24", "10.9.0.0/16", "0.0.0.0/0"])
+            let duplicate = try pair.ask("/routes/change change=route add 10.9.0.0/16 via 10.0.0.2") as! [String: Any]
+            #expect((duplicate["error"] as? String)?.contains("route add 10.9.0.0/16") == true)
+            _ = try pair.ask("/routes/change change=arp add 10.0.0.7 02:00:00:00:00:07")
+            let arp = (try pair.ask("/arp") as! [[String: Any]])[0]["neighbours"] as! [[String: Any]]
+            #expect(arp.contains { $0["address"] as? String == "10.0.0.7" && $0["state"] as? String == "PERMANENT" })
+            _ = try pair.ask("/routes/change change=route del 10.9.0.0/16")
+            #expect(try destinations() == ["10.0.0.0/24", "0.0.0.0/0"])
+            #expect((try pair.ask("/routes/change change=route sideways") as! [String: Any])["error"] != nil)
+            #expect((try pair.ask("/routes/change") as! [String: Any])["error"] != nil)
+        }
+    }
+
     @Test("a core that does not poll costs a timeout and an error reply, not a hang")
     func silentCore() throws {
         let pair = try PolledPair()

@@ -3,8 +3,9 @@
 # Prints "IDLE-CPU MODE PERCENT" (utime + stime of dp-echo over the quiet
 # span, from /proc/PID/stat, in percent of one vCPU).
 # Usage: sh idle-guest.sh MODE IDLE_SECONDS RUN_SECONDS [DP-ECHO FLAGS...]
+#   (ECHO=PATH runs another dp-echo binary, e.g. an older build for a before/after)
 mode=$1; idle=$2; run=$3; shift 3
-dp-echo --pci 0000:00:10.0 --ip 10.119.7.2/24 --udp-echo 7 --idle "$mode" --seconds "$run" --no-telemetry "$@" &
+${ECHO:-dp-echo} --pci 0000:00:10.0 --ip 10.119.7.2/24 --udp-echo 7 --idle "$mode" --seconds "$run" --no-telemetry "$@" &
 pid=$!
 sleep 2
 ticks() { awk '{ print $14 + $15 }' /proc/$pid/stat; }

@@ -261,6 +261,12 @@ struct Echo: ParsableCommand {
               + "\(tcp.map(\.bytesDiscarded).reduce(0, +)) discarded, "
               + "\(stacks.map { $0.counters[.icmpEchoReplies] + $0.counters[.icmpv6EchoReplies] }.reduce(0, +)) pings answered, "
               + "\(stacks.map(\.counters.totalDropped).reduce(0, +)) dropped")
+        if idle == "interrupt" {
+            for (index, idle) in runs.compactMap({ $0.services?.core.idle }).enumerated() {
+                say("dp-echo: core \(index) idle \(idle.effectiveMode): \(idle.interruptWaits) interrupt waits, "
+                      + "\(idle.interruptWakeups) woken before the timeout, \(idle.armedButBusy) armed and found work at once")
+            }
+        }
         if cores > 1 {
             for (index, run) in runs.enumerated() {
                 say("dp-echo: core \(index): \(run.echoed) datagrams echoed, \(run.services?.tcp.accepted ?? 0) TCP connections, "

@@ -47,6 +47,11 @@ extension Echo {
     /// of --seconds; returns the datagrams echoed.
     func serve(_ stack: NetStack, _ services: Services, since started: UInt64) -> UInt64 {
         let limit = seconds.map { UInt64($0 * 1e9) } ?? UInt64.max
+        // The end in TSC cycles: an empty turn checks it, and clock_gettime
+        // is a system call in a guest whose clocksource is not the TSC.
+        let spent = TSCClock.monotonicNanoseconds() &- started
+        let end = limit == .max ? UInt64.max
+            : TSCClock.cycles() &+ stack.clock.cycles(fromNanoseconds: limit > spent ? limit - spent : 0)
         var echoed: UInt64 = 0
         var iterations: UInt64 = 0
         while !StopSignals.stopRequested {
@@ -85,7 +90,7 @@ extension Echo {
             iterations += 1
             // Checked busy or idle: a port that never runs dry must still stop.
             // (every empty turn too: an idle core's turn may last a whole sleep).
-            if iterations & 63 == 0 || work == 0, TSCClock.monotonicNanoseconds() - started >= limit { break }
+            if iterations & 63 == 0 || work == 0, TSCClock.cycles() >= end { break }
             // Poll, then nap or sleep on interrupts after a quiet spell
             // (--idle, --idle-spin-us: Stack's CoreIdle), never between the
             // steps of an exchange.

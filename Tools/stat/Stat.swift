@@ -16,6 +16,7 @@ struct Stat: ParsableCommand {
               dp-stat 1234 --watch 1           # counters and their rates per second, every second
               dp-stat 1234 --json --show ports,cores
               dp-stat 1234 --command /ports/0/stats
+              dp-stat 1234 --change 'route add 10.2.0.0/24 via 10.1.0.1'   # also route del, arp add, arp del
             """)
 
     @Argument(help: "The process: a telemetry name or a pid.")
@@ -36,6 +37,9 @@ struct Stat: ParsableCommand {
     @Option(help: "Send one raw telemetry command (e.g. /cores/0) and print its JSON reply.")
     var command: String?
 
+    @Option(help: "Change the route table or the static neighbours of every core at run time: 'route add|del ...' or 'arp add|del ...' (as --route-config's lines).")
+    var change: String?
+
     static let views = ["ports", "xstats", "cores", "counters", "tcp", "arp", "routes", "pools"]
 
     func validate() throws {
@@ -45,7 +49,7 @@ struct Stat: ParsableCommand {
         }
         if let watch, !(watch >= 0.1 && watch <= 3600) { throw ValidationError("--watch \(watch): use 0.1...3600 seconds") }
         if let samples, samples < 1 { throw ValidationError("--samples \(samples): use 1 or more") }
-        if target == nil && (command != nil || watch != nil) { throw ValidationError("give a target (a telemetry name or a pid)") }
+        if target == nil && (command != nil || watch != nil || change != nil) { throw ValidationError("give a target (a telemetry name or a pid)") }
     }
 
     var showList: [String] { show.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() } }
@@ -58,6 +62,15 @@ struct Stat: ParsableCommand {
             let connection = try StatConnection(name: try StatTarget.resolve(target))
             if let command {
                 print(try connection.raw(command))
+                return
+            }
+            if let change {
+                let reply = try connection.ask("/routes/change change=\(change)") as? [String: Any] ?? [:]
+                let cores = reply["cores"] as? [[String: Any]] ?? []
+                let failed = cores.filter { $0["applied"] as? Bool != true }
+                print("\(reply["change"] as? String ?? change): applied on \(cores.count - failed.count) of \(cores.count) cores")
+                for core in failed { print("core \(core["core"] ?? "?"): \(core["error"] ?? "not applied")") }
+                if !failed.isEmpty { throw StatError("the change was not applied on every core") }
                 return
             }
             if let watch {

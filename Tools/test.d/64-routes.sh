@@ -8,7 +8,9 @@
 # 1. A static route (--route) via R and a static ARP entry (--arp) for R:
 #    B's ping, UDP echo and TCP echo are answered through R; dp-stat shows
 #    the route (static) and the neighbour (PERMANENT); no ARP request was sent.
-# 2. No route to B's subnet: B's pings go unanswered (drop.ipv4.noRoute counts them).
+# 2. No route to B's subnet: B's pings go unanswered (drop.ipv4.noRoute counts them);
+#    then the route and R's neighbour entry added through telemetry
+#    (dp-stat --change) make them answered, and deleting the route ends that.
 # 3. A configuration file whose ARP entry for R has the wrong MAC: replies
 #    go to that MAC and R drops them (the entry is used and not overwritten).
 # 4. The C API (Tools/c-route/route-check.c): routes added and removed at
@@ -133,6 +135,20 @@ c = json.load(open(sys.argv[1]))["cores"][0]["counters"]
 assert c.get("drop.ipv4.noRoute", 0) >= 2, c.get("drop.ipv4.noRoute")
 print("routes: no route, %d replies dropped (drop.ipv4.noRoute)" % c["drop.ipv4.noRoute"])
 PY
+# 2b. The same process, changed at run time through telemetry (dp-stat --change).
+"$bin/dp-stat" "$name" --change "route add 10.119.2.0/24 via 10.119.1.1" | tee "$work/change.txt"
+grep -q "route add 10.119.2.0/24 via 10.119.1.1: applied on 1 of 1 cores" "$work/change.txt"
+"$bin/dp-stat" "$name" --change "arp add 10.119.1.1 $routerMAC"
+"$bin/dp-stat" "$name" --show routes,arp >"$work/stat.txt"
+grep -Eq "10\.119\.2\.0/24 +10\.119\.1\.1 +0 +10\.119\.1\.2 +static" "$work/stat.txt"
+grep -Eq "10\.119\.1\.1 +$routerMAC +0 +PERMANENT" "$work/stat.txt"
+ip netns exec "$B" ping -c 2 -i 0.3 -W 2 10.119.1.2 >/dev/null || { echo "routes: no answer after the route was added at run time"; exit 1; }
+if "$bin/dp-stat" "$name" --change "route add 10.119.2.0/24 via 10.119.1.1" 2>"$work/err.txt"; then echo "routes: a duplicate route was accepted"; exit 1; fi
+grep -q "route add 10.119.2.0/24" "$work/err.txt"
+"$bin/dp-stat" "$name" --change "route del 10.119.2.0/24"
+if ip netns exec "$B" ping -c 2 -i 0.3 -W 1 10.119.1.2 >/dev/null; then echo "routes: answered after the route was deleted at run time"; exit 1; fi
+if "$bin/dp-stat" "$name" --change "route bogus" 2>"$work/err.txt"; then echo "routes: a bad change was accepted"; exit 1; fi
+echo "routes: route and neighbour added and removed at run time through telemetry ($(cat "$work/err.txt"))"
 stop_echo
 
 # 3. A configuration file with a wrong MAC for R: the entry wins over ARP.
