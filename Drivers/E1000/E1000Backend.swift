@@ -31,6 +31,13 @@ public protocol E1000Backend: AnyObject {
     func legacyInterrupt() -> DeviceInterrupt?
     /// Releases the device (unmaps BARs and DMA memory).
     func close()
+    /// Whether the system is taking the device away (PCIDeviceAccess.removalRequested).
+    func removalRequested() -> Bool
+}
+
+extension E1000Backend {
+    /// A model is never unplugged.
+    public func removalRequested() -> Bool { false }
 }
 
 /// The backend for a real (or QEMU-emulated) PCI function bound to vfio-pci
@@ -87,4 +94,6 @@ public final class E1000PCIBackend: E1000Backend {
     }
 
     public func close() { access.close() }
+
+    public func removalRequested() -> Bool { (access as? PCIDeviceAccess)?.removalRequested() ?? false }
 }

@@ -34,6 +34,9 @@ public final class E1000Device: NetDevice {
     private let hardwareCounters: Mutex<E1000HardwareCounters>
     /// Software counters folded in at stop (the rings are rebuilt at start).
     private var retiredCounters = PortStatistics()
+    /// Why the device was given up (E1000Device+Health.swift); its
+    /// registers are not touched again once set.
+    var removalReason: String?
 
     public static let ringSizes = 32...4096
     public static let ringSizeAlignment = 8
@@ -340,8 +343,10 @@ public final class E1000Device: NetDevice {
     // MARK: Link, filters, address
 
     public func linkStatus() -> LinkStatus {
+        guard removalReason == nil else { return LinkStatus(isUp: false) }
         let status = registers.read32(E1000Register.status)
-        guard status & E1000Status.linkUp != 0 else { return LinkStatus(isUp: false) }
+        // All-ones: a removed device (E1000Device+Health.swift).
+        guard status & E1000Status.linkUp != 0, status != 0xFFFF_FFFF else { return LinkStatus(isUp: false) }
         let speed: Int
         switch status & E1000Status.speedMask {
         case E1000Status.speed10: speed = 10
@@ -397,7 +402,7 @@ public final class E1000Device: NetDevice {
             result.extended.merge(transmitRing.dropCounts.named, uniquingKeysWith: +)
         }
         let hardware = hardwareCounters.withLock { counters in
-            if isStarted { counters.accumulate(from: registers) }
+            if isStarted && removalReason == nil { counters.accumulate(from: registers) }
             return counters
         }
         result.receiveMissed += hardware.value("mpc")

@@ -73,6 +73,12 @@ public final class DeviceAccessVirtioFunction: VirtioPCIFunction {
         }
     }
 
+    public func removalRequested() -> Bool { (access as? PCIDeviceAccess)?.removalRequested() ?? false }
+
+    public func releaseDevice() {
+        barRegisters.removeAll()
+        access.close()
+    }
     public func legacyInterrupt() -> DeviceInterrupt? { try? access.legacyInterrupt() }
 
     public func enableBusMaster() throws(DeviceError) {

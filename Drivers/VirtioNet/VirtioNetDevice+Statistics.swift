@@ -4,6 +4,7 @@ extension VirtioNetDevice {
     // MARK: Link and statistics
 
     public func linkStatus() -> LinkStatus {
+        guard removalReason == nil else { return LinkStatus(isUp: false) }
         let features = isStarted ? negotiatedFeatures : offeredFeatures
         guard features.contains(.status) else { return LinkStatus(isUp: true, speedMbps: 10_000) }
         let up = transport.readDeviceConfig16(VirtioNetConfig.status) & VirtioNetConfig.statusLinkUp != 0
@@ -16,7 +17,10 @@ extension VirtioNetDevice {
     public func statistics() -> PortStatistics {
         var total = retiredStatistics
         total += liveStatistics()
-        return total.subtracting(zeroPoint)
+        var result = total.subtracting(zeroPoint)
+        result.extended["device_resets_recovered"] = recoveries
+        result.extended["config_changes"] = configChanges
+        return result
     }
 
     public func resetStatistics() {

@@ -81,6 +81,12 @@ public final class VirtioNetDevice: NetDevice {
     var transmitQueueCount = 0
     var control: VirtioControlQueue?
     var retiredStatistics = PortStatistics()
+    /// Why the device was given up (VirtioNetDevice+Health.swift).
+    var removalReason: String?
+    /// Device resets the driver recovered from, and configuration changes seen.
+    var recoveries: UInt64 = 0
+    var configChanges: UInt64 = 0
+    var lastConfigGeneration: UInt8?
     var zeroPoint = PortStatistics()
 
     /// Batch sizes: refill when this many receive descriptors are free,

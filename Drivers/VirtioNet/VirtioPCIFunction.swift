@@ -35,6 +35,10 @@ public protocol VirtioPCIFunction: AnyObject {
     /// Exclusive upper bound of the IOVAs a legacy queue address register
     /// (a 32-bit page frame number) can carry: 16 TiB on real hardware.
     var legacyQueueAddressLimit: UInt64 { get }
+    /// Whether the system is taking the device away (hot unplug).
+    func removalRequested() -> Bool
+    /// Lets go of the device after a removal (the kernel waits for it).
+    func releaseDevice()
     /// The function's INTx as a descriptor (VFIO eventfd or /dev/uioN), or
     /// nil when it has none (an interrupt-driven idle core then sleeps).
     func legacyInterrupt() -> DeviceInterrupt?
@@ -42,5 +46,8 @@ public protocol VirtioPCIFunction: AnyObject {
 
 extension VirtioPCIFunction {
     public var legacyQueueAddressLimit: UInt64 { 1 << 44 }
+    /// A model is never unplugged and holds nothing.
+    public func removalRequested() -> Bool { false }
+    public func releaseDevice() {}
     public func legacyInterrupt() -> DeviceInterrupt? { nil }
 }

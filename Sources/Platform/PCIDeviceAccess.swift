@@ -152,6 +152,19 @@ public final class PCIDeviceAccess: DeviceAccess, @unchecked Sendable {
         }
     }
 
+    /// Whether the device is going or gone (slow path, a driver's health
+    /// check): under VFIO the kernel's device request (hot unplug, unbind;
+    /// the eventfd is registered on the first call, so call it once at
+    /// start), under UIO the function's sysfs directory having vanished.
+    /// Registers reading all-ones is the driver's own test.
+    public func removalRequested() -> Bool {
+        switch backend {
+        case .vfio(let device): return device.removalRequested()
+        case .uio(let device): return !SystemFiles.exists(device.sysfsDevice)
+        case nil: return true
+        }
+    }
+
     public func reset() throws(PlatformError) {
         switch try open() {
         case .vfio(let device): try device.reset()

@@ -109,6 +109,26 @@ final class VFIODevice {
         return made
     }
 
+    /// The request eventfd (dp_vfio_request_to_eventfd), -1 until asked for.
+    private var requestFD: Int32 = -1
+
+    /// True once vfio-pci asked for the device back (hot unplug or unbind
+    /// in progress: the kernel waits until this process closes it).
+    /// Registers the eventfd on the first call; false when that fails.
+    func removalRequested() -> Bool {
+        if requestFD < 0 {
+            let eventFD = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+            guard eventFD >= 0 else { return false }
+            guard dp_vfio_request_to_eventfd(fd, eventFD) == 0 else {
+                Glibc.close(eventFD)
+                return false
+            }
+            requestFD = eventFD
+        }
+        var count: UInt64 = 0
+        return read(requestFD, &count, 8) == 8 && count > 0
+    }
+
     func reset() throws(PlatformError) {
         guard supportsReset else {
             throw PlatformError(.unsupported, "\(address) offers no reset through VFIO (no FLR, PM or bus reset): reset it through its own registers")
@@ -122,6 +142,7 @@ final class VFIODevice {
         guard fd >= 0 else { return }
         for (_, mapped) in mappedBars { munmap(mapped.pointer, mapped.size) }
         mappedBars.removeAll()
+        if requestFD >= 0 { Glibc.close(requestFD); requestFD = -1 }
         Glibc.close(fd)
         fd = -1
         container.detachGroup(groupNumber)

@@ -392,6 +392,7 @@ public final class SocketCore: @unchecked Sendable {
         case .reset: .connectionReset
         case .timedOut: .timedOut
         case .hostUnreachable: .noRouteToHost
+        case .networkDown: .networkDown
         }
     }
 }

@@ -25,7 +25,7 @@ public struct TCPListenerHandle: Hashable, Sendable, CustomStringConvertible {
 
 /// Why a connection failed (the socket layer's ECONNREFUSED, ECONNRESET, ETIMEDOUT, EHOSTUNREACH).
 public enum TCPStreamFailure: Sendable, Hashable, CustomStringConvertible {
-    case refused, reset, timedOut, hostUnreachable
+    case refused, reset, timedOut, hostUnreachable, networkDown
 
     init(_ error: TCPConnectionError) {
         switch error {
@@ -33,6 +33,7 @@ public enum TCPStreamFailure: Sendable, Hashable, CustomStringConvertible {
         case .connectionReset: self = .reset
         case .timedOut: self = .timedOut
         case .hostUnreachable: self = .hostUnreachable
+        case .networkDown: self = .networkDown
         }
     }
 
@@ -42,6 +43,7 @@ public enum TCPStreamFailure: Sendable, Hashable, CustomStringConvertible {
         case .reset: TCPConnectionError.connectionReset.description
         case .timedOut: TCPConnectionError.timedOut.description
         case .hostUnreachable: TCPConnectionError.hostUnreachable.description
+        case .networkDown: TCPConnectionError.networkDown.description
         }
     }
 }

@@ -114,6 +114,12 @@ final class TimerWheel<Payload: BitwiseCopyable> {
     func advance(to now: UInt64, _ fire: (Payload) -> Void) {
         let target = now / tickCycles
         guard target > currentTick else { return }
+        // Nothing scheduled: nothing can fire, and a long jump (an idle
+        // core's wake-up, a fuzz program's clock step) need not visit the slots.
+        guard activeCount > 0 else {
+            currentTick = target
+            return
+        }
         // More than one turn behind: every slot is visited once.
         let steps = min(target - currentTick, slotMask + 1)
         var tick = target - steps + 1

@@ -36,6 +36,8 @@ public enum TCPConnectionError: Error, Sendable, Hashable, CustomStringConvertib
     case timedOut
     /// The SYN's next hop never answered ARP (EHOSTUNREACH, as Linux's tcp_v4_err in SYN-SENT).
     case hostUnreachable
+    /// The device under the connection's address went away (ENETDOWN).
+    case networkDown
 
     public var description: String {
         switch self {
@@ -43,6 +45,7 @@ public enum TCPConnectionError: Error, Sendable, Hashable, CustomStringConvertib
         case .connectionReset: "connection reset by the peer"
         case .timedOut: "connection timed out: the peer stopped acknowledging (retransmissions or keepalives unanswered)"
         case .hostUnreachable: "no route to host: the next hop did not answer ARP"
+        case .networkDown: "network is down: the device under the connection's address was removed"
         }
     }
 }

@@ -131,7 +131,14 @@ final class E1000Model: E1000Backend {
     ]
     static let highHalves: Set<Int> = [0x408C, 0x4094, 0x40C4, 0x40CC]
 
+    /// Reads all-ones from now on (the function left the bus).
+    var removed = false
+    /// What `removalRequested()` answers (VFIO's device request).
+    var removalRequest = false
+    func removalRequested() -> Bool { removalRequest }
+
     func read32(_ offset: Int) -> UInt32 {
+        if removed { return 0xFFFF_FFFF }
         let index = offset / 4
         let value = registerFile[index]
         switch offset {

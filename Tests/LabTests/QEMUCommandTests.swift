@@ -103,6 +103,18 @@ import Glibc
         #expect(throws: LabError.self) { try LabNIC.plan(kinds: [.virtio], macs: [], peerAddresses: [], queuePairs: 0) }
     }
 
+    @Test func hotplugPutsEachNICBehindARootPortWithAnID() throws {
+        var nics = try LabNIC.plan(kinds: [.e1000, .virtio], macs: [], peerAddresses: [])
+        for index in nics.indices { nics[index].hotplug = true }
+        #expect(nics.map(\.guestAddress) == ["0000:01:00.0", "0000:02:00.0"])
+        let arguments = QEMUCommand.arguments(QEMUConfiguration(kernel: "/k", initrd: "/i", access: .uio, nics: nics))
+        let devices = arguments.indices.filter { arguments[$0] == "-device" }.map { arguments[$0 + 1] }
+        #expect(devices[0] == "pcie-root-port,id=rp0,bus=pcie.0,addr=0x10,chassis=1,slot=1")
+        #expect(devices[1].hasPrefix("e1000,netdev=net0,") && devices[1].contains(",bus=rp0,addr=0x0,") && devices[1].hasSuffix(",id=nic0"))
+        #expect(devices[2] == "pcie-root-port,id=rp1,bus=pcie.0,addr=0x11,chassis=2,slot=2")
+        #expect(devices[3].contains(",bus=rp1,addr=0x0,") && devices[3].hasSuffix(",id=nic1"))
+    }
+
     @Test func givenMACsAreUsedLowercased() throws {
         let nics = try LabNIC.plan(kinds: [.virtio], macs: ["02:AA:bb:00:00:01"], peerAddresses: [])
         #expect(nics[0].mac == "02:aa:bb:00:00:01")

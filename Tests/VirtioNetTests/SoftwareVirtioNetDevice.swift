@@ -164,7 +164,20 @@ final class SoftwareVirtioNetDevice {
         }
     }
 
+    // MARK: Faults (VirtioHealthTests)
+
+    /// Reads all-ones from now on, as a function gone from the bus does.
+    var removed = false
+    /// The device resets itself, as a PCIe function-level reset does.
+    func resetFromOutside() { reset() }
+    /// QEMU's virtio_error: DEVICE_NEEDS_RESET and a configuration change.
+    func setNeedsReset() {
+        status |= VirtioDeviceStatus.deviceNeedsReset
+        configGeneration &+= 1
+    }
+
     func modernRead(_ offset: Int, width: Int) -> UInt32 {
+        if removed { return width >= 4 ? 0xFFFF_FFFF : (1 << (8 * UInt32(width))) - 1 }
         let common = Int(Self.commonOffset)
         if offset >= Int(Self.deviceOffset) && offset < Int(Self.deviceOffset) + 0x40 {
             var value: UInt32 = 0

@@ -96,6 +96,10 @@ struct Echo: ParsableCommand {
             help: "End the run when a UDP datagram 'stop' arrives on PORT (a script's peer ends a lab run this way).")
     var stopPort: UInt16?
 
+    @Flag(name: .customLong("watch-devices"),
+          help: "Check each PCI port's device every 100 ms (link, reset, removal) and print DP-FAULT lines; a removed port's TCP connections fail with ENETDOWN, and the run ends when every port is gone (one core).")
+    var watchDevices = false
+
     @Option(name: .customLong("stats-json"), help: "Write the stack's and the port's counters to FILE at exit.")
     var statsJSON: String?
 

@@ -12,6 +12,7 @@ extension Echo {
         var stopEndpoint: UDPEndpoint?
         let core: SocketCore
         let tcp: TCPServices
+        var watch: DeviceWatch?
     }
 
     /// Attaches every port to `stack` and opens the UDP endpoints and the
@@ -38,7 +39,8 @@ extension Echo {
         configuration.idle = idlePolicy
         let core = try SocketCore(stack: stack, configuration: configuration)
         let tcp = try TCPServices(core: core, echoPorts: tcpEcho, discardPorts: tcpDiscard)
-        return Services(endpoints: endpoints, stopEndpoint: stopEndpoint, core: core, tcp: tcp)
+        let watch = watchDevices && cores == 1 ? DeviceWatch(ports: ports) : nil
+        return Services(endpoints: endpoints, stopEndpoint: stopEndpoint, core: core, tcp: tcp, watch: watch)
     }
 
     /// Polls and serves until a stop signal, the stop datagram or the end
@@ -76,6 +78,14 @@ extension Echo {
                     StopSignals.request()  // the other cores stop too
                     break
                 }
+            }
+            if let watch = services.watch, watch.poll(stack) {
+                // One more turn: the sockets the removal failed report their error.
+                _ = services.core.runOnce()
+                _ = services.tcp.serve()
+                FileHandle.standardOutput.write(Data("dp-echo: every watched port was removed; stopping\n".utf8))
+                StopSignals.request()
+                break
             }
             iterations += 1
             // Checked busy or idle: a port that never runs dry must still stop.

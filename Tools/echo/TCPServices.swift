@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Sockets
 import SystemPackage
@@ -86,7 +87,7 @@ final class TCPServices {
                 if connection.echo { connection.pending += n } else { bytesDiscarded += UInt64(n) }
                 if n == 0 && !connection.echo { return false }
             } catch {
-                if error.errno != .resourceTemporarilyUnavailable { return false }
+                if error.errno != .resourceTemporarilyUnavailable { return ended(connection, "receive", error.errno) }
             }
         }
         if connection.pending > 0 {
@@ -101,9 +102,16 @@ final class TCPServices {
                 }
                 connection.pending = rest
             } catch {
-                if error.errno != .resourceTemporarilyUnavailable { return false }
+                if error.errno != .resourceTemporarilyUnavailable { return ended(connection, "send", error.errno) }
             }
         }
         return true
+    }
+
+    /// A connection ended by an error: said (what the application saw), then closed.
+    private func ended(_ connection: Connection, _ call: String, _ errno: Errno) -> Bool {
+        let line = "dp-echo: tcp connection \(connection.socket.descriptor): \(call) failed: \(errno) (errno \(errno.rawValue))\n"
+        FileHandle.standardOutput.write(Data(line.utf8))
+        return false
     }
 }

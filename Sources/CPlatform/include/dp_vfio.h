@@ -43,6 +43,21 @@ static inline int dp_vfio_intx_to_eventfd(int device_fd, int eventfd) {
     memcpy(set->data, &fd, sizeof fd);
     return ioctl(device_fd, VFIO_DEVICE_SET_IRQS, set);
 }
+// The device request (VFIO_PCI_REQ_IRQ_INDEX) to an eventfd: vfio-pci
+// signals it when the kernel wants the device back (hot unplug, unbind)
+// and waits for the process to close the device (vfio_pci_core_request).
+static inline int dp_vfio_request_to_eventfd(int device_fd, int eventfd) {
+    char buffer[sizeof(struct vfio_irq_set) + sizeof(int32_t)];
+    struct vfio_irq_set *set = (struct vfio_irq_set *)buffer;
+    set->argsz = sizeof buffer;
+    set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+    set->index = VFIO_PCI_REQ_IRQ_INDEX;
+    set->start = 0;
+    set->count = 1;
+    int32_t fd = eventfd;
+    memcpy(set->data, &fd, sizeof fd);
+    return ioctl(device_fd, VFIO_DEVICE_SET_IRQS, set);
+}
 static inline int dp_vfio_intx_unmask(int device_fd) {
     struct vfio_irq_set set = { .argsz = sizeof set, .flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK,
                                 .index = VFIO_PCI_INTX_IRQ_INDEX, .start = 0, .count = 1 };

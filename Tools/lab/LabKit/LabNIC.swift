@@ -10,10 +10,11 @@ public enum NICKind: String, Sendable, CaseIterable {
     /// The QEMU `-device` text for this NIC attached to netdev `netdev`.
     /// Under VFIO a modern virtio device must translate its DMA through the
     /// emulated IOMMU (iommu_platform=on, so it offers ACCESS_PLATFORM).
-    public func qemuDevice(netdev: String, mac: String, slot: Int, access: LabAccess) -> String {
+    public func qemuDevice(netdev: String, mac: String, slot: Int, access: LabAccess, rootPort: String? = nil) -> String {
         // romfile= (empty): no boot ROM; the firmware would spend seconds
         // starting iPXE on every NIC of a guest that boots from -kernel.
-        let placement = "netdev=\(netdev),mac=\(mac),bus=pcie.0,addr=0x\(String(slot, radix: 16)),romfile="
+        let bus = rootPort.map { "bus=\($0),addr=0x0" } ?? "bus=pcie.0,addr=0x\(String(slot, radix: 16))"
+        let placement = "netdev=\(netdev),mac=\(mac),\(bus),romfile="
         switch self {
         case .e1000:
             return "e1000,\(placement)"
@@ -29,8 +30,9 @@ public enum NICKind: String, Sendable, CaseIterable {
     /// mq=on and a vector per queue plus config and control (2N + 2), and
     /// with `rss` the device's receive-side scaling (QEMU 7.2 computes the
     /// Toeplitz hash in software when eBPF steering is unavailable).
-    public func qemuDevice(netdev: String, mac: String, slot: Int, access: LabAccess, queuePairs: Int, rss: Bool = false) -> String {
-        let device = qemuDevice(netdev: netdev, mac: mac, slot: slot, access: access)
+    public func qemuDevice(netdev: String, mac: String, slot: Int, access: LabAccess, queuePairs: Int, rss: Bool = false,
+                           rootPort: String? = nil) -> String {
+        let device = qemuDevice(netdev: netdev, mac: mac, slot: slot, access: access, rootPort: rootPort)
         guard queuePairs > 1, supportsQueuePairs else { return device }
         return device + ",mq=on,vectors=\(2 * queuePairs + 2)" + (rss ? ",rss=on" : "")
     }
@@ -86,9 +88,15 @@ public struct LabNIC: Sendable, Equatable {
     public var queuePairs: Int = 1
     /// Receive-side scaling in the device (virtio rss=on, with queue pairs).
     public var rss = false
+    /// Behind a PCIe root port of its own at `slot` (hot-pluggable, QEMU id
+    /// `nicN`): the root bus itself takes no hot unplug on q35.
+    public var hotplug = false
 
-    /// The NIC's PCI address in the guest.
-    public var guestAddress: String { "0000:00:\(hex2(slot)).0" }
+    /// The NIC's PCI address in the guest: on the root bus, or alone on the
+    /// bus behind its root port (root ports in slot order get buses 1, 2, ...).
+    public var guestAddress: String {
+        hotplug ? "0000:\(hex2(slot - Self.firstSlot + 1)):00.0" : "0000:00:\(hex2(slot)).0"
+    }
 
     /// The NICs for a run: kinds in order, MACs given or QEMU's
     /// 52:54:00:12:34:56 counted up, peer addresses by position.

@@ -46,11 +46,18 @@ public enum QEMUCommand {
             kernelArguments += ["intel_iommu=on", "iommu=pt"]
         }
         for (index, nic) in configuration.nics.enumerated() {
+            // A hot-pluggable NIC sits behind a root port of its own (ACPI
+            // hotplug, QEMU's q35 default since 6.1); device_del takes its id.
+            let rootPort = nic.hotplug ? "rp\(index)" : nil
+            if let rootPort {
+                arguments += ["-device", "pcie-root-port,id=\(rootPort),bus=pcie.0,addr=0x\(String(nic.slot, radix: 16)),chassis=\(index + 1),slot=\(index + 1)"]
+            }
             arguments += [
                 "-netdev", "tap,id=net\(index),ifname=\(nic.tap),script=no,downscript=no"
                     + (nic.queuePairs > 1 ? ",queues=\(nic.queuePairs)" : ""),
                 "-device", nic.kind.qemuDevice(
-                    netdev: "net\(index)", mac: nic.mac, slot: nic.slot, access: configuration.access, queuePairs: nic.queuePairs, rss: nic.rss),
+                    netdev: "net\(index)", mac: nic.mac, slot: nic.slot, access: configuration.access, queuePairs: nic.queuePairs, rss: nic.rss,
+                    rootPort: rootPort) + (nic.hotplug ? ",id=nic\(index)" : ""),
             ]
         }
         if let qmpSocket = configuration.qmpSocket {

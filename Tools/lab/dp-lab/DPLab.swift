@@ -75,6 +75,9 @@ struct Run: ParsableCommand {
     @Flag(help: "Receive-side scaling in each virtio NIC with queue pairs (QEMU rss=on): the driver programs the Toeplitz key and table.")
     var rss = false
 
+    @Flag(help: "Put each NIC behind a PCIe root port of its own (hot-pluggable: QMP device_del {\"id\": \"nicN\"}); the guest then sees NIC N at 0000:0(N+1):00.0.")
+    var hotplug = false
+
     @Option(help: "2 MiB hugepages to reserve in the guest.")
     var hugepages: Int = 128
 
@@ -107,7 +110,8 @@ struct Run: ParsableCommand {
     }
 
     func body() throws {
-        let nicsPlan = try LabNIC.plan(kinds: nics, macs: macs, peerAddresses: peerAddresses, queuePairs: queuePairs, rss: rss)
+        var nicsPlan = try LabNIC.plan(kinds: nics, macs: macs, peerAddresses: peerAddresses, queuePairs: queuePairs, rss: rss)
+        for index in nicsPlan.indices { nicsPlan[index].hotplug = hotplug }
         let artifacts = try LabBuilder.prepare(content.contents, log: log)
         var options = LabRunOptions(nics: nicsPlan, access: access, command: command)
         options.hugepages = hugepages

@@ -1,0 +1,22 @@
+import Wire
+
+extension TCPEndpointTable {
+    /// The device carrying `address` is gone for good (a NIC unplugged):
+    /// every connection from that address fails with `.networkDown` at
+    /// once, without a RST (there is no way out to send one). Linux would
+    /// instead retransmit into the void for up to ~15 minutes before
+    /// ETIMEDOUT; a removed port of a data plane never comes back, so
+    /// waiting serves no one. Listeners stay (a socket bound to the
+    /// wildcard may still serve other ports). Returns how many failed.
+    @discardableResult
+    public func failConnections(from address: IPv4Address) -> Int {
+        var failed = 0
+        for (tuple, slot) in byTuple where tuple.local.address == address {
+            guard let connection = slots[Int(slot)], connection.state != .closed else { continue }
+            connection.enterClosed(error: .networkDown)
+            markDirty(slot)
+            failed += 1
+        }
+        return failed
+    }
+}
