@@ -193,7 +193,11 @@ extension SocketCore {
         child.connection = id
         child.local = IPv4SocketAddress(status.localAddress, status.localPort)
         child.remote = IPv4SocketAddress(status.remoteAddress, status.remotePort)
-        if entry.family == AF_INET6 { setAddresses6(child, status) }
+        if entry.family == AF_INET6 {
+            child.family = AF_INET6
+            child.v6Only = entry.v6Only
+            setAddresses6(child, status)
+        }
         byConnection[id] = slot
         return (self.descriptor(slot), child.remote!)
     }
