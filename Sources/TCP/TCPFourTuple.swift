@@ -50,6 +50,16 @@ public struct TCPFourTuple: Hashable, Sendable, CustomStringConvertible {
          UInt64(local.port) << 16 | UInt64(remote.port))
     }
 
+    /// Three words into the table's hasher, not six: the remote address
+    /// and port whole (what a peer chooses), the local side folded in by
+    /// XOR, which for one local endpoint is a bijection, so a peer cannot
+    /// make two of its tuples collide (the IPv4 fast path hashes 24 bytes).
+    @inlinable public func hash(into hasher: inout Hasher) {
+        hasher.combine(remote.address.low)
+        hasher.combine(remote.address.high ^ local.address.high)
+        hasher.combine(local.address.low ^ (UInt64(local.port) << 48 | UInt64(remote.port) << 32))
+    }
+
     /// True for an IPv4 connection (both ends v4-mapped).
     @inlinable public var isIPv4: Bool { remote.address.isIPv4Mapped }
 
