@@ -64,16 +64,24 @@ extension SocketCore {
         guard let source = stack.sourceAddress(toward: peer.address, from: bound) else {
             throw SocketError(.networkUnreachable, "no route to \(peer.address): it is on no interface's subnet and there is no gateway")
         }
+        try openStream(slot, entry, from: IPv6Address(ipv4Mapped: source), to: IPv6Address(ipv4Mapped: peer.address),
+                       port: peer.port, remote: peer, peer: peer.description)
+    }
+
+    /// Sends the SYN from `source` (either family at IPv6 width, IPv4
+    /// v4-mapped) and completes the connect as the socket's mode says.
+    func openStream(_ slot: Int, _ entry: SocketEntry, from source: IPv6Address, to address: IPv6Address, port: UInt16,
+                    remote: IPv4SocketAddress, peer: String) throws(SocketError) {
         let id: TCPStreamHandle
         let opened: TCPStreamStatus
         do {
-            (id, opened) = try stack.tcpConnect(from: source, port: entry.local?.port, to: peer.address, port: peer.port,
+            (id, opened) = try stack.tcpConnect(from: source, port: entry.local?.port, to: address, port: port,
                                                 options: entry.options.tcp)
         } catch {
-            throw Self.connectError(error, peer: peer.description)
+            throw Self.connectError(error, peer: peer)
         }
-        entry.remote = peer
-        try completeStreamConnect(slot, entry, id, opened, peer: peer.description)
+        entry.remote = remote
+        try completeStreamConnect(slot, entry, id, opened, peer: peer)
     }
 
     /// Before a stream connect: refused on a listener or a connect under

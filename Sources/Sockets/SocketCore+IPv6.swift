@@ -79,16 +79,8 @@ extension SocketCore {
         guard let source = stack.ipv6SourceAddress(toward: peer.address, from: bound) else {
             throw SocketError(.networkUnreachable, "no IPv6 route to \(peer.address): add an address on its prefix or accept a router")
         }
-        let id: TCPStreamHandle
-        let opened: TCPStreamStatus
-        do {
-            (id, opened) = try stack.tcpConnect(from: source, port: entry.local?.port, to: peer.address, port: peer.port,
-                                                options: entry.options.tcp)
-        } catch {
-            throw Self.connectError(error, peer: peer.description)
-        }
-        entry.remote = IPv4SocketAddress(.any, peer.port)
-        try completeStreamConnect(slot, entry, id, opened, peer: peer.description)
+        try openStream(slot, entry, from: source, to: peer.address, port: peer.port,
+                       remote: IPv4SocketAddress(.any, peer.port), peer: peer.description)
     }
 
     /// An AF_INET6 socket's ends from its connection (v4-mapped for IPv4).

@@ -225,25 +225,7 @@ extension NetStack {
             return
         }
         let headerLength = segment.repr.headerLength
-        guard let packet = pool.allocate() else {
-            // Lost like a segment on the wire: TCP retransmits it.
-            counters[.noBuffers] += 1
-            return
-        }
-        let first = min(segment.payloadLength, max(packet.tailroom - headerLength, 0))
-        guard let start = packet.append(headerLength + first) else {
-            counters[.noBuffers] += 1
-            packet.free()
-            return
-        }
-        if first > 0 { table.copyPayload(of: segment, from: 0, count: first, to: start + headerLength) }
-        if first < segment.payloadLength {
-            guard appendPayload(of: segment, from: first, to: packet, table: table) else {
-                counters[.noBuffers] += 1
-                packet.free()
-                return
-            }
-        }
+        guard let (packet, start, first) = tcpPacket(for: segment, from: table) else { return }
         let offloaded = offloads.contains(.txTCPChecksum)
         segment.repr.emit(
             into: TCPSegment(unchecked: UnsafeMutableRawBufferPointer(start: start, count: headerLength + first)),
@@ -260,9 +242,37 @@ extension NetStack {
                  timeToLive: ip.timeToLive, typeOfService: ip.typeOfService)
     }
 
+    /// A packet holding room for the segment's header at `start` and its
+    /// payload copied once from the send buffer (`first` bytes behind the
+    /// header, the rest chained); nil (counted) when the pool runs out:
+    /// lost like a segment on the wire, TCP retransmits it.
+    func tcpPacket(for segment: TCPOutgoingSegment, from table: TCPEndpointTable)
+        -> (packet: PacketBuffer, start: UnsafeMutableRawPointer, first: Int)? {
+        let headerLength = segment.repr.headerLength
+        guard let packet = pool.allocate() else {
+            counters[.noBuffers] += 1
+            return nil
+        }
+        let first = min(segment.payloadLength, max(packet.tailroom - headerLength, 0))
+        guard let start = packet.append(headerLength + first) else {
+            counters[.noBuffers] += 1
+            packet.free()
+            return nil
+        }
+        if first > 0 { table.copyPayload(of: segment, from: 0, count: first, to: start + headerLength) }
+        if first < segment.payloadLength {
+            guard appendPayload(of: segment, from: first, to: packet, table: table) else {
+                counters[.noBuffers] += 1
+                packet.free()
+                return nil
+            }
+        }
+        return (packet, start, first)
+    }
+
     /// The rest of a large segment's payload in buffers chained to
     /// `packet`, each filled to its tailroom; false when the pool runs out.
-    func appendPayload(of segment: TCPOutgoingSegment, from offset: Int, to packet: PacketBuffer,
+    private func appendPayload(of segment: TCPOutgoingSegment, from offset: Int, to packet: PacketBuffer,
                                table: TCPEndpointTable) -> Bool {
         var copied = offset
         var last = packet

@@ -19,24 +19,6 @@ extension NetStack {
         }
     }
 
-    /// Active open to `address:port` from `source` (see `ipv6SourceAddress`).
-    public func tcpConnect(from source: IPv6Address, port: UInt16?, to address: IPv6Address, port remotePort: UInt16,
-                           options: TCPStreamOptions) throws(TCPOpenError) -> (TCPStreamHandle, TCPStreamStatus) {
-        if let v4 = address.ipv4Mapped, let source4 = source.ipv4Mapped {
-            return try tcpConnect(from: source4, port: port, to: v4, port: remotePort, options: options)
-        }
-        let id: TCPConnectionID
-        do {
-            id = try tcp.connect(from: source, port: port, to: TCPEndpoint(address: address, port: remotePort),
-                                 options: options.connectionOptions, now: tcpNow)
-        } catch {
-            throw TCPOpenError(error)
-        }
-        let status = TCPStreamStatus(tcp.connection(id)!)
-        runTCP()
-        return (TCPStreamHandle(id: id), status)
-    }
-
     /// The source address toward an IPv6 destination (RFC 6724 by scope:
     /// link-local for link-local, else the address on its prefix), or nil
     /// when there is no route. `bound`, when not ::, must be one of ours.

@@ -45,24 +45,7 @@ extension NetStack {
             return
         }
         let headerLength = segment.repr.headerLength
-        guard let packet = pool.allocate() else {
-            counters[.noBuffers] += 1
-            return
-        }
-        let first = min(segment.payloadLength, max(packet.tailroom - headerLength, 0))
-        guard let start = packet.append(headerLength + first) else {
-            counters[.noBuffers] += 1
-            packet.free()
-            return
-        }
-        if first > 0 { table.copyPayload(of: segment, from: 0, count: first, to: start + headerLength) }
-        if first < segment.payloadLength {
-            guard appendPayload(of: segment, from: first, to: packet, table: table) else {
-                counters[.noBuffers] += 1
-                packet.free()
-                return
-            }
-        }
+        guard let (packet, start, first) = tcpPacket(for: segment, from: table) else { return }
         let view = TCPSegment(unchecked: UnsafeMutableRawBufferPointer(start: start, count: headerLength + first))
         if packet.isContiguous {
             segment.repr.emit(into: view, source: segment.source, destination: segment.destination, checksum: .compute)
