@@ -145,7 +145,7 @@ public func dp_accept4(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, 
     call(fd) { (core) throws(SocketError) -> Int32 in
         if address != nil && length == nil { throw SocketError(.badAddress, "addr is given but addrlen is NULL") }
         let (child, peer) = try core.accept(fd, flags: flags)
-        store(peer, address, length)
+        store(core.acceptedPeer(child, peer), address, length)
         return child
     }
 }

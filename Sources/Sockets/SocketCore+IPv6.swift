@@ -114,8 +114,13 @@ extension SocketCore {
     /// accept() giving the peer in the listening socket's family.
     public func acceptPeer(_ descriptor: Int32) throws(SocketError) -> (descriptor: Int32, peer: InternetSocketAddress) {
         let (child, peer) = try accept(descriptor)
-        guard let (_, entry) = try? entry(child), entry.family == AF_INET6 else { return (child, .v4(peer)) }
-        return (child, .v6(entry.remote6 ?? IPv6SocketAddress(mapping: peer)))
+        return (child, acceptedPeer(child, peer))
+    }
+
+    /// An accepted socket's peer in its family (accept and accept4).
+    public func acceptedPeer(_ child: Int32, _ peer: IPv4SocketAddress) -> InternetSocketAddress {
+        guard let (_, entry) = try? entry(child), entry.family == AF_INET6 else { return .v4(peer) }
+        return .v6(entry.remote6 ?? IPv6SocketAddress(mapping: peer))
     }
 
     /// The socket's family (AF_INET or AF_INET6), SO_DOMAIN.
