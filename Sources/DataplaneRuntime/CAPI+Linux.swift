@@ -109,6 +109,7 @@ public func dp_sendmsg(_ fd: Int32, _ message: UnsafePointer<msghdr>?, _ flags: 
         if let name = message.pointee.msg_name {
             switch try parse(name.assumingMemoryBound(to: sockaddr.self), message.pointee.msg_namelen) {
             case .inet(let inet): destination = inet
+            case .inet6: throw SocketError(.addressFamilyNotSupported, "sendmsg with an AF_INET6 address: UDP is AF_INET only here")
             case .unspecified: throw SocketError(.addressFamilyNotSupported, "sendmsg needs an AF_INET address")
             }
         }
@@ -144,7 +145,7 @@ public func dp_accept4(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, 
     call(fd) { (core) throws(SocketError) -> Int32 in
         if address != nil && length == nil { throw SocketError(.badAddress, "addr is given but addrlen is NULL") }
         let (child, peer) = try core.accept(fd, flags: flags)
-        store(peer, address, length)
+        store(core.acceptedPeer(child, peer), address, length)
         return child
     }
 }

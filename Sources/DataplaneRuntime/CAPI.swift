@@ -47,6 +47,24 @@ func store(_ address: IPv4SocketAddress, _ pointer: UnsafeMutablePointer<sockadd
     length.pointee = socklen_t(full)
 }
 
+/// Writes an address of either family (sockaddr_in or sockaddr_in6),
+/// truncated to *length, and sets *length to its full size.
+func store(_ address: InternetSocketAddress, _ pointer: UnsafeMutablePointer<sockaddr>?,
+           _ length: UnsafeMutablePointer<socklen_t>?) {
+    guard let length else { return }
+    length.pointee = socklen_t(address.write(to: pointer.map(UnsafeMutableRawPointer.init), capacity: pointer == nil ? 0 : Int(length.pointee)))
+}
+
+/// Parses an address for `fd`: an AF_INET6 socket needs the sockaddr_in6
+/// size first (EINVAL, as Linux's inet6_bind and tcp_v6_connect), then
+/// the family (EAFNOSUPPORT).
+func parse(_ pointer: UnsafePointer<sockaddr>?, _ length: socklen_t, for fd: Int32, on core: SocketCore) throws(SocketError) -> ConnectAddress {
+    if pointer != nil, try core.family(fd) == AF_INET6, Int(length) < MemoryLayout<sockaddr_in6>.size - 4 {
+        throw SocketError(.invalidArgument, "address length \(length) is less than sizeof(struct sockaddr_in6) = \(MemoryLayout<sockaddr_in6>.size) on an AF_INET6 socket")
+    }
+    return try parse(pointer, length)
+}
+
 func parse(_ pointer: UnsafePointer<sockaddr>?, _ length: socklen_t) throws(SocketError) -> ConnectAddress {
     guard let pointer else { throw SocketError(.badAddress, "the address pointer is NULL") }
     return try ConnectAddress.parse(UnsafeRawPointer(pointer), length: Int(length))
@@ -151,10 +169,11 @@ public func dp_socket(_ domain: Int32, _ type: Int32, _ proto: Int32) -> Int32 {
 @_cdecl("dp_bind")
 public func dp_bind(_ fd: Int32, _ address: UnsafePointer<sockaddr>?, _ length: socklen_t) -> Int32 {
     call(fd) { (core) throws(SocketError) -> Int32 in
-        guard case .inet(let inet) = try parse(address, length) else {
-            throw SocketError(.addressFamilyNotSupported, "bind needs an AF_INET address")
+        switch try parse(address, length, for: fd, on: core) {
+        case .inet(let inet): try core.bind(fd, to: inet)
+        case .inet6(let inet6): try core.bind(fd, to: inet6)
+        case .unspecified: throw SocketError(.addressFamilyNotSupported, "bind needs an AF_INET or AF_INET6 address")
         }
-        try core.bind(fd, to: inet)
         return 0
     }
 }
@@ -162,7 +181,7 @@ public func dp_bind(_ fd: Int32, _ address: UnsafePointer<sockaddr>?, _ length: 
 @_cdecl("dp_connect")
 public func dp_connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>?, _ length: socklen_t) -> Int32 {
     call(fd) { (core) throws(SocketError) -> Int32 in
-        try core.connect(fd, to: try parse(address, length))
+        try core.connect(fd, to: try parse(address, length, for: fd, on: core))
         return 0
     }
 }
@@ -179,7 +198,7 @@ public func dp_listen(_ fd: Int32, _ backlog: Int32) -> Int32 {
 public func dp_accept(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?) -> Int32 {
     call(fd) { (core) throws(SocketError) -> Int32 in
         if address != nil && length == nil { throw SocketError(.badAddress, "addr is given but addrlen is NULL") }
-        let (child, peer) = try core.accept(fd)
+        let (child, peer) = try core.acceptPeer(fd)
         store(peer, address, length)
         return child
     }
@@ -200,6 +219,7 @@ public func dp_sendto(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ length: Int, _
         if to != nil {
             switch try parse(to, toLength) {
             case .inet(let inet): destination = inet
+            case .inet6: throw SocketError(.addressFamilyNotSupported, "sendto with an AF_INET6 address: UDP is AF_INET only here")
             case .unspecified: throw SocketError(.addressFamilyNotSupported, "sendto needs an AF_INET address")
             }
         }
@@ -278,7 +298,7 @@ public func dp_shutdown(_ fd: Int32, _ how: Int32) -> Int32 {
 public func dp_getsockname(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?) -> Int32 {
     call(fd) { (core) throws(SocketError) -> Int32 in
         guard address != nil, length != nil else { throw SocketError(.badAddress, "addr or addrlen is NULL") }
-        store(try core.localAddress(fd), address, length)
+        store(try core.socketName(fd), address, length)
         return 0
     }
 }
@@ -287,7 +307,7 @@ public func dp_getsockname(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr
 public func dp_getpeername(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?) -> Int32 {
     call(fd) { (core) throws(SocketError) -> Int32 in
         guard address != nil, length != nil else { throw SocketError(.badAddress, "addr or addrlen is NULL") }
-        store(try core.peerAddress(fd), address, length)
+        store(try core.peerName(fd), address, length)
         return 0
     }
 }

@@ -102,8 +102,11 @@ final class DataplaneRuntime {
             var tcp = TCPConfiguration()
             options.limits.apply(to: &tcp)
             let stack = NetStack(pool: pool, limits: limits, tcpConfiguration: tcp)
+            // IPv6 (an IPv6 --ip): duplicate address detection by core 0 only.
+            let ipv6 = options.ipv6Networks.isEmpty ? nil
+                : IPv6Configuration(addresses: options.ipv6Networks, duplicateAddressDetectionTransmits: index == 0 ? 1 : 0)
             let interface = InterfaceConfiguration(address: options.network!, gateway: options.gateway, mtu: options.mtu,
-                                                   announceOnStart: index == 0)
+                                                   announceOnStart: index == 0, ipv6: ipv6)
             try ports.attach(0, core: index, to: stack, interface)
             try routes.apply(to: stack)
             stack.capture = capture?.makeCore()

@@ -21,6 +21,8 @@ struct RuntimeOptions {
     var pci: String?
     var loopback = false
     var network: IPv4Network?
+    /// IPv6 --ip values (ADDR/PREFIX, repeatable): IPv6 on for the port.
+    var ipv6Networks: [IPv6Network] = []
     var gateway: IPv4Address?
     var mac: MACAddress?
     var mtu: Int?
@@ -70,6 +72,13 @@ struct RuntimeOptions {
             case "--loopback": options.loopback = true
             case "--ip":
                 let text = try value(argument)
+                if text.contains(":") {
+                    guard text.contains("/"), let network = IPv6Network(text), !network.address.isMulticast else {
+                        throw Failure(errno: EINVAL, message: "--ip '\(text)': expected an IPv6 ADDRESS/PREFIX, e.g. fd20::2/64")
+                    }
+                    options.ipv6Networks.append(network)
+                    break
+                }
                 guard text.contains("/"), let network = IPv4Network(text) else {
                     throw Failure(errno: EINVAL, message: "--ip '\(text)': expected A.B.C.D/PREFIX, e.g. 10.9.0.2/24")
                 }

@@ -18,11 +18,15 @@ extension Socket {
     }
 
     public func connect(_ address: IPv4SocketAddress) async throws(SocketError) {
+        try await connectAsync(.inet(address))
+    }
+
+    func connectAsync(_ address: ConnectAddress) async throws(SocketError) {
         let wasNonBlocking = try core.isNonBlocking(descriptor)
         try core.setNonBlocking(descriptor, true)
         defer { try? core.setNonBlocking(descriptor, wasNonBlocking) }
         do {
-            try core.connect(descriptor, to: .inet(address))
+            try core.connect(descriptor, to: address)
             return
         } catch where error.errno == .nowInProgress || error.errno == .alreadyInProcess {}
         while try core.isConnecting(descriptor) {

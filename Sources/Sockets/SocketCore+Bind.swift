@@ -7,6 +7,9 @@ extension SocketCore {
     /// bind(): port 0 takes an ephemeral port, 0.0.0.0 every interface.
     public func bind(_ descriptor: Int32, to address: IPv4SocketAddress) throws(SocketError) {
         let (slot, entry) = try entry(descriptor)
+        guard entry.family == AF_INET else {
+            throw SocketError(.addressFamilyNotSupported, "an AF_INET address for an AF_INET6 socket: give a sockaddr_in6 (::ffff:\(address.address) for IPv4)")
+        }
         guard entry.local == nil, entry.connection == nil else {
             throw SocketError(.invalidArgument, "the socket is already bound to \(entry.local ?? .any): make a new socket to bind again")
         }
@@ -62,6 +65,7 @@ extension SocketCore {
     func autobind(_ slot: Int, _ entry: SocketEntry) throws(SocketError) {
         guard entry.local == nil else { return }
         try bindEntry(slot, entry, to: .any)
+        if entry.family == AF_INET6 { entry.local6 = IPv6SocketAddress(.unspecified, entry.local!.port) }
     }
 
     /// getsockname(): the bound address (0.0.0.0:0 when unbound).
@@ -111,9 +115,11 @@ extension SocketCore {
             throw SocketError(.addressInUse, "another socket already listens on port \(local.port): close it, or set SO_REUSEPORT on both (one listener per core)")
         }
         do {
-            let id = try stack.tcpListen(address: local.address, port: local.port,
-                                         backlog: min(max(backlog, 1), configuration.maximumBacklog),
-                                         options: entry.options.tcp)
+            let backlog = min(max(backlog, 1), configuration.maximumBacklog)
+            let id = entry.family == AF_INET6
+                ? try stack.tcpListen(address: entry.local6?.address ?? .unspecified, port: local.port, backlog: backlog,
+                                      options: entry.options.tcp, v6Only: entry.v6Only)
+                : try stack.tcpListen(address: local.address, port: local.port, backlog: backlog, options: entry.options.tcp)
             entry.listener = id
             byListener[id] = slot
         } catch {

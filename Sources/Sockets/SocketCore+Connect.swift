@@ -1,3 +1,4 @@
+import Glibc
 import Platform
 import Stack
 import SystemPackage
@@ -9,6 +10,16 @@ extension SocketCore {
     /// filters received datagrams to it (`.unspecified` dissolves it).
     public func connect(_ descriptor: Int32, to address: ConnectAddress) throws(SocketError) {
         let (slot, entry) = try entry(descriptor)
+        if case .inet6(let peer) = address {
+            guard entry.family == AF_INET6 else {
+                throw SocketError(.addressFamilyNotSupported, "an AF_INET6 address for an AF_INET socket: make the socket with AF_INET6")
+            }
+            try connectStream6(slot, entry, to: peer)
+            return
+        }
+        if case .inet(let peer) = address, entry.family == AF_INET6 {
+            throw SocketError(.addressFamilyNotSupported, "an AF_INET address for an AF_INET6 socket: give ::ffff:\(peer.address) in a sockaddr_in6")
+        }
         switch entry.kind {
         case .datagram: try connectDatagram(slot, entry, to: address)
         case .stream: try connectStream(slot, entry, to: address)
@@ -38,29 +49,11 @@ extension SocketCore {
         filterQueued(entry)
     }
 
-    private func connectStream(_ slot: Int, _ entry: SocketEntry, to address: ConnectAddress) throws(SocketError) {
+    func connectStream(_ slot: Int, _ entry: SocketEntry, to address: ConnectAddress) throws(SocketError) {
         guard case .inet(let peer) = address else {
             throw SocketError(.addressFamilyNotSupported, "AF_UNSPEC on a SOCK_STREAM socket: give an AF_INET address")
         }
-        if entry.listener != nil {
-            throw SocketError(.socketIsConnected, "the socket is listening; connect needs a new socket")
-        }
-        if let id = entry.connection {
-            if entry.connecting {
-                throw SocketError(.alreadyInProcess, "a connect to \(entry.remote ?? peer) is still in progress: wait for writability and read SO_ERROR")
-            }
-            if let status = stack.tcpStatus(id), status.state.phase != .closed, !entry.connectionEnded {
-                if entry.pendingError == nil {
-                    throw SocketError(.socketIsConnected, "the socket is already connected to \(entry.remote ?? peer)")
-                }
-            }
-            // The last attempt failed: start over on the same socket.
-            byConnection[id] = nil
-            stack.tcpRelease(id)
-            entry.connection = nil
-            entry.connectionEnded = false
-            entry.pendingError = nil
-        }
+        try prepareStreamConnect(entry, peer: peer.description)
         if stack.isBroadcast(peer.address) {
             if !entry.options.broadcast {
                 throw SocketError(.permissionDenied, "\(peer.address) is a broadcast address: TCP cannot connect there (and SO_BROADCAST is off)")
@@ -71,27 +64,70 @@ extension SocketCore {
         guard let source = stack.sourceAddress(toward: peer.address, from: bound) else {
             throw SocketError(.networkUnreachable, "no route to \(peer.address): it is on no interface's subnet and there is no gateway")
         }
+        try openStream(slot, entry, from: IPv6Address(ipv4Mapped: source), to: IPv6Address(ipv4Mapped: peer.address),
+                       port: peer.port, remote: peer, peer: peer.description)
+    }
+
+    /// Sends the SYN from `source` (either family at IPv6 width, IPv4
+    /// v4-mapped) and completes the connect as the socket's mode says.
+    func openStream(_ slot: Int, _ entry: SocketEntry, from source: IPv6Address, to address: IPv6Address, port: UInt16,
+                    remote: IPv4SocketAddress, peer: String) throws(SocketError) {
         let id: TCPStreamHandle
         let opened: TCPStreamStatus
         do {
-            (id, opened) = try stack.tcpConnect(from: source, port: entry.local?.port, to: peer.address, port: peer.port,
+            (id, opened) = try stack.tcpConnect(from: source, port: entry.local?.port, to: address, port: port,
                                                 options: entry.options.tcp)
         } catch {
-            switch error {
-            case .noEphemeralPort:
-                throw SocketError(.resourceTemporarilyUnavailable, "no free local port toward \(peer): \(error.description)")
-            case .addressInUse:
-                throw SocketError(.addressInUse, error.description)
-            case .refused:
-                throw SocketError(.invalidArgument, error.description)
+            throw Self.connectError(error, peer: peer)
+        }
+        entry.remote = remote
+        try completeStreamConnect(slot, entry, id, opened, peer: peer)
+    }
+
+    /// Before a stream connect: refused on a listener or a connect under
+    /// way; a failed earlier attempt is released so the socket starts over.
+    func prepareStreamConnect(_ entry: SocketEntry, peer: String) throws(SocketError) {
+        if entry.listener != nil {
+            throw SocketError(.socketIsConnected, "the socket is listening; connect needs a new socket")
+        }
+        guard let id = entry.connection else { return }
+        if entry.connecting {
+            throw SocketError(.alreadyInProcess, "a connect to \(entry.remote?.description ?? peer) is still in progress: wait for writability and read SO_ERROR")
+        }
+        if let status = stack.tcpStatus(id), status.state.phase != .closed, !entry.connectionEnded {
+            if entry.pendingError == nil {
+                throw SocketError(.socketIsConnected, "the socket is already connected to \(entry.remote?.description ?? peer)")
             }
         }
+        // The last attempt failed: start over on the same socket.
+        byConnection[id] = nil
+        stack.tcpRelease(id)
+        entry.connection = nil
+        entry.connectionEnded = false
+        entry.pendingError = nil
+    }
+
+    static func connectError(_ error: TCPOpenError, peer: String) -> SocketError {
+        switch error {
+        case .noEphemeralPort:
+            return SocketError(.resourceTemporarilyUnavailable, "no free local port toward \(peer): \(error.description)")
+        case .addressInUse:
+            return SocketError(.addressInUse, error.description)
+        case .refused:
+            return SocketError(.invalidArgument, error.description)
+        }
+    }
+
+    /// After the SYN went out: EINPROGRESS when non-blocking, else waits for
+    /// the handshake (SO_SNDTIMEO bounds it) and reports its failure.
+    func completeStreamConnect(_ slot: Int, _ entry: SocketEntry, _ id: TCPStreamHandle, _ opened: TCPStreamStatus,
+                               peer: String) throws(SocketError) {
         entry.connection = id
         byConnection[id] = slot
-        entry.remote = peer
         if entry.local == nil {
             entry.local = IPv4SocketAddress(opened.localAddress, opened.localPort)
         }
+        if entry.family == AF_INET6 { setAddresses6(entry, opened) }
         entry.connecting = true
         if entry.nonBlocking {
             throw SocketError(.nowInProgress, "connecting to \(peer): poll for writability, then read SO_ERROR")
@@ -165,6 +201,11 @@ extension SocketCore {
         child.connection = id
         child.local = IPv4SocketAddress(status.localAddress, status.localPort)
         child.remote = IPv4SocketAddress(status.remoteAddress, status.remotePort)
+        if entry.family == AF_INET6 {
+            child.family = AF_INET6
+            child.v6Only = entry.v6Only
+            setAddresses6(child, status)
+        }
         byConnection[id] = slot
         return (self.descriptor(slot), child.remote!)
     }

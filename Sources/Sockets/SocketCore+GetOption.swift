@@ -19,6 +19,7 @@ extension SocketCore {
             default: throw SocketError(.protocolNotAvailable, "option \(name) at level IPPROTO_IP is not supported")
             }
         case Int32(IPPROTO_TCP): return try tcpOption(entry, name, into: value)
+        case Int32(IPPROTO_IPV6): return Self.write(try getIPv6Option(entry, name), to: value)
         default:
             throw SocketError(.protocolNotAvailable, "level \(level) is not supported: use SOL_SOCKET, IPPROTO_IP or IPPROTO_TCP")
         }
@@ -41,6 +42,7 @@ extension SocketCore {
         case SO_TYPE:
             return Self.write(entry.kind == .stream ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_DGRAM.rawValue), to: value)
         case SO_ACCEPTCONN: return Self.write(entry.listener != nil, to: value)
+        case SO_DOMAIN: return Self.write(entry.family, to: value)
         default: throw SocketError(.protocolNotAvailable, "option \(name) at level SOL_SOCKET is not supported")
         }
     }

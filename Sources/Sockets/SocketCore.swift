@@ -212,8 +212,8 @@ public final class SocketCore: @unchecked Sendable {
     /// socket(): AF_INET with SOCK_STREAM (TCP) or SOCK_DGRAM (UDP),
     /// optionally | SOCK_NONBLOCK | SOCK_CLOEXEC.
     public func socket(domain: Int32, type: Int32, protocol: Int32) throws(SocketError) -> Int32 {
-        guard domain == AF_INET else {
-            throw SocketError(.addressFamilyNotSupported, "domain \(domain) is not AF_INET: only IPv4 sockets exist here")
+        guard domain == AF_INET || domain == AF_INET6 else {
+            throw SocketError(.addressFamilyNotSupported, "domain \(domain) is neither AF_INET nor AF_INET6")
         }
         let flags = type & (Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
         let base = type & ~flags
@@ -244,6 +244,12 @@ public final class SocketCore: @unchecked Sendable {
                                          sendBufferSize: configuration.defaultSendBufferSize)
         let entry = SocketEntry(kind: kind, nonBlocking: flags & Int32(SOCK_NONBLOCK.rawValue) != 0, options: options)
         entry.closeOnExec = flags & Int32(SOCK_CLOEXEC.rawValue) != 0
+        if domain == AF_INET6 {
+            guard kind == .stream else {
+                throw SocketError(.addressFamilyNotSupported, "AF_INET6 SOCK_DGRAM sockets are not supported yet: use AF_INET for UDP (NetStack's udpSend speaks IPv6)")
+            }
+            entry.family = AF_INET6
+        }
         return descriptor(try allocate(entry))
     }
 

@@ -1,3 +1,4 @@
+import Glibc
 import Stack
 import SystemPackage
 
@@ -78,6 +79,14 @@ final class SocketEntry {
     var interestSets: [ObjectIdentifier: SocketInterestSet] = [:]
     /// Async tasks waiting for this socket to change.
     var waiters: [UnsafeContinuation<Void, Never>] = []
+    /// AF_INET or AF_INET6 (SocketCore+IPv6.swift).
+    var family = AF_INET
+    /// IPV6_V6ONLY: an AF_INET6 socket that takes no IPv4 (v4-mapped) peers.
+    var v6Only = false
+    /// An AF_INET6 socket's ends at full width (`local`/`remote` keep the
+    /// port and the IPv4 view the rest of the layer works with).
+    var local6: IPv6SocketAddress?
+    var remote6: IPv6SocketAddress?
 
     init(kind: SocketKind, nonBlocking: Bool, options: SocketOptionValues) {
         self.kind = kind

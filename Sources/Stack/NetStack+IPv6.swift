@@ -100,6 +100,8 @@ extension NetStack {
             handleICMPv6(packet, delivery)
         case .udp:
             handleUDPv6(packet, delivery)
+        case .tcp:
+            handleTCPv6(packet, delivery)
         default:
             counters[.ipv6UnknownProtocol] += 1
             packet.free()

@@ -70,7 +70,8 @@ extension NetStack {
             }
             let segments = packet.offloadFlags.contains(.rxTCPCoalesced)
                 ? wireSegments(payloadLength: payloadLength, headerLength: headerLength, delivery) : 1
-            handOverTCP(packet, repr: repr, delivery: delivery, headerLength: headerLength, segments: segments)
+            handOverTCP(packet, repr: repr, source: IPv6Address(ipv4Mapped: delivery.source),
+                        destination: IPv6Address(ipv4Mapped: delivery.destination), headerLength: headerLength, segments: segments)
             return
         } catch {
             counters.countMalformed(.tcp, error)
@@ -89,7 +90,9 @@ extension NetStack {
 
     /// Hands a segment (its header `headerLength` bytes at the packet's
     /// start, then the payload, possibly a chain) to TCP and frees it.
-    func handOverTCP(_ packet: PacketBuffer, repr: TCPRepr, delivery: IPv4Delivery, headerLength: Int, segments: Int) {
+    /// Addresses are IPv6 width (IPv4 ones v4-mapped), as TCP keys them.
+    func handOverTCP(_ packet: PacketBuffer, repr: TCPRepr, source: IPv6Address, destination: IPv6Address,
+                     headerLength: Int, segments: Int) {
         let regions = tcpCoalescer.regions
         var others = 0
         var next = packet.nextSegment
@@ -103,7 +106,7 @@ extension NetStack {
                                  segmentCount: segments)
         // A one-buffer segment may stay where the NIC put it (receive lending).
         let lending = others == 0 && tcpConfiguration.receiveLending ? lend(packet, first) : nil
-        if tcp.handle(segment: repr, payload: payload, source: delivery.source, destination: delivery.destination,
+        if tcp.handle(segment: repr, payload: payload, source: source, destination: destination,
                       now: tcpNow, lending: lending) {
             lentTCPBuffers.pointee += 1
             return  // a receive ring keeps the buffer; releaseLentTCPBuffer frees it
@@ -141,7 +144,9 @@ extension NetStack {
 
     private func flushTCPRun(at index: Int) {
         let run = tcpCoalescer.remove(at: index)
-        handOverTCP(run.head, repr: run.repr, delivery: run.delivery, headerLength: run.headerLength, segments: run.segments)
+        handOverTCP(run.head, repr: run.repr, source: IPv6Address(ipv4Mapped: run.delivery.source),
+                    destination: IPv6Address(ipv4Mapped: run.delivery.destination),
+                    headerLength: run.headerLength, segments: run.segments)
     }
 
     /// Hands every held run to TCP: at the end of each receive burst,
@@ -204,7 +209,11 @@ extension NetStack {
     /// by the device when the interface offers it, else over the segment
     /// here; then IPv4 (with ARP) takes it.
     func sendTCP(_ segment: TCPOutgoingSegment, from table: TCPEndpointTable) {
-        guard let route = route(to: segment.destination, from: segment.source) else {
+        guard let destination = segment.destination.ipv4Mapped, let source = segment.source.ipv4Mapped else {
+            sendTCPv6(segment, from: table)
+            return
+        }
+        guard let route = route(to: destination, from: source) else {
             counters[.tcpNoRoute] += 1
             return
         }
@@ -216,29 +225,11 @@ extension NetStack {
             return
         }
         let headerLength = segment.repr.headerLength
-        guard let packet = pool.allocate() else {
-            // Lost like a segment on the wire: TCP retransmits it.
-            counters[.noBuffers] += 1
-            return
-        }
-        let first = min(segment.payloadLength, max(packet.tailroom - headerLength, 0))
-        guard let start = packet.append(headerLength + first) else {
-            counters[.noBuffers] += 1
-            packet.free()
-            return
-        }
-        if first > 0 { table.copyPayload(of: segment, from: 0, count: first, to: start + headerLength) }
-        if first < segment.payloadLength {
-            guard appendPayload(of: segment, from: first, to: packet, table: table) else {
-                counters[.noBuffers] += 1
-                packet.free()
-                return
-            }
-        }
+        guard let (packet, start, first) = tcpPacket(for: segment, from: table) else { return }
         let offloaded = offloads.contains(.txTCPChecksum)
         segment.repr.emit(
             into: TCPSegment(unchecked: UnsafeMutableRawBufferPointer(start: start, count: headerLength + first)),
-            source: route.source, destination: segment.destination, checksum: offloaded ? .omit : .compute)
+            source: route.source, destination: destination, checksum: offloaded ? .omit : .compute)
         if offloaded {
             // The driver seeds the pseudo-header sum the device finishes.
             packet.offloadFlags = segmented ? [.txIPv4, .txTCPChecksum, .txTCPSegmentation] : [.txIPv4, .txTCPChecksum]
@@ -247,8 +238,36 @@ extension NetStack {
         }
         counters[.tcpSent] += 1
         let ip = table.ipOptions(of: segment)
-        sendIPv4(packet, protocol: .tcp, to: segment.destination, route: route,
+        sendIPv4(packet, protocol: .tcp, to: destination, route: route,
                  timeToLive: ip.timeToLive, typeOfService: ip.typeOfService)
+    }
+
+    /// A packet holding room for the segment's header at `start` and its
+    /// payload copied once from the send buffer (`first` bytes behind the
+    /// header, the rest chained); nil (counted) when the pool runs out:
+    /// lost like a segment on the wire, TCP retransmits it.
+    func tcpPacket(for segment: TCPOutgoingSegment, from table: TCPEndpointTable)
+        -> (packet: PacketBuffer, start: UnsafeMutableRawPointer, first: Int)? {
+        let headerLength = segment.repr.headerLength
+        guard let packet = pool.allocate() else {
+            counters[.noBuffers] += 1
+            return nil
+        }
+        let first = min(segment.payloadLength, max(packet.tailroom - headerLength, 0))
+        guard let start = packet.append(headerLength + first) else {
+            counters[.noBuffers] += 1
+            packet.free()
+            return nil
+        }
+        if first > 0 { table.copyPayload(of: segment, from: 0, count: first, to: start + headerLength) }
+        if first < segment.payloadLength {
+            guard appendPayload(of: segment, from: first, to: packet, table: table) else {
+                counters[.noBuffers] += 1
+                packet.free()
+                return nil
+            }
+        }
+        return (packet, start, first)
     }
 
     /// The rest of a large segment's payload in buffers chained to

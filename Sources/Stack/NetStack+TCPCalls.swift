@@ -25,9 +25,17 @@ extension NetStack {
     /// unless given) to `address:port`; the SYN is sent before it returns.
     public func tcpConnect(from source: IPv4Address, port: UInt16?, to address: IPv4Address, port remotePort: UInt16,
                            options: TCPStreamOptions) throws(TCPOpenError) -> (TCPStreamHandle, TCPStreamStatus) {
+        try tcpConnect(from: IPv6Address(ipv4Mapped: source), port: port, to: IPv6Address(ipv4Mapped: address),
+                       port: remotePort, options: options)
+    }
+
+    /// As above for either family (IPv4 v4-mapped; an IPv4 connect's
+    /// ephemeral port is steered to this core when the stack has cores).
+    public func tcpConnect(from source: IPv6Address, port: UInt16?, to address: IPv6Address, port remotePort: UInt16,
+                           options: TCPStreamOptions) throws(TCPOpenError) -> (TCPStreamHandle, TCPStreamStatus) {
         let id: TCPConnectionID
-        if port == nil, let steering = flowSteering {
-            id = try connectSteered(steering, from: source, to: address, port: remotePort, options: options)
+        if port == nil, let steering = flowSteering, let source4 = source.ipv4Mapped, let address4 = address.ipv4Mapped {
+            id = try connectSteered(steering, from: source4, to: address4, port: remotePort, options: options)
         } else {
             do {
                 id = try tcp.connect(from: source, port: port, to: TCPEndpoint(address: address, port: remotePort),

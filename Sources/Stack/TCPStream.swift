@@ -90,10 +90,14 @@ public struct TCPStreamStatus: Sendable {
     /// The peer's FIN arrived and every byte before it has been read.
     public var isAtEndOfStream: Bool
     public var failure: TCPStreamFailure?
-    public var localAddress: IPv4Address
-    public var localPort: UInt16
-    public var remoteAddress: IPv4Address
-    public var remotePort: UInt16
+    /// The ends at IPv6 width (an IPv4 connection's are v4-mapped).
+    public var local: TCPEndpoint
+    public var remote: TCPEndpoint
+    /// The IPv4 ends (0.0.0.0 for an IPv6 connection).
+    public var localAddress: IPv4Address { local.ipv4Address ?? .any }
+    public var localPort: UInt16 { local.port }
+    public var remoteAddress: IPv4Address { remote.ipv4Address ?? .any }
+    public var remotePort: UInt16 { remote.port }
     /// The MSS segments are cut to (after the handshake).
     public var sendMSS: Int
 
@@ -104,10 +108,8 @@ public struct TCPStreamStatus: Sendable {
         bytesUnacknowledged = connection.bytesUnacknowledged
         isAtEndOfStream = connection.isAtEndOfStream
         failure = connection.error.map(TCPStreamFailure.init)
-        localAddress = connection.tuple.local.address
-        localPort = connection.tuple.local.port
-        remoteAddress = connection.tuple.remote.address
-        remotePort = connection.tuple.remote.port
+        local = connection.tuple.local
+        remote = connection.tuple.remote
         sendMSS = connection.sendMSS
     }
 }
@@ -195,7 +197,7 @@ public enum TCPSendResult: Sendable {
 /// Why a TCP call of the socket layer was refused.
 public enum TCPOpenError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The local endpoint is in use by a listener or connection.
-    case addressInUse(IPv4Address, UInt16)
+    case addressInUse(TCPEndpoint)
     /// No free ephemeral port toward that peer.
     case noEphemeralPort
     /// Any other refusal, with the TCP module's reason.
@@ -203,7 +205,7 @@ public enum TCPOpenError: Error, Sendable, Hashable, CustomStringConvertible {
 
     init(_ error: TCPCallError) {
         switch error {
-        case .addressInUse(let endpoint): self = .addressInUse(endpoint.address, endpoint.port)
+        case .addressInUse(let endpoint): self = .addressInUse(endpoint)
         case .noEphemeralPort: self = .noEphemeralPort
         default: self = .refused(error.description)
         }
@@ -211,7 +213,7 @@ public enum TCPOpenError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .addressInUse(let address, let port): "\(address):\(port) is already in use by a TCP listener or connection"
+        case .addressInUse(let endpoint): "\(endpoint) is already in use by a TCP listener or connection"
         case .noEphemeralPort: TCPCallError.noEphemeralPort.description
         case .refused(let why): why
         }

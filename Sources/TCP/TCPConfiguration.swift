@@ -89,6 +89,10 @@ public struct TCPConfiguration: Sendable, Hashable {
 
     public init() {}
 
-    /// The MSS we announce: the MTU less the IPv4 and TCP headers.
+    /// The MSS we announce over IPv4: the MTU less the IPv4 and TCP headers.
     public var localMSS: Int { max(mtu - 40, 88) }
+
+    /// The MSS we announce for a family: over IPv6 the MTU less 60 (the
+    /// 40-byte IPv6 header, RFC 8200 §8.3).
+    @inlinable public func localMSS(ipv4: Bool) -> Int { ipv4 ? localMSS : max(mtu - 60, 88) }
 }

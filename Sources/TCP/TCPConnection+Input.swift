@@ -7,18 +7,26 @@ extension TCPConnection {
     /// Returns false (and changes nothing) when the segment belongs to
     /// another 4-tuple.
     @discardableResult
+    public func handle(segment: TCPRepr, payload: UnsafeRawBufferPointer, source: IPv6Address,
+                       destination: IPv6Address, now: TCPInstant) -> Bool {
+        handle(segment: segment, payload: TCPPayload(payload), source: source, destination: destination, now: now)
+    }
+
+    /// An IPv4 segment (addresses v4-mapped; for tests and tools).
+    @discardableResult
     public func handle(segment: TCPRepr, payload: UnsafeRawBufferPointer, source: IPv4Address,
                        destination: IPv4Address, now: TCPInstant) -> Bool {
-        handle(segment: segment, payload: TCPPayload(payload), source: source, destination: destination, now: now)
+        handle(segment: segment, payload: payload, source: IPv6Address(ipv4Mapped: source),
+               destination: IPv6Address(ipv4Mapped: destination), now: now)
     }
 
     /// As above, for a payload in one region or several (a packet chain,
     /// coalesced segments); `segment` is the first segment's header.
     @discardableResult
-    public func handle(segment: TCPRepr, payload: TCPPayload, source: IPv4Address,
-                       destination: IPv4Address, now: TCPInstant) -> Bool {
+    public func handle(segment: TCPRepr, payload: TCPPayload, source: IPv6Address,
+                       destination: IPv6Address, now: TCPInstant) -> Bool {
         guard segment.destinationPort == tuple.local.port,
-              tuple.local.address.isUnspecified || destination == tuple.local.address else { return false }
+              tuple.local.isWildcard || destination == tuple.local.address else { return false }
         if state != .closed && state != .listen {
             guard segment.sourcePort == tuple.remote.port, source == tuple.remote.address else { return false }
         }
@@ -37,8 +45,8 @@ extension TCPConnection {
     }
 
     /// The RST that answers a segment nobody wants (RFC 9293 3.10.7.1).
-    public static func resetReply(to segment: TCPRepr, payloadLength: Int, source: IPv4Address,
-                                  destination: IPv4Address) -> TCPOutgoingSegment? {
+    public static func resetReply(to segment: TCPRepr, payloadLength: Int, source: IPv6Address,
+                                  destination: IPv6Address) -> TCPOutgoingSegment? {
         guard !segment.flags.contains(.rst) else { return nil }
         var repr = TCPRepr(sourcePort: segment.destinationPort, destinationPort: segment.sourcePort,
                            sequenceNumber: 0, flags: [.rst], window: 0)
@@ -52,7 +60,7 @@ extension TCPConnection {
         return TCPOutgoingSegment(repr: repr, source: destination, destination: source)
     }
 
-    func queueReset(answering segment: TCPRepr, payloadLength: Int, source: IPv4Address, destination: IPv4Address) {
+    func queueReset(answering segment: TCPRepr, payloadLength: Int, source: IPv6Address, destination: IPv6Address) {
         if let reply = Self.resetReply(to: segment, payloadLength: payloadLength, source: source, destination: destination) {
             pendingReset = reply
         }
@@ -60,8 +68,8 @@ extension TCPConnection {
 
     // MARK: LISTEN (RFC 9293 3.10.7.2)
 
-    func handleInListen(_ segment: TCPRepr, payload: TCPPayload, source: IPv4Address,
-                        destination: IPv4Address, now: TCPInstant) {
+    func handleInListen(_ segment: TCPRepr, payload: TCPPayload, source: IPv6Address,
+                        destination: IPv6Address, now: TCPInstant) {
         if segment.flags.contains(.rst) { return }
         if segment.flags.contains(.ack) {
             queueReset(answering: segment, payloadLength: payload.count, source: source, destination: destination)

@@ -233,7 +233,8 @@ extension TCPConnection {
                 if sendUnacknowledged == sendMax && retransmitDeadline == nil { armPersist(now: now) }
             }
             let budget = payloadBudget
-            let offloadLimit = resending ? 0 : configuration.segmentationOffloadLimit
+            // TSO is for IPv4 segments only (the ports offer no TSO6 yet).
+            let offloadLimit = resending || !tuple.isIPv4 ? 0 : configuration.segmentationOffloadLimit
             let maxPayload = min(max(budget, offloadLimit), usable)
             guard maxPayload > 0 else { return nil }
             let limit: TCPSequenceNumber? = resending ? nextSACKedStart(after: sendNext) : nil

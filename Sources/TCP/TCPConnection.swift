@@ -151,7 +151,7 @@ public final class TCPConnection {
 
     /// A connection in CLOSED; `connect` or `listen` starts it.
     public init(configuration: TCPConfiguration, options: TCPConnectionOptions = TCPConnectionOptions(),
-                local: TCPEndpoint, remote: TCPEndpoint = TCPEndpoint(address: .any, port: 0),
+                local: TCPEndpoint, remote: TCPEndpoint = TCPEndpoint(address: IPv4Address.any, port: 0),
                 secrets: TCPInitialSequenceNumbers, chunkCache: TCPChunkCache? = nil) {
         self.configuration = configuration
         self.options = options
@@ -164,7 +164,7 @@ public final class TCPConnection {
         scoreboard = TCPSACKScoreboard(capacity: configuration.maximumSACKScoreboardRanges)
         roundTrip = TCPRoundTripEstimator(
             minimum: configuration.minimumRTO, maximum: configuration.maximumRTO, initial: configuration.initialRTO)
-        congestion = TCPCongestionController(options.congestionControl, mss: configuration.localMSS)
+        congestion = TCPCongestionController(options.congestionControl, mss: configuration.localMSS(ipv4: local.isIPv4))
         challengeLimiter = TCPChallengeACKLimiter(limitPerSecond: configuration.challengeACKsPerSecond)
         var scale: UInt8 = 0
         while scale < 14 && (options.receiveBufferSize >> Int(scale)) > 65535 { scale += 1 }
@@ -204,7 +204,7 @@ public final class TCPConnection {
     var segmentBudget: Int { max(min(peerMSS, localMSS), 64) }
 
     /// The MSS we announce: the MTU's, capped by TCP_MAXSEG.
-    var localMSS: Int { min(configuration.localMSS, max(options.maximumSegmentSize ?? Int.max, 88)) }
+    var localMSS: Int { min(configuration.localMSS(ipv4: tuple.isIPv4), max(options.maximumSegmentSize ?? Int.max, 88)) }
 
     /// SMSS: the payload of a full segment with the options every segment carries.
     public var sendMSS: Int { segmentBudget - (timestampsEnabled ? 12 : 0) }

@@ -19,9 +19,28 @@ extension TCPEndpointTable {
     }
 
     /// A TCP segment for one of our addresses (checksum already verified).
+    public func handle(segment: TCPRepr, payload: UnsafeRawBufferPointer, source: IPv6Address,
+                       destination: IPv6Address, now: TCPInstant) {
+        _ = handle(segment: segment, payload: TCPPayload(payload), source: source, destination: destination, now: now, lending: nil)
+    }
+
+    /// An IPv4 segment (its addresses v4-mapped).
     public func handle(segment: TCPRepr, payload: UnsafeRawBufferPointer, source: IPv4Address,
                        destination: IPv4Address, now: TCPInstant) {
-        _ = handle(segment: segment, payload: TCPPayload(payload), source: source, destination: destination, now: now, lending: nil)
+        handle(segment: segment, payload: payload, source: IPv6Address(ipv4Mapped: source),
+               destination: IPv6Address(ipv4Mapped: destination), now: now)
+    }
+
+    /// The listener a segment to `local` goes to: the exact endpoint, else
+    /// the wildcard of its family, else (IPv4) a dual-stack :: listener
+    /// that is not IPv6-only (RFC 3493 §5.3).
+    func listenerIndex(for local: TCPEndpoint) -> Int32? {
+        if let index = listenerByEndpoint[local] { return index }
+        let wildcard = local.wildcard
+        if let index = listenerByEndpoint[wildcard] { return index }
+        guard local.isIPv4, let index = listenerByEndpoint[TCPEndpoint(address: .unspecified, port: local.port)],
+              listeners[Int(index)]?.v6Only == false else { return nil }
+        return index
     }
 
     /// As above, for a payload in one region or several (a packet chain,
@@ -32,8 +51,8 @@ extension TCPEndpointTable {
     /// did (its `release` is called later), false when the buffer is still
     /// the caller's.
     @discardableResult
-    public func handle(segment: TCPRepr, payload: TCPPayload, source: IPv4Address,
-                       destination: IPv4Address, now: TCPInstant, lending: TCPBorrowedBytes? = nil) -> Bool {
+    public func handle(segment: TCPRepr, payload: TCPPayload, source: IPv6Address,
+                       destination: IPv6Address, now: TCPInstant, lending: TCPBorrowedBytes? = nil) -> Bool {
         statistics.segmentsReceived += payload.segmentCount
         let tuple = TCPFourTuple(local: TCPEndpoint(address: destination, port: segment.destinationPort),
                                  remote: TCPEndpoint(address: source, port: segment.sourcePort))
@@ -54,7 +73,7 @@ extension TCPEndpointTable {
             guard let reuse = handleInTimeWait(entry, segment: segment, payloadLength: payload.count, now: now) else { return false }
             reuseAbove = reuse
         }
-        if let index = listenerByEndpoint[tuple.local] ?? listenerByEndpoint[TCPEndpoint(address: .any, port: tuple.local.port)] {
+        if let index = listenerIndex(for: tuple.local) {
             handleForListener(Int(index), tuple: tuple, segment: segment, payload: payload, reuseAbove: reuseAbove, now: now)
             return false
         }

@@ -6,16 +6,18 @@ extension TCPEndpointTable {
     // MARK: Calls from the socket layer: listeners
 
     /// Opens a listener. `backlog` bounds the accept queue; `synBacklog`
-    /// the half-open children (defaults to the same).
+    /// the half-open children (defaults to the same). A listener on ::
+    /// takes IPv4 connections too unless `v6Only` (RFC 3493 §5.3).
     public func listen(on local: TCPEndpoint, backlog: Int, synBacklog: Int? = nil,
-                       options: TCPConnectionOptions? = nil) throws(TCPCallError) -> TCPListenerID {
+                       options: TCPConnectionOptions? = nil, v6Only: Bool = false) throws(TCPCallError) -> TCPListenerID {
         guard listenerByEndpoint[local] == nil else { throw .addressInUse(local) }
         let options = options ?? configuration.defaultConnectionOptions
         let index = listeners.firstIndex { $0 == nil } ?? listeners.count
         let generation = UInt32(truncatingIfNeeded: index &* 7919) &+ ephemeralCounter
         ephemeralCounter &+= 1
-        let listener = TCPListener(local: local, options: options, synBacklog: max(synBacklog ?? backlog, 1),
+        var listener = TCPListener(local: local, options: options, synBacklog: max(synBacklog ?? backlog, 1),
                                    acceptBacklog: max(backlog, 1), generation: generation)
+        listener.v6Only = v6Only
         if index == listeners.count { listeners.append(listener) } else { listeners[index] = listener }
         listenerByEndpoint[local] = Int32(index)
         return TCPListenerID(index: Int32(index), generation: generation)
@@ -113,13 +115,14 @@ extension TCPEndpointTable {
 
     func sendCookieSYNACK(_ listener: TCPListener, tuple: TCPFourTuple, segment: TCPRepr, now: TCPInstant) {
         let offered = segment.options
-        let mss = UInt16(min(Int(offered.maximumSegmentSize ?? 536), configuration.localMSS))
+        let localMSS = configuration.localMSS(ipv4: tuple.isIPv4)
+        let mss = UInt16(min(Int(offered.maximumSegmentSize ?? 536), localMSS))
         let scale: UInt8? = listener.options.windowScaling ? offered.windowScale : nil
         let sack = listener.options.selectiveAcknowledgments && offered.sackPermitted
         let clientISN = TCPSequenceNumber(segment.sequenceNumber)
         let isn = cookies.make(tuple: tuple, clientISN: clientISN, mss: mss, windowScale: scale, sackPermitted: sack, now: now)
         var options = TCPOptions()
-        options.maximumSegmentSize = UInt16(min(configuration.localMSS, 65535))
+        options.maximumSegmentSize = UInt16(min(localMSS, 65535))
         if scale != nil { options.windowScale = Self.windowScale(forBuffer: listener.options.receiveBufferSize) }
         options.sackPermitted = sack
         if listener.options.timestamps, let stamp = offered.timestamp {

@@ -11,6 +11,13 @@ extension TCPEndpointTable {
     public func connect(from localAddress: IPv4Address, port: UInt16? = nil, to remote: TCPEndpoint,
                         options: TCPConnectionOptions? = nil,
                         now: TCPInstant) throws(TCPCallError) -> TCPConnectionID {
+        try connect(from: IPv6Address(ipv4Mapped: localAddress), port: port, to: remote, options: options, now: now)
+    }
+
+    /// As above from an address of either family (IPv4 v4-mapped).
+    public func connect(from localAddress: IPv6Address, port: UInt16? = nil, to remote: TCPEndpoint,
+                        options: TCPConnectionOptions? = nil,
+                        now: TCPInstant) throws(TCPCallError) -> TCPConnectionID {
         let options = options ?? configuration.defaultConnectionOptions
         let localPort: UInt16
         var reused: TCPTimeWaitTable.Entry? = nil
@@ -51,12 +58,12 @@ extension TCPEndpointTable {
     /// counter order, so once the whole range sits in TIME-WAIT the candidate
     /// at the counter is the oldest entry: the search stays short instead of
     /// scanning the whole range on every connect.
-    func ephemeralPort(from localAddress: IPv4Address, to remote: TCPEndpoint,
+    func ephemeralPort(from localAddress: IPv6Address, to remote: TCPEndpoint,
                        now: TCPInstant) throws(TCPCallError) -> (UInt16, TCPTimeWaitTable.Entry?) {
         let range = configuration.ephemeralPorts
         let size = UInt32(range.upperBound - range.lowerBound) + 1
         let offset = UInt32(truncatingIfNeeded: portKey.hash(
-            UInt64(localAddress.value) << 32 | UInt64(remote.address.value), UInt64(remote.port)))
+            (localAddress.high, localAddress.low, remote.address.high, remote.address.low, UInt64(remote.port)), 0))
         var reusable: (entry: TCPTimeWaitTable.Entry, attempt: UInt32)? = nil
         for attempt in 0..<size {
             if let found = reusable, attempt - found.attempt > Self.freePortLookahead { break }
@@ -64,8 +71,7 @@ extension TCPEndpointTable {
             let candidate = UInt16(UInt32(range.lowerBound) + (offset &+ ephemeralCounter &+ attempt) % size)
             let tuple = TCPFourTuple(local: TCPEndpoint(address: localAddress, port: candidate), remote: remote)
             if byTuple[tuple] != nil { continue }
-            if listenerByEndpoint[tuple.local] != nil
-                || listenerByEndpoint[TCPEndpoint(address: .any, port: candidate)] != nil { continue }
+            if listenerIndex(for: tuple.local) != nil { continue }
             if let entry = timeWait[tuple] {
                 if reusable == nil && isReusable(entry, now: now) { reusable = (entry, attempt) }
                 continue

@@ -10,14 +10,12 @@ public struct TCPInitialSequenceNumbers: Sendable {
     public init(key: SipHashKey) { self.key = key }
 
     public func initialSequenceNumber(for tuple: TCPFourTuple, now: TCPInstant) -> TCPSequenceNumber {
-        let (a, b) = tuple.hashWords
-        let f = UInt32(truncatingIfNeeded: key.hash(a, b, 1))
+        let f = UInt32(truncatingIfNeeded: key.hash(tuple.hashWords, 1))
         let m = UInt32(truncatingIfNeeded: now.microseconds / 4)
         return TCPSequenceNumber(m &+ f)
     }
 
     public func timestampOffset(for tuple: TCPFourTuple) -> UInt32 {
-        let (a, b) = tuple.hashWords
-        return UInt32(truncatingIfNeeded: key.hash(a, b, 2))
+        return UInt32(truncatingIfNeeded: key.hash(tuple.hashWords, 2))
     }
 }

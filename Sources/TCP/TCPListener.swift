@@ -4,6 +4,8 @@
 struct TCPListener {
     var local: TCPEndpoint
     var options: TCPConnectionOptions
+    /// A :: listener that takes no IPv4 connections (IPV6_V6ONLY).
+    var v6Only = false
     /// Children in SYN-RECEIVED allowed at once; beyond this, SYN cookies.
     var synBacklog: Int
     /// Established children waiting for accept; beyond this, SYNs are dropped.

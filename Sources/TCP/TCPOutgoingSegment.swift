@@ -8,8 +8,8 @@ import Wire
 /// connection is next called.
 public struct TCPOutgoingSegment: Sendable, Hashable {
     public var repr: TCPRepr
-    public var source: IPv4Address
-    public var destination: IPv4Address
+    public var source: IPv6Address
+    public var destination: IPv6Address
     /// Offset of the payload from the head of the send buffer.
     public var payloadOffset: Int
     public var payloadLength: Int
@@ -23,7 +23,7 @@ public struct TCPOutgoingSegment: Sendable, Hashable {
     /// (-1 for control segments such as RSTs and SYN-cookie SYN-ACKs).
     public internal(set) var connectionSlot: Int32 = -1
 
-    public init(repr: TCPRepr, source: IPv4Address, destination: IPv4Address, payloadOffset: Int = 0, payloadLength: Int = 0) {
+    public init(repr: TCPRepr, source: IPv6Address, destination: IPv6Address, payloadOffset: Int = 0, payloadLength: Int = 0) {
         self.repr = repr
         self.source = source
         self.destination = destination

@@ -31,9 +31,9 @@ public struct TCPSYNCookies: Sendable {
     }
 
     private func mac(tuple: TCPFourTuple, clientISN: TCPSequenceNumber, counter: UInt32, fields: UInt32) -> UInt32 {
-        let (a, b) = tuple.hashWords
-        let c = UInt64(clientISN.rawValue) << 32 | UInt64(counter & 0x1f) << 8 | UInt64(fields)
-        return UInt32(truncatingIfNeeded: key.hash(a, b ^ 0x5359_4e43_4f4f_4b00, c)) & 0x7ffff
+        // Bit 31 keeps the cookie's domain apart from the ISN's (extra 1 and 2).
+        let c = UInt64(clientISN.rawValue) << 32 | 1 << 31 | UInt64(counter & 0x1f) << 8 | UInt64(fields)
+        return UInt32(truncatingIfNeeded: key.hash(tuple.hashWords, c)) & 0x7ffff
     }
 
     /// The ISN for our SYN-ACK.

@@ -15,6 +15,8 @@ import Wire
 final class TwoCores {
     static let addressA = IPv4Address(10, 0, 0, 1)
     static let addressB = IPv4Address(10, 0, 0, 2)
+    static let address6A = IPv6Address(0xfd20, 0, 0, 0, 0, 0, 0, 1)
+    static let address6B = IPv6Address(0xfd20, 0, 0, 0, 0, 0, 0, 2)
     let pool: PacketPool
     /// The loopback pair: A's port first, B's second.
     let ports: StartedPorts
@@ -24,16 +26,21 @@ final class TwoCores {
 
     init(configuration: SocketCoreConfiguration = TwoCores.testConfiguration, group: SocketGroup = SocketGroup(),
          tcp: TCPConfiguration = TCPConfiguration(), limits: StackLimits = StackLimits(), poolSize: Int = 2048,
-         gatewayA: IPv4Address? = nil) throws {
+         gatewayA: IPv4Address? = nil, ipv6: Bool = false) throws {
         ports = try PortBringUp.startLoopbackPair(
             ringSize: 1024, pool: PoolRequest(name: "sockets-test", capacity: poolSize, cacheSize: 0, policy: .anonymous))
         pool = ports.pool
         let stackA = NetStack(pool: pool, limits: limits, tcpConfiguration: tcp)
         let stackB = NetStack(pool: pool, limits: limits, tcpConfiguration: tcp)
+        // With `ipv6`: fd20::1/64 on A, fd20::2/64 on B (DAD in 50 ms; wait with `waitForIPv6`).
+        func v6(_ address: IPv6Address) -> IPv6Configuration? {
+            ipv6 ? IPv6Configuration(addresses: [IPv6Network(address: address, prefixLength: 64)!], retransmitMilliseconds: 50) : nil
+        }
         try ports.attach(0, to: stackA, InterfaceConfiguration(
-            address: IPv4Network(address: Self.addressA, prefixLength: 24)!, gateway: gatewayA, announceOnStart: false))
+            address: IPv4Network(address: Self.addressA, prefixLength: 24)!, gateway: gatewayA, announceOnStart: false,
+            ipv6: v6(Self.address6A)))
         try ports.attach(1, to: stackB, InterfaceConfiguration(
-            address: IPv4Network(address: Self.addressB, prefixLength: 24)!, announceOnStart: false))
+            address: IPv4Network(address: Self.addressB, prefixLength: 24)!, announceOnStart: false, ipv6: v6(Self.address6B)))
         stackA.start()
         stackB.start()
         self.group = group

@@ -92,7 +92,7 @@ typealias Seq = TCPSequenceNumber
         #expect(!taken)
         let wrongAddress = [UInt8]().withUnsafeBytes {
             s.connection.handle(segment: s.segment(seq: ScriptedConnection.remoteSeq + 1, flags: .rst), payload: $0,
-                                source: IPv4Address(1, 1, 1, 1), destination: ScriptedConnection.local.address, now: s.now)
+                                source: IPv6Address(ipv4Mapped: IPv4Address(1, 1, 1, 1)), destination: ScriptedConnection.local.address, now: s.now)
         }
         #expect(!wrongAddress)
         #expect(s.state == .established)

@@ -94,7 +94,7 @@ extension TCPConnection {
             var bytes = [UInt8](repeating: 0, count: segment.payloadLength)
             bytes.withUnsafeMutableBytes { copyPayload(of: segment, to: $0.baseAddress!) }
             // A TSO segment reaches the wire as the device cuts it.
-            out += WireSegment(repr: segment.repr, payload: bytes, source: segment.source, destination: segment.destination)
+            out += WireSegment(repr: segment.repr, payload: bytes, source: segment.source.ipv4Mapped!, destination: segment.destination.ipv4Mapped!)
                 .cutLikeDevice(segmentSize: segment.needsSegmentation ? segment.segmentSize : 0)
             if out.count > 10_000 { break }
         }

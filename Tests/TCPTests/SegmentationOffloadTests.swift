@@ -72,7 +72,7 @@ import Wire
         #expect(segment.payloadLength == 4000)
         #expect(segment.repr.flags.contains(.fin))
         let wire = WireSegment(repr: segment.repr, payload: [UInt8](repeating: 3, count: 4000),
-                               source: segment.source, destination: segment.destination)
+                               source: segment.source.ipv4Mapped!, destination: segment.destination.ipv4Mapped!)
         let pieces = wire.cutLikeDevice(segmentSize: segment.segmentSize)
         #expect(pieces.map(\.payload.count) == [1460, 1460, 1080])
         #expect(pieces.map { $0.repr.flags.contains(.fin) } == [false, false, true])

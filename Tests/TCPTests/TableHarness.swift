@@ -26,7 +26,7 @@ final class TablePair {
         while let segment = table.nextSegment(now: now) {
             var bytes = [UInt8](repeating: 0, count: segment.payloadLength)
             bytes.withUnsafeMutableBytes { table.copyPayload(of: segment, to: $0.baseAddress!) }
-            out.append(WireSegment(repr: segment.repr, payload: bytes, source: segment.source, destination: segment.destination))
+            out.append(WireSegment(repr: segment.repr, payload: bytes, source: segment.source.ipv4Mapped!, destination: segment.destination.ipv4Mapped!))
         }
         return out
     }

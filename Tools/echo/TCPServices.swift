@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Sockets
+import Wire
 import SystemPackage
 
 /// TCP echo and discard through the socket layer, non-blocking: each poll
@@ -23,15 +24,21 @@ final class TCPServices {
     private(set) var bytesDiscarded: UInt64 = 0
     static let bufferSize = 64 * 1024
 
-    init(core: SocketCore, echoPorts: [UInt16], discardPorts: [UInt16]) throws(SocketError) {
+    /// `dualStack`: AF_INET6 listeners on [::]:port, which take IPv4
+    /// clients as v4-mapped peers too (RFC 3493 §3.7).
+    init(core: SocketCore, echoPorts: [UInt16], discardPorts: [UInt16], dualStack: Bool = false) throws(SocketError) {
         self.core = core
         for (ports, echo) in [(echoPorts, true), (discardPorts, false)] {
             for port in ports {
-                let listener = try Socket(.stream, on: core, nonBlocking: true)
+                let listener = try Socket(.stream, family: dualStack ? .inet6 : .inet, on: core, nonBlocking: true)
                 try listener.setOption(level: SOL_SOCKET, name: SO_REUSEADDR, 1)
                 // Every core listens on the port (--cores N).
                 try listener.setOption(level: SOL_SOCKET, name: SO_REUSEPORT, 1)
-                try listener.bind(port: port)
+                if dualStack {
+                    try listener.bind(IPv6SocketAddress(.unspecified, port))
+                } else {
+                    try listener.bind(port: port)
+                }
                 try listener.listen(backlog: 1024)
                 listeners.append((listener, echo))
             }

@@ -38,8 +38,8 @@ struct SegmentQueue {
         while count < capacity, let segment = table.nextSegment(now: now) {
             table.copyPayload(of: segment, to: slab + count * slotSize)
             headers.append(segment.repr)
-            sources.append(segment.source)
-            destinations.append(segment.destination)
+            sources.append(segment.source.ipv4Mapped!)
+            destinations.append(segment.destination.ipv4Mapped!)
             lengths.append(segment.payloadLength)
         }
     }

@@ -79,6 +79,56 @@ if [ "$client" -ne 0 ] || [ "$server_status" -ne 0 ] || grep -q "thread [01]: 0 
 fi
 echo "52-preload: two application threads each served connections on their own core; a third thread got EPERM"
 
+# An unmodified AF_INET6 server (issue 20): its dual-stack [::]:7303 socket is
+# the data plane's; an IPv6 and an IPv4 client each get their bytes back, and
+# accept gives the IPv4 one as ::ffff:10.120.52.1.
+cc -Wall -Wextra -Werror -O2 -o "$work/ipv6-echo" Tools/preload/ipv6-echo.c || exit 1
+ns="v6pre-$$-$RANDOM"
+ip netns add "$ns" && ip netns exec "$ns" ip link set lo up
+ip netns exec "$ns" timeout 60 env LD_PRELOAD="$preload" DP_ARGS="--tap v6pre0 --ip 10.120.52.2/24 --ip fd20:52::2/64" \
+  "$work/ipv6-echo" 7303 2 >"$work/ipv6.log" 2>&1 &
+server=$!
+for _ in $(seq 200); do
+  ip netns exec "$ns" ip link show v6pre0 >/dev/null 2>&1 && grep -q "listening" "$work/ipv6.log" && break
+  sleep 0.1
+done
+ip netns exec "$ns" sysctl -qw net.ipv6.conf.v6pre0.accept_dad=0
+ip netns exec "$ns" ip addr add 10.120.52.1/24 dev v6pre0
+ip netns exec "$ns" ip addr add fd20:52::1/64 dev v6pre0 nodad
+ip netns exec "$ns" ip link set v6pre0 up
+ip netns exec "$ns" timeout 40 /usr/bin/python3 - <<'PY'
+import socket, time
+for host in ("fd20:52::2", "10.120.52.2"):
+    for attempt in range(20):  # our addresses answer once DAD (1 s) is over
+        try:
+            s = socket.create_connection((host, 7303), timeout=3)
+            break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        raise SystemExit(f"52-preload: no connection to {host}")
+    data = bytes(range(256)) * 1024
+    s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+    back = bytearray()
+    while chunk := s.recv(65536):
+        back += chunk
+    assert back == data, (host, len(back))
+    s.close()
+PY
+client=$?
+wait "$server"
+server_status=$?
+server=""
+ip netns delete "$ns"
+ns=""
+cat "$work/ipv6.log"
+if [ "$client" -ne 0 ] || [ "$server_status" -ne 0 ] || ! grep -q "peer fd20:52::1 port" "$work/ipv6.log" \
+   || ! grep -q "peer ::ffff:10.120.52.1 port" "$work/ipv6.log"; then
+  echo "52-preload: the AF_INET6 server under LD_PRELOAD failed (client $client, server $server_status)"; exit 1
+fi
+echo "52-preload: an unmodified AF_INET6 dual-stack server served an IPv6 and an IPv4 client on the data plane (the kernel of the namespace has no fd20:52::2: the data plane answered)"
+
 # 3. redis-server and nginx in the lab guest.
 ./Tools/bootstrap.sh >/dev/null
 for binary in /usr/bin/redis-server /usr/sbin/nginx; do

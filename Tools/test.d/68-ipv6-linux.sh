@@ -27,8 +27,8 @@ cleanup() {
 trap cleanup EXIT
 ip netns add "$ns"
 ip netns exec "$ns" ip link set lo up
-ip netns exec "$ns" timeout 90 "$bin/dp-echo" --tap "$tap" --mac "$mac" --ip 10.120.0.2/24 --ip fd20::2/64 \
-  --udp-echo 7 --seconds 80 --stats-json "$work/stats.json" >"$work/server.log" 2>&1 &
+ip netns exec "$ns" timeout 160 "$bin/dp-echo" --tap "$tap" --mac "$mac" --ip 10.120.0.2/24 --ip fd20::2/64 \
+  --udp-echo 7 --tcp-echo 7 --seconds 150 --stats-json "$work/stats.json" >"$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do
   ip netns exec "$ns" ip link show "$tap" >/dev/null 2>&1 && grep -q "udp echo" "$work/server.log" && break
@@ -78,6 +78,25 @@ try:
 except ConnectionRefusedError:
     print("ipv6-linux: closed UDP port refused (ICMPv6 port unreachable)")
 PY
+# TCP over IPv6: 1,000 concurrent connections echoed byte-exact, and the
+# dual-stack listener ([::]:7, AF_INET6) taking an IPv4 and an IPv6 client.
+ip netns exec "$ns" ip addr add 10.120.0.1/24 dev "$tap"
+ip netns exec "$ns" timeout 90 python3 Tools/test.d/tcp_linux_peer.py concurrent --to "[fd20::2]:7" --count 1000 --size 4096 --seconds 80
+ip netns exec "$ns" timeout 30 python3 - <<'PY'
+import socket
+for family, host in ((socket.AF_INET, "10.120.0.2"), (socket.AF_INET6, "fd20::2")):
+    s = socket.create_connection((host, 7), timeout=10)
+    assert s.family == family, s
+    data = bytes(range(256)) * 512
+    s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+    back = bytearray()
+    while chunk := s.recv(65536):
+        back += chunk
+    assert back == data, (host, len(back))
+    s.close()
+print("ipv6-linux: dual-stack TCP listener echoed an IPv4 and an IPv6 client (128 KiB each)")
+PY
 # NDP both ways: Linux holds our MAC for fd20::2 ...
 ip netns exec "$ns" ip -6 neigh show fd20::2 dev "$tap" | grep -q "lladdr $mac" \
   || { echo "ipv6-linux: Linux has no neighbour entry for fd20::2"; ip netns exec "$ns" ip -6 neigh; exit 1; }
@@ -98,6 +117,7 @@ need("icmpv6.echoReplies", 3 + 3 + 2 + 2 + 3 + 1)
 need("ipv6.reassembled", 4)            # 2 x 4000 + 2 x 20000 bytes arrived in fragments
 need("ipv6.fragmentsSent", 2 * 3 + 2 * 14)
 need("udp.delivered", 18)
+need("tcp.received", 1000 * 3)
 need("icmp.errorsSent")                # the port unreachable
 need("ndp.solicitationsReceived")
 need("ndp.advertisementsSent")
@@ -114,4 +134,7 @@ need("drop.reassembly.badFragment")
 assert c.get("drop.ipv6.duplicateAddress", 0) == 0, c
 print("ipv6-linux: counters ok:", {k: v for k, v in sorted(c.items()) if "6" in k or "ndp" in k or "reassembly" in k})
 PY
+# TCP transfers over IPv6 clean and through the impairment relay (sha256
+# equal), 4 MiB each way here; Tools/demo/ipv6-tcp-transfer.sh does 100 MiB.
+bash Tools/test.d/ipv6_tcp_transfer.sh $((4 << 20))
 echo "ipv6-linux: ok"

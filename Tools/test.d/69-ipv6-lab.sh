@@ -18,7 +18,7 @@ for attempt in 1 2; do
   .build/debug/dp-lab run --nic e1000 --nic virtio --access vfio --product dp-echo --timeout 900 \
     --peer-ip 10.120.0.1/24 --peer-ip 10.120.1.1/24 \
     --peer "/usr/bin/python3 -u $PWD/Tools/test.d/ipv6_lab_peer.py tap0 tap1" \
-    -- "dp-echo --pci 0000:00:10.0 --ip 10.120.0.2/24 --ip fd20:0::2/64 --pci 0000:00:11.0 --ip 10.120.1.2/24 --ip fd20:1::2/64 --udp-echo 7 --stop-port 9999 --seconds 600" \
+    -- "dp-echo --pci 0000:00:10.0 --ip 10.120.0.2/24 --ip fd20:0::2/64 --pci 0000:00:11.0 --ip 10.120.1.2/24 --ip fd20:1::2/64 --udp-echo 7 --tcp-echo 7 --stop-port 9999 --seconds 600" \
     >"$log" 2>&1
   status=$?
   set -e
@@ -27,4 +27,4 @@ for attempt in 1 2; do
 done
 grep -E "IPV6LAB|dp-echo:|dp-lab:" "$log" | sed 's/^/  /'
 grep -q "IPV6LAB peer pass" "$log" || { echo "69-ipv6-lab: the peer failed or did not finish (dp-lab exit $status)"; exit 1; }
-echo "69-ipv6-lab: ping -6 and UDP over IPv6 on the e1000 and the virtio NIC"
+echo "69-ipv6-lab: ping -6, UDP and a TCP transfer over IPv6 on the e1000 and the virtio NIC"

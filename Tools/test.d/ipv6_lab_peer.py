@@ -2,11 +2,14 @@
 """The peer of suite 69 in dp-lab's namespace: gives each tap an IPv6
 address (fd20:N::1/64), then pings dp-echo in the guest (fd20:N::2) with
 ping -6 (56 and 4000 bytes: fragments both ways) and echoes UDP datagrams of
-1..8000 bytes over IPv6 on every NIC. Prints "IPV6LAB peer pass" at the end,
+1..8000 bytes over IPv6 and sends 2 MiB through dp-echo's TCP echo over
+IPv6 (sha256 equal) on every NIC. Prints "IPV6LAB peer pass" at the end,
 then sends "stop" over IPv6 to dp-echo's stop port 9999.
 Usage: ipv6_lab_peer.py TAP..."""
+import hashlib
 import socket
 import subprocess
+import threading
 import sys
 import time
 
@@ -19,6 +22,29 @@ for index, tap in enumerate(taps):
 def ping(address, size, count=3):
     return subprocess.run(["ping", "-6", "-q", "-c", str(count), "-W", "5", "-s", str(size), address],
                           capture_output=True, text=True)
+
+
+def tcp_echo(address, size=2 << 20):
+    """2 MiB each way through the TCP echo on port 7; sha256 of both sides."""
+    data = bytes((i * 7 + (i >> 11)) & 0xFF for i in range(size))
+    try:
+        s = socket.create_connection((address, 7), timeout=30)
+    except OSError as error:
+        return False, f"connect: {error}"
+    started = time.time()
+    sender = threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR)))
+    sender.start()
+    digest, received = hashlib.sha256(), 0
+    try:
+        while chunk := s.recv(65536):
+            digest.update(chunk)
+            received += len(chunk)
+    except OSError as error:
+        return False, f"after {received} bytes: {error}"
+    sender.join()
+    s.close()
+    same = digest.hexdigest() == hashlib.sha256(data).hexdigest()
+    return same and received == size, f"{received} bytes in {time.time() - started:.1f} s, sha256 {'equal' if same else 'differs'}"
 
 
 failed = False
@@ -47,6 +73,9 @@ for index, tap in enumerate(taps):
             break
         print(f"IPV6LAB {tap} udp echo {n} bytes: {'pass' if ok else 'fail'}", flush=True)
         failed |= not ok
+    ok, detail = tcp_echo(address)
+    print(f"IPV6LAB {tap} tcp echo over IPv6 2 MiB: {'pass' if ok else 'fail'} {detail}", flush=True)
+    failed |= not ok
     out = subprocess.run(["ip", "-6", "neigh", "show", address, "dev", tap], capture_output=True, text=True).stdout.strip()
     print(f"IPV6LAB {tap} neighbour {out}", flush=True)
 print("IPV6LAB peer " + ("fail" if failed else "pass"), flush=True)

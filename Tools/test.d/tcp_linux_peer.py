@@ -19,8 +19,13 @@ import time
 
 
 def endpoint(text):
+    """HOST:PORT or [IPV6]:PORT."""
     host, port = text.rsplit(":", 1)
-    return host, int(port)
+    return host.strip("[]"), int(port)
+
+
+def family(target):
+    return socket.AF_INET6 if ":" in target[0] else socket.AF_INET
 
 
 def fail(message):
@@ -178,7 +183,7 @@ def concurrent(args):
     state = {}
     start = time.monotonic()
     for i in range(args.count):
-        s = socket.socket()
+        s = socket.socket(family(target))
         s.setblocking(False)
         s.connect_ex(target)
         payload = hashlib.sha256(i.to_bytes(4, "big")).digest() * (args.size // 32) + bytes(args.size % 32)
