@@ -9,7 +9,12 @@ extension NetStack {
     @discardableResult
     public func interfaceRemoved(_ index: Int) -> Int {
         guard interfaces.indices.contains(index) else { return 0 }
-        let failed = tcp.failConnections(from: interfaces[index].address)
+        let interface = interfaces[index]
+        let failed = tcp.failConnections { address in
+            if let v4 = address.ipv4Mapped { return v4 == interface.address }
+            guard let v6 = interface.ipv6 else { return false }
+            return v6.index(of: address) != nil || v6.linkLocal == address
+        }
         runTCP()
         return failed
     }

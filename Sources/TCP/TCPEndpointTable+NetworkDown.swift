@@ -7,11 +7,12 @@ extension TCPEndpointTable {
     /// instead retransmit into the void for up to ~15 minutes before
     /// ETIMEDOUT; a removed port of a data plane never comes back, so
     /// waiting serves no one. Listeners stay (a socket bound to the
-    /// wildcard may still serve other ports). Returns how many failed.
+    /// wildcard may still serve other ports). `isGone` says which local
+    /// addresses (IPv4 ones v4-mapped) were the device's. Returns how many failed.
     @discardableResult
-    public func failConnections(from address: IPv4Address) -> Int {
+    public func failConnections(from isGone: (IPv6Address) -> Bool) -> Int {
         var failed = 0
-        for (tuple, slot) in byTuple where tuple.local.address == address {
+        for (tuple, slot) in byTuple where isGone(tuple.local.address) {
             guard let connection = slots[Int(slot)], connection.state != .closed else { continue }
             connection.enterClosed(error: .networkDown)
             markDirty(slot)
