@@ -186,6 +186,7 @@ else
   step "guest: interrupt idle vs polling (e1000 and virtio-net, vfio and uio)" ./Tools/demo/idle.sh "$results" 10
   step "host: 1,000,000 TCP connections held and echoed, ours vs a Linux epoll server" \
     env CONN_SCALE_JSON="$results/conn-scale.json" timeout 900 bash Tools/demo/conn-scale.sh 1000000 30
+  step "host: TCP over IPv6 against Linux, 100 MiB each way, clean and impaired" bash Tools/demo/ipv6-tcp-transfer.sh
   step "robustness: whole-stack fuzzing, ${DEMO_FUZZ_SECONDS:-120} s per target" \
     env FUZZ_JSON="$results/fuzz-stack.json" ./Tools/fuzz-stack.sh "${DEMO_FUZZ_SECONDS:-120}"
   step "robustness: soak, ${DEMO_SOAK_SECONDS:-300} s of mixed traffic through loss and reordering" \
