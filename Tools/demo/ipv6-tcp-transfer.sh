@@ -4,4 +4,4 @@
 # same script with 4 MiB). About 2-4 minutes on a debug build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-exec bash Tools/test.d/ipv6_tcp_transfer.sh $((100 * 1024 * 1024))
+exec bash Tools/test.d/tcp_linux_transfer.sh 6 $((100 * 1024 * 1024))

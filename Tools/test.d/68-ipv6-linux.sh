@@ -136,5 +136,5 @@ print("ipv6-linux: counters ok:", {k: v for k, v in sorted(c.items()) if "6" in 
 PY
 # TCP transfers over IPv6 clean and through the impairment relay (sha256
 # equal), 4 MiB each way here; Tools/demo/ipv6-tcp-transfer.sh does 100 MiB.
-bash Tools/test.d/ipv6_tcp_transfer.sh $((4 << 20))
+bash Tools/test.d/tcp_linux_transfer.sh 6 $((4 << 20))
 echo "ipv6-linux: ok"

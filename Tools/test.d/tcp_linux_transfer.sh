@@ -1,24 +1,43 @@
 #!/usr/bin/env bash
-# TCP over IPv6 against the Linux kernel through the impairment relay
-# (issue 20), the 56 layout with IPv6 on: SIZE bytes (argument 1, default
-# 100 MiB) each way through dp-echo's TCP echo on fd20:56::2, clean and
-# through dp-impair (loss, reordering, duplication), sha256 equal. Called
-# by suite 68 with a small size (CI time) and by Tools/demo/ipv6-tcp-transfer.sh
-# with 100 MiB. Runs: DP_TRANSFER_RUNS (clean impaired).
-#   netns P (Linux)  p0 fd20:56::1/64 -- veth -- r0  netns R: dp-impair r0 <-> tap v6t0, dp-echo on v6t0
+# TCP between the Linux kernel and ours (dp-echo's echo port) through the
+# impairment relay: SIZE bytes each way, clean and impaired, with the sha256
+# of what was sent and what came back compared. This kernel has no netem, so
+# dp-impair relays the frames between the two sides and impairs them as
+# they pass.
+#
+#   netns P (Linux peer)          netns R (relay, no addresses)
+#   p0 PEER  <== veth ==> r0 <-- dp-impair --> tap <-> dp-echo OURS
+#
+# Usage: tcp_linux_transfer.sh 4|6 [SIZE]   (SIZE defaults to 100 MiB)
+#   4: over IPv4 (10.81.0.0/24; IPv6 off in both namespaces): suite 56.
+#   6: over IPv6 (fd20:56::/64; dp-echo also has 10.120.56.2/24): suite 68
+#      with a small size, Tools/demo/ipv6-tcp-transfer.sh with 100 MiB.
+# Runs: clean (the relay copies every frame unchanged), then impaired in
+# both directions: loss 4%, reordering 22% (held 3 ms while later frames
+# pass), duplication 1%. Namespaces and processes are removed at the end,
+# also on failure. Environment: DP_TRANSFER_RUNS="clean impaired" picks runs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-if [ "$(id -u)" != 0 ]; then echo "ipv6-tcp-transfer: needs root for network namespaces; skipped"; exit 0; fi
+family=${1:?usage: tcp_linux_transfer.sh 4|6 [SIZE]}
+size=${2:-$((100 * 1024 * 1024))}
+case "$family" in
+  4) suite=tcp-linux-transfer prefix=dpt host=10.81.0.2 seed=56
+     peer_addresses=(10.81.0.1/24) our_addresses=(--ip 10.81.0.2/24) mac=02:00:0a:51:00:02 ;;
+  6) suite=ipv6-tcp-transfer prefix=v6t host=fd20:56::2 seed=68
+     peer_addresses=(10.120.56.1/24 fd20:56::1/64) our_addresses=(--ip 10.120.56.2/24 --ip fd20:56::2/64)
+     mac=02:00:0a:78:38:02 ;;
+  *) echo "usage: tcp_linux_transfer.sh 4|6 [SIZE]"; exit 2 ;;
+esac
+if [ "$(id -u)" != 0 ]; then echo "$suite: needs root for network namespaces; skipped"; exit 0; fi
 swift build --product dp-echo >/dev/null
 swift build --product dp-impair >/dev/null
 bin=$(swift build --show-bin-path)
 python=/usr/bin/python3
 work=$(mktemp -d)
 tag="$$-$RANDOM"
-nsP="v6t-p-$tag"
-nsR="v6t-r-$tag"
-tap=v6t0
-size=${1:-$((100 * 1024 * 1024))}
+nsP="$prefix-p-$tag"
+nsR="$prefix-r-$tag"
+tap=${prefix}0
 server=""
 relay=""
 
@@ -38,19 +57,25 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The topology. IPv6 off before any interface exists, so nothing but the
-# test's own frames (and ARP) crosses the relay.
+# The topology. Over IPv4, IPv6 is off before any interface exists, so
+# nothing but the test's own frames (and ARP) crosses the relay; over IPv6
+# it is on without DAD, and off on the relay's port (no router
+# solicitations or link-local chatter from it).
 for ns in "$nsP" "$nsR"; do
   ip netns add "$ns"
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 \
-    net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
+  if [ "$family" = 4 ]; then
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  else
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 \
+      net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
+  fi
   ip -n "$ns" link set lo up
 done
 ip -n "$nsP" link add p0 type veth peer name r0 netns "$nsR"
-ip -n "$nsP" addr add 10.120.56.1/24 dev p0
-ip -n "$nsP" addr add fd20:56::1/64 dev p0 nodad
-# No router solicitations or link-local chatter from the relay's port.
-ip netns exec "$nsR" sysctl -qw net.ipv6.conf.r0.disable_ipv6=1 2>/dev/null || true
+for address in "${peer_addresses[@]}"; do
+  case "$address" in *:*) ip -n "$nsP" addr add "$address" dev p0 nodad ;; *) ip -n "$nsP" addr add "$address" dev p0 ;; esac
+done
+[ "$family" = 4 ] || ip netns exec "$nsR" sysctl -qw net.ipv6.conf.r0.disable_ipv6=1 2>/dev/null || true
 # AF_PACKET copies frames with the sender's offload shortcuts (partial
 # checksums, 64 KB GSO frames): turn them off on both ends.
 ip netns exec "$nsP" ethtool -K p0 tx off tso off gso off gro off >/dev/null
@@ -60,7 +85,7 @@ ip -n "$nsR" link set r0 promisc on up
 
 wait_for_line() {  # file, text, what: up to 10 s
   for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  echo "ipv6-tcp-transfer: $3 did not start:"; cat "$1"; return 1
+  echo "$suite: $3 did not start:"; cat "$1"; return 1
 }
 
 # One run: dp-echo and the relay started fresh (their counters are this
@@ -71,35 +96,35 @@ run_transfer() {  # name, time limit in seconds, relay options...
   # A fixed MAC and a flushed neighbour cache: each run's dp-echo is a new
   # station, and Linux would otherwise keep sending to the last one's address.
   ip -n "$nsP" neigh flush dev p0
-  ip -n "$nsP" -6 neigh flush dev p0
-  ip netns exec "$nsR" "$bin/dp-echo" --tap "$tap" --ip 10.120.56.2/24 --ip fd20:56::2/64 --mac 02:00:0a:78:38:02 --tcp-echo 7 \
+  [ "$family" = 4 ] || ip -n "$nsP" -6 neigh flush dev p0
+  ip netns exec "$nsR" "$bin/dp-echo" --tap "$tap" "${our_addresses[@]}" --mac "$mac" --tcp-echo 7 \
     --seconds $((limit + 60)) --stats-json "$work/echo-$name.json" >"$work/echo-$name.log" 2>&1 &
   server=$!
   wait_for_line "$work/echo-$name.log" "tcp echo" "dp-echo"
   ip -n "$nsR" link set "$tap" promisc on
-  ip netns exec "$nsR" "$bin/dp-impair" --a "$tap" --b r0 "$@" --seed 68 \
+  ip netns exec "$nsR" "$bin/dp-impair" --a "$tap" --b r0 "$@" --seed "$seed" \
     --seconds $((limit + 60)) --stats-json "$work/relay-$name.json" >"$work/relay-$name.log" 2>&1 &
   relay=$!
   wait_for_line "$work/relay-$name.log" "dp-impair:" "dp-impair"
   cat "$work/relay-$name.log"
   local status=0
-  ip netns exec "$nsP" timeout "$limit" "$python" - "$size" "$work/client-$name.json" <<'PY' || status=$?
+  ip netns exec "$nsP" timeout "$limit" "$python" - "$size" "$work/client-$name.json" "$host" <<'PY' || status=$?
 import hashlib, json, random, socket, sys, threading, time
-size, result_path = int(sys.argv[1]), sys.argv[2]
+size, result_path, host = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 data = random.Random(56).randbytes(size)  # pseudo-random, the same every run
 sent_hash = hashlib.sha256(data).hexdigest()
 start = time.monotonic()
 s = None
 for attempt in range(20):  # ARP or the SYN may be lost under impairment; the stack may still be starting
     try:
-        s = socket.create_connection(("fd20:56::2", 7), timeout=5)
-        assert s.family == socket.AF_INET6
+        s = socket.create_connection((host, 7), timeout=5)
+        assert s.family == (socket.AF_INET6 if ":" in host else socket.AF_INET)
         break
     except OSError as error:
         print(f"client: connect attempt {attempt + 1}: {error}", flush=True)
         time.sleep(0.5)
 if s is None:
-    sys.exit("client: no connection to [fd20:56::2]:7")
+    sys.exit(f"client: no connection to {host} port 7")
 s.settimeout(60)  # a stalled transfer fails instead of hanging
 failures = []
 def send_all():
@@ -141,9 +166,9 @@ PY
   stop_process "$server"
   server=""
   if [ "$status" != 0 ]; then
-    [ "$status" = 124 ] && echo "ipv6-tcp-transfer: $name: no result within $limit s"
+    [ "$status" = 124 ] && echo "$suite: $name: no result within $limit s"
     cat "$work/echo-$name.log" "$work/relay-$name.log"
-    echo "ipv6-tcp-transfer: $name failed"
+    echo "$suite: $name failed"
     return 1
   fi
   cat "$work/relay-$name.log" | tail -n 2
@@ -157,7 +182,7 @@ a_to_b, b_to_a = relay["aToB"], relay["bToA"]  # a = the tap (dp-echo's side), b
 for direction in (a_to_b, b_to_a):
     unintended = sum(direction[k] for k in ("oversized", "queueOverflow", "sendErrors", "kernelDrops"))
     if unintended:
-        print(f"ipv6-tcp-transfer: {name}: the relay lost {unintended} frames it was not asked to lose: {direction}")
+        print(f"transfer {name}: the relay lost {unintended} frames it was not asked to lose: {direction}")
 seconds = client["seconds"]
 print(f"transfer {name}: {size} bytes each way, sha256 {client['sentSHA256']} sent == received, "
       f"{seconds:.1f} s, {size / 1e6 / seconds:.1f} MB/s, "
@@ -178,7 +203,7 @@ for run in $runs; do
   case "$run" in
     clean) run_transfer clean 60 ;;
     impaired) run_transfer impaired 150 --loss 0.04 --reorder 0.22 --reorder-delay-ms 3 --duplicate 0.01 ;;
-    *) echo "ipv6-tcp-transfer: unknown run '$run' (clean, impaired)"; exit 2 ;;
+    *) echo "$suite: unknown run '$run' (clean, impaired)"; exit 2 ;;
   esac
 done
-echo "ipv6-tcp-transfer: ok"
+echo "$suite: ok"
