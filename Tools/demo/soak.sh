@@ -86,7 +86,7 @@ sample() {  # phase, seconds since start
   echo "{\"phase\": \"$1\", \"t\": $2, \"rssKiB\": ${rss:--1}, \"pools\": ${pools:-null}}" >> "$samples"
 }
 sample before 0
-ip netns exec "$nsP" timeout $((duration + 90)) python3 Tools/demo/soak-peer.py 10.121.1.2 "$duration" "$work/peer.json" \
+ip netns exec "$nsP" timeout $((duration + 90)) /usr/bin/python3 Tools/demo/soak-peer.py 10.121.1.2 "$duration" "$work/peer.json" \
   >"$work/peer.log" 2>&1 &
 peer=$!
 
@@ -105,6 +105,6 @@ kill -0 "$echo_pid" 2>/dev/null || alive=0
 stop_process "$relay"; relay=""
 stop_process "$server"; server=""
 cat "$work/peer.log"
-python3 Tools/demo/soak-report.py --samples "$samples" --peer "$work/peer.json" --peer-status "$peer_status" \
+/usr/bin/python3 Tools/demo/soak-report.py --samples "$samples" --peer "$work/peer.json" --peer-status "$peer_status" \
   --echo-alive "$alive" --echo-log "$work/echo.log" --duration "$duration" \
   --out "$results/soak-$duration.json"
