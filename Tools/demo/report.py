@@ -19,8 +19,10 @@ for path in sorted(glob.glob(os.path.join(directory, "*.json"))):
     if not isinstance(data, dict):
         continue  # not a figures file (a tool's own record)
     stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(os.path.getmtime(path)))
-    if "figures" in data:
+    if isinstance(data.get("figures"), list):  # the soak's "figures" is its own record (a dict), not rows
         for f in data["figures"]:
+            if not isinstance(f, dict) or "name" not in f:
+                continue
             rows.append((data.get("suite", os.path.basename(path)), f["name"], f.get("ours"), f.get("peer"), f.get("ratio"),
                          f.get("unit", ""), f.get("better", "higher"), f.get("peerName", ""),
                          f.get("mallocsPerOperation"), stamp))
