@@ -58,6 +58,13 @@ struct LabGuestSession {
             if !initStarted { hiddenLines.suffix(30).forEach(log) }
             return true
         }
+        if result.bootSeconds == nil, now - start > options.effectiveBootLimit {
+            result.bootStalled = true
+            progress.clear()
+            log("dp-lab: the guest was not ready \(format(options.effectiveBootLimit)) s after QEMU started: its boot stalled")
+            hiddenLines.suffix(10).forEach(log)
+            return true
+        }
         if result.bootSeconds == nil { progress.update(now - start, initStarted: initStarted) }
         // After the status, give the guest a moment to power off.
         if let exitSeen, now - exitSeen > 5 { return true }

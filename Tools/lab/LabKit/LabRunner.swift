@@ -11,6 +11,14 @@ public struct LabRunOptions: Sendable {
     public var peers: [String] = []
     /// Wall-clock bound of the whole run, boot included.
     public var timeout: Double = 120
+    /// A guest not ready this long after QEMU started has stalled in its
+    /// boot (TCG on a loaded host: a soft lockup in the kernel's crypto
+    /// self-tests was seen); it is stopped and booted once more if the
+    /// timeout leaves room. Nil: a third of the timeout, 60-240 s (a quiet
+    /// boot takes 12-20 s, a loaded one up to about a minute).
+    public var bootLimit: Double?
+
+    var effectiveBootLimit: Double { bootLimit ?? min(240, max(60, timeout / 3)) }
     public var command: [String]
     public var memoryMiB: Int = 2048
     public var cpus: Int = 2
@@ -34,6 +42,10 @@ public struct LabRunResult: Sendable {
     public var totalSeconds: Double
     public var timedOut = false
     public var interrupted = false
+    /// The guest was not ready within the boot limit (on every attempt).
+    public var bootStalled = false
+    /// Boots tried: 2 when the first stalled and was retried.
+    public var boots = 1
     /// Guest lines from /init on (markers removed).
     public var guestLines: [String] = []
 
@@ -42,7 +54,7 @@ public struct LabRunResult: Sendable {
     public var exitCode: Int32 {
         if let status { return status }
         if interrupted { return 130 }
-        return timedOut ? 124 : 125
+        return timedOut || bootStalled ? 124 : 125
     }
 }
 
@@ -81,13 +93,33 @@ public enum LabRunner {
         let namespace = try LabNamespace(nics: options.nics)
         defer { namespace.destroy() }
         let start = MonotonicClock.now
+        var result = try boot(options, configuration, in: namespace, log: log, onLine: onLine)
+        let elapsed = MonotonicClock.now - start
+        // One more boot after a stall, within what is left of the timeout.
+        if result.bootStalled, options.timeout - elapsed > options.effectiveBootLimit + 30 {
+            log("dp-lab: booting once more")
+            var retry = options
+            retry.timeout = options.timeout - elapsed
+            retry.bootLimit = options.effectiveBootLimit
+            result = try boot(retry, configuration, in: namespace, log: log, onLine: onLine)
+            result.boots = 2
+        }
+        result.totalSeconds = MonotonicClock.now - start
+        return result
+    }
+
+    /// One QEMU process in the run's namespace, until the guest command
+    /// reports, the timeout, the boot limit or Ctrl-C.
+    private static func boot(
+        _ options: LabRunOptions, _ configuration: QEMUConfiguration, in namespace: LabNamespace,
+        log: @escaping (String) -> Void, onLine: (String) -> Void
+    ) throws(LabError) -> LabRunResult {
+        let start = MonotonicClock.now
         let qemu = try Subprocess(namespace.command(QEMUCommand.arguments(configuration)), captureOutput: true)
         var session = LabGuestSession(options: options, namespace: namespace, qemu: qemu, start: start, log: log)
         session.qmpSocket = configuration.qmpSocket
         defer { session.stopPeersAndQEMU() }
-
         while try session.step(onLine: onLine) {}
-        session.result.totalSeconds = MonotonicClock.now - start
         return session.result
     }
 

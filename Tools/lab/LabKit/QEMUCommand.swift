@@ -27,11 +27,13 @@ public struct QEMUConfiguration: Sendable, Equatable {
 /// that the timer interrupt arrives through the IO-APIC can miss its window
 /// and panic ("timer doesn't work through Interrupt-remapped IO-APIC"); the
 /// emulated timer works, so the check is skipped as on other hypervisors.
+/// `cryptomgr.notests`: the crypto self-tests at boot are skipped (the guest
+/// uses no kernel crypto, and on a loaded host one soft-locked a boot).
 public enum QEMUCommand {
     public static let executable = "qemu-system-x86_64"
 
     public static func arguments(_ configuration: QEMUConfiguration) -> [String] {
-        var kernelArguments = ["console=ttyS0", "panic=-1", "quiet", "loglevel=3", "no_timer_check"]
+        var kernelArguments = ["console=ttyS0", "panic=-1", "quiet", "loglevel=3", "no_timer_check", "cryptomgr.notests"]
         var arguments = [
             executable,
             "-machine", "q35", "-accel", "tcg", "-cpu", "max",

@@ -90,6 +90,9 @@ struct Run: ParsableCommand {
     @Option(help: "Seconds the whole run may take, boot included.")
     var timeout: Double = 120
 
+    @Option(help: "Seconds after which a guest not yet ready counts as a stalled boot and is booted once more (default: a third of --timeout, 60-240).")
+    var bootLimit: Double?
+
     @Flag(help: "Show the kernel's boot messages too.")
     var verbose = false
 
@@ -102,6 +105,7 @@ struct Run: ParsableCommand {
         guard !command.isEmpty else { throw ValidationError("give the guest command after --, e.g. dp-lab run --nic e1000 -- dp-devbind status") }
         guard hugepages >= 0, hugepages * 2 < memory else { throw ValidationError("--hugepages \(hugepages) does not fit in --memory \(memory) MiB") }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        guard bootLimit.map({ $0 > 0 }) ?? true else { throw ValidationError("--boot-limit must be positive") }
     }
 
     func run() throws {
@@ -117,6 +121,7 @@ struct Run: ParsableCommand {
         options.hugepages = hugepages
         options.peers = peers
         options.timeout = timeout
+        options.bootLimit = bootLimit
         options.memoryMiB = memory
         options.cpus = cpus
         options.verbose = verbose
@@ -124,7 +129,7 @@ struct Run: ParsableCommand {
             print(line)
             fflush(nil)
         }
-        log("dp-lab: guest command status \(result.status.map(String.init) ?? "none"); boot \(result.bootSeconds.map(format) ?? "-") s, total \(format(result.totalSeconds)) s")
+        log("dp-lab: guest command status \(result.status.map(String.init) ?? "none"); boot \(result.bootSeconds.map(format) ?? "-") s\(result.boots > 1 ? " (second boot)" : ""), total \(format(result.totalSeconds)) s")
         throw ExitCode(result.exitCode)
     }
 }
