@@ -39,6 +39,9 @@ extension NetStack {
             counters[.icmpv6ErrorsReceived] += 1
             if let quote = try? ICMPv6Quote.parse(message.body), state.notePacketTooBig(quote.header.destination, mtu: mtu) {
                 counters[.ipv6PathMTUUpdates] += 1
+                // TCP toward it sends smaller segments from now on (RFC 8201 §4).
+                let destination = quote.header.destination
+                tcpTable?.pathMTUDecreased(toward: destination, mtu: state.mtu(toward: destination), now: tcpNow)
             }
             packet.free()
         case .destinationUnreachable, .timeExceeded, .parameterProblem:
@@ -47,6 +50,18 @@ extension NetStack {
         default:  // echo reply
             packet.free()
         }
+    }
+
+    /// A path MTU below the link's toward `destination` (IPv6 only: IPv4
+    /// does no path MTU discovery here), for new TCP connections.
+    func knownPathMTU(toward destination: IPv6Address) -> Int? {
+        guard !destination.isIPv4Mapped else { return nil }
+        for interface in interfaces {
+            guard let state = interface.ipv6, state.hasPathMTUs else { continue }
+            let mtu = state.mtu(toward: destination)
+            if mtu < state.linkMTU { return mtu }
+        }
+        return nil
     }
 
     /// Answers an echo request in its own buffer (chain). To a unicast

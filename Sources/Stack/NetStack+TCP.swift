@@ -24,6 +24,7 @@ extension NetStack {
         configuration.segmentationOffloadLimit = segmenting
             ? min(TCPConfiguration.largestOffloadedPayload, pool.dataRoomSize * (PacketBuffer.maximumSegments / 2)) : 0
         let table = TCPEndpointTable(configuration: configuration)
+        table.knownPathMTU = { [unowned self] in self.knownPathMTU(toward: $0) }
         tcpTable = table
         return table
     }
