@@ -124,6 +124,15 @@ struct IPv6DatagramSocketTests {
         #expect(receive(client, net, seconds: 0.2) == nil)
         try client.disconnect()
         expectErrno(.socketNotConnected) { try client.peerName }
+        // A closed IPv6 port: ICMPv6 port unreachable comes back as ECONNREFUSED.
+        let refused = try Socket(.datagram, family: .inet6, on: net.a)
+        try refused.connect(IPv6SocketAddress(TwoCores.address6B, 7999))
+        try refused.send(Array("anyone?".utf8))
+        var refusal: Errno?
+        #expect(net.pump {
+            do throws(SocketError) { _ = try refused.receive(flags: .dontWait) } catch { refusal = error.errno }
+            return refusal == .connectionRefused
+        }, "ICMPv6 port unreachable on a connected AF_INET6 socket")
         expectErrno(.addressRequired) { try client.send(Array("x".utf8)) }
     }
 
