@@ -193,7 +193,13 @@ public func dp_bind(_ fd: Int32, _ address: UnsafePointer<sockaddr>?, _ length: 
 @_cdecl("dp_connect")
 public func dp_connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>?, _ length: socklen_t) -> Int32 {
     call(fd) { (core) throws(SocketError) -> Int32 in
-        try core.connect(fd, to: try parse(address, length, for: fd, on: core))
+        // Linux's ip6_datagram_connect takes a sockaddr_in (16 bytes) on an
+        // AF_INET6 datagram socket; the sockaddr_in6 size rule is for the rest.
+        if let address, length >= 2, address.pointee.sa_family == sa_family_t(AF_INET), try core.isDatagram(fd) {
+            try core.connect(fd, to: try parse(address, length))
+        } else {
+            try core.connect(fd, to: try parse(address, length, for: fd, on: core))
+        }
         return 0
     }
 }

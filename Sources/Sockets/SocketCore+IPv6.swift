@@ -121,6 +121,11 @@ extension SocketCore {
         return .v6(entry.remote6 ?? IPv6SocketAddress(mapping: peer))
     }
 
+    /// True for a SOCK_DGRAM socket.
+    public func isDatagram(_ descriptor: Int32) throws(SocketError) -> Bool {
+        try entry(descriptor).entry.kind == .datagram
+    }
+
     /// The socket's family (AF_INET or AF_INET6), SO_DOMAIN.
     public func family(_ descriptor: Int32) throws(SocketError) -> Int32 {
         try entry(descriptor).entry.family

@@ -94,6 +94,22 @@ extension CAPITests {
         got = -1
         #expect(net.pump { got = receive(); return got >= 0 })
         #expect(got == 10 && fromLength == 28 && IPv6SocketAddress(from).address == IPv6Address(ipv4Mapped: TwoCores.addressA))
+        // A 16-byte sockaddr_in connects a dual-stack datagram socket (as Linux).
+        let dual = try net.a.socket(domain: AF_INET6, type: dgram, protocol: 0)
+        #expect(call(IPv4SocketAddress(TwoCores.addressB, 5710).sockaddr) { dp_connect(dual, $0, $1) } == 0)
+        #expect(name(dual, dp_getpeername) == IPv6SocketAddress(IPv6Address(ipv4Mapped: TwoCores.addressB), 5710))
+        #expect(payload.withUnsafeBytes { dp_send(dual, $0.baseAddress, 7, 0) } == 7)
+        got = -1
+        #expect(net.pump { got = receive(); return got >= 0 })
+        #expect(got == 7 && IPv6SocketAddress(from).address == IPv6Address(ipv4Mapped: TwoCores.addressA))
+        // sendto with a 16-byte sockaddr_in on a dual-stack socket (udpv6_sendmsg's AF_INET case).
+        let unconnected = try net.a.socket(domain: AF_INET6, type: dgram, protocol: 0)
+        #expect(call(IPv4SocketAddress(TwoCores.addressB, 5710).sockaddr) { address, length in
+            Int32(payload.withUnsafeBytes { dp_sendto(unconnected, $0.baseAddress, 5, 0, address, length) })
+        } == 5)
+        got = -1
+        #expect(net.pump { got = receive(); return got >= 0 })
+        #expect(got == 5 && IPv6SocketAddress(from).address == IPv6Address(ipv4Mapped: TwoCores.addressA))
         // AF_UNSPEC on an AF_INET6 socket is no address (EDESTADDRREQ unconnected), on AF_INET EAFNOSUPPORT.
         var unspecified = sockaddr_in6()
         unspecified.sin6_family = sa_family_t(AF_UNSPEC)
