@@ -1,6 +1,6 @@
-// The socket calls of an unmodified program: AF_INET sockets and AF_INET6
-// stream sockets go to the data plane (on the calling thread's core),
-// everything else (AF_INET6 datagrams among them) to libc.
+// The socket calls of an unmodified program: AF_INET and AF_INET6 stream
+// and datagram sockets go to the data plane (on the calling thread's
+// core), everything else to libc.
 #include "dp_preload.h"
 #include "dataplane.h"
 #include <errno.h>
@@ -18,8 +18,7 @@
     } while (0)
 
 int socket(int domain, int type, int protocol) {
-    int inet6_stream = domain == AF_INET6 && (type & 0xf) == SOCK_STREAM;
-    if (!dp_preload_active || dp_preload_inside || dp_preload_forked || (domain != AF_INET && !inet6_stream))
+    if (!dp_preload_active || dp_preload_inside || dp_preload_forked || (domain != AF_INET && domain != AF_INET6))
         return DP_LIBC(socket)(domain, type, protocol);
     if (dp_preload_enter_core() != 0) return -1;
     int32_t s = DP_INSIDE(dp_socket(domain, type, protocol));

@@ -158,19 +158,19 @@ class DataplaneChannel: Channel, ChannelCore, LoopSelectable, @unchecked Sendabl
     // MARK: Addresses
 
     func refreshAddresses() {
-        let local = try? sockets.localAddress(descriptor).nio
-        let remote = try? sockets.peerAddress(descriptor).nio
+        let local = try? sockets.socketName(descriptor).nio
+        let remote = try? sockets.peerName(descriptor).nio
         addresses.withLockedValue { $0 = (local ?? $0.local, remote ?? $0.remote) }
     }
 
     func localAddress0() throws -> NIOCore.SocketAddress {
         guard isOpen else { throw ChannelError.ioOnClosedChannel }
-        do { return try sockets.localAddress(descriptor).nio } catch { throw error.nio }
+        do { return try sockets.socketName(descriptor).nio } catch { throw error.nio }
     }
 
     func remoteAddress0() throws -> NIOCore.SocketAddress {
         guard isOpen else { throw ChannelError.ioOnClosedChannel }
-        do { return try sockets.peerAddress(descriptor).nio } catch { throw error.nio }
+        do { return try sockets.peerName(descriptor).nio } catch { throw error.nio }
     }
 
     // MARK: Registration and readiness

@@ -44,7 +44,7 @@ public final class DataplaneClientBootstrap {
 
     public func connect(host: String, port: Int) -> EventLoopFuture<Channel> {
         do {
-            return connect(to: try IPv4SocketAddress(host: host, port: port).nio)
+            return connect(to: try NIOCore.SocketAddress.dataplane(host: host, port: port))
         } catch {
             return group.next().makeFailedFuture(error)
         }
@@ -63,7 +63,7 @@ public final class DataplaneClientBootstrap {
         host: String, port: Int,
         channelInitializer: @escaping @Sendable (Channel) -> EventLoopFuture<Output>
     ) async throws -> Output {
-        let address = try IPv4SocketAddress(host: host, port: port).nio
+        let address = try NIOCore.SocketAddress.dataplane(host: host, port: port)
         let initializer = self.initializer ?? { $0.eventLoop.makeSucceededVoidFuture() }
         return try await connect0(to: address) { channel in
             initializer(channel).flatMap { channelInitializer(channel) }
@@ -81,7 +81,7 @@ public final class DataplaneClientBootstrap {
         let localAddress = self.localAddress
         return loop.flatSubmit {
             let channel: DataplaneSocketChannel
-            do { channel = try DataplaneSocketChannel(loop: loop) } catch { return loop.makeFailedFuture(error) }
+            do { channel = try DataplaneSocketChannel(loop: loop, family: address.dataplaneFamily) } catch { return loop.makeFailedFuture(error) }
             return channel.setOption(ChannelOptions.connectTimeout, value: timeout).flatMap {
                 options.applyAllChannelOptions(to: channel)
             }.flatMap {

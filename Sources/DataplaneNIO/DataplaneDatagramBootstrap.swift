@@ -30,8 +30,8 @@ public final class DataplaneDatagramBootstrap {
     /// A socket bound to `host:port` (port 0: an ephemeral one).
     public func bind(host: String, port: Int) -> EventLoopFuture<Channel> {
         do {
-            let address = try IPv4SocketAddress(host: host, port: port).nio
-            return make { $0.bind(to: address) }
+            let address = try NIOCore.SocketAddress.dataplane(host: host, port: port)
+            return make(family: address.dataplaneFamily) { $0.bind(to: address) }
         } catch {
             return group.next().makeFailedFuture(error)
         }
@@ -40,14 +40,14 @@ public final class DataplaneDatagramBootstrap {
     /// A socket with a default peer (its reads only from there, writes may be plain buffers).
     public func connect(host: String, port: Int) -> EventLoopFuture<Channel> {
         do {
-            let address = try IPv4SocketAddress(host: host, port: port).nio
-            return make { $0.connect(to: address) }
+            let address = try NIOCore.SocketAddress.dataplane(host: host, port: port)
+            return make(family: address.dataplaneFamily) { $0.connect(to: address) }
         } catch {
             return group.next().makeFailedFuture(error)
         }
     }
 
-    private func make(_ start: @escaping @Sendable (Channel) -> EventLoopFuture<Void>) -> EventLoopFuture<Channel> {
+    private func make(family: Int32, _ start: @escaping @Sendable (Channel) -> EventLoopFuture<Void>) -> EventLoopFuture<Channel> {
         guard let loop = group.next() as? DataplaneEventLoop else {
             return group.next().makeFailedFuture(DataplaneNIOError.notADataplaneGroup(group))
         }
@@ -55,7 +55,7 @@ public final class DataplaneDatagramBootstrap {
         let initializer = self.initializer ?? { $0.eventLoop.makeSucceededVoidFuture() }
         return loop.flatSubmit {
             let channel: DataplaneDatagramChannel
-            do { channel = try DataplaneDatagramChannel(loop: loop) } catch { return loop.makeFailedFuture(error) }
+            do { channel = try DataplaneDatagramChannel(loop: loop, family: family) } catch { return loop.makeFailedFuture(error) }
             return options.applyAllChannelOptions(to: channel).flatMap {
                 initializer(channel)
             }.flatMap {

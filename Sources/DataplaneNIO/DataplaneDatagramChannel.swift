@@ -14,10 +14,11 @@ final class DataplaneDatagramChannel: DataplaneChannel, @unchecked Sendable {
     private var unflushed: [(data: NIOAny, promise: EventLoopPromise<Void>?)] = []
     private var connected = false
 
-    convenience init(loop: DataplaneEventLoop) throws {
+    /// A UDP socket of `family` (AF_INET6: dual-stack unless IPV6_V6ONLY).
+    convenience init(loop: DataplaneEventLoop, family: Int32 = AF_INET) throws {
         let descriptor: Int32
         do {
-            descriptor = try loop.sockets.socket(domain: AF_INET, type: Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), protocol: 0)
+            descriptor = try loop.sockets.socket(domain: family, type: Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), protocol: 0)
         } catch { throw error.nio }
         self.init(loop: loop, descriptor: descriptor, parent: nil)
         // Datagrams are small: NIOPosix's DatagramBootstrap reads into 2 KiB buffers too.
@@ -26,13 +27,13 @@ final class DataplaneDatagramChannel: DataplaneChannel, @unchecked Sendable {
 
     override func bind0(to address: NIOCore.SocketAddress, promise: EventLoopPromise<Void>?) {
         guard isOpen else { return (promise?.fail(ChannelError.ioOnClosedChannel)) ?? () }
-        guard attempt(promise, { try sockets.bind(descriptor, to: try IPv4SocketAddress(nio: address)) }) else { return }
+        guard attempt(promise, { try sockets.bind(descriptor, nio: address) }) else { return }
         becomeActive(promise)
     }
 
     override func connect0(to address: NIOCore.SocketAddress, promise: EventLoopPromise<Void>?) {
         guard isOpen else { return (promise?.fail(ChannelError.ioOnClosedChannel)) ?? () }
-        guard attempt(promise, { try sockets.connect(descriptor, to: .inet(try IPv4SocketAddress(nio: address))) }) else { return }
+        guard attempt(promise, { try sockets.connect(descriptor, to: try ConnectAddress(nio: address)) }) else { return }
         connected = true
         if isActive {
             refreshAddresses()
@@ -61,11 +62,11 @@ final class DataplaneDatagramChannel: DataplaneChannel, @unchecked Sendable {
         var reads: UInt = 0
         while reads < maxMessagesPerRead && isOpen {
             var buffer = recvAllocator.buffer(allocator: allocator)
-            var source: IPv4SocketAddress?
+            var source: InternetSocketAddress?
             do {
                 let count = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1) { bytes throws(SocketError) in
                     let result = try sockets.receive(descriptor, into: bytes, flags: .dontWait)
-                    source = result.source
+                    source = result.address ?? result.source.map(InternetSocketAddress.v4)
                     return result.count
                 }
                 _ = recvAllocator.record(actualReadBytes: count)
@@ -105,10 +106,16 @@ final class DataplaneDatagramChannel: DataplaneChannel, @unchecked Sendable {
 
     private func send(_ data: NIOAny, promise: EventLoopPromise<Void>?) {
         let buffer: ByteBuffer
-        var target: IPv4SocketAddress?
+        var target: InternetSocketAddress?
         if let envelope = tryUnwrapData(data, as: AddressedEnvelope<ByteBuffer>.self) {
             buffer = envelope.data
-            do { target = try IPv4SocketAddress(nio: envelope.remoteAddress) } catch {
+            do {
+                switch try ConnectAddress(nio: envelope.remoteAddress) {
+                case .inet(let v4): target = .v4(v4)
+                case .inet6(let v6): target = .v6(v6)
+                case .unspecified: target = nil
+                }
+            } catch {
                 promise?.fail(error)
                 return
             }
@@ -120,7 +127,7 @@ final class DataplaneDatagramChannel: DataplaneChannel, @unchecked Sendable {
         }
         do {
             _ = try buffer.withUnsafeReadableBytes { bytes throws(SocketError) in
-                try sockets.send(descriptor, bytes, flags: [.dontWait, .noSignal], to: target)
+                try sockets.send(descriptor, bytes, flags: [.dontWait, .noSignal], destination: target)
             }
             promise?.succeed(())
         } catch {

@@ -54,7 +54,7 @@ public final class DataplaneServerBootstrap {
 
     public func bind(host: String, port: Int) -> EventLoopFuture<Channel> {
         do {
-            return bind(to: try IPv4SocketAddress(host: host, port: port).nio)
+            return bind(to: try NIOCore.SocketAddress.dataplane(host: host, port: port))
         } catch {
             return group.next().makeFailedFuture(error)
         }
@@ -95,7 +95,7 @@ public final class DataplaneServerBootstrap {
         let primaryLoop = loops[0]
         let primary = primaryLoop.flatSubmit { () -> EventLoopFuture<(DataplaneServerSocketChannel, Result)> in
             let server: DataplaneServerSocketChannel
-            do { server = try DataplaneServerSocketChannel(loop: primaryLoop) } catch { return primaryLoop.makeFailedFuture(error) }
+            do { server = try DataplaneServerSocketChannel(loop: primaryLoop, family: address.dataplaneFamily) } catch { return primaryLoop.makeFailedFuture(error) }
             return serverOptions.applyAllChannelOptions(to: server).flatMap {
                 serverInitializer(server)
             }.flatMapThrowing {
@@ -127,7 +127,7 @@ public final class DataplaneServerBootstrap {
                                        options: ChannelOptions.Storage, primary: Channel) -> EventLoopFuture<Channel> {
         loop.flatSubmit {
             let listener: DataplaneServerSocketChannel
-            do { listener = try DataplaneServerSocketChannel(loop: loop) } catch { return loop.makeFailedFuture(error) }
+            do { listener = try DataplaneServerSocketChannel(loop: loop, family: address.dataplaneFamily) } catch { return loop.makeFailedFuture(error) }
             return options.applyAllChannelOptions(to: listener).flatMapThrowing {
                 try listener.pipeline.syncOperations.addHandler(ForwardAccepted(primary: primary))
             }.flatMap {
@@ -153,7 +153,7 @@ public final class DataplaneServerBootstrap {
         serverBackPressureStrategy: NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark? = nil,
         childChannelInitializer: @escaping @Sendable (Channel) -> EventLoopFuture<Output>
     ) async throws -> NIOAsyncChannel<Output, Never> {
-        let address = try IPv4SocketAddress(host: host, port: port).nio
+        let address = try NIOCore.SocketAddress.dataplane(host: host, port: port)
         let childOptions = self.childOptions
         return try await bind0(to: address) { server in
             try server.pipeline.syncOperations.addHandler(

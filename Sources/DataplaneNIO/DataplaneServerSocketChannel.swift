@@ -10,10 +10,11 @@ final class DataplaneServerSocketChannel: DataplaneChannel, @unchecked Sendable 
 
     private var backlog: Int32 = 128
 
-    convenience init(loop: DataplaneEventLoop) throws {
+    /// A listening socket of `family` (AF_INET6: dual-stack unless IPV6_V6ONLY).
+    convenience init(loop: DataplaneEventLoop, family: Int32 = AF_INET) throws {
         let descriptor: Int32
         do {
-            descriptor = try loop.sockets.socket(domain: AF_INET, type: Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), protocol: 0)
+            descriptor = try loop.sockets.socket(domain: family, type: Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), protocol: 0)
         } catch { throw error.nio }
         self.init(loop: loop, descriptor: descriptor, parent: nil)
     }
@@ -39,7 +40,7 @@ final class DataplaneServerSocketChannel: DataplaneChannel, @unchecked Sendable 
         guard isOpen else { return (promise?.fail(ChannelError.ioOnClosedChannel)) ?? () }
         guard !isActive else { return (promise?.fail(ChannelError.inappropriateOperationForState)) ?? () }
         guard attempt(promise, {
-            try sockets.bind(descriptor, to: try IPv4SocketAddress(nio: address))
+            try sockets.bind(descriptor, nio: address)
             try sockets.listen(descriptor, backlog: Int(backlog))
         }) else { return }
         becomeActive(promise)

@@ -24,11 +24,11 @@ final class DataplaneSocketChannel: DataplaneChannel, @unchecked Sendable {
     /// close(mode: .output) waiting for the flushed writes to leave.
     private var outputClosePromise: (promise: EventLoopPromise<Void>?, waiting: Bool)?
 
-    /// A new unconnected TCP socket on `loop`'s core.
-    convenience init(loop: DataplaneEventLoop) throws {
+    /// A new unconnected TCP socket of `family` on `loop`'s core.
+    convenience init(loop: DataplaneEventLoop, family: Int32 = AF_INET) throws {
         let descriptor: Int32
         do {
-            descriptor = try loop.sockets.socket(domain: AF_INET, type: Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), protocol: 0)
+            descriptor = try loop.sockets.socket(domain: family, type: Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), protocol: 0)
         } catch { throw error.nio }
         self.init(loop: loop, descriptor: descriptor, parent: nil)
     }
@@ -64,7 +64,7 @@ final class DataplaneSocketChannel: DataplaneChannel, @unchecked Sendable {
     // MARK: Connect
 
     override func bind0(to address: NIOCore.SocketAddress, promise: EventLoopPromise<Void>?) {
-        guard attempt(promise, { try sockets.bind(descriptor, to: try IPv4SocketAddress(nio: address)) }) else { return }
+        guard attempt(promise, { try sockets.bind(descriptor, nio: address) }) else { return }
         refreshAddresses()
         promise?.succeed(())
     }
@@ -73,13 +73,13 @@ final class DataplaneSocketChannel: DataplaneChannel, @unchecked Sendable {
         guard isOpen else { return (promise?.fail(ChannelError.ioOnClosedChannel)) ?? () }
         guard connectPromise == nil else { return (promise?.fail(ChannelError.connectPending)) ?? () }
         guard !isActive else { return (promise?.fail(ChannelError.inappropriateOperationForState)) ?? () }
-        let target: IPv4SocketAddress
-        do { target = try IPv4SocketAddress(nio: address) } catch {
+        let target: ConnectAddress
+        do { target = try ConnectAddress(nio: address) } catch {
             promise?.fail(error)
             return
         }
         do {
-            try sockets.connect(descriptor, to: .inet(target))
+            try sockets.connect(descriptor, to: target)
             becomeActive(promise)
         } catch {
             guard error.errno == .nowInProgress else {

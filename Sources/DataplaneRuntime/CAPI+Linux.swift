@@ -105,15 +105,11 @@ public func dp_sendmsg(_ fd: Int32, _ message: UnsafePointer<msghdr>?, _ flags: 
         guard message.pointee.msg_controllen == 0 else {
             throw SocketError(.invalidArgument, "control messages (msg_control) are not supported on data-plane sockets")
         }
-        var destination: IPv4SocketAddress?
+        var destination: InternetSocketAddress?
         if let name = message.pointee.msg_name {
-            switch try parse(name.assumingMemoryBound(to: sockaddr.self), message.pointee.msg_namelen) {
-            case .inet(let inet): destination = inet
-            case .inet6: throw SocketError(.addressFamilyNotSupported, "sendmsg with an AF_INET6 address: UDP is AF_INET only here")
-            case .unspecified: throw SocketError(.addressFamilyNotSupported, "sendmsg needs an AF_INET address")
-            }
+            destination = try datagramDestination(try parse(name.assumingMemoryBound(to: sockaddr.self), message.pointee.msg_namelen), fd, core)
         }
-        return try core.send(fd, vectors: try messageVectors(message), flags: MessageFlags(rawValue: flags), to: destination)
+        return try core.send(fd, vectors: try messageVectors(message), flags: MessageFlags(rawValue: flags), destination: destination)
     }
 }
 
@@ -127,7 +123,7 @@ public func dp_recvmsg(_ fd: Int32, _ message: UnsafeMutablePointer<msghdr>?, _ 
         message.pointee.msg_flags = result.fullLength > (try SocketCore.totalLength(buffers)) ? Int32(MSG_TRUNC) : 0
         message.pointee.msg_controllen = 0
         if let name = message.pointee.msg_name {
-            if let source = result.source {
+            if let source = result.address ?? result.source.map(InternetSocketAddress.v4) {
                 var length = message.pointee.msg_namelen
                 store(source, name.assumingMemoryBound(to: sockaddr.self), &length)
                 message.pointee.msg_namelen = length

@@ -65,6 +65,18 @@ func parse(_ pointer: UnsafePointer<sockaddr>?, _ length: socklen_t, for fd: Int
     return try parse(pointer, length)
 }
 
+/// sendto's address: AF_UNSPEC on an AF_INET6 socket is no address (as
+/// Linux's udpv6_sendmsg), on an AF_INET one EAFNOSUPPORT.
+func datagramDestination(_ address: ConnectAddress, _ fd: Int32, _ core: SocketCore) throws(SocketError) -> InternetSocketAddress? {
+    switch address {
+    case .inet(let inet): return .v4(inet)
+    case .inet6(let inet6): return .v6(inet6)
+    case .unspecified:
+        guard try core.family(fd) == AF_INET6 else { throw SocketError(.addressFamilyNotSupported, "sendto needs an AF_INET address") }
+        return nil
+    }
+}
+
 func parse(_ pointer: UnsafePointer<sockaddr>?, _ length: socklen_t) throws(SocketError) -> ConnectAddress {
     guard let pointer else { throw SocketError(.badAddress, "the address pointer is NULL") }
     return try ConnectAddress.parse(UnsafeRawPointer(pointer), length: Int(length))
@@ -181,7 +193,13 @@ public func dp_bind(_ fd: Int32, _ address: UnsafePointer<sockaddr>?, _ length: 
 @_cdecl("dp_connect")
 public func dp_connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>?, _ length: socklen_t) -> Int32 {
     call(fd) { (core) throws(SocketError) -> Int32 in
-        try core.connect(fd, to: try parse(address, length, for: fd, on: core))
+        // Linux's ip6_datagram_connect takes a sockaddr_in (16 bytes) on an
+        // AF_INET6 datagram socket; the sockaddr_in6 size rule is for the rest.
+        if let address, length >= 2, address.pointee.sa_family == sa_family_t(AF_INET), try core.isDatagram(fd) {
+            try core.connect(fd, to: try parse(address, length))
+        } else {
+            try core.connect(fd, to: try parse(address, length, for: fd, on: core))
+        }
         return 0
     }
 }
@@ -215,16 +233,9 @@ public func dp_sendto(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ length: Int, _
     callSize(fd) { (core) throws(SocketError) -> Int in
         guard buffer != nil || length == 0 else { throw SocketError(.badAddress, "buf is NULL") }
         guard length >= 0 else { throw SocketError(.invalidArgument, "len is negative") }
-        var destination: IPv4SocketAddress?
-        if to != nil {
-            switch try parse(to, toLength) {
-            case .inet(let inet): destination = inet
-            case .inet6: throw SocketError(.addressFamilyNotSupported, "sendto with an AF_INET6 address: UDP is AF_INET only here")
-            case .unspecified: throw SocketError(.addressFamilyNotSupported, "sendto needs an AF_INET address")
-            }
-        }
+        let destination = to == nil ? nil : try datagramDestination(try parse(to, toLength), fd, core)
         return try core.send(fd, UnsafeRawBufferPointer(start: buffer, count: length),
-                             flags: MessageFlags(rawValue: flags), to: destination)
+                             flags: MessageFlags(rawValue: flags), destination: destination)
     }
 }
 
@@ -242,7 +253,7 @@ public func dp_recvfrom(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ lengt
         if from != nil && fromLength == nil { throw SocketError(.badAddress, "from is given but fromlen is NULL") }
         let result = try core.receive(fd, into: UnsafeMutableRawBufferPointer(start: buffer, count: length),
                                       flags: MessageFlags(rawValue: flags))
-        if let source = result.source { store(source, from, fromLength) }
+        if let source = result.address ?? result.source.map(InternetSocketAddress.v4) { store(source, from, fromLength) }
         return result.count
     }
 }

@@ -58,4 +58,59 @@ extension Socket {
             }
         }
     }
+
+    // MARK: Datagrams (AF_INET6 SOCK_DGRAM)
+
+    /// sendto an IPv6 peer (v4-mapped: an IPv4 peer of a dual-stack socket).
+    @discardableResult
+    public func send(_ bytes: UnsafeRawBufferPointer, flags: MessageFlags = [], to address: IPv6SocketAddress) throws(SocketError) -> Int {
+        try core.send(descriptor, bytes, flags: flags, destination: .v6(address))
+    }
+
+    @discardableResult
+    public func send(_ bytes: [UInt8], flags: MessageFlags = [], to address: IPv6SocketAddress) throws(SocketError) -> Int {
+        let result: Result<Int, SocketError> = bytes.withUnsafeBytes { raw in
+            Result { () throws(SocketError) -> Int in try core.send(descriptor, raw, flags: flags, destination: .v6(address)) }
+        }
+        return try result.get()
+    }
+
+    /// recvfrom with the source in the socket's family (`.v6` on AF_INET6).
+    public func receiveFrom(maximum: Int = 65_536, flags: MessageFlags = []) throws(SocketError) -> (bytes: [UInt8], source: InternetSocketAddress?) {
+        var buffer = [UInt8](repeating: 0, count: maximum)
+        let outcome: Result<ReceiveResult, SocketError> = buffer.withUnsafeMutableBytes { raw in
+            Result { () throws(SocketError) -> ReceiveResult in try core.receive(descriptor, into: raw, flags: flags) }
+        }
+        let result = try outcome.get()
+        return (Array(buffer[0..<min(result.count, maximum)]), result.address ?? result.source.map(InternetSocketAddress.v4))
+    }
+
+    @discardableResult
+    public func send(_ bytes: [UInt8], flags: MessageFlags = [], to address: IPv6SocketAddress) async throws(SocketError) -> Int {
+        while true {
+            do {
+                return try sendNow(bytes, flags: flags.union(.dontWait), to: address)
+            } catch where error.errno == .resourceTemporarilyUnavailable {
+                try await core.waitForChange(descriptor)
+            }
+        }
+    }
+
+    public func receiveFrom(maximum: Int = 65_536, flags: MessageFlags = []) async throws(SocketError) -> (bytes: [UInt8], source: InternetSocketAddress?) {
+        while true {
+            do {
+                return try receiveFromNow(maximum: maximum, flags: flags.union(.dontWait))
+            } catch where error.errno == .resourceTemporarilyUnavailable {
+                try await core.waitForChange(descriptor)
+            }
+        }
+    }
+
+    private func sendNow(_ bytes: [UInt8], flags: MessageFlags, to address: IPv6SocketAddress) throws(SocketError) -> Int {
+        try send(bytes, flags: flags, to: address)
+    }
+
+    private func receiveFromNow(maximum: Int, flags: MessageFlags) throws(SocketError) -> (bytes: [UInt8], source: InternetSocketAddress?) {
+        try receiveFrom(maximum: maximum, flags: flags)
+    }
 }

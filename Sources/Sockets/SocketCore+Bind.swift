@@ -16,7 +16,10 @@ extension SocketCore {
         try bindEntry(slot, entry, to: address)
     }
 
-    func bindEntry(_ slot: Int, _ entry: SocketEntry, to address: IPv4SocketAddress) throws(SocketError) {
+    /// `address` is the IPv4 view the port claims use; an AF_INET6
+    /// datagram socket's UDP endpoint is bound at full width (`address6`,
+    /// :: when nil), an AF_INET one's to IPv4 only.
+    func bindEntry(_ slot: Int, _ entry: SocketEntry, to address: IPv4SocketAddress, address6: IPv6Address? = nil) throws(SocketError) {
         if !address.address.isUnspecified && !stack.isLocalAddress(address.address) {
             throw SocketError(.addressNotAvailable, "\(address.address) is not an address of this core's interfaces \(stack.interfaceAddresses): bind to one of them or to 0.0.0.0")
         }
@@ -50,7 +53,9 @@ extension SocketCore {
         }
         if !stream {
             do {
-                entry.udp = try stack.udpBind(address: address.address, port: port)
+                entry.udp = entry.family == AF_INET6
+                    ? try stack.udpBind(address6: address6 ?? .unspecified, port: port, v6Only: entry.v6Only)
+                    : try stack.udpBind(address: address.address, port: port, ipv4Only: true)
             } catch {
                 group.release(stream: false, port: port, core: coreID, slot: slot)
                 throw SocketError(error.kind == StackError.Kind.addressInUse ? .addressInUse : .addressNotAvailable,

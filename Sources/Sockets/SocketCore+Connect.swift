@@ -14,7 +14,19 @@ extension SocketCore {
             guard entry.family == AF_INET6 else {
                 throw SocketError(.addressFamilyNotSupported, "an AF_INET6 address for an AF_INET socket: make the socket with AF_INET6")
             }
-            try connectStream6(slot, entry, to: peer)
+            if entry.kind == .datagram {
+                try connectDatagram6(slot, entry, to: peer)
+            } else {
+                try connectStream6(slot, entry, to: peer)
+            }
+            return
+        }
+        if case .inet(let peer) = address, entry.family == AF_INET6, entry.kind == .datagram {
+            // Linux's ip6_datagram_connect takes a sockaddr_in on a dual-stack socket.
+            guard !entry.v6Only else {
+                throw SocketError(.addressFamilyNotSupported, "an AF_INET address for an IPV6_V6ONLY socket")
+            }
+            try connectDatagram6(slot, entry, to: IPv6SocketAddress(IPv6Address(ipv4Mapped: peer.address), peer.port))
             return
         }
         if case .inet(let peer) = address, entry.family == AF_INET6 {
@@ -28,8 +40,7 @@ extension SocketCore {
 
     private func connectDatagram(_ slot: Int, _ entry: SocketEntry, to address: ConnectAddress) throws(SocketError) {
         guard case .inet(let peer) = address else {
-            if let udp = entry.udp { try? stack.udpConnect(udp, to: .any, port: 0) }
-            entry.remote = nil
+            disconnectDatagram(entry)
             return
         }
         if stack.isBroadcast(peer.address) && !entry.options.broadcast {

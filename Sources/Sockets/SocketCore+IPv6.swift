@@ -27,7 +27,7 @@ extension SocketCore {
             view.address = v4
         } else if !address.address.isUnspecified {
             guard !address.address.isMulticast else {
-                throw SocketError(.invalidArgument, "\(address.address) is multicast: TCP binds unicast addresses")
+                throw SocketError(.invalidArgument, "\(address.address) is multicast: sockets here bind unicast addresses")
             }
             guard stack.isLocalIPv6Address(address.address) else {
                 throw SocketError(.addressNotAvailable, "\(address.address) is not an IPv6 address of this core's interfaces (or still tentative): bind to one of them or to ::")
@@ -36,7 +36,7 @@ extension SocketCore {
                 try checkScope(address.scopeID, for: address.address)
             }
         }
-        try bindEntry(slot, entry, to: view)
+        try bindEntry(slot, entry, to: view, address6: address.address)
         entry.local6 = IPv6SocketAddress(address.address, entry.local!.port, scopeID: address.address.isLinkLocal ? address.scopeID : 0)
     }
 
@@ -53,9 +53,6 @@ extension SocketCore {
 
     /// connect() of an AF_INET6 stream socket.
     func connectStream6(_ slot: Int, _ entry: SocketEntry, to peer: IPv6SocketAddress) throws(SocketError) {
-        guard entry.kind == .stream else {
-            throw SocketError(.addressFamilyNotSupported, "AF_INET6 datagram sockets are not supported yet")
-        }
         if let v4 = peer.address.ipv4Mapped {
             // RFC 3493 §3.7: a dual-stack socket reaches IPv4 peers this way.
             guard !entry.v6Only else {
@@ -96,6 +93,7 @@ extension SocketCore {
     public func socketName(_ descriptor: Int32) throws(SocketError) -> InternetSocketAddress {
         let (_, entry) = try entry(descriptor)
         guard entry.family == AF_INET6 else { return .v4(try localAddress(descriptor)) }
+        if entry.kind == .datagram { return .v6(datagramName6(entry)) }
         if let id = entry.connection, let status = stack.tcpStatus(id) {
             return .v6(IPv6SocketAddress(status.local.address, status.local.port,
                                          scopeID: status.local.address.isLinkLocal ? 1 : 0))
@@ -121,6 +119,11 @@ extension SocketCore {
     public func acceptedPeer(_ child: Int32, _ peer: IPv4SocketAddress) -> InternetSocketAddress {
         guard let (_, entry) = try? entry(child), entry.family == AF_INET6 else { return .v4(peer) }
         return .v6(entry.remote6 ?? IPv6SocketAddress(mapping: peer))
+    }
+
+    /// True for a SOCK_DGRAM socket.
+    public func isDatagram(_ descriptor: Int32) throws(SocketError) -> Bool {
+        try entry(descriptor).entry.kind == .datagram
     }
 
     /// The socket's family (AF_INET or AF_INET6), SO_DOMAIN.

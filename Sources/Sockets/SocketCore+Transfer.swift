@@ -23,7 +23,12 @@ public struct MessageFlags: OptionSet, Sendable {
 public struct ReceiveResult: Sendable {
     public var count: Int
     public var fullLength: Int
+    /// The source as an IPv4 address (an AF_INET6 socket's IPv6 sources
+    /// show here as 0.0.0.0 with the port: read `address`).
     public var source: IPv4SocketAddress?
+    /// A datagram's source in the socket's family (`.v6` on AF_INET6
+    /// sockets, IPv4 sources v4-mapped); nil for streams.
+    public var address: InternetSocketAddress? = nil
 }
 
 extension SocketCore {
@@ -33,6 +38,14 @@ extension SocketCore {
     /// socket waits until all of it is queued); UDP sends one datagram.
     public func send(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, flags: MessageFlags = [],
                      to destination: IPv4SocketAddress? = nil) throws(SocketError) -> Int {
+        try send(descriptor, bytes, flags: flags, destination: destination.map { .v4($0) })
+    }
+
+    /// send/sendto with an address of either family: an AF_INET6 datagram
+    /// socket takes `.v6` (and, unless IPV6_V6ONLY, `.v4` as Linux's
+    /// udpv6_sendmsg does); an AF_INET one `.v4` only (EAFNOSUPPORT).
+    public func send(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, flags: MessageFlags = [],
+                     destination: InternetSocketAddress?) throws(SocketError) -> Int {
         let (slot, entry) = try entry(descriptor)
         if flags.contains(.outOfBand) {
             throw SocketError(.notSupportedOnSocket, "MSG_OOB: urgent data is not supported")
@@ -47,10 +60,22 @@ extension SocketCore {
     }
 
     private func sendDatagram(_ slot: Int, _ entry: SocketEntry, _ bytes: UnsafeRawBufferPointer, flags: MessageFlags,
-                              to destination: IPv4SocketAddress?) throws(SocketError) -> Int {
+                              to destination: InternetSocketAddress?) throws(SocketError) -> Int {
         if entry.shutWrite { throw brokenPipe(flags, "the socket was shut down for writing") }
-        guard let target = destination ?? entry.remote else {
+        let chosen: InternetSocketAddress
+        if let destination {
+            chosen = destination
+        } else if entry.family == AF_INET6, let peer = entry.remote6 {
+            chosen = .v6(peer)
+        } else if let peer = entry.remote {
+            chosen = .v4(peer)
+        } else {
             throw SocketError(.addressRequired, "the datagram socket has no peer: use sendto with an address, or connect first")
+        }
+        let target: IPv4SocketAddress
+        switch try datagramTarget(entry, chosen) {
+        case .v4(let v4): target = v4
+        case .v6(let v6): return try sendDatagram6(slot, entry, bytes, flags: flags, to: v6)
         }
         if stack.isBroadcast(target.address) && !entry.options.broadcast {
             throw SocketError(.permissionDenied, "\(target.address) is a broadcast address: set SO_BROADCAST first")
@@ -69,19 +94,24 @@ extension SocketCore {
             try stack.udpSend(entry.udp!, bytes: bytes, to: (target.address, target.port),
                               timeToLive: entry.options.timeToLive, typeOfService: entry.options.typeOfService)
         } catch {
-            switch error.kind {
-            case .noBuffers:
-                throw SocketError(.noBufferSpace, "\(error.description)")
-            case .networkUnreachable, .noRoute, .hostUnreachable:
-                throw SocketError(.networkUnreachable, error.description)
-            case .messageTooLong:
-                throw SocketError(.messageTooLong, error.description)
-            default:
-                throw SocketError(.invalidArgument, error.description)
-            }
+            throw Self.sendError(error)
         }
         stack.flush()
         return bytes.count
+    }
+
+    /// The errno of a failed UDP send (as Linux's udp_sendmsg gives them).
+    static func sendError(_ error: StackError) -> SocketError {
+        switch error.kind {
+        case .noBuffers:
+            return SocketError(.noBufferSpace, "\(error.description)")
+        case .networkUnreachable, .noRoute, .hostUnreachable:
+            return SocketError(.networkUnreachable, error.description)
+        case .messageTooLong:
+            return SocketError(.messageTooLong, error.description)
+        default:
+            return SocketError(.invalidArgument, error.description)
+        }
     }
 
     /// EPIPE, with SIGPIPE raised unless MSG_NOSIGNAL (or the core is set not to).
@@ -91,7 +121,7 @@ extension SocketCore {
     }
 
     private func sendStream(_ entry: SocketEntry, _ bytes: UnsafeRawBufferPointer, flags: MessageFlags,
-                            to destination: IPv4SocketAddress?) throws(SocketError) -> Int {
+                            to destination: InternetSocketAddress?) throws(SocketError) -> Int {
         if destination != nil {
             if entry.connection != nil {
                 throw SocketError(.socketIsConnected, "sendto with an address on a connected SOCK_STREAM socket: use send")
@@ -202,14 +232,14 @@ extension SocketCore {
 
     /// Drops queued datagrams that are not from the connected peer.
     func filterQueued(_ entry: SocketEntry) {
-        guard let peer = entry.remote, let udp = entry.udp else { return }
-        if let peeked = entry.peeked, peeked.source != peer.address || peeked.sourcePort != peer.port {
+        guard entry.remote != nil, let udp = entry.udp else { return }
+        if let peeked = entry.peeked, !isFromPeer(entry, peeked) {
             peeked.payload.free()
             entry.peeked = nil
         }
         var keep: [ReceivedDatagram] = []
         while let datagram = try? stack.udpReceive(udp) {
-            if datagram.source == peer.address && datagram.sourcePort == peer.port { keep.append(datagram) } else { datagram.payload.free() }
+            if isFromPeer(entry, datagram) { keep.append(datagram) } else { datagram.payload.free() }
         }
         if entry.peeked == nil, !keep.isEmpty { entry.peeked = keep.removeFirst() }
         // More than one datagram from the peer queued before connect is rare;
@@ -221,7 +251,7 @@ extension SocketCore {
         if let peeked = entry.peeked { return peeked }
         guard let udp = entry.udp else { return nil }
         while let datagram = try? stack.udpReceive(udp) {
-            if let peer = entry.remote, datagram.source != peer.address || datagram.sourcePort != peer.port {
+            if entry.remote != nil, !isFromPeer(entry, datagram) {
                 datagram.payload.free()
                 continue
             }
@@ -256,7 +286,8 @@ extension SocketCore {
         let count = min(buffer.count, datagram.length)
         if count > 0 { _ = datagram.payload.copyBytes(from: 0, count: count, to: buffer.baseAddress!) }
         let result = ReceiveResult(count: flags.contains(.truncate) ? datagram.length : count, fullLength: datagram.length,
-                                   source: IPv4SocketAddress(datagram.source, datagram.sourcePort))
+                                   source: IPv4SocketAddress(datagram.source, datagram.sourcePort),
+                                   address: sourceName(entry, datagram))
         if !flags.contains(.peek) {
             datagram.payload.free()
             entry.peeked = nil

@@ -44,11 +44,17 @@ extension SocketCore {
     /// writev / sendmsg.
     public func send(_ descriptor: Int32, vectors: UnsafeBufferPointer<iovec>, flags: MessageFlags = [],
                      to destination: IPv4SocketAddress? = nil) throws(SocketError) -> Int {
+        try send(descriptor, vectors: vectors, flags: flags, destination: destination.map { .v4($0) })
+    }
+
+    /// sendmsg with an address of either family (see `send(_:_:flags:destination:)`).
+    public func send(_ descriptor: Int32, vectors: UnsafeBufferPointer<iovec>, flags: MessageFlags = [],
+                     destination: InternetSocketAddress?) throws(SocketError) -> Int {
         let total = try Self.totalLength(vectors)
         let (_, entry) = try entry(descriptor)
         if vectors.count == 1 || total == 0 {
             let first = vectors.first.map { UnsafeRawBufferPointer(start: $0.iov_base, count: $0.iov_len) }
-            return try send(descriptor, first ?? UnsafeRawBufferPointer(start: nil, count: 0), flags: flags, to: destination)
+            return try send(descriptor, first ?? UnsafeRawBufferPointer(start: nil, count: 0), flags: flags, destination: destination)
         }
         if entry.kind == .datagram {
             guard total <= vectorScratch.count else {
@@ -59,7 +65,7 @@ extension SocketCore {
                 (vectorScratch.baseAddress! + offset).copyMemory(from: vector.iov_base!, byteCount: vector.iov_len)
                 offset += vector.iov_len
             }
-            return try send(descriptor, UnsafeRawBufferPointer(rebasing: vectorScratch[0..<total]), flags: flags, to: destination)
+            return try send(descriptor, UnsafeRawBufferPointer(rebasing: vectorScratch[0..<total]), flags: flags, destination: destination)
         }
         // A stream: the buffers queued in order and TCP's output run once
         // (send(_:gathering:)), so a head and a body leave together.

@@ -209,7 +209,7 @@ public final class SocketCore: @unchecked Sendable {
         return slot
     }
 
-    /// socket(): AF_INET with SOCK_STREAM (TCP) or SOCK_DGRAM (UDP),
+    /// socket(): AF_INET or AF_INET6 with SOCK_STREAM (TCP) or SOCK_DGRAM (UDP),
     /// optionally | SOCK_NONBLOCK | SOCK_CLOEXEC.
     public func socket(domain: Int32, type: Int32, protocol: Int32) throws(SocketError) -> Int32 {
         guard domain == AF_INET || domain == AF_INET6 else {
@@ -244,12 +244,7 @@ public final class SocketCore: @unchecked Sendable {
                                          sendBufferSize: configuration.defaultSendBufferSize)
         let entry = SocketEntry(kind: kind, nonBlocking: flags & Int32(SOCK_NONBLOCK.rawValue) != 0, options: options)
         entry.closeOnExec = flags & Int32(SOCK_CLOEXEC.rawValue) != 0
-        if domain == AF_INET6 {
-            guard kind == .stream else {
-                throw SocketError(.addressFamilyNotSupported, "AF_INET6 SOCK_DGRAM sockets are not supported yet: use AF_INET for UDP (NetStack's udpSend speaks IPv6)")
-            }
-            entry.family = AF_INET6
-        }
+        if domain == AF_INET6 { entry.family = AF_INET6 }
         return descriptor(try allocate(entry))
     }
 

@@ -144,6 +144,8 @@ final class IPv6InterfaceState {
         return true
     }
 
+    var hasPathMTUs: Bool { !pathMTUs.isEmpty }
+
     /// The MTU toward `destination`.
     @inline(__always)
     func mtu(toward destination: IPv6Address) -> Int {

@@ -39,14 +39,48 @@ extension NetStack {
             counters[.icmpv6ErrorsReceived] += 1
             if let quote = try? ICMPv6Quote.parse(message.body), state.notePacketTooBig(quote.header.destination, mtu: mtu) {
                 counters[.ipv6PathMTUUpdates] += 1
+                // TCP toward it sends smaller segments from now on (RFC 8201 §4).
+                let destination = quote.header.destination
+                tcpTable?.pathMTUDecreased(toward: destination, mtu: state.mtu(toward: destination), now: tcpNow)
             }
             packet.free()
-        case .destinationUnreachable, .timeExceeded, .parameterProblem:
+        case .destinationUnreachable(let code, _):
+            counters[.icmpv6ErrorsReceived] += 1
+            if let quote = try? ICMPv6Quote.parse(message.body) { deliverUnreachableIPv6(code: code, original: quote) }
+            packet.free()
+        case .timeExceeded, .parameterProblem:
             counters[.icmpv6ErrorsReceived] += 1
             packet.free()
         default:  // echo reply
             packet.free()
         }
+    }
+
+    /// Gives an ICMPv6 destination unreachable to the UDP endpoint whose
+    /// datagram it quotes (RFC 4443 §3.1; the socket layer turns port
+    /// unreachable into ECONNREFUSED, as for IPv4).
+    func deliverUnreachableIPv6(code: UInt8, original: ICMPv6Quote) {
+        guard original.upperLayer == .udp, let ports = original.ports,
+              let i = udp.find(destination: original.header.source, destinationPort: ports.source,
+                               source: original.header.destination, sourcePort: ports.destination)
+        else {
+            counters[.icmpErrorUnmatched] += 1
+            return
+        }
+        // Codes: 0 no route, 1 prohibited, 3 address unreachable, 4 port unreachable.
+        udp.setError(i, code == ICMPv6Repr.portUnreachableCode ? .connectionRefused : code == 0 ? .networkUnreachable : .hostUnreachable)
+    }
+
+    /// A path MTU below the link's toward `destination` (IPv6 only: IPv4
+    /// does no path MTU discovery here), for new TCP connections.
+    func knownPathMTU(toward destination: IPv6Address) -> Int? {
+        guard !destination.isIPv4Mapped else { return nil }
+        for interface in interfaces {
+            guard let state = interface.ipv6, state.hasPathMTUs else { continue }
+            let mtu = state.mtu(toward: destination)
+            if mtu < state.linkMTU { return mtu }
+        }
+        return nil
     }
 
     /// Answers an echo request in its own buffer (chain). To a unicast

@@ -24,6 +24,7 @@ extension NetStack {
         configuration.segmentationOffloadLimit = segmenting
             ? min(TCPConfiguration.largestOffloadedPayload, pool.dataRoomSize * (PacketBuffer.maximumSegments / 2)) : 0
         let table = TCPEndpointTable(configuration: configuration)
+        table.knownPathMTU = { [unowned self] in self.knownPathMTU(toward: $0) }
         tcpTable = table
         return table
     }
@@ -64,14 +65,15 @@ extension NetStack {
             }
             let headerLength = segment.headerLength
             let payloadLength = packet.packetLength - headerLength
-            if !chained && coalesceTCP(packet, repr: repr, delivery: delivery, headerLength: headerLength,
+            let source = IPv6Address(ipv4Mapped: delivery.source)
+            let destination = IPv6Address(ipv4Mapped: delivery.destination)
+            if !chained && coalesceTCP(packet, repr: repr, source: source, destination: destination, headerLength: headerLength,
                                        payloadLength: payloadLength) {
                 return  // held, or delivered with its run
             }
             let segments = packet.offloadFlags.contains(.rxTCPCoalesced)
                 ? wireSegments(payloadLength: payloadLength, headerLength: headerLength, delivery) : 1
-            handOverTCP(packet, repr: repr, source: IPv6Address(ipv4Mapped: delivery.source),
-                        destination: IPv6Address(ipv4Mapped: delivery.destination), headerLength: headerLength, segments: segments)
+            handOverTCP(packet, repr: repr, source: source, destination: destination, headerLength: headerLength, segments: segments)
             return
         } catch {
             counters.countMalformed(.tcp, error)
@@ -118,15 +120,16 @@ extension NetStack {
 
     /// Offers a contiguous segment to the coalescer; false when it is not
     /// held and the caller hands it to TCP now (after any run of its flow,
-    /// which goes first to keep the flow's order).
-    private func coalesceTCP(_ packet: PacketBuffer, repr: TCPRepr, delivery: IPv4Delivery, headerLength: Int,
-                             payloadLength: Int) -> Bool {
+    /// which goes first to keep the flow's order). Addresses at IPv6 width:
+    /// IPv4 and IPv6 segments coalesce alike.
+    func coalesceTCP(_ packet: PacketBuffer, repr: TCPRepr, source: IPv6Address, destination: IPv6Address,
+                     headerLength: Int, payloadLength: Int) -> Bool {
         let coalescer = tcpCoalescer
         // Receive lending keeps one-buffer payloads in place (one copy fewer
         // than GRO's chain, which is copied into the ring): it goes first.
         guard coalescer.capacity > 0, !tcpConfiguration.receiveLending else { return false }
         let candidate = TCPReceiveCoalescer.isCandidate(repr, payloadLength: payloadLength)
-        if let index = coalescer.find(repr, delivery) {
+        if let index = coalescer.find(repr, source: source, destination: destination) {
             let run = coalescer.run(at: index)
             if candidate && TCPReceiveCoalescer.continues(run, with: repr, payloadLength: payloadLength) {
                 coalescer.append(packet, to: index, repr: repr, headerLength: headerLength, payloadLength: payloadLength)
@@ -139,13 +142,13 @@ extension NetStack {
         // A PSH segment alone ends its run at once: nothing to hold.
         guard candidate, !repr.flags.contains(.psh) else { return false }
         if coalescer.count == coalescer.capacity { flushTCPRun(at: 0) }
-        return coalescer.start(packet, repr: repr, delivery: delivery, headerLength: headerLength, payloadLength: payloadLength)
+        return coalescer.start(packet, repr: repr, source: source, destination: destination,
+                               headerLength: headerLength, payloadLength: payloadLength)
     }
 
     private func flushTCPRun(at index: Int) {
         let run = tcpCoalescer.remove(at: index)
-        handOverTCP(run.head, repr: run.repr, source: IPv6Address(ipv4Mapped: run.delivery.source),
-                    destination: IPv6Address(ipv4Mapped: run.delivery.destination),
+        handOverTCP(run.head, repr: run.repr, source: run.source, destination: run.destination,
                     headerLength: run.headerLength, segments: run.segments)
     }
 

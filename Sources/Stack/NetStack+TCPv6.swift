@@ -4,9 +4,9 @@ import Wire
 
 /// TCP over IPv6: the same endpoint table as IPv4 (its endpoints are IPv6
 /// width, IPv4 ones v4-mapped); only the pseudo-header (RFC 8200 §8.1),
-/// the route and the network header differ. No receive coalescing and no
-/// TSO here yet (the ports offer no TSO6); checksums are summed in software
-/// unless the device vouched for a received one.
+/// the route and the network header differ. Software receive coalescing
+/// (GRO) as IPv4; no TSO here yet (the ports offer no TSO6); checksums are
+/// summed in software unless the device vouched for a received one.
 extension NetStack {
     func handleTCPv6(_ packet: PacketBuffer, _ delivery: IPv6Delivery) {
         counters[.tcpReceived] += 1
@@ -27,8 +27,13 @@ extension NetStack {
             }
             let repr = try TCPRepr.parse(segment, source: delivery.source, destination: delivery.destination,
                                          verifyChecksum: !trusted && !chained)
+            let headerLength = segment.headerLength
+            if !chained && coalesceTCP(packet, repr: repr, source: delivery.source, destination: delivery.destination,
+                                       headerLength: headerLength, payloadLength: packet.packetLength - headerLength) {
+                return  // held, or delivered with its run (software GRO, as IPv4)
+            }
             handOverTCP(packet, repr: repr, source: delivery.source, destination: delivery.destination,
-                        headerLength: segment.headerLength, segments: 1)
+                        headerLength: headerLength, segments: 1)
             return
         } catch {
             counters.countMalformed(.tcp, error)

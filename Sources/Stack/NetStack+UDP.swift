@@ -104,12 +104,14 @@ extension NetStack {
     // MARK: Endpoint API (what the socket layer calls)
 
     /// Opens an endpoint bound to `address` (.any for every interface) and
-    /// `port` (0 picks an ephemeral port).
-    public func udpBind(address: IPv4Address = .any, port: UInt16) throws(StackError) -> UDPEndpoint {
+    /// `port` (0 picks an ephemeral port). The wildcard takes IPv6
+    /// datagrams too unless `ipv4Only` (an AF_INET socket's binding).
+    public func udpBind(address: IPv4Address = .any, port: UInt16, ipv4Only: Bool = false) throws(StackError) -> UDPEndpoint {
         if !address.isUnspecified && !isLocal(address) {
             throw StackError(.addressNotAvailable, "\(address) is not an address of this stack: bind to one of \(interfaces.map { $0.address.description }) or 0.0.0.0")
         }
-        return try udp.bind(address: address, port: port)
+        let wide = address.isUnspecified && !ipv4Only ? IPv6Address.unspecified : IPv6Address(ipv4Mapped: address)
+        return try udp.bind(address: wide, port: port)
     }
 
     /// Restricts the endpoint to one peer: only its datagrams are received
@@ -117,21 +119,35 @@ extension NetStack {
     public func udpConnect(_ endpoint: UDPEndpoint, to address: IPv4Address, port: UInt16) throws(StackError) {
         let i = try udp.entryIndex(endpoint)
         if address.isUnspecified {
-            udp.connect(i, remote: .any, port: 0, local: udp.key(of: i).localAddress)
+            udp.connect(i, remote: .unspecified, port: 0, local: udp.key(of: i).localAddress)
             return
         }
         guard port != 0 else { throw StackError(.invalidConfiguration, "cannot connect to port 0") }
-        guard let route = route(to: address, from: udp.key(of: i).localAddress) else {
+        let bound = try ipv4View(i)
+        guard let route = route(to: address, from: bound) else {
             throw StackError(.networkUnreachable, "no route to \(address): add an interface on its subnet or a gateway")
         }
-        udp.connect(i, remote: address, port: port, local: route.source)
+        udp.connect(i, remote: IPv6Address(ipv4Mapped: address), port: port, local: IPv6Address(ipv4Mapped: route.source))
     }
 
-    /// The local address and port, and the peer when connected.
+    /// The IPv4 address an endpoint is bound to (.any for a wildcard);
+    /// ENETUNREACH for one that takes no IPv4 (bound to an IPv6 address
+    /// or v6-only).
+    func ipv4View(_ i: Int) throws(StackError) -> IPv4Address {
+        let local = udp.key(of: i).localAddress
+        if let v4 = local.ipv4Mapped { return v4 }
+        guard local.isUnspecified, !udp.entries[i].v6Only else {
+            throw StackError(.networkUnreachable, "the endpoint is bound to IPv6 \(local.isUnspecified ? "only" : "\(local)"): it cannot reach IPv4 peers")
+        }
+        return .any
+    }
+
+    /// The local address and port, and the peer when connected (IPv4
+    /// views: .any where the endpoint's address is IPv6).
     public func udpAddresses(_ endpoint: UDPEndpoint) throws(StackError)
         -> (localAddress: IPv4Address, localPort: UInt16, remoteAddress: IPv4Address, remotePort: UInt16) {
         let key = udp.key(of: try udp.entryIndex(endpoint))
-        return (key.localAddress, key.localPort, key.remoteAddress, key.remotePort)
+        return (key.localAddress.ipv4Mapped ?? .any, key.localPort, key.remoteAddress.ipv4Mapped ?? .any, key.remotePort)
     }
 
     /// Closes the endpoint and frees what it had queued.
@@ -145,8 +161,10 @@ extension NetStack {
         let i = try udp.entryIndex(endpoint)
         guard let packet = udp.dequeue(i) else { return nil }
         let tag = packet.userData
-        return ReceivedDatagram(payload: packet, source: IPv4Address(UInt32(truncatingIfNeeded: tag >> 32)),
-                                sourcePort: UInt16(truncatingIfNeeded: tag >> 16), sourceIPv6: Self.ipv6Source(packet))
+        let ipv6 = Self.ipv6Source(packet)
+        return ReceivedDatagram(payload: packet, source: ipv6 == nil ? IPv4Address(UInt32(truncatingIfNeeded: tag >> 32)) : .any,
+                                sourcePort: UInt16(truncatingIfNeeded: tag >> 16), sourceIPv6: ipv6,
+                                scopeID: ipv6 == nil ? 0 : UInt32(truncatingIfNeeded: tag >> 32))
     }
 
     /// Takes the error an ICMP message left on the endpoint (once).
@@ -193,18 +211,23 @@ extension NetStack {
             throw error
         }
         let key = udp.key(of: i)
-        let address = destination?.address ?? key.remoteAddress
+        let bound: IPv4Address
+        do { bound = try ipv4View(i) } catch {
+            payload.free()
+            throw error
+        }
+        let address = destination?.address ?? key.remoteAddress.ipv4Mapped ?? .any
         let port = destination?.port ?? key.remotePort
         guard !address.isUnspecified, port != 0 else {
             payload.free()
-            throw StackError(.notConnected, "\(endpoint) is not connected: give a destination or connect first")
+            throw StackError(.notConnected, "\(endpoint) is not connected (to an IPv4 peer): give a destination or connect first")
         }
         guard payload.packetLength <= Self.maximumUDPPayload else {
             let length = payload.packetLength
             payload.free()
             throw StackError(.messageTooLong, "UDP payload of \(length) bytes: at most \(Self.maximumUDPPayload)")
         }
-        guard let route = route(to: address, from: key.localAddress) else {
+        guard let route = route(to: address, from: bound) else {
             payload.free()
             counters[.ipv4NoRoute] += 1
             throw StackError(.networkUnreachable, "no route to \(address): add an interface on its subnet or a gateway")

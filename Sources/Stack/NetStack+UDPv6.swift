@@ -2,10 +2,12 @@ import Packets
 import Wire
 
 /// UDP over IPv6 (RFC 8200 §8.1: the checksum is mandatory). Endpoints
-/// bound to the wildcard address take IPv6 datagrams too (a dual-stack
-/// wildcard); the IPv6 source of a queued datagram stays in the buffer's
-/// headroom, where its IPv6 header still is, and `userData` says how far
-/// back (bit 0 set: IPv6; bits 1...15: the distance; port in bits 16...31).
+/// bound to :: take IPv6 datagrams (and IPv4 ones unless v6-only), those
+/// bound to an IPv6 address or connected to an IPv6 peer only theirs; the
+/// IPv6 source of a queued datagram stays in the buffer's headroom, where
+/// its IPv6 header still is, and `userData` says how far back (bit 0 set:
+/// IPv6; bits 1...15: the distance; port in bits 16...31; the interface
+/// index + 1 in bits 32...63).
 extension NetStack {
     func handleUDPv6(_ packet: PacketBuffer, _ delivery: IPv6Delivery) {
         counters[.udpReceived] += 1
@@ -40,7 +42,8 @@ extension NetStack {
         }
         let sourcePort = header.sourcePort
         guard !delivery.destination.isMulticast,
-              let i = udp.find(destination: .any, destinationPort: header.destinationPort, source: .any, sourcePort: 0) else {
+              let i = udp.find(destination: delivery.destination, destinationPort: header.destinationPort,
+                               source: delivery.source, sourcePort: sourcePort) else {
             counters[.udpClosedPort] += 1
             if !delivery.destination.isMulticast { sendPortUnreachableIPv6(about: packet, delivery) }
             packet.free()
@@ -54,7 +57,8 @@ extension NetStack {
             return
         }
         packet.removeFirst(UDPDatagram.headerLength)
-        packet.userData = UInt64(sourcePort) << 16 | UInt64(distance + UDPDatagram.headerLength) << 1 | 1
+        packet.userData = UInt64(delivery.interface.index + 1) << 32 | UInt64(sourcePort) << 16
+            | UInt64(distance + UDPDatagram.headerLength) << 1 | 1
         guard udp.enqueue(i, packet) else {
             counters[.udpReceiveQueueFull] += 1
             packet.free()
@@ -106,11 +110,18 @@ extension NetStack {
             payload.free()
             throw StackError(.messageTooLong, "UDP payload of \(length) bytes: at most \(Self.maximumUDPPayload)")
         }
-        guard let route = routeIPv6(to: destination.address) else {
+        guard var route = routeIPv6(to: destination.address) else {
             payload.free()
             counters[.ipv6NoRoute] += 1
             throw StackError(.networkUnreachable, "no IPv6 route to \(destination.address): add an address on its prefix or accept a router")
         }
+        let bound = udp.key(of: i).localAddress
+        guard !bound.isIPv4Mapped else {
+            payload.free()
+            throw StackError(.networkUnreachable, "the endpoint is bound to IPv4 \(bound): it cannot reach IPv6 peer \(destination.address)")
+        }
+        // An endpoint bound (or connected) to one address sends from it.
+        if !bound.isUnspecified { route.source = bound }
         guard let start = payload.prepend(UDPDatagram.headerLength) else {
             payload.free()
             throw StackError(.noBuffers, "no headroom for the UDP header: allocate payload buffers from a pool with headroom")
@@ -126,6 +137,50 @@ extension NetStack {
         header.checksum = checksum == 0 ? 0xFFFF : checksum
         counters[.udpSent] += 1
         sendIPv6(payload, nextHeader: .udp, to: destination.address, route: route, hopLimit: hopLimit)
+    }
+
+    /// Opens an endpoint on an IPv6-wide address: :: (both families unless
+    /// `v6Only`), an IPv6 address of this stack, or a v4-mapped one (IPv4
+    /// only, as `udpBind(address:port:)`).
+    public func udpBind(address6 address: IPv6Address, port: UInt16, v6Only: Bool = false) throws(StackError) -> UDPEndpoint {
+        if let v4 = address.ipv4Mapped {
+            return try udpBind(address: v4, port: port, ipv4Only: true)
+        }
+        if !address.isUnspecified && !isLocalIPv6Address(address) {
+            throw StackError(.addressNotAvailable, "\(address) is not an IPv6 address of this stack (or still tentative): bind to one of them or ::")
+        }
+        return try udp.bind(address: address, port: port, v6Only: v6Only)
+    }
+
+    /// Restricts the endpoint to one IPv6 peer (v4-mapped: an IPv4 peer, as
+    /// `udpConnect(_:to:port:)`); :: disconnects.
+    public func udpConnect(_ endpoint: UDPEndpoint, to address: IPv6Address, port: UInt16) throws(StackError) {
+        if let v4 = address.ipv4Mapped {
+            try udpConnect(endpoint, to: v4, port: port)
+            return
+        }
+        let i = try udp.entryIndex(endpoint)
+        let bound = udp.key(of: i).localAddress
+        if address.isUnspecified {
+            udp.connect(i, remote: .unspecified, port: 0, local: bound)
+            return
+        }
+        guard port != 0 else { throw StackError(.invalidConfiguration, "cannot connect to port 0") }
+        guard !bound.isIPv4Mapped else {
+            throw StackError(.networkUnreachable, "the endpoint is bound to IPv4 \(bound): it cannot reach IPv6 peer \(address)")
+        }
+        guard let source = ipv6SourceAddress(toward: address, from: bound) else {
+            throw StackError(.networkUnreachable, "no IPv6 route to \(address): add an address on its prefix or accept a router")
+        }
+        udp.connect(i, remote: address, port: port, local: source)
+    }
+
+    /// The local and remote ends at IPv6 width (IPv4 ones v4-mapped; an
+    /// AF_INET-only wildcard as ::ffff:0.0.0.0).
+    public func udpAddresses6(_ endpoint: UDPEndpoint) throws(StackError)
+        -> (localAddress: IPv6Address, localPort: UInt16, remoteAddress: IPv6Address, remotePort: UInt16) {
+        let key = udp.key(of: try udp.entryIndex(endpoint))
+        return (key.localAddress, key.localPort, key.remoteAddress, key.remotePort)
     }
 
     /// Sends a copy of `bytes` to an IPv6 destination (buffers from the stack's pool).

@@ -26,7 +26,9 @@ final class TCPReceiveCoalescer {
         var head: PacketBuffer
         var tail: UnsafeMutablePointer<PacketHeader>
         var repr: TCPRepr
-        var delivery: IPv4Delivery
+        /// The flow's addresses at IPv6 width (IPv4 ones v4-mapped), as TCP keys them.
+        var source: IPv6Address
+        var destination: IPv6Address
         var headerLength: Int
         var nextSequence: UInt32
         /// The first segment's payload: no later one may be larger.
@@ -106,11 +108,11 @@ final class TCPReceiveCoalescer {
 
     /// The index of the run of this flow, or nil.
     @inline(__always)
-    func find(_ repr: TCPRepr, _ delivery: IPv4Delivery) -> Int? {
+    func find(_ repr: TCPRepr, source: IPv6Address, destination: IPv6Address) -> Int? {
         for index in 0..<count {
             let run = runs[index]
             if run.repr.sourcePort == repr.sourcePort && run.repr.destinationPort == repr.destinationPort
-                && run.delivery.source == delivery.source && run.delivery.destination == delivery.destination {
+                && run.source == source && run.destination == destination {
                 return index
             }
         }
@@ -122,10 +124,12 @@ final class TCPReceiveCoalescer {
 
     /// Starts a run; false when every slot is taken.
     @inline(__always)
-    func start(_ packet: PacketBuffer, repr: TCPRepr, delivery: IPv4Delivery, headerLength: Int, payloadLength: Int) -> Bool {
+    func start(_ packet: PacketBuffer, repr: TCPRepr, source: IPv6Address, destination: IPv6Address,
+               headerLength: Int, payloadLength: Int) -> Bool {
         guard count < capacity else { return false }
         let stamp = repr.options.timestamp?.value ?? 0
-        runs[count] = Run(head: packet, tail: packet.header, repr: repr, delivery: delivery, headerLength: headerLength,
+        runs[count] = Run(head: packet, tail: packet.header, repr: repr, source: source, destination: destination,
+                          headerLength: headerLength,
                           nextSequence: repr.sequenceNumber &+ UInt32(truncatingIfNeeded: payloadLength),
                           segmentSize: payloadLength, lastTimestamp: stamp, segments: 1, payloadLength: payloadLength)
         count += 1

@@ -19,6 +19,9 @@ public struct ReceivedDatagram {
     public var sourcePort: UInt16
     /// The IPv6 source, nil for a datagram that came over IPv4.
     public var sourceIPv6: IPv6Address?
+    /// The receiving interface's index + 1 for a datagram over IPv6 (a
+    /// link-local source's scope id, RFC 4007 §6); 0 over IPv4.
+    public var scopeID: UInt32 = 0
     public var length: Int { payload.packetLength }
 }
 

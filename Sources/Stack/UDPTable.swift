@@ -4,21 +4,29 @@ import Wire
 /// The UDP endpoints of a stack and their demultiplexing: a datagram goes
 /// to the endpoint connected to its exact 4-tuple, else to one bound to its
 /// destination address and port, else to one bound to the port on any
-/// address. Each endpoint has a bounded queue of received datagrams. The
+/// address. Keys are IPv6-wide (RFC 4291 §2.5.5.2): IPv4 addresses as
+/// v4-mapped ::ffff:a.b.c.d, the IPv4 wildcard as ::ffff:0.0.0.0, and ::
+/// the wildcard of both families (IPv6 only when the entry is v6-only).
+/// Each endpoint has a bounded queue of received datagrams. The
 /// entries grow as endpoints are bound, up to the limit (closed ones are
 /// reused first), so an unused limit costs nothing.
 final class UDPTable {
     struct Key: Hashable {
-        var localAddress: IPv4Address
+        var localAddress: IPv6Address
         var localPort: UInt16
-        var remoteAddress: IPv4Address
+        var remoteAddress: IPv6Address
         var remotePort: UInt16
     }
+
+    /// The wildcard of an IPv4-only endpoint (an AF_INET socket's 0.0.0.0).
+    static let anyIPv4 = IPv6Address(ipv4Mapped: .any)
 
     struct Entry {
         var inUse = false
         var generation: UInt32 = 0
-        var key = Key(localAddress: .any, localPort: 0, remoteAddress: .any, remotePort: 0)
+        var key = Key(localAddress: .unspecified, localPort: 0, remoteAddress: .unspecified, remotePort: 0)
+        /// Bound to :: but taking no IPv4 datagrams (IPV6_V6ONLY).
+        var v6Only = false
         var queue: UnsafeMutablePointer<PacketBuffer>
         var head = 0
         var count = 0
@@ -92,18 +100,36 @@ final class UDPTable {
 
     func key(of i: Int) -> Key { entries[i].key }
 
-    private func portInUse(_ port: UInt16, address: IPv4Address) -> Bool {
+    private func portInUse(_ port: UInt16, address: IPv6Address, v6Only: Bool) -> Bool {
         guard portUsers[port, default: 0] > 0 else { return false }
         for i in 0..<allocated where entries[i].inUse && entries[i].key.localPort == port {
-            let other = entries[i].key.localAddress
-            if other == address || other.isUnspecified || address.isUnspecified { return true }
+            if Self.overlap(entries[i].key.localAddress, entries[i].v6Only, address, v6Only) { return true }
         }
         return false
     }
 
-    /// Makes an endpoint bound to `address` (any for all) and `port` (0 for
-    /// an ephemeral one).
-    func bind(address: IPv4Address, port: UInt16) throws(StackError) -> UDPEndpoint {
+    /// True when two bindings of one port share an address of either family.
+    static func overlap(_ a: IPv6Address, _ aV6Only: Bool, _ b: IPv6Address, _ bV6Only: Bool) -> Bool {
+        if a == b { return true }
+        // What each binding takes of IPv4 (nil: nothing) and of IPv6.
+        func v4(_ x: IPv6Address, _ v6Only: Bool) -> IPv4Address?? {
+            if x.isUnspecified { return v6Only ? nil : .some(nil) }  // .some(nil): every IPv4 address
+            guard let mapped = x.ipv4Mapped else { return nil }
+            return mapped.isUnspecified ? .some(nil) : .some(mapped)
+        }
+        func v6(_ x: IPv6Address) -> IPv6Address?? {
+            if x.isUnspecified { return .some(nil) }
+            return x.isIPv4Mapped ? nil : .some(x)
+        }
+        if case .some(let p) = v4(a, aV6Only), case .some(let q) = v4(b, bV6Only), p == nil || q == nil || p == q { return true }
+        if case .some(let p) = v6(a), case .some(let q) = v6(b), p == nil || q == nil || p == q { return true }
+        return false
+    }
+
+    /// Makes an endpoint bound to `address` (:: for both families,
+    /// ::ffff:0.0.0.0 for every IPv4 address, else one address) and
+    /// `port` (0 for an ephemeral one).
+    func bind(address: IPv6Address, port: UInt16, v6Only: Bool = false) throws(StackError) -> UDPEndpoint {
         guard let i = takeEntry() else {
             throw StackError(.tooManyEndpoints, "all \(capacity) UDP endpoints are in use: close some or raise StackLimits.udpEndpoints")
         }
@@ -114,18 +140,19 @@ final class UDPTable {
                 chosen = nextEphemeral
                 nextEphemeral = nextEphemeral >= ephemeralPorts.upperBound ? ephemeralPorts.lowerBound : nextEphemeral + 1
                 tries += 1
-            } while portInUse(chosen, address: address) && tries <= ephemeralPorts.count
-            guard !portInUse(chosen, address: address) else {
+            } while portInUse(chosen, address: address, v6Only: v6Only) && tries <= ephemeralPorts.count
+            guard !portInUse(chosen, address: address, v6Only: v6Only) else {
                 freeEntries.append(i)
                 throw StackError(.addressInUse, "no free ephemeral UDP port in \(ephemeralPorts)")
             }
-        } else if portInUse(chosen, address: address) {
+        } else if portInUse(chosen, address: address, v6Only: v6Only) {
             freeEntries.append(i)
             throw StackError(.addressInUse, "UDP port \(chosen) on \(address) is already bound")
         }
         portUsers[chosen, default: 0] += 1
-        let key = Key(localAddress: address, localPort: chosen, remoteAddress: .any, remotePort: 0)
+        let key = Key(localAddress: address, localPort: chosen, remoteAddress: .unspecified, remotePort: 0)
         entries[i].inUse = true
+        entries[i].v6Only = v6Only && address.isUnspecified
         entries[i].generation &+= 1
         entries[i].key = key
         entries[i].head = 0
@@ -137,12 +164,13 @@ final class UDPTable {
         return UDPEndpoint(index: Int32(i), generation: entries[i].generation)
     }
 
-    /// Restricts the endpoint to one peer (remote .any disconnects).
-    func connect(_ i: Int, remote: IPv4Address, port: UInt16, local: IPv4Address) {
+    /// Restricts the endpoint to one peer (remote :: disconnects).
+    func connect(_ i: Int, remote: IPv6Address, port: UInt16, local: IPv6Address) {
         bindings[entries[i].key] = nil
         entries[i].key.remoteAddress = remote
         entries[i].key.remotePort = remote.isUnspecified ? 0 : port
-        if entries[i].key.localAddress.isUnspecified && !remote.isUnspecified { entries[i].key.localAddress = local }
+        let bound = entries[i].key.localAddress
+        if (bound.isUnspecified || bound == Self.anyIPv4) && !remote.isUnspecified { entries[i].key.localAddress = local }
         bindings[entries[i].key] = i
     }
 
@@ -160,13 +188,27 @@ final class UDPTable {
         while let packet = dequeue(i) { packet.free() }
     }
 
-    /// The endpoint a datagram to (destination, port) from (source, port)
-    /// belongs to.
+    /// The endpoint an IPv4 datagram to (destination, port) from (source,
+    /// port) belongs to (.any destination: a broadcast).
     @inline(__always)
     func find(destination: IPv4Address, destinationPort: UInt16, source: IPv4Address, sourcePort: UInt16) -> Int? {
+        let local = IPv6Address(ipv4Mapped: destination)
+        let remote = IPv6Address(ipv4Mapped: source)
+        if let i = bindings[Key(localAddress: local, localPort: destinationPort, remoteAddress: remote, remotePort: sourcePort)] { return i }
+        if let i = bindings[Key(localAddress: local, localPort: destinationPort, remoteAddress: .unspecified, remotePort: 0)] { return i }
+        if let i = bindings[Key(localAddress: Self.anyIPv4, localPort: destinationPort, remoteAddress: .unspecified, remotePort: 0)] { return i }
+        // A dual-stack wildcard (not v6-only).
+        if let i = bindings[Key(localAddress: .unspecified, localPort: destinationPort, remoteAddress: .unspecified, remotePort: 0)],
+           !entries[i].v6Only { return i }
+        return nil
+    }
+
+    /// The endpoint an IPv6 datagram belongs to (IPv4-only endpoints never).
+    @inline(__always)
+    func find(destination: IPv6Address, destinationPort: UInt16, source: IPv6Address, sourcePort: UInt16) -> Int? {
         if let i = bindings[Key(localAddress: destination, localPort: destinationPort, remoteAddress: source, remotePort: sourcePort)] { return i }
-        if let i = bindings[Key(localAddress: destination, localPort: destinationPort, remoteAddress: .any, remotePort: 0)] { return i }
-        if let i = bindings[Key(localAddress: .any, localPort: destinationPort, remoteAddress: .any, remotePort: 0)] { return i }
+        if let i = bindings[Key(localAddress: destination, localPort: destinationPort, remoteAddress: .unspecified, remotePort: 0)] { return i }
+        if let i = bindings[Key(localAddress: .unspecified, localPort: destinationPort, remoteAddress: .unspecified, remotePort: 0)] { return i }
         return nil
     }
 

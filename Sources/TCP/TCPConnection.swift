@@ -67,6 +67,9 @@ public final class TCPConnection {
 
     // MARK: Options (RFC 7323, RFC 2018, RFC 9293 MSS)
     var peerMSS = 536
+    /// Payload plus options that fit the path MTU (RFC 8201 §4; lowered
+    /// by Packet Too Big, TCPConnection+PathMTU.swift).
+    var pathSegmentBudget = Int.max
     var sendWindowScale: UInt8 = 0
     var receiveWindowScale: UInt8 = 0
     var windowScalingEnabled = false
@@ -201,7 +204,7 @@ public final class TCPConnection {
 
     /// Largest payload plus options per segment (RFC 6691: the peer's MSS
     /// limits data plus options; our MTU limits everything).
-    var segmentBudget: Int { max(min(peerMSS, localMSS), 64) }
+    var segmentBudget: Int { max(min(peerMSS, localMSS, pathSegmentBudget), 64) }
 
     /// The MSS we announce: the MTU's, capped by TCP_MAXSEG.
     var localMSS: Int { min(configuration.localMSS(ipv4: tuple.isIPv4), max(options.maximumSegmentSize ?? Int.max, 88)) }

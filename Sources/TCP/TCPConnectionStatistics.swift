@@ -28,6 +28,9 @@ public struct TCPConnectionStatistics: Sendable, Hashable {
     public var resetsSent = 0
     public var zeroWindowProbes = 0
     public var keepAliveProbes = 0
+    /// Packet Too Big messages that made segments smaller (RFC 8201 §4);
+    /// each sent what was in flight again at the new size.
+    public var pathMTURetransmissions = 0
     /// Payload bytes copied into the receive ring (in-order data not kept
     /// in its packet buffer, and out-of-order data): each is copied once
     /// more when read (Docs/NIO.md "Copies").
@@ -47,7 +50,7 @@ public struct TCPConnectionStatistics: Sendable, Hashable {
          ("duplicateACKsReceived", duplicateACKsReceived), ("unacceptableSegments", unacceptableSegments), ("pawsDrops", pawsDrops),
          ("outOfOrderDrops", outOfOrderDrops), ("receiveBufferDrops", receiveBufferDrops), ("challengeACKsSent", challengeACKsSent),
          ("challengeACKsSuppressed", challengeACKsSuppressed), ("resetsSent", resetsSent), ("zeroWindowProbes", zeroWindowProbes),
-         ("keepAliveProbes", keepAliveProbes),
+         ("keepAliveProbes", keepAliveProbes), ("pathMTURetransmissions", pathMTURetransmissions),
          ("receiveBytesCopied", receiveBytesCopied), ("sendBytesCopied", sendBytesCopied)]
     }
 
@@ -67,6 +70,7 @@ public struct TCPConnectionStatistics: Sendable, Hashable {
         duplicateACKsReceived += other.duplicateACKsReceived
         unacceptableSegments += other.unacceptableSegments
         pawsDrops += other.pawsDrops
+        pathMTURetransmissions += other.pathMTURetransmissions
         outOfOrderDrops += other.outOfOrderDrops
         receiveBufferDrops += other.receiveBufferDrops
         challengeACKsSent += other.challengeACKsSent

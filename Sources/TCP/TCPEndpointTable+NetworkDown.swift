@@ -21,3 +21,20 @@ extension TCPEndpointTable {
         return failed
     }
 }
+
+extension TCPEndpointTable {
+    /// A Packet Too Big lowered the path MTU toward `remote` (RFC 8201 §4:
+    /// the MTU is the destination's, so every connection to it shrinks its
+    /// segments). Rare (only decreases reach here), so a scan. Returns how
+    /// many connections changed.
+    @discardableResult
+    public func pathMTUDecreased(toward remote: IPv6Address, mtu: Int, now: TCPInstant) -> Int {
+        var changed = 0
+        for (tuple, slot) in byTuple where tuple.remote.address == remote {
+            guard let connection = slots[Int(slot)], connection.pathMTUDecreased(to: mtu, now: now) else { continue }
+            markDirty(slot)
+            changed += 1
+        }
+        return changed
+    }
+}

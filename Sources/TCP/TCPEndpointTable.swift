@@ -39,6 +39,10 @@ public final class TCPEndpointTable {
     var controlQueueHead = 0
     let controlQueueLimit = 4096
 
+    /// The path MTU the IP layer learnt toward a peer (Packet Too Big),
+    /// nil when none is below the link's: new connections start with it.
+    public var knownPathMTU: ((IPv6Address) -> Int?)?
+
     /// Slots that were touched and may have output or events.
     var dirty: [Int32] = []
     var dirtyCursor = 0
@@ -114,6 +118,9 @@ public final class TCPEndpointTable {
             slotInfo.append(SlotInfo(generation: 1))
         }
         byTuple[connection.tuple] = slot
+        if let lookup = knownPathMTU, let mtu = lookup(connection.tuple.remote.address) {
+            connection.pathSegmentBudget = max(mtu - connection.headerBytes, 64)
+        }
         return slot
     }
 

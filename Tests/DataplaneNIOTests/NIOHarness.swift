@@ -24,8 +24,9 @@ final class TwoLoops: @unchecked Sendable {
 
     /// `receiveLending`: the stacks keep received payloads in their packet
     /// buffers, as `DataplaneEventLoopGroup(port:...)`'s stacks do.
+    /// `ipv6`: A is also fd20::1/64, B fd20::2/64 (usable once DAD, 50 ms, is over).
     init(poolSize: Int = 2048, configuration: SocketCoreConfiguration = TwoLoops.testConfiguration,
-         receiveLending: Bool = false) throws {
+         receiveLending: Bool = false, ipv6: Bool = false) throws {
         // No per-core cache: the two loop threads share the pool through its ring.
         ports = try PortBringUp.startLoopbackPair(
             ringSize: 1024, pool: PoolRequest(name: "nio-test", capacity: poolSize, cacheSize: 0, policy: .anonymous))
@@ -33,10 +34,13 @@ final class TwoLoops: @unchecked Sendable {
         tcp.receiveLending = receiveLending
         let stackA = NetStack(pool: ports.pool, tcpConfiguration: tcp)
         let stackB = NetStack(pool: ports.pool, tcpConfiguration: tcp)
+        func v6(_ text: String) -> IPv6Configuration? {
+            ipv6 ? IPv6Configuration(addresses: [IPv6Network(text)!], retransmitMilliseconds: 50) : nil
+        }
         try ports.attach(0, to: stackA, InterfaceConfiguration(
-            address: IPv4Network(address: IPv4Address(10, 0, 0, 1), prefixLength: 24)!, announceOnStart: false))
+            address: IPv4Network(address: IPv4Address(10, 0, 0, 1), prefixLength: 24)!, announceOnStart: false, ipv6: v6("fd20::1/64")))
         try ports.attach(1, to: stackB, InterfaceConfiguration(
-            address: IPv4Network(address: IPv4Address(10, 0, 0, 2), prefixLength: 24)!, announceOnStart: false))
+            address: IPv4Network(address: IPv4Address(10, 0, 0, 2), prefixLength: 24)!, announceOnStart: false, ipv6: v6("fd20::2/64")))
         stackA.start()
         stackB.start()
         let stacks = UnsafeStacks([stackA, stackB])

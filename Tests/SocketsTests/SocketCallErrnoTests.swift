@@ -23,7 +23,7 @@ struct SocketCallErrnoTests {
         let net = try TwoCores(configuration: configuration, group: SocketGroup(socketLimit: 5))
         let core = net.a
         expectErrno(.addressFamilyNotSupported) { try core.socket(domain: AF_UNIX, type: stream, protocol: 0) }
-        expectErrno(.addressFamilyNotSupported) { try core.socket(domain: AF_INET6, type: datagram, protocol: 0) }
+        expectErrno(.addressFamilyNotSupported) { try core.socket(domain: AF_PACKET, type: datagram, protocol: 0) }
         expectErrno(.invalidArgument) { try core.socket(domain: AF_INET, type: stream | 0x100, protocol: 0) }
         expectErrno(.protocolNotSupported) { try core.socket(domain: AF_INET, type: stream, protocol: Int32(IPPROTO_UDP)) }
         expectErrno(.protocolNotSupported) { try core.socket(domain: AF_INET, type: Int32(SOCK_SEQPACKET.rawValue), protocol: 0) }

@@ -38,7 +38,9 @@ struct TCPOverIPv6Tests {
         let size = 1 << 20
         let data = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 13) }
         #expect(pumpTransfer(net, from: net.a, client, to: net.b, server, data) == data)
+        #expect(net.b.counters[.tcpCoalesced] > 0, "software GRO merged IPv6 segments")
         #expect(pumpTransfer(net, from: net.b, server, to: net.a, client, data) == data)
+        #expect(net.a.counters[.tcpCoalesced] > 0, "software GRO merged IPv6 segments")
         net.a.tcpShutdownWrite(client)
         #expect(net.pump(until: { net.b.tcpStatus(server)?.isAtEndOfStream == true }))
         net.b.tcpRelease(server)

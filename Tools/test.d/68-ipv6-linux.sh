@@ -6,8 +6,9 @@
 # fd20::3, which Linux never asked us about), ping -6 to the global and the
 # link-local address, ping -6 with 4000 and 20000 bytes (fragments both
 # ways), UDP echo over IPv6 of 1..30000 bytes, then a hostile IPv6 set (tools/test.d/ipv6_hostile.py) counted by
-# reason with the stack still answering. Namespace and server are removed
-# at the end, also on failure.
+# reason with the stack still answering; TCP transfers; and an AF_INET6 UDP
+# socket server under the preload library (ipv6_udp_sockets.sh). Namespace
+# and server are removed at the end, also on failure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ "$(id -u)" != 0 ]; then echo "ipv6-linux: needs root for network namespaces; skipped"; exit 0; fi
@@ -137,4 +138,7 @@ PY
 # TCP transfers over IPv6 clean and through the impairment relay (sha256
 # equal), 4 MiB each way here; Tools/demo/ipv6-tcp-transfer.sh does 100 MiB.
 bash Tools/test.d/tcp_linux_transfer.sh 6 $((4 << 20))
+# AF_INET6 datagram sockets (socket/recvfrom/sendto through the preload
+# library) echoing a Linux AF_INET6 and AF_INET client.
+bash Tools/test.d/ipv6_udp_sockets.sh
 echo "ipv6-linux: ok"
