@@ -63,6 +63,8 @@ public struct TCPTableStatistics: Sendable, Hashable {
     public var synCookiesOverHalfOpen = 0
     /// SYNs dropped because the accept queue was full (or the backlog, without cookies).
     public var synsDropped = 0
+    /// Cookie ACKs dropped because the accept queue was full (the peer sends again).
+    public var cookieACKsDroppedQueueFull = 0
     public var timeWaitReused = 0
     /// Connection deadlines reached in the timer wheel (each is O(1)).
     public var timerExpirations = 0
