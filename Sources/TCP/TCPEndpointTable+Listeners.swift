@@ -73,6 +73,18 @@ extension TCPEndpointTable {
             if configuration.synCookies, completeCookieHandshake(index, tuple: tuple, segment: segment, payload: payload, now: now) {
                 return
             }
+            if payload.count == 0 && !flags.contains(.fin), let sent = listeners[index]!.lastCookieSent,
+               now - sent < TCPSYNCookies.period * 2 {
+                // A pure ACK that fails the cookie check while cookies are
+                // in use (their lifetime, as Linux's tcp_synq_no_recent_overflow)
+                // may come from a peer whose first ACK and data were lost
+                // (our input overran) and who answers a second cookie SYN-ACK
+                // (its retransmitted SYN's) with SEG.SEQ past its data. A RST
+                // would end its connection; dropped, its data comes again
+                // from SEG.SEQ = ISN + 1 and passes. Linux resets here.
+                statistics.synCookieACKsDroppedUnchecked += 1
+                return
+            }
             queueControl(TCPConnection.resetReply(to: segment, payloadLength: payload.count,
                                                   source: tuple.remote.address, destination: tuple.local.address))
             return
@@ -91,7 +103,7 @@ extension TCPEndpointTable {
         }
         if listener.halfOpen >= listener.synBacklog {
             if configuration.synCookies {
-                sendCookieSYNACK(listener, tuple: tuple, segment: segment, now: now)
+                sendCookieSYNACK(index, tuple: tuple, segment: segment, now: now)
             } else {
                 statistics.synsDropped += 1
             }
@@ -113,7 +125,8 @@ extension TCPEndpointTable {
         markDirty(slot)
     }
 
-    func sendCookieSYNACK(_ listener: TCPListener, tuple: TCPFourTuple, segment: TCPRepr, now: TCPInstant) {
+    func sendCookieSYNACK(_ listenerIndex: Int, tuple: TCPFourTuple, segment: TCPRepr, now: TCPInstant) {
+        let listener = listeners[listenerIndex]!
         let offered = segment.options
         let localMSS = configuration.localMSS(ipv4: tuple.isIPv4)
         let mss = UInt16(min(Int(offered.maximumSegmentSize ?? 536), localMSS))
@@ -133,6 +146,7 @@ extension TCPEndpointTable {
                            flags: [.syn, .ack], window: UInt16(min(listener.options.receiveBufferSize, 65535)),
                            options: options)
         statistics.synCookiesSent += 1
+        listeners[listenerIndex]!.lastCookieSent = now
         queueControl(TCPOutgoingSegment(repr: repr, source: tuple.local.address, destination: tuple.remote.address))
     }
 

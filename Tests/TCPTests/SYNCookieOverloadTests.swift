@@ -74,6 +74,30 @@ import Wire
         #expect(table.connectionCount == 2)
     }
 
+    /// The peer's ACK and data were lost, and its retransmitted SYN met a
+    /// full backlog again: a second cookie SYN-ACK (the same cookie), which
+    /// the peer (ESTABLISHED) answers with a duplicate ACK, SEG.SEQ past its
+    /// data. No state holds its ISN, so the check fails; it must be dropped,
+    /// not reset, and the peer's retransmitted data connects.
+    @Test func duplicateACKAfterSecondCookieIsNotReset() throws {
+        let listener = try table.listen(on: Self.server, backlog: 16, synBacklog: 1)
+        _ = try synACK(feed(syn(40000, seq: 1000), at: 100))  // fills the SYN backlog
+        let cookie = try synACK(feed(syn(40001, seq: 7000), at: 100))
+        let again = try synACK(feed(syn(40001, seq: 7000), at: 1100))
+        #expect(again == cookie)
+        let replies = feed(ack(40001, seq: 7017, ack: cookie &+ 1), at: 1110)
+        #expect(!replies.contains { $0.repr.flags.contains(.rst) }, "the duplicate ACK was reset")
+        #expect(table.statistics.synCookieACKsDroppedUnchecked == 1)
+        _ = feed(ack(40001, seq: 7001, ack: cookie &+ 1), data, at: 4000)  // the peer's retransmission
+        let id = try #require(table.accept(listener))
+        #expect(received(id) == data)
+        // Data that fails the check is still reset, and so is any ACK once no cookie was sent for 128 s.
+        let forgedData = feed(ack(40002, seq: 5000, ack: 0x1234_5678), data, at: 4000)
+        #expect(forgedData.contains { $0.repr.flags.contains(.rst) && $0.repr.destinationPort == 40002 })
+        let late = feed(ack(40003, seq: 5000, ack: 0x1234_5678), at: 1100 + 129_000)
+        #expect(late.contains { $0.repr.flags.contains(.rst) && $0.repr.destinationPort == 40003 })
+    }
+
     /// A child from the retransmitted SYN holds the 4-tuple, and the peer's
     /// cookie ACK and data meet a full accept queue: dropped (Linux's
     /// ListenOverflows), the child kept, no RST for them nor for the peer's

@@ -108,7 +108,8 @@ final class EchoServer {
         let fields: [String: Any] = [
             "syns_dropped": tcp.synsDropped, "syn_cookies_sent": tcp.synCookiesSent,
             "syn_cookies_accepted": tcp.synCookiesAccepted, "syn_cookies_over_half_open": tcp.synCookiesOverHalfOpen,
-            "cookie_acks_dropped_queue_full": tcp.cookieACKsDroppedQueueFull, "syn_cookies_rejected": tcp.synCookiesRejected,
+            "cookie_acks_dropped_queue_full": tcp.cookieACKsDroppedQueueFull,
+            "cookie_acks_dropped_unchecked": tcp.synCookieACKsDroppedUnchecked, "syn_cookies_rejected": tcp.synCookiesRejected,
             "timer_expirations": tcp.timerExpirations, "control_queue_drops": tcp.controlQueueDrops,
             "stack_drops": stackDrops(),
             "open": open, "accepted": accepted, "closed": closed, "peak_open": peakOpen, "echoed_bytes": echoedBytes,
