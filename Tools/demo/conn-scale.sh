@@ -43,6 +43,7 @@ cleanup() {
   for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   for ns in "$nsD" "$nsS" "$nsC"; do ip netns delete "$ns" 2>/dev/null || true; done
   rm -rf "$work"
+  say "stopped, namespaces deleted"
 }
 trap cleanup EXIT
 
@@ -177,7 +178,7 @@ EOF
   say "ours: done"
 fi
 
-if [[ " $runs " == *" linux "* ]] && check_memory $(( count * 12288 )); then
+if [[ " $runs " == *" linux "* ]] && check_memory $(( count * 10240 )); then
   make_ns "$nsS"; make_ns "$nsC"
   ip -n "$nsC" link add "${tag}csc0" type veth peer name "${tag}css0" netns "$nsS"
   ip -n "$nsS" addr add "$net.0.2/16" dev "${tag}css0"
