@@ -58,6 +58,10 @@ extension SocketCore {
                     : try stack.udpBind(address: address.address, port: port, ipv4Only: true)
             } catch {
                 group.release(stream: false, port: port, core: coreID, slot: slot)
+                // The core's UDP endpoints at their limit is EMFILE (Docs/SOCKETS.md "Limits").
+                if error.kind == StackError.Kind.tooManyEndpoints {
+                    throw SocketError(.tooManyOpenFiles, "\(error.description) (--max-udp-endpoints)")
+                }
                 throw SocketError(error.kind == StackError.Kind.addressInUse ? .addressInUse : .addressNotAvailable,
                                   "\(error.description) (UDP sockets of one core cannot share a port; SO_REUSEPORT shares it between cores)")
             }

@@ -73,6 +73,18 @@ extension TCPEndpointTable {
             if configuration.synCookies, completeCookieHandshake(index, tuple: tuple, segment: segment, payload: payload, now: now) {
                 return
             }
+            if payload.count == 0 && !flags.contains(.fin), let sent = listeners[index]!.lastCookieSent,
+               now - sent < TCPSYNCookies.period * 2 {
+                // A pure ACK that fails the cookie check while cookies are
+                // in use (their lifetime, as Linux's tcp_synq_no_recent_overflow)
+                // may come from a peer whose first ACK and data were lost
+                // (our input overran) and who answers a second cookie SYN-ACK
+                // (its retransmitted SYN's) with SEG.SEQ past its data. A RST
+                // would end its connection; dropped, its data comes again
+                // from SEG.SEQ = ISN + 1 and passes. Linux resets here.
+                statistics.synCookieACKsDroppedUnchecked += 1
+                return
+            }
             queueControl(TCPConnection.resetReply(to: segment, payloadLength: payload.count,
                                                   source: tuple.remote.address, destination: tuple.local.address))
             return
@@ -91,7 +103,7 @@ extension TCPEndpointTable {
         }
         if listener.halfOpen >= listener.synBacklog {
             if configuration.synCookies {
-                sendCookieSYNACK(listener, tuple: tuple, segment: segment, now: now)
+                sendCookieSYNACK(index, tuple: tuple, segment: segment, now: now)
             } else {
                 statistics.synsDropped += 1
             }
@@ -113,7 +125,8 @@ extension TCPEndpointTable {
         markDirty(slot)
     }
 
-    func sendCookieSYNACK(_ listener: TCPListener, tuple: TCPFourTuple, segment: TCPRepr, now: TCPInstant) {
+    func sendCookieSYNACK(_ listenerIndex: Int, tuple: TCPFourTuple, segment: TCPRepr, now: TCPInstant) {
+        let listener = listeners[listenerIndex]!
         let offered = segment.options
         let localMSS = configuration.localMSS(ipv4: tuple.isIPv4)
         let mss = UInt16(min(Int(offered.maximumSegmentSize ?? 536), localMSS))
@@ -133,6 +146,7 @@ extension TCPEndpointTable {
                            flags: [.syn, .ack], window: UInt16(min(listener.options.receiveBufferSize, 65535)),
                            options: options)
         statistics.synCookiesSent += 1
+        listeners[listenerIndex]!.lastCookieSent = now
         queueControl(TCPOutgoingSegment(repr: repr, source: tuple.local.address, destination: tuple.remote.address))
     }
 
@@ -142,6 +156,10 @@ extension TCPEndpointTable {
         return scale
     }
 
+    /// The ACK of a cookie SYN-ACK at the listener (no connection holds
+    /// its 4-tuple): the cookie is checked against SEG.SEQ - 1 as the
+    /// peer's ISN (the first segment after the handshake). False when it is
+    /// no valid cookie (the caller resets it).
     func completeCookieHandshake(_ index: Int, tuple: TCPFourTuple, segment: TCPRepr,
                                  payload: TCPPayload, now: TCPInstant) -> Bool {
         let ourISN = TCPSequenceNumber(segment.acknowledgmentNumber) - 1
@@ -150,11 +168,28 @@ extension TCPEndpointTable {
             statistics.synCookiesRejected += 1
             return false
         }
+        guard acceptQueueHasRoom(index) else { return true }  // dropped; the peer retransmits its data or ACK
+        establishFromCookie(index, decoded, tuple: tuple, segment: segment, payload: payload,
+                            clientISN: clientISN, ourISN: ourISN, now: now)
+        return true
+    }
+
+    /// Room in the accept queue for a connection made from a cookie. When
+    /// full, the ACK is dropped (counted) and nothing is kept, as Linux's
+    /// tcp_v4_syn_recv_sock does (ListenOverflows): the peer's data or ACK
+    /// comes again, and the cookie is still valid then.
+    func acceptQueueHasRoom(_ index: Int) -> Bool {
         let listener = listeners[index]!
         guard listener.acceptQueueCount < listener.acceptBacklog else {
-            statistics.synsDropped += 1
-            return true  // dropped quietly; the peer retransmits
+            statistics.cookieACKsDroppedQueueFull += 1
+            return false
         }
+        return true
+    }
+
+    func establishFromCookie(_ index: Int, _ decoded: TCPSYNCookies.Decoded, tuple: TCPFourTuple, segment: TCPRepr,
+                             payload: TCPPayload, clientISN: TCPSequenceNumber, ourISN: TCPSequenceNumber, now: TCPInstant) {
+        let listener = listeners[index]!
         let connection = TCPConnection(configuration: configuration, options: listener.options,
                                        local: tuple.local, remote: tuple.remote, secrets: sequenceNumbers, chunkCache: chunkCache)
         connection.establishFromCookie(decoded, segment: segment, initialSendSequence: ourISN,
@@ -167,32 +202,43 @@ extension TCPEndpointTable {
         connection.handle(segment: segment, payload: payload, source: tuple.remote.address,
                           destination: tuple.local.address, now: now)
         markDirty(slot)
-        return true
     }
 
     /// The peer answers a cookie SYN-ACK while a half-open child holds its
-    /// 4-tuple: its SYN was retransmitted after the SYN backlog had room
+    /// 4-tuple: its SYN was retransmitted and met a SYN backlog with room
     /// again, so a normal child (with another ISN) was made, but the peer
-    /// took the cookie's SYN-ACK first. The child would reset the peer's ACK;
-    /// as Linux's tcp_check_req hands an ACK that does not match the request
-    /// to the listener's cookie check, a valid cookie replaces the child
-    /// (dropped silently) with the connection the cookie describes.
+    /// took the cookie's SYN-ACK first and is ESTABLISHED. As Linux's
+    /// tcp_check_req hands an ACK that does not match the request to the
+    /// listener's cookie check, a valid cookie replaces the child (dropped
+    /// silently) with the connection the cookie describes. Beyond Linux, the
+    /// cookie is checked against the child's record of the peer's ISN, not
+    /// SEG.SEQ - 1: when the peer's first ACK and data were lost (our input
+    /// overran), its next segment (a duplicate ACK answering the child's
+    /// SYN-ACK, SEG.SEQ past its data) still connects instead of being reset
+    /// (which ends the peer's connection). With the accept queue full the
+    /// segment is dropped and the child kept: the peer sends again.
     func completesCookieOverHalfOpen(_ slot: Int32, _ child: TCPConnection, tuple: TCPFourTuple, segment: TCPRepr,
                                      payload: TCPPayload, now: TCPInstant) -> Bool {
+        guard child.state == .synReceived else { return false }  // every segment comes here: the cheap test first
         let flags = segment.flags
+        let ack = TCPSequenceNumber(segment.acknowledgmentNumber)
+        guard configuration.synCookies, flags.contains(.ack), !flags.contains(.syn), !flags.contains(.rst),
+              ack != child.initialSendSequence + 1 else { return false }
         let info = slotInfo[Int(slot)]
-        guard configuration.synCookies, child.state == .synReceived, !info.accepted, !info.inAcceptQueue,
-              info.parent >= 0, listeners[Int(info.parent)] != nil,
-              flags.contains(.ack), !flags.contains(.syn), !flags.contains(.rst),
-              TCPSequenceNumber(segment.acknowledgmentNumber) != child.initialSendSequence + 1,
-              cookies.check(tuple: tuple, clientISN: TCPSequenceNumber(segment.sequenceNumber) - 1,
-                            ourISN: TCPSequenceNumber(segment.acknowledgmentNumber) - 1, now: now) != nil
-        else { return false }
+        guard !info.accepted, !info.inAcceptQueue, info.parent >= 0, listeners[Int(info.parent)] != nil else { return false }
+        // SEG.SEQ within the window the cookie SYN-ACK offered (never scaled on a SYN).
+        let clientISN = child.initialReceiveSequence
+        let offset = TCPSequenceNumber(segment.sequenceNumber) - (clientISN + 1)
+        guard offset >= 0 && offset <= 65535,
+              let decoded = cookies.check(tuple: tuple, clientISN: clientISN, ourISN: ack - 1, now: now) else { return false }
         let index = Int(info.parent)
+        guard acceptQueueHasRoom(index) else { return true }
         listeners[index]!.halfOpen = max(listeners[index]!.halfOpen - 1, 0)
         child.enterClosed(error: nil)
         free(slot)
         statistics.synCookiesOverHalfOpen += 1
-        return completeCookieHandshake(index, tuple: tuple, segment: segment, payload: payload, now: now)
+        establishFromCookie(index, decoded, tuple: tuple, segment: segment, payload: payload,
+                            clientISN: clientISN, ourISN: ack - 1, now: now)
+        return true
     }
 }

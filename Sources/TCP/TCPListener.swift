@@ -15,6 +15,9 @@ struct TCPListener {
     var acceptQueueHead = 0
     var generation: UInt32
     var eventsPending: TCPEvents = []
+    /// When the listener last answered a SYN with a cookie (pure ACKs that
+    /// fail the cookie check are dropped, not reset, for the cookies' lifetime).
+    var lastCookieSent: TCPInstant?
 
     var acceptQueueCount: Int { acceptQueue.count - acceptQueueHead }
 
@@ -63,6 +66,11 @@ public struct TCPTableStatistics: Sendable, Hashable {
     public var synCookiesOverHalfOpen = 0
     /// SYNs dropped because the accept queue was full (or the backlog, without cookies).
     public var synsDropped = 0
+    /// Cookie ACKs dropped because the accept queue was full (the peer sends again).
+    public var cookieACKsDroppedQueueFull = 0
+    /// Pure ACKs at a listener that failed the cookie check while cookies
+    /// were in use: dropped instead of reset (also in `synCookiesRejected`).
+    public var synCookieACKsDroppedUnchecked = 0
     public var timeWaitReused = 0
     /// Connection deadlines reached in the timer wheel (each is O(1)).
     public var timerExpirations = 0

@@ -90,14 +90,28 @@ final class EchoServer {
         closed += 1
     }
 
+    /// The stack's non-zero drop and deferral counters (why a frame was lost).
+    private func stackDrops() -> [String: UInt64] {
+        var drops: [String: UInt64] = [:]
+        let counters = core.stack.counters
+        for counter in StackCounter.allCases where counter.rawValue >= StackCounter.ethernetNotForUs.rawValue
+            || counter == .transmitDeferred {
+            if counters[counter] > 0 { drops[counter.name] = counters[counter] }
+        }
+        return drops
+    }
+
     private func writeStatus(_ path: String, _ sample: MemorySample, steps: Int, stepNanoseconds: UInt64,
                              idleSteps: Int, idleNanoseconds: UInt64) {
         let open = accepted - closed
         let tcp = core.stack.tcpStatistics
         let fields: [String: Any] = [
             "syns_dropped": tcp.synsDropped, "syn_cookies_sent": tcp.synCookiesSent,
-            "syn_cookies_accepted": tcp.synCookiesAccepted, "syn_cookies_over_half_open": tcp.synCookiesOverHalfOpen, "syn_cookies_rejected": tcp.synCookiesRejected,
-            "timer_expirations": tcp.timerExpirations,
+            "syn_cookies_accepted": tcp.synCookiesAccepted, "syn_cookies_over_half_open": tcp.synCookiesOverHalfOpen,
+            "cookie_acks_dropped_queue_full": tcp.cookieACKsDroppedQueueFull,
+            "cookie_acks_dropped_unchecked": tcp.synCookieACKsDroppedUnchecked, "syn_cookies_rejected": tcp.synCookiesRejected,
+            "timer_expirations": tcp.timerExpirations, "control_queue_drops": tcp.controlQueueDrops,
+            "stack_drops": stackDrops(),
             "open": open, "accepted": accepted, "closed": closed, "peak_open": peakOpen, "echoed_bytes": echoedBytes,
             "failures": failures, "tcp_connections": sample.tcpConnections, "time_wait": sample.timeWait,
             "rss_bytes": sample.rssBytes, "baseline_rss_bytes": baseline.rssBytes,

@@ -26,6 +26,7 @@ tag=${CONN_SCALE_TAG:-h18}
 net=${CONN_SCALE_NET:-10.118}
 free_gib=${HOLD_FREE_GIB:-8}
 if [ "$(id -u)" != 0 ]; then echo "conn-scale: needs root (namespaces); skipped"; exit 0; fi
+say() { echo "conn-scale: [${SECONDS}s] $*"; }  # phases with the script's elapsed time
 swift build -c release --product dp-conn-bench >/dev/null
 bin=$(swift build -c release --show-bin-path)
 work=$(mktemp -d)
@@ -42,6 +43,7 @@ cleanup() {
   for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   for ns in "$nsD" "$nsS" "$nsC"; do ip netns delete "$ns" 2>/dev/null || true; done
   rm -rf "$work"
+  say "stopped, namespaces deleted"
 }
 trap cleanup EXIT
 
@@ -110,13 +112,16 @@ run_clients() {  # ns, server address, kernel-sample ns, status command
   done
   ramp_s=$(awk -v a="$begin" -v b="$(date +%s.%N)" 'BEGIN {print b - a}')
   answered=$(cat "$work"/ready-* 2>/dev/null | awk '{s += $4} END {print s + 0}')
+  say "ramp done: $answered answered in $ramp_s s; holding ${hold} s"
   sleep 3
   hold_kernel=$(kernel_bytes "$3")
   hold_status=$($4)
   sleep $(( hold > 3 ? hold - 3 : 0 ))
   for pid in "${cpids[@]}"; do kill -USR1 "$pid" 2>/dev/null || true; done
+  say "second echo"
   clients_ok=1
   for pid in "${cpids[@]}"; do wait "$pid" || clients_ok=0; done
+  say "second echo done, clients closed"
   cat "$work"/client-*.log
   rm -f "$work"/ready-* "$work"/client-*.log
 }
@@ -129,6 +134,7 @@ if [[ " $runs " == *" ours "* ]] && check_memory $(( count * 8192 )); then
   ip netns exec "$nsD" "$bin/dp-conn-bench" --tap "${tag}cs0" --ip "$net.0.2/16" --port 7 \
     --seconds 900 --status "$work/status.json" --backlog "${CONN_SCALE_BACKLOG:-65535}" >"$work/dp.log" 2>&1 &
   pids+=($!); dp=$!
+  say "ours: dp-conn-bench starting"
   wait_file "$work/status.json" 30 || { echo "conn-scale: dp-conn-bench did not start:"; cat "$work/dp.log"; exit 1; }
   ip -n "$nsD" link set "${tag}cs0" txqueuelen 65536 up  # frames to us: 256 handshakes in flight per client process
   ip -n "$nsD" addr add "$net.0.1/16" dev "${tag}cs0"
@@ -140,12 +146,16 @@ if [[ " $runs " == *" ours "* ]] && check_memory $(( count * 8192 )); then
   # The clients' last FINs may still be queued for us: up to 10 s for every close.
   for _ in $(seq 20); do sleep 0.5; grep -q '"open":0,' "$work/status.json" && break; done
   sleep 1.2  # a status written after the last close
+  say "ours: $(grep -o '"open":[0-9]*' "$work/status.json") after the close"
   after=$(cat "$work/status.json")
+  # Frames the tap's queue to us dropped (our input lagging): the kernel's tx_dropped of the tap.
+  tap_dropped=$(ip netns exec "$nsD" cat "/sys/class/net/${tag}cs0/statistics/tx_dropped")
   client_kernel=$(( hold_kernel - base_kernel ))
-  ours=$(python3 - "$idle_before" "$hold_status" "$after" "$count" "$ramp_s" "$answered" "$clients_ok" "$client_kernel" <<'EOF'
+  ours=$(python3 - "$idle_before" "$hold_status" "$after" "$count" "$ramp_s" "$answered" "$clients_ok" "$client_kernel" "$tap_dropped" <<'EOF'
 import json, sys
 before, held, after = (json.loads(x) for x in sys.argv[1:4])
 n, ramp, answered, ok, kernel = int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]), sys.argv[7] == "1", int(sys.argv[8])
+tap_dropped = int(sys.argv[9])
 print(json.dumps({
   "connections": n, "held": held["open"], "answered_first": answered, "all_answered_twice": ok and after["failures"] == 0,
   "ramp_seconds": round(ramp, 2), "ramp_per_second": round(n / ramp),
@@ -156,14 +166,19 @@ print(json.dumps({
   "clients_kernel_bytes_per_connection": round(kernel / n), "open_after": after["open"], "echoed_bytes": after["echoed_bytes"],
   "syns_dropped": after["syns_dropped"], "syn_cookies_sent": after["syn_cookies_sent"],
   "syn_cookies_accepted": after["syn_cookies_accepted"], "syn_cookies_rejected": after.get("syn_cookies_rejected"),
+  "syn_cookies_over_half_open": after.get("syn_cookies_over_half_open"), "control_queue_drops": after.get("control_queue_drops"),
+  "cookie_acks_dropped_queue_full": after.get("cookie_acks_dropped_queue_full"),
+  "cookie_acks_dropped_unchecked": after.get("cookie_acks_dropped_unchecked"),
+  "stack_drops": after.get("stack_drops"), "tap_frames_dropped": tap_dropped,
 }))
 EOF
 )
   kill -INT "$dp"; wait "$dp" || true
   ip netns delete "$nsD"
+  say "ours: done"
 fi
 
-if [[ " $runs " == *" linux "* ]] && check_memory $(( count * 12288 )); then
+if [[ " $runs " == *" linux "* ]] && check_memory $(( count * 10240 )); then
   make_ns "$nsS"; make_ns "$nsC"
   ip -n "$nsC" link add "${tag}csc0" type veth peer name "${tag}css0" netns "$nsS"
   ip -n "$nsS" addr add "$net.0.2/16" dev "${tag}css0"
@@ -171,6 +186,7 @@ if [[ " $runs " == *" linux "* ]] && check_memory $(( count * 12288 )); then
   for s in ${sources//,/ }; do ip -n "$nsC" addr add "$s/16" dev "${tag}csc0"; done
   ip -n "$nsS" link set "${tag}css0" up; ip -n "$nsC" link set "${tag}csc0" up
   linux_pids=()
+  say "linux: servers starting"
   for k in $(seq "$server_procs"); do
     ip netns exec "$nsS" bash -c "ulimit -n $hard && exec '$work/conn-scale' server 7 900" >"$work/linux-$k.log" 2>&1 &
     pids+=($!); linux_pids+=($!)
@@ -198,6 +214,7 @@ print(json.dumps({
 EOF
 )
   for p in "${linux_pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+  say "linux: done"
 fi
 
 python3 - "$ours" "$linux" "$json" "$stamp" <<'EOF'
@@ -217,7 +234,9 @@ if ours:
           f"ring chunks held {ours['ring_bytes_in_use_held']} B, idle poll step {ours['idle_step_ns_no_connections']} ns "
           f"with none -> {ours['idle_step_ns_held']} ns with {ours['held']} held")
     print(f"ours listen path: ramp {ours['ramp_per_second']}/s, SYNs dropped {ours['syns_dropped']}, "
-          f"SYN cookies sent {ours['syn_cookies_sent']} / accepted {ours['syn_cookies_accepted']} / rejected {ours['syn_cookies_rejected']}")
+          f"SYN cookies sent {ours['syn_cookies_sent']} / accepted {ours['syn_cookies_accepted']} / rejected {ours['syn_cookies_rejected']}"
+          f" / over a half-open child {ours['syn_cookies_over_half_open']} / ACKs dropped (accept queue full) {ours['cookie_acks_dropped_queue_full']} / pure ACKs failing the check dropped, not reset {ours['cookie_acks_dropped_unchecked']}; frames to us dropped by the tap {ours['tap_frames_dropped']}, "
+          f"control segments dropped {ours['control_queue_drops']}, stack drops {ours['stack_drops']}")
 if linux:
     print(f"linux: {linux['bytes_per_connection']} B/conn (kernel {linux['server_kernel_bytes_per_connection']} + "
           f"process {linux['server_rss_per_connection']})")

@@ -70,6 +70,8 @@ extension Echo {
                 "synCookiesSent": table.synCookiesSent, "synCookiesAccepted": table.synCookiesAccepted,
                 "synCookiesOverHalfOpen": table.synCookiesOverHalfOpen,
                 "synCookiesRejected": table.synCookiesRejected, "synsDropped": table.synsDropped,
+                "cookieACKsDroppedQueueFull": table.cookieACKsDroppedQueueFull,
+                "synCookieACKsDroppedUnchecked": table.synCookieACKsDroppedUnchecked,
                 "timeWaitReused": table.timeWaitReused, "timeWaitACKs": table.timeWaitACKs,
                 "connectionsOpened": table.connectionsOpened, "connectionsAccepted": table.connectionsAccepted,
                 "connectionsFreed": table.connectionsFreed, "controlQueueDrops": table.controlQueueDrops,
