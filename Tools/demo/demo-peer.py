@@ -85,35 +85,54 @@ def udp_echo(nic, ip):
     print(f"DEMO-FIGURE {nic} udp-echo-rate {received / seconds:.0f} round-trips/s", flush=True)
 
 
-def tcp_transfer(nic, ip):
+def echo_once(ip, data):
+    """One connection: sends `data` (on a thread) while reading the echo back;
+    returns (bytes back, seconds from connect to the last byte back)."""
+    started = time.monotonic()
+    s = socket.create_connection((ip, 7), timeout=20)
+
+    def send_all():
+        try:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+    # Send on a thread and receive here, so neither side's window stalls.
+    sender = threading.Thread(target=send_all, daemon=True)
+    sender.start()
+    back = bytearray()
+    while len(back) < len(data) and time.monotonic() - started < 60:
+        chunk = s.recv(262144)
+        if not chunk:
+            break
+        back += chunk
+    seconds = time.monotonic() - started
+    sender.join(5)
+    s.close()
+    return back, seconds
+
+
+def tcp_transfer(nic, ip, transfers=3):
+    """`transfers` echo transfers of TCP_BYTES (each sha256 checked); the
+    goodput figure is their median, timed from connect to the last byte
+    back (the random data and its digest are made before the clock starts:
+    they are the peer's work, not the guest's)."""
     started = time.monotonic()
     data = os.urandom(tcp_bytes)
     digest = hashlib.sha256(data).hexdigest()
+    rates, failed = [], []
     try:
-        s = socket.create_connection((ip, 7), timeout=20)
-
-        def send_all():
-            try:
-                s.sendall(data)
-                s.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
-        # Send on a thread and receive here, so neither side's window stalls.
-        sender = threading.Thread(target=send_all, daemon=True)
-        sender.start()
-        back = bytearray()
-        while len(back) < len(data) and time.monotonic() - started < 60:
-            chunk = s.recv(262144)
-            if not chunk:
-                break
-            back += chunk
-        sender.join(5)
-        s.close()
-        ok = hashlib.sha256(back).hexdigest() == digest
-        seconds = time.monotonic() - started
+        for _ in range(transfers):
+            back, seconds = echo_once(ip, data)
+            if hashlib.sha256(back).hexdigest() != digest:
+                failed.append(len(back))
+            rates.append(tcp_bytes * 8 / seconds / 1e6)
+        ok = not failed
         report(nic, "tcp-sha256", ok, started,
-               f"{tcp_bytes} bytes echoed, sha256 {'matches' if ok else 'differs'} ({len(back)} back) {digest[:16]}")
-        print(f"DEMO-FIGURE {nic} tcp-echo-goodput {tcp_bytes * 8 / seconds / 1e6:.1f} Mbit/s", flush=True)
+               f"{transfers} x {tcp_bytes} bytes echoed, sha256 {'matches' if ok else f'differs ({failed} back)'} {digest[:16]}")
+        rates.sort()
+        print(f"DEMO-FIGURE {nic} tcp-echo-goodput {rates[len(rates) // 2]:.1f} Mbit/s", flush=True)
+        print(f"DEMO-NOTE {nic} tcp-echo-goodput transfers " + " ".join(f"{r:.1f}" for r in rates), flush=True)
     except OSError as error:
         report(nic, "tcp-sha256", False, started, f"{error}")
 

@@ -109,6 +109,10 @@ struct Echo: ParsableCommand {
     @Option(name: .customLong("pool-size"), help: "Packet buffers in the pool.")
     var poolSize: Int = 8192
 
+    @Option(name: .customLong("transmit-backlog"),
+            help: "Frames per interface kept when a device's transmit ring is full (StackLimits.transmitBacklog; 0: dropped at once, as before the backlog existed).")
+    var transmitBacklog: Int = StackLimits().transmitBacklog
+
     @Option(name: .customLong("idle-sleep-us"),
             help: "Once idle (see --idle-spin-us), sleep this many microseconds between polls (0 never sleeps, as a poll-mode core does).")
     var idleSleepMicroseconds: UInt32 = 50
@@ -138,6 +142,7 @@ struct Echo: ParsableCommand {
         guard !specs.isEmpty else {
             throw ValidationError("give a port: --tap NAME, --pci ADDR or --port SPEC")
         }
+        guard transmitBacklog >= 0 else { throw ValidationError("--transmit-backlog \(transmitBacklog): give 0 or more frames") }
         guard ipv4Addresses.count == specs.count else {
             throw ValidationError("\(specs.count) port(s) (\(specs.map(\.description).joined(separator: ", "))) but \(ipv4Addresses.count) IPv4 --ip: give one IPv4 --ip per port, in port order")
         }

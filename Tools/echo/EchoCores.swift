@@ -26,7 +26,9 @@ extension Echo {
         let serveCore: @Sendable (Int) -> Void = { [self] index in
             let run = runs[index]
             do {
-                let stack = NetStack(pool: shared.ports.pool)
+                var limits = StackLimits()
+                limits.transmitBacklog = transmitBacklog
+                let stack = NetStack(pool: shared.ports.pool, limits: limits)
                 let services = try startServices(on: stack, ports: shared.ports, networks: shared.networks, queue: index)
                 for command in shared.routes { try command.apply(to: stack) }
                 run.stack = stack
