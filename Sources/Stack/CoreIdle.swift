@@ -87,6 +87,9 @@ public final class CoreIdle {
         _ = write(wakeDescriptor, &one, 8)
     }
 
+    /// What signals each of the core's queues ("msi-x", "intx", ...; for reports).
+    public var interruptKinds: [String] { sources.map { $0.device.receiveInterruptKind } }
+
     /// Called after each turn of the core's loop with the work it found.
     @inline(__always)
     public func afterPoll(work: Int) {

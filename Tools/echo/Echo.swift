@@ -264,7 +264,8 @@ struct Echo: ParsableCommand {
         if idle == "interrupt" {
             for (index, idle) in runs.compactMap({ $0.services?.core.idle }).enumerated() {
                 say("dp-echo: core \(index) idle \(idle.effectiveMode): \(idle.interruptWaits) interrupt waits, "
-                      + "\(idle.interruptWakeups) woken before the timeout, \(idle.armedButBusy) armed and found work at once")
+                      + "\(idle.interruptWakeups) woken before the timeout, \(idle.armedButBusy) armed and found work at once"
+                      + (idle.effectiveMode == .interrupt ? "; signalled by " + idle.interruptKinds.joined(separator: ", ") : ""))
             }
         }
         if cores > 1 {
