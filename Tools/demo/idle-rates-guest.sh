@@ -44,4 +44,5 @@ while [ "$round" -lt "$rounds" ]; do
   done
   round=$((round + 1))
 done
+sleep 2   # the peer's last lines reach dp-lab before the guest powers off
 echo "RATES-DONE"

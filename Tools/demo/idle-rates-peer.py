@@ -50,15 +50,16 @@ for round_ in range(rounds):
             result = subprocess.run(["timeout", str(int(load) + 10), peer_load, "udp", ip, str(port), str(load), window],
                                     capture_output=True, text=True)
             rate = re.search(r"^(\d+) round-trips/s", result.stdout, re.M)
-            stop = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            for _ in range(5):
-                stop.sendto(b"stop", (ip, 9100 + turn))
-                time.sleep(0.1)
-            stop.close()
+            # Reported before the stop: after the last turn's stop the guest powers off.
             print("PEER-TURN %d %s %s FIRST-PING %s %s ROUND-TRIPS/S %s UP-AFTER %.1f" % (
                 turn, nic, mode, "ok" if ping.returncode == 0 else "lost", rtt.group(1) if rtt else "-",
                 rate.group(1) if rate else "-", up), flush=True)
             if not rate:
                 print("peer-load: " + (result.stderr or result.stdout).strip(), flush=True)
+            stop = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            for _ in range(5):
+                stop.sendto(b"stop", (ip, 9100 + turn))
+                time.sleep(0.1)
+            stop.close()
             turn += 1
 print("PEER-DONE", flush=True)
