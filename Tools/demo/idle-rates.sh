@@ -80,7 +80,7 @@ for nic in sorted({r["nic"] for r in turns.values()}, key=lambda n: min(r["turn"
         rates = [r["roundTripsPerSecond"] for r in rows if r.get("roundTripsPerSecond") is not None]
         pings = sum(1 for r in rows if r.get("firstPing"))
         summary[(nic, mode)] = (med(cpus), med(rates))
-        print("| %s | %s | %s%% (%s) | %d of %d answered (%s ms) | %s (%s) |" % (nic, mode, med(cpus), ", ".join("%.1f" % c for c in cpus),
+        print("| %s | %s | %s%% (%s) | %d of %d answered (%s ms) | %s (%s) |" % (nic, mode, "-" if med(cpus) is None else "%.1f" % med(cpus), ", ".join("%.1f" % c for c in cpus),
               pings, len(rows), ", ".join(str(r.get("firstPingMilliseconds")) for r in rows),
               "-" if med(rates) is None else "{:,.0f}".format(med(rates)), ", ".join("{:,}".format(v) for v in rates)))
     (icpu, irate), (pcpu, prate) = summary[(nic, "interrupt")], summary[(nic, "poll")]
