@@ -161,7 +161,8 @@ let package = Package(
                                           "NetDevice", "Packets", "Platform", "Stack", "Wire"],
             path: "Drivers/Ports", swiftSettings: fastPath),
         .target(
-            name: "VirtioNet", dependencies: ["CPlatform", "Platform", "Packets", "Wire", "NetDevice"],
+            name: "VirtioNet", dependencies: ["CPlatform", "Platform", "Packets", "Wire", "NetDevice",
+                                              .product(name: "Logging", package: "swift-log")],
             path: "Drivers/VirtioNet", swiftSettings: fastPath),
 
         // MARK: Umbrella library

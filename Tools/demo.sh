@@ -184,6 +184,7 @@ else
   step "host: share-nothing scaling, TCP request/response, 2 cores vs 1" .build/release/dp-stack-bench --scaling-cores 2 \
     --rounds 5 --tcp-write 64 --megabytes 8 --json "$results/scaling-tcp.json"
   step "guest: interrupt idle vs polling (e1000 and virtio-net, vfio and uio)" ./Tools/demo/idle.sh "$results" 10
+  step "guest: interrupt idle vs polling, alternating turns in one boot (e1000 and virtio-net, vfio)" ./Tools/demo/idle-rates.sh "$results" 4 10 5
   step "host: 1,000,000 TCP connections held and echoed, ours vs a Linux epoll server" \
     env CONN_SCALE_JSON="$results/conn-scale.json" timeout 900 bash Tools/demo/conn-scale.sh 1000000 30
   step "host: TCP over IPv6 against Linux, 100 MiB each way, clean and impaired" bash Tools/demo/ipv6-tcp-transfer.sh

@@ -10,6 +10,8 @@ import Platform
 /// everything (IMC), reads ICR to acknowledge and drop the line, and drains
 /// the descriptor.
 extension E1000Device: ReceiveInterrupts {
+    public var receiveInterruptKind: String { "intx" }
+
     public func receiveInterruptDescriptor(queue: Int) -> Int32? {
         guard queue == 0, let interrupt = backend.legacyInterrupt() else { return nil }
         return interrupt.descriptor

@@ -80,6 +80,9 @@ public final class DeviceAccessVirtioFunction: VirtioPCIFunction {
         access.close()
     }
     public func legacyInterrupt() -> DeviceInterrupt? { try? access.legacyInterrupt() }
+    public func messageInterrupts(count: Int) throws(DeviceError) -> [DeviceInterrupt] {
+        do { return try access.messageInterrupts(count: count) } catch { throw DeviceError(.unsupported, "\(error)") }
+    }
 
     public func enableBusMaster() throws(DeviceError) {
         do { try access.enableBusMaster() } catch {

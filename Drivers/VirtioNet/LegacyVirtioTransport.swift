@@ -80,4 +80,5 @@ final class LegacyVirtioTransport: VirtioTransport {
     func readDeviceConfig32(_ offset: Int) -> UInt32 { registers.read32(Register.deviceConfig + offset) }
     var configGeneration: UInt8 { 0 }
     func readISR() -> UInt8 { registers.read8(Register.isr) }
+    func setQueueVector(_ index: Int, _ vector: UInt16?) -> Bool { vector == nil }
 }

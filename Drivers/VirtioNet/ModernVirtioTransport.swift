@@ -31,6 +31,8 @@ final class ModernVirtioTransport: VirtioTransport {
         static let queueDevice = 0x30
     }
     private static let noVector: UInt16 = 0xffff
+    /// MSI-X vectors chosen per queue (setQueueVector); the rest have none.
+    private var queueVectors: [Int: UInt16] = [:]
 
     /// Opens the windows `capabilities` describe. Throws, naming the
     /// capability, when one that is needed is missing or out of bounds.
@@ -104,7 +106,8 @@ final class ModernVirtioTransport: VirtioTransport {
         common.write64(Common.queueDescriptors, baseIOVA + UInt64(layout.descriptorsOffset))
         common.write64(Common.queueDriver, baseIOVA + UInt64(layout.availOffset))
         common.write64(Common.queueDevice, baseIOVA + UInt64(layout.usedOffset))
-        common.write16(Common.queueMSIXVector, Self.noVector)  // polled: no interrupt vector
+        // Polled: no vector, unless an interrupt-driven idle core chose one.
+        common.write16(Common.queueMSIXVector, queueVectors[index] ?? Self.noVector)
         common.write16(Common.queueEnable, 1)
         guard common.read16(Common.queueEnable) == 1 else {
             throw DeviceError(.deviceFailed, "virtqueue \(index) did not enable (queue_enable reads 0)")
@@ -126,4 +129,14 @@ final class ModernVirtioTransport: VirtioTransport {
     func readDeviceConfig32(_ offset: Int) -> UInt32 { deviceConfig.read32(offset) }
     var configGeneration: UInt8 { common.read8(Common.configGeneration) }
     func readISR() -> UInt8 { isrWindow?.read8(0) ?? 0 }
+
+    func setQueueVector(_ index: Int, _ vector: UInt16?) -> Bool {
+        guard index < queueCount else { return false }
+        common.write16(Common.queueSelect, UInt16(index))
+        common.write16(Common.queueMSIXVector, vector ?? Self.noVector)
+        // The device answers a vector it cannot use with NO_VECTOR (4.1.4.3).
+        let accepted = common.read16(Common.queueMSIXVector) == (vector ?? Self.noVector)
+        queueVectors[index] = accepted ? vector : nil
+        return accepted
+    }
 }

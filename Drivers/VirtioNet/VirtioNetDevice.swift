@@ -2,6 +2,7 @@ import CPlatform
 import NetDevice
 import Packets
 import Platform
+import Synchronization
 import Wire
 
 /// A receive queue: its ring, the pool refills come from, and a staging
@@ -81,6 +82,8 @@ public final class VirtioNetDevice: NetDevice {
     var transmitQueueCount = 0
     var control: VirtioControlQueue?
     var retiredStatistics = PortStatistics()
+    /// The receive queues' interrupts, chosen on first use (+Interrupts).
+    let interruptRoute = Mutex<VirtioReceiveInterrupts?>(nil)
     /// Why the device was given up (VirtioNetDevice+Health.swift).
     var removalReason: String?
     /// Device resets the driver recovered from, and configuration changes seen.

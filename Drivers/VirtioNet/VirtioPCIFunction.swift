@@ -42,6 +42,9 @@ public protocol VirtioPCIFunction: AnyObject {
     /// The function's INTx as a descriptor (VFIO eventfd or /dev/uioN), or
     /// nil when it has none (an interrupt-driven idle core then sleeps).
     func legacyInterrupt() -> DeviceInterrupt?
+    /// MSI-X vectors 0..<count as descriptors (VFIO); throws when the
+    /// function offers none this way (UIO, a model, INTx already in use).
+    func messageInterrupts(count: Int) throws(DeviceError) -> [DeviceInterrupt]
 }
 
 extension VirtioPCIFunction {
@@ -50,4 +53,7 @@ extension VirtioPCIFunction {
     public func removalRequested() -> Bool { false }
     public func releaseDevice() {}
     public func legacyInterrupt() -> DeviceInterrupt? { nil }
+    public func messageInterrupts(count: Int) throws(DeviceError) -> [DeviceInterrupt] {
+        throw DeviceError(.unsupported, "\(name) offers no MSI-X vectors")
+    }
 }

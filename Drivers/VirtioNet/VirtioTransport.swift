@@ -38,6 +38,12 @@ protocol VirtioTransport: AnyObject {
     /// a queue interrupt, bit 1 a configuration change; the read also drops
     /// the INTx line. 0 when the device has no ISR window.
     func readISR() -> UInt8
+    /// Routes queue `index`'s interrupts to MSI-X vector `vector` (nil: no
+    /// vector, the default) and keeps the choice for later activations (a
+    /// re-initialisation). False when the device refused it (it reads back
+    /// NO_VECTOR) or the transport has no per-queue vector (legacy: MSI-X
+    /// there also moves the device configuration, so it is not used).
+    func setQueueVector(_ index: Int, _ vector: UInt16?) -> Bool
 }
 
 extension VirtioTransport {

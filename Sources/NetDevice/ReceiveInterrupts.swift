@@ -13,4 +13,10 @@ public protocol ReceiveInterrupts: AnyObject {
     func enableReceiveInterrupt(queue: Int)
     /// Disarms it after the core woke, and acknowledges what fired.
     func disableReceiveInterrupt(queue: Int)
+    /// What signals (for reports: "msi-x", "intx", a tap's "descriptor").
+    var receiveInterruptKind: String { get }
+}
+
+extension ReceiveInterrupts {
+    public var receiveInterruptKind: String { "descriptor" }
 }

@@ -57,6 +57,10 @@ public protocol DeviceAccess: AnyObject {
     /// The function's INTx as a descriptor (VFIO eventfd or /dev/uioN),
     /// made on first call (DeviceInterrupt).
     func legacyInterrupt() throws(PlatformError) -> DeviceInterrupt
+    /// MSI-X vectors 0..<count as descriptors (VFIO eventfds), made on the
+    /// first call; none under UIO (uio_pci_generic has INTx only). A
+    /// function signals either INTx or MSI-X, whichever was asked first.
+    func messageInterrupts(count: Int) throws(PlatformError) -> [DeviceInterrupt]
     /// Unmaps BARs and DMA memory and releases the device. Idempotent.
     func close()
 }

@@ -11,7 +11,9 @@ import Glibc
 /// cleared in config space through sysfs `config`, as DPDK's
 /// uio_intx_intr_enable does. For a driver's receive interrupt: the
 /// device's own mask register says which causes raise it.
-public final class DeviceInterrupt {
+/// Immutable once made (a descriptor and how to unmask it), so shareable
+/// across threads: each core arms and drains only its own.
+public final class DeviceInterrupt: @unchecked Sendable {
     public let descriptor: Int32
     private let unmask: () -> Void
     private let countSize: Int
@@ -51,6 +53,28 @@ public final class DeviceInterrupt {
             throw error
         }
         return DeviceInterrupt(descriptor: eventFD, countSize: 8, owned: true) { _ = dp_vfio_intx_unmask(deviceFD) }
+    }
+
+    /// VFIO: MSI-X vectors 0..<count, each to an eventfd of its own. A
+    /// message is not masked by vfio-pci once delivered, so arming needs
+    /// no system call (the device's own mask, e.g. virtio's used-buffer
+    /// notification flag, says when it sends one).
+    static func vfioMSIX(deviceFD: Int32, count: Int, address: PCIAddress) throws(PlatformError) -> [DeviceInterrupt] {
+        let table = Int(dp_vfio_irq_count(deviceFD, UInt32(DP_VFIO_PCI_MSIX_IRQ_INDEX)))
+        guard count > 0, count <= 64, table >= count else {
+            throw PlatformError(.unsupported, "\(address) has \(max(table, 0)) MSI-X vectors through VFIO; \(count) wanted")
+        }
+        var made: [DeviceInterrupt] = []
+        for _ in 0..<count {
+            let eventFD = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+            guard eventFD >= 0 else { throw .systemCall("eventfd for an MSI-X vector of \(address)") }
+            made.append(DeviceInterrupt(descriptor: eventFD, countSize: 8, owned: true) {})
+        }
+        let descriptors = made.map(\.descriptor)
+        guard dp_vfio_msix_to_eventfds(deviceFD, descriptors, UInt32(count)) == 0 else {
+            throw .systemCall("VFIO_DEVICE_SET_IRQS (\(count) MSI-X vectors to eventfds) for \(address)")
+        }
+        return made
     }
 
     /// UIO: /dev/uioN, made non-blocking so a drain never waits; unmasking

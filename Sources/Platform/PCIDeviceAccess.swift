@@ -152,6 +152,13 @@ public final class PCIDeviceAccess: DeviceAccess, @unchecked Sendable {
         }
     }
 
+    public func messageInterrupts(count: Int) throws(PlatformError) -> [DeviceInterrupt] {
+        switch try open() {
+        case .vfio(let device): try device.messageInterrupts(count: count)
+        case .uio: throw PlatformError(.unsupported, "\(address): uio_pci_generic signals INTx only (no MSI-X)")
+        }
+    }
+
     /// Whether the device is going or gone (slow path, a driver's health
     /// check): under VFIO the kernel's device request (hot unplug, unbind;
     /// the eventfd is registered on the first call, so call it once at

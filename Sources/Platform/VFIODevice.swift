@@ -101,11 +101,28 @@ final class VFIODevice {
 
     private var interrupt: DeviceInterrupt?
 
+    /// MSI-X vectors, once set up (VFIO allows one interrupt index at a time).
+    private var messages: [DeviceInterrupt]?
+
     /// INTx to an eventfd (DeviceInterrupt), set up once.
     func legacyInterrupt() throws(PlatformError) -> DeviceInterrupt {
         if let interrupt { return interrupt }
+        guard messages == nil else { throw PlatformError(.unsupported, "\(address) signals MSI-X already; no INTx") }
         let made = try DeviceInterrupt.vfio(deviceFD: fd, address: address)
         interrupt = made
+        return made
+    }
+
+    /// MSI-X vectors 0..<count to eventfds (DeviceInterrupt), set up once;
+    /// a later call gets the same vectors when it asks for no more.
+    func messageInterrupts(count: Int) throws(PlatformError) -> [DeviceInterrupt] {
+        if let messages {
+            guard count <= messages.count else { throw PlatformError(.unsupported, "\(address): \(messages.count) MSI-X vectors set up, \(count) asked") }
+            return messages
+        }
+        guard interrupt == nil else { throw PlatformError(.unsupported, "\(address) signals INTx already; no MSI-X") }
+        let made = try DeviceInterrupt.vfioMSIX(deviceFD: fd, count: count, address: address)
+        messages = made
         return made
     }
 

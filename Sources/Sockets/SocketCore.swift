@@ -259,9 +259,9 @@ public final class SocketCore: @unchecked Sendable {
                 stack.tcpRelease(id)
                 byConnection[id] = nil
                 entry.connection = nil
-                let deadline = TSCClock.monotonicNanoseconds() + UInt64(entry.options.lingerSeconds) * 1_000_000_000
+                let deadline = deadlineCycles(afterNanoseconds: UInt64(entry.options.lingerSeconds) * 1_000_000_000)
                 while let status = stack.tcpStatus(id), status.bytesUnacknowledged > 0,
-                      status.state.phase != .closed, TSCClock.monotonicNanoseconds() < deadline, !takeInterrupt() {
+                      status.state.phase != .closed, TSCClock.cycles() < deadline, !takeInterrupt() {
                     step()
                 }
             }
@@ -310,12 +310,22 @@ public final class SocketCore: @unchecked Sendable {
 
     /// Runs the core until `done` returns true (or `seconds` pass; false then).
     public func run(seconds: Double = .infinity, until done: () -> Bool) -> Bool {
-        let deadline = seconds.isFinite ? TSCClock.monotonicNanoseconds() + UInt64(seconds * 1e9) : UInt64.max
+        let deadline = seconds.isFinite ? deadlineCycles(afterNanoseconds: UInt64(seconds * 1e9)) : UInt64.max
         while !done() {
-            if TSCClock.monotonicNanoseconds() >= deadline { return false }
+            if TSCClock.cycles() >= deadline { return false }
             idle.afterPoll(work: runOnce())
         }
         return true
+    }
+
+    /// The TSC `nanoseconds` from now (saturating). The loops below look at
+    /// their deadline every turn: with rdtsc, never clock_gettime, a system
+    /// call and an emulated HPET read (1.4-3 µs) in the lab's TCG guest
+    /// (Docs/OPERATIONS.md "Idle").
+    private func deadlineCycles(afterNanoseconds nanoseconds: UInt64) -> UInt64 {
+        let now = TSCClock.cycles()
+        let span = Double(nanoseconds) * Double(stack.clock.cyclesPerSecond) / 1e9
+        return span >= Double(UInt64.max - now) ? UInt64.max : now + UInt64(span)
     }
 
     /// One poll step of the stack, then wake-ups for UDP async waiters.
@@ -342,13 +352,13 @@ public final class SocketCore: @unchecked Sendable {
     /// Keeps the core running (poll steps, timers, other sockets) until
     /// `ready` is true, the timeout passes (EAGAIN) or an interrupt comes (EINTR).
     func block(timeoutNanoseconds: UInt64, _ what: String, until ready: () throws(SocketError) -> Bool) throws(SocketError) {
-        let deadline = timeoutNanoseconds == 0 ? UInt64.max : TSCClock.monotonicNanoseconds() &+ timeoutNanoseconds
+        let deadline = timeoutNanoseconds == 0 ? UInt64.max : deadlineCycles(afterNanoseconds: timeoutNanoseconds)
         while true {
             if try ready() { return }
             if takeInterrupt() {
                 throw SocketError(.interrupted, "\(what) was interrupted (SocketCore.interrupt / dp_interrupt)")
             }
-            if TSCClock.monotonicNanoseconds() >= deadline {
+            if TSCClock.cycles() >= deadline {
                 throw SocketError(.resourceTemporarilyUnavailable, "\(what) timed out (SO_RCVTIMEO / SO_SNDTIMEO)")
             }
             let received = step()

@@ -30,7 +30,14 @@ public final class CoreIdle {
     /// guest marks its TSC unstable and uses HPET) pays a system call and
     /// an emulated device read, 1.4-3 µs, for each clock_gettime.
     private var quietSince: UInt64 = 0
+    /// The policy's spin, and what the core spins now: it doubles (up to
+    /// 16 times) each time a wait was woken sooner than the spin itself or
+    /// the last look found work (a gap in a flow of traffic, which spinning
+    /// on would have bridged more cheaply than a sleep and a wake-up: under
+    /// TCG each wake-up is a host thread's too), halves back after a longer
+    /// sleep, and is the policy's again after a timeout (really idle).
     private let spinCycles: UInt64
+    private var currentSpinCycles: UInt64
     /// Waits in epoll (for tests and reports).
     public private(set) var interruptWaits: UInt64 = 0
     /// Waits that a frame or a wake-up, not the timeout, ended.
@@ -43,6 +50,7 @@ public final class CoreIdle {
         self.stack = stack
         self.policy = policy
         spinCycles = policy.mode == .poll ? 0 : stack.clock.cycles(fromNanoseconds: policy.spinMicroseconds * 1000)
+        currentSpinCycles = spinCycles
         var sources: [(device: any ReceiveInterrupts, queue: Int)] = []
         var complete = true
         for interface in stack.interfaces {
@@ -87,6 +95,12 @@ public final class CoreIdle {
         _ = write(wakeDescriptor, &one, 8)
     }
 
+    /// The spin before the next wait, in microseconds (see `currentSpinCycles`).
+    public var spinMicroseconds: UInt64 { stack.clock.nanoseconds(fromCycles: currentSpinCycles) / 1000 }
+
+    /// What signals each of the core's queues ("msi-x", "intx", ...; for reports).
+    public var interruptKinds: [String] { sources.map { $0.device.receiveInterruptKind } }
+
     /// Called after each turn of the core's loop with the work it found.
     @inline(__always)
     public func afterPoll(work: Int) {
@@ -101,7 +115,7 @@ public final class CoreIdle {
     private func idle() {
         let now = TSCClock.cycles()
         if quietSince == 0 { quietSince = now }  // the first quiet turn after work
-        guard now &- quietSince >= spinCycles else { return }
+        guard now &- quietSince >= currentSpinCycles else { return }
         switch effectiveMode {
         case .poll: return
         case .sleep: if policy.sleepMicroseconds > 0 { usleep(policy.sleepMicroseconds) }
@@ -116,11 +130,13 @@ public final class CoreIdle {
         if stack.poll() > 0 || stack.mailbox.pending.load(ordering: .relaxed) {
             armedButBusy += 1
             quietSince = 0
+            spinLonger()
             return
         }
         let timeout: Int32 = stack.hasPendingTimers ? 10 : 100
         var events = (epoll_event(), epoll_event(), epoll_event(), epoll_event())
         interruptWaits += 1
+        let slept = TSCClock.cycles()
         let n = withUnsafeMutableBytes(of: &events) {
             epoll_wait(epoll, $0.baseAddress!.assumingMemoryBound(to: epoll_event.self), 4, timeout)
         }
@@ -129,6 +145,12 @@ public final class CoreIdle {
             _ = read(wakeDescriptor, &count, 8)  // drained whether or not it fired (non-blocking)
             interruptWakeups += 1
             quietSince = 0
+            if TSCClock.cycles() &- slept < currentSpinCycles { spinLonger() } else { spinShorter() }
+        } else {
+            currentSpinCycles = spinCycles
         }
     }
+
+    private func spinLonger() { currentSpinCycles = min(currentSpinCycles &* 2, spinCycles &* 16) }
+    private func spinShorter() { currentSpinCycles = max(currentSpinCycles / 2, spinCycles) }
 }

@@ -92,6 +92,37 @@ final class InterruptingPort: NetDevice, ReceiveInterrupts, @unchecked Sendable 
         #expect(elapsed { idle.afterPoll(work: 1) } < 5)
     }
 
+    /// Turns quiet turns until the core has waited once more (bounded: 2 s).
+    func waitOnce(_ idle: CoreIdle) {
+        let waits = idle.interruptWaits, busy = idle.armedButBusy
+        let end = TSCClock.monotonicNanoseconds() + 2_000_000_000
+        while idle.interruptWaits == waits && idle.armedButBusy == busy && TSCClock.monotonicNanoseconds() < end {
+            idle.afterPoll(work: 0)
+        }
+    }
+
+    @Test func theSpinGrowsAcrossShortGapsAndResetsWhenIdle() throws {
+        let (stack, port, _) = try stack(interrupting: true)
+        let idle = CoreIdle(stack: stack, policy: IdlePolicy(mode: .interrupt, spinMicroseconds: 1000))
+        #expect(idle.spinMicroseconds >= 990 && idle.spinMicroseconds <= 1010)
+        // A frame (the interrupt) right after the core went to sleep: a short gap, spin twice as long.
+        port!.fire()
+        waitOnce(idle)
+        #expect(idle.interruptWakeups == 1)
+        #expect(idle.spinMicroseconds >= 1980 && idle.spinMicroseconds <= 2020)
+        for _ in 0..<6 {
+            idle.afterPoll(work: 1)
+            port!.fire()
+            waitOnce(idle)
+        }
+        #expect(idle.spinMicroseconds >= 15_900 && idle.spinMicroseconds <= 16_100)  // at most 16 times the policy's
+        // Nothing comes: the wait times out and the policy's spin is back.
+        idle.afterPoll(work: 1)
+        waitOnce(idle)
+        #expect(idle.interruptWakeups == 7)
+        #expect(idle.spinMicroseconds >= 990 && idle.spinMicroseconds <= 1010)
+    }
+
     @Test func modesParse() {
         #expect(IdlePolicy(mode: "interrupt")?.mode == .interrupt)
         #expect(IdlePolicy(mode: "poll")?.mode == .poll)

@@ -1,5 +1,6 @@
+import Glibc
 import NetDevice
-import Platform
+@testable import Platform
 @testable import VirtioNet
 
 /// The PCI face of a `SoftwareVirtioNetDevice`: config space with the
@@ -95,6 +96,22 @@ final class SoftwarePCIFunction: VirtioPCIFunction {
     func enableBusMaster() throws(DeviceError) { busMaster = true }
     /// IOVAs are virtual addresses here, far above 16 TiB.
     var legacyQueueAddressLimit: UInt64 { .max }
+
+    /// Eventfds standing for MSI-X vectors, as VFIO gives them (the model
+    /// never signals them; the lab test does that on QEMU).
+    private(set) var messageInterruptsMade: [DeviceInterrupt] = []
+
+    func messageInterrupts(count: Int) throws(DeviceError) -> [DeviceInterrupt] {
+        guard count > 0, count <= device.setup.msixVectors else {
+            throw DeviceError(.unsupported, "\(device.setup.msixVectors) MSI-X vectors; \(count) wanted")
+        }
+        if messageInterruptsMade.isEmpty {
+            messageInterruptsMade = (0..<count).map { _ in
+                DeviceInterrupt(descriptor: open("/dev/null", O_RDONLY), countSize: 8, owned: true) {}
+            }
+        }
+        return messageInterruptsMade
+    }
 }
 
 /// Register accesses routed to the model, with the bounds check a real BAR

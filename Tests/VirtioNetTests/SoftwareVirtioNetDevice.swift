@@ -31,6 +31,10 @@ final class SoftwareVirtioNetDevice {
         var rssMaxKeySize: UInt8 = 40
         var rssMaxTableLength: UInt16 = 128
         var supportedHashTypes: UInt32 = 0x3f
+        /// MSI-X table entries the function offers (0: none).
+        var msixVectors = 0
+        /// queue_msix_vector reads back NO_VECTOR whatever is written.
+        var refusesVectors = false
     }
 
     var setup: Setup
@@ -52,6 +56,7 @@ final class SoftwareVirtioNetDevice {
         var lastAvail: UInt16 = 0
         var usedIndex: UInt16 = 0
         var notifications = 0
+        var vector: UInt16 = 0xffff
     }
     private(set) var queues: [Queue] = []
 
@@ -195,6 +200,7 @@ final class SoftwareVirtioNetDevice {
         case 0x15: return UInt32(configGeneration)
         case 0x16: return UInt32(queueSelect)
         case 0x18: return queueSelect < queues.count ? UInt32(queues[queueSelect].size) : 0
+        case 0x1a: return queueSelect < queues.count ? UInt32(queues[queueSelect].vector) : 0xffff
         case 0x1c: return queueSelect < queues.count && queues[queueSelect].enabled ? 1 : 0
         case 0x1e: return UInt32(queueSelect)
         default: return 0
@@ -222,6 +228,12 @@ final class SoftwareVirtioNetDevice {
             if queueSelect < queues.count {
                 precondition(Int(value) <= maximumSize(queueSelect), "queue size \(value) above the maximum")
                 queues[queueSelect].size = Int(value)
+            }
+        case 0x1a:
+            // A vector the table lacks reads back NO_VECTOR (virtio 1.x, 4.1.4.3).
+            if queueSelect < queues.count {
+                let usable = !setup.refusesVectors && Int(value) < setup.msixVectors
+                queues[queueSelect].vector = usable ? UInt16(truncatingIfNeeded: value) : 0xffff
             }
         case 0x1c:
             if queueSelect < queues.count {

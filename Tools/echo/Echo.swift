@@ -118,7 +118,7 @@ struct Echo: ParsableCommand {
     var idleSleepMicroseconds: UInt32 = 50
 
     @Option(name: .customLong("idle-spin-us"),
-            help: "Keep polling without sleeping for this many microseconds after the last poll that found work, so a request-response exchange never waits on a sleep.")
+            help: "Keep polling without sleeping for this many microseconds after the last poll that found work, so a request-response exchange never waits on a sleep (with --idle interrupt it grows up to 16 times across short gaps under load).")
     var idleSpinMicroseconds: UInt64 = 2000
 
     @Option(help: "When the queues stay empty: poll (spin), sleep (nap --idle-sleep-us), or interrupt (arm the NIC's receive interrupt and sleep in epoll; sleep where a queue has none).")
@@ -269,7 +269,8 @@ struct Echo: ParsableCommand {
         if idle == "interrupt" {
             for (index, idle) in runs.compactMap({ $0.services?.core.idle }).enumerated() {
                 say("dp-echo: core \(index) idle \(idle.effectiveMode): \(idle.interruptWaits) interrupt waits, "
-                      + "\(idle.interruptWakeups) woken before the timeout, \(idle.armedButBusy) armed and found work at once")
+                      + "\(idle.interruptWakeups) woken before the timeout, \(idle.armedButBusy) armed and found work at once"
+                      + (idle.effectiveMode == .interrupt ? "; signalled by " + idle.interruptKinds.joined(separator: ", ") : ""))
             }
         }
         if cores > 1 {

@@ -63,3 +63,26 @@ static inline int dp_vfio_intx_unmask(int device_fd) {
                                 .index = VFIO_PCI_INTX_IRQ_INDEX, .start = 0, .count = 1 };
     return ioctl(device_fd, VFIO_DEVICE_SET_IRQS, &set);
 }
+// How many vectors interrupt index `index` has (VFIO_DEVICE_GET_IRQ_INFO;
+// VFIO_PCI_MSIX_IRQ_INDEX: the MSI-X table's size); -1 with errno.
+static const int DP_VFIO_PCI_MSIX_IRQ_INDEX = VFIO_PCI_MSIX_IRQ_INDEX;
+static inline int dp_vfio_irq_count(int device_fd, unsigned index) {
+    struct vfio_irq_info info = { .argsz = sizeof info, .index = index };
+    if (ioctl(device_fd, VFIO_DEVICE_GET_IRQ_INFO, &info) < 0) return -1;
+    return (int)info.count;
+}
+// MSI-X vectors 0..count-1 to eventfds (count <= 64): vfio-pci enables
+// MSI-X on the function and signals fds[i] when vector i fires; unlike
+// INTx nothing is masked after a message, so no unmask is needed.
+static inline int dp_vfio_msix_to_eventfds(int device_fd, const int32_t *fds, unsigned count) {
+    char buffer[sizeof(struct vfio_irq_set) + 64 * sizeof(int32_t)];
+    if (count == 0 || count > 64) return -1;
+    struct vfio_irq_set *set = (struct vfio_irq_set *)buffer;
+    set->argsz = (uint32_t)(sizeof(struct vfio_irq_set) + count * sizeof(int32_t));
+    set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+    set->index = VFIO_PCI_MSIX_IRQ_INDEX;
+    set->start = 0;
+    set->count = count;
+    memcpy(set->data, fds, count * sizeof(int32_t));
+    return ioctl(device_fd, VFIO_DEVICE_SET_IRQS, set);
+}
