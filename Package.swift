@@ -287,7 +287,7 @@ let package = Package(
         // MARK: SwiftNIO transport (Docs/NIO.md)
         .target(
             name: "DataplaneNIO",
-            dependencies: ["Sockets", "Stack", "TCP", "Ports", "NetDevice", "Packets", "Platform", "Wire",
+            dependencies: ["Sockets", "Stack", "TCP", "Ports", "Telemetry", "NetDevice", "Packets", "Platform", "Wire",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,9 +1,11 @@
 import Glibc
+import Platform
 import NIOCore
 import Ports
 import Sockets
 import Stack
 import TCP
+import Telemetry
 import Wire
 
 extension DataplaneEventLoopGroup {
@@ -23,6 +25,13 @@ extension DataplaneEventLoopGroup {
         if configuration.firstCoreIndex == nil { configuration.firstCoreIndex = 0 }
         let ports = try PortBringUp.start([port], pool: PoolRequest(name: "dataplane-nio", capacity: poolSize), cores: cores)
         let shared = SharedPorts(ports)
+        let telemetry: DataplaneTelemetry?
+        do {
+            telemetry = try Self.startTelemetry(over: ports, configuration)
+        } catch {
+            ports.stop()
+            throw error
+        }
         try self.init(cores: cores, configuration: configuration) { index in
             // Received full segments stay in their packet buffers until read:
             // one copy, packet → ByteBuffer (Docs/NIO.md "Copies").
@@ -32,9 +41,28 @@ extension DataplaneEventLoopGroup {
             try shared.ports.attach(0, core: index, to: stack, InterfaceConfiguration(
                 address: address, gateway: gateway, mtu: mtu, announceOnStart: index == 0))
             stack.start()
-            return try SocketCore(stack: stack, configuration: socketConfiguration)
+            let core = try SocketCore(stack: stack, configuration: socketConfiguration)
+            telemetry?.setCore(index, stack)  // read through the stack's mailbox, on this loop
+            return core
         }
-        whenStopped { shared.ports.stop() }
+        whenStopped {
+            telemetry?.stop()
+            shared.ports.stop()
+        }
+    }
+
+    /// The group's telemetry socket over its ports (nil when turned off, or
+    /// when the default name cannot be served: not root, no /run).
+    private static func startTelemetry(over ports: StartedPorts, _ configuration: Configuration) throws -> DataplaneTelemetry? {
+        guard configuration.telemetry else { return nil }
+        do {
+            return try DataplaneTelemetry(name: configuration.telemetryName,
+                                          ports: ports.ports.map { .init(label: $0.label, device: $0.device) }, pools: [ports.pool])
+        } catch {
+            if configuration.telemetryName != nil { throw IOError(errnoCode: EADDRINUSE, reason: "telemetry: \(error)") }
+            DataplaneLog.logger("dataplane.nio").warning("no telemetry socket (\(error))")
+            return nil
+        }
     }
 }
 

@@ -27,6 +27,12 @@ public final class DataplaneEventLoopGroup: EventLoopGroup, @unchecked Sendable 
         public var firstCoreIndex: Int?
         /// When set, loop i is pinned to CPU `cpus[i % cpus.count]`.
         public var cpus: [Int]?
+        /// A group made over ports serves telemetry (`dp-stat`, `dp-dumpcap`:
+        /// Docs/OPERATIONS.md) on /run/dataplane/<name>/telemetry.sock.
+        public var telemetry = true
+        /// The telemetry socket's name (nil: program-pid; a name given must
+        /// be free, the default one is skipped with a warning when it cannot be served).
+        public var telemetryName: String?
 
         public init(idleSleepMicroseconds: UInt32 = 20, firstCoreIndex: Int? = nil, cpus: [Int]? = nil) {
             self.idleSleepMicroseconds = idleSleepMicroseconds

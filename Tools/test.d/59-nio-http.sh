@@ -11,6 +11,7 @@ cd "$(dirname "$0")/../.."
 if [ "$(id -u)" != 0 ]; then echo "nio-http: needs root for network namespaces; skipped"; exit 0; fi
 swift build --product dp-nio-http >/dev/null
 swift build --product dp-hb-http >/dev/null
+swift build --product dp-stat >/dev/null
 bin=$(swift build --show-bin-path)
 work=$(mktemp -d)
 ns="dpn-$$-$RANDOM"
@@ -63,6 +64,17 @@ ip netns exec "$ns" ip addr add 10.80.0.1/24 dev dpn0
 ip netns exec "$ns" ip link set dpn0 up
 expect_body http://10.80.0.2:8080/ "Hello from SwiftNIO. " 1024
 expect_body http://10.80.0.2:8080/any/path "Hello from SwiftNIO. " 1024
+# Its telemetry socket (Docs/OPERATIONS.md): dp-stat reads the port, the core's counters and its listener.
+"$bin/dp-stat" "$server" --json --show ports,cores,tcp >"$work/stat.json"
+python3 - "$work/stat.json" <<'PY'
+import json, sys
+stat = json.load(open(sys.argv[1]))
+assert stat["ports"][0]["device"] == "dpn0", stat["ports"]
+assert stat["portStats"][0]["basic"]["receivedPackets"] > 0, stat["portStats"]
+core = stat["cores"][0]
+assert core["tcp"]["connectionsAccepted"] >= 2, core["tcp"]
+assert any(l["local"].endswith(":8080") for l in stat["tcp"][0]["listeners"]), stat["tcp"]
+PY
 stop
 grep -q "nio-http: stopped" "$work/dp-nio-http.log"
 
