@@ -294,7 +294,7 @@ let package = Package(
                            .product(name: "Atomics", package: "swift-atomics"),
                            .product(name: "HeapModule", package: "swift-collections")],
             path: "Sources/DataplaneNIO"),
-        .target(name: "NIOToolOptions", path: "Tools/nio-options"),
+        .target(name: "NIOToolOptions", dependencies: ["DataplaneNIO", "Stack"], path: "Tools/nio-options"),
         // NIO's HTTP/1.1 server pipeline over the data plane (or NIOPosix with --kernel).
         .executableTarget(
             name: "dp-nio-http",
@@ -324,7 +324,7 @@ let package = Package(
         .testTarget(name: "LabTests", dependencies: ["LabKit"], path: "Tests/LabTests"),
         .testTarget(name: "DevBindTests", dependencies: ["DevBindKit", "Platform"], path: "Tests/DevBindTests"),
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "Platform"], path: "Tests/PacketsTests"),
-        .target(name: "TestSupport", dependencies: ["CPlatform"], path: "Tests/Support"),
+        .target(name: "TestSupport", dependencies: ["CPlatform", "NetDevice", "Packets", "Wire"], path: "Tests/Support"),
         .testTarget(
             name: "HostDriverTests",
             dependencies: ["TapDriver", "LoopbackDriver", "NullDriver", "NetDevice", "Packets", "Platform", "Wire", "TestSupport"],
@@ -369,6 +369,7 @@ let package = Package(
         .testTarget(
             name: "DataplaneNIOTests",
             dependencies: ["DataplaneNIO", "Sockets", "Stack", "TCP", "Ports", "LoopbackDriver", "NetDevice", "Packets", "Wire",
+                           "TestSupport", "Platform",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOHTTP1", package: "swift-nio")],
             path: "Tests/DataplaneNIOTests"),

@@ -6,6 +6,7 @@ import Platform
 import NIOConcurrencyHelpers
 import NIOCore
 import Sockets
+import Stack
 
 /// One data-plane core as a NIO `EventLoop`: the core's poll loop runs on
 /// the loop's thread and, each turn, runs NIO's tasks, the scheduled tasks
@@ -173,9 +174,19 @@ public final class DataplaneEventLoop: EventLoop, @unchecked Sendable {
         interestSet = sockets.makeInterestSet()
         // Not a store: a stop requested before this point must hold.
         _ = state.compareExchange(expected: .starting, desired: .running, ordering: .acquiringAndReleasing)
+        // With an interrupt idle policy the core's CoreIdle waits on the
+        // NIC's interrupts; a task from another thread wakes it (its eventfd).
+        let interruptIdle = sockets.idle.effectiveMode == .interrupt ? sockets.idle : nil
+        if let interruptIdle { inbox.setInterruptWake(interruptIdle.wakeDescriptor) }
         while state.load(ordering: .acquiring) != .stopping {
-            if turn() == 0 { idle() }
+            let work = turn()
+            if let interruptIdle {
+                if work > 0 { interruptIdle.afterPoll(work: work) } else { idleOnInterrupts(interruptIdle) }
+            } else if work == 0 {
+                idle()
+            }
         }
+        inbox.setInterruptWake(-1)
         stop()
     }
 
@@ -250,6 +261,19 @@ public final class DataplaneEventLoop: EventLoop, @unchecked Sendable {
             selectables[event.userData]?.ready(event.events)
         }
         return found
+    }
+
+    /// Spins, then waits on the NIC's interrupts (CoreIdle) until a frame,
+    /// a task from another thread, or the next scheduled task is due.
+    private func idleOnInterrupts(_ coreIdle: CoreIdle) {
+        guard tasks.isEmpty, inbox.beginInterruptWait() else { return }
+        defer { inbox.endInterruptWait() }
+        var limit: Int32?
+        if let next = scheduled.nextDeadline() {
+            let now = NIODeadline.now().uptimeNanoseconds
+            limit = next <= now ? 0 : Int32(min((next - now + 999_999) / 1_000_000, 100))
+        }
+        coreIdle.afterPoll(work: 0, waitLimitMilliseconds: limit)
     }
 
     /// Sleeps until the idle sleep passes, the next timer is due or a task comes.

@@ -32,7 +32,9 @@ extension DataplaneEventLoopGroup {
             ports.stop()
             throw error
         }
-        try self.init(cores: cores, configuration: configuration) { index in
+        var socketConfiguration = socketConfiguration
+        if let policy = configuration.idlePolicy, policy.mode == .interrupt { socketConfiguration.idle = policy }
+        try self.init(cores: cores, configuration: configuration) { [socketConfiguration] index in
             // Received full segments stay in their packet buffers until read:
             // one copy, packet → ByteBuffer (Docs/NIO.md "Copies").
             var tcp = TCPConfiguration()

@@ -5,6 +5,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import Platform
 import Sockets
+import Stack
 
 /// NIO's `EventLoopGroup` whose loops are data-plane cores: one thread per
 /// core, each owning its `SocketCore` (made on that thread by `makeCore`)
@@ -27,6 +28,11 @@ public final class DataplaneEventLoopGroup: EventLoopGroup, @unchecked Sendable 
         public var firstCoreIndex: Int?
         /// When set, loop i is pinned to CPU `cpus[i % cpus.count]`.
         public var cpus: [Int]?
+        /// How a group made over ports idles (Docs/OPERATIONS.md "Idle"):
+        /// nil, `.poll` or `.sleep` use `idleSleepMicroseconds` as above;
+        /// `.interrupt` waits on the NIC queue's receive interrupt after the
+        /// policy's spin (a queue without one naps instead).
+        public var idlePolicy: IdlePolicy?
         /// A group made over ports serves telemetry (`dp-stat`, `dp-dumpcap`:
         /// Docs/OPERATIONS.md) on /run/dataplane/<name>/telemetry.sock.
         public var telemetry = true

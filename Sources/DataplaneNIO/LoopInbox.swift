@@ -64,8 +64,31 @@ final class LoopInbox: @unchecked Sendable {
         tasks.append(contentsOf: taken)
     }
 
-    /// Wakes the loop from `sleep` (a new task, shutdown).
+    /// The eventfd of the core's interrupt wait (CoreIdle), when the loop
+    /// idles on its NIC's interrupts; set on the loop's thread before its
+    /// first wait, -1 otherwise.
+    private let interruptWake = ManagedAtomic<Int32>(-1)
+
+    func setInterruptWake(_ descriptor: Int32) { interruptWake.store(descriptor, ordering: .sequentiallyConsistent) }
+
+    /// Marks the loop as about to wait on its interrupts; false (and not
+    /// marked) when a task is already waiting. `endInterruptWait` after it.
+    func beginInterruptWait() -> Bool {
+        sleeping.store(true, ordering: .sequentiallyConsistent)
+        if isEmpty { return true }
+        sleeping.store(false, ordering: .sequentiallyConsistent)
+        return false
+    }
+
+    func endInterruptWait() { sleeping.store(false, ordering: .sequentiallyConsistent) }
+
+    /// Wakes the loop from `sleep` or its interrupt wait (a new task, shutdown).
     func wake() {
+        let descriptor = interruptWake.load(ordering: .sequentiallyConsistent)
+        if descriptor >= 0 {
+            var one: UInt64 = 1
+            _ = write(descriptor, &one, 8)
+        }
         pthread_mutex_lock(mutex)
         woken = true
         pthread_cond_signal(condition)

@@ -102,28 +102,30 @@ public final class CoreIdle {
     public var interruptKinds: [String] { sources.map { $0.device.receiveInterruptKind } }
 
     /// Called after each turn of the core's loop with the work it found.
+    /// `waitLimitMilliseconds` bounds an interrupt wait (a loop with its own
+    /// timers: DataplaneNIO's scheduled tasks).
     @inline(__always)
-    public func afterPoll(work: Int) {
+    public func afterPoll(work: Int, waitLimitMilliseconds: Int32? = nil) {
         if work > 0 || effectiveMode == .poll {
             if work > 0 { quietSince = 0 }
             return
         }
-        idle()
+        idle(waitLimitMilliseconds)
     }
 
     @inline(never)
-    private func idle() {
+    private func idle(_ waitLimitMilliseconds: Int32?) {
         let now = TSCClock.cycles()
         if quietSince == 0 { quietSince = now }  // the first quiet turn after work
         guard now &- quietSince >= currentSpinCycles else { return }
         switch effectiveMode {
         case .poll: return
         case .sleep: if policy.sleepMicroseconds > 0 { usleep(policy.sleepMicroseconds) }
-        case .interrupt: waitForInterrupt()
+        case .interrupt: waitForInterrupt(waitLimitMilliseconds)
         }
     }
 
-    private func waitForInterrupt() {
+    private func waitForInterrupt(_ waitLimitMilliseconds: Int32?) {
         for source in sources { source.device.enableReceiveInterrupt(queue: source.queue) }
         defer { for source in sources { source.device.disableReceiveInterrupt(queue: source.queue) } }
         // A frame that arrived before the enable raised nothing: look once more.
@@ -133,7 +135,7 @@ public final class CoreIdle {
             spinLonger()
             return
         }
-        let timeout: Int32 = stack.hasPendingTimers ? 10 : 100
+        let timeout: Int32 = min(stack.hasPendingTimers ? 10 : 100, max(waitLimitMilliseconds ?? .max, 0))
         var events = (epoll_event(), epoll_event(), epoll_event(), epoll_event())
         interruptWaits += 1
         let slept = TSCClock.cycles()

@@ -5,46 +5,9 @@ import Packets
 import Platform
 import Ports
 import Stack
+import TestSupport
 import Testing
 import Wire
-
-/// A loopback port with a receive "interrupt": an eventfd the test (or
-/// the peer's transmit) signals, armed and disarmed as a NIC's would be.
-final class InterruptingPort: NetDevice, ReceiveInterrupts, @unchecked Sendable {
-    let inner: any NetDevice
-    let event = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
-    var armed = 0, disarmed = 0
-
-    init(_ inner: any NetDevice) { self.inner = inner }
-    deinit { close(event) }
-
-    var info: DeviceInfo { inner.info }
-    var macAddress: MACAddress { inner.macAddress }
-    func configure(_ configuration: PortConfiguration) throws(DeviceError) { try inner.configure(configuration) }
-    func start() throws(DeviceError) { try inner.start() }
-    func stop() { inner.stop() }
-    func receive(queue: Int, into packets: UnsafeMutableBufferPointer<PacketBuffer>) -> Int { inner.receive(queue: queue, into: packets) }
-    func transmit(queue: Int, _ packets: UnsafeMutableBufferPointer<PacketBuffer>) -> Int { inner.transmit(queue: queue, packets) }
-    func linkStatus() -> LinkStatus { inner.linkStatus() }
-    func statistics() -> PortStatistics { inner.statistics() }
-    func resetStatistics() { inner.resetStatistics() }
-    func setPromiscuous(_ enabled: Bool) throws(DeviceError) { try inner.setPromiscuous(enabled) }
-    func setAllMulticast(_ enabled: Bool) throws(DeviceError) { try inner.setAllMulticast(enabled) }
-    func setMACAddress(_ address: MACAddress) throws(DeviceError) { try inner.setMACAddress(address) }
-
-    func receiveInterruptDescriptor(queue: Int) -> Int32? { event }
-    func enableReceiveInterrupt(queue: Int) { armed += 1 }
-    func disableReceiveInterrupt(queue: Int) {
-        disarmed += 1
-        var count: UInt64 = 0
-        _ = read(event, &count, 8)
-    }
-
-    func fire() {
-        var one: UInt64 = 1
-        _ = write(event, &one, 8)
-    }
-}
 
 @Suite struct CoreIdleTests {
     func stack(interrupting: Bool) throws -> (NetStack, InterruptingPort?, StartedPorts) {

@@ -35,7 +35,7 @@ do {
         guard let network = IPv4Network(options.ip!) else { fail("--ip '\(options.ip!)': expected A.B.C.D/PREFIX") }
         let group = try DataplaneEventLoopGroup(
             port: options.pci.map { .pci($0) } ?? .tap(options.tap!, mac: nil), address: network, gateway: options.gateway.flatMap(IPv4Address.init),
-            cores: options.cores, configuration: .init(idleSleepMicroseconds: options.idleSleepMicroseconds, firstCoreIndex: 0))
+            cores: options.cores, configuration: options.loopConfiguration)
         let app = DataplaneApplication(router: router, group: group, host: options.listenHost, port: options.port)
         do { try await app.run(onServerRunning: closeOnStop) } catch { print("hb-http: \(error)") }
         try await group.shutdownGracefully()

@@ -29,7 +29,7 @@ do {
         guard let network = IPv4Network(options.ip!) else { fail("--ip '\(options.ip!)': expected A.B.C.D/PREFIX") }
         let dataplane = try DataplaneEventLoopGroup(
             port: options.pci.map { .pci($0) } ?? .tap(options.tap!, mac: nil), address: network, gateway: options.gateway.flatMap(IPv4Address.init),
-            cores: options.cores, configuration: .init(idleSleepMicroseconds: options.idleSleepMicroseconds, firstCoreIndex: 0))
+            cores: options.cores, configuration: options.loopConfiguration)
         group = dataplane
         server = try DataplaneServerBootstrap(group: dataplane)
             .serverChannelOption(ChannelOptions.backlog, value: 256)

@@ -1,4 +1,6 @@
+import DataplaneNIO
 import Glibc
+import Stack
 
 /// The flags of the NIO example servers (dp-nio-http, dp-hb-http), shared
 /// so that a benchmark drives both the same way. dp-echo-like flags: `--tap NAME --ip A.B.C.D/P --port N`, or `--kernel`
@@ -15,10 +17,12 @@ public struct ServerOptions: Sendable {
     public var bodySize = 1024
     public var seconds = 0.0
     public var idleSleepMicroseconds: UInt32 = 20
+    /// `--idle interrupt`: the cores wait on the NIC's receive interrupt when quiet.
+    public var idleInterrupt = false
 
     public static let usage = """
         usage: PROGRAM (--tap NAME | --pci ADDR) --ip A.B.C.D/P | --kernel [--ip A.B.C.D]) [--port N] [--cores N]
-                       [--gateway A.B.C.D] [--size BYTES] [--seconds S] [--idle-sleep-us N]
+                       [--gateway A.B.C.D] [--size BYTES] [--seconds S] [--idle-sleep-us N] [--idle sleep|interrupt]
         Serves GET / with a body of --size bytes (default 1024) until SIGINT/SIGTERM or --seconds.
         """
 
@@ -46,6 +50,12 @@ public struct ServerOptions: Sendable {
             case "--size": options.bodySize = number(value())
             case "--seconds": options.seconds = Double(number(value()))
             case "--idle-sleep-us": options.idleSleepMicroseconds = UInt32(min(number(value()), 1_000_000))
+            case "--idle":
+                switch value() {
+                case "interrupt": options.idleInterrupt = true
+                case "sleep": options.idleInterrupt = false
+                case let other: fail("--idle '\(other)': expected sleep or interrupt")
+                }
             case "-h", "--help":
                 print(usage)
                 exit(0)
@@ -57,6 +67,13 @@ public struct ServerOptions: Sendable {
             fail("give --tap NAME or --pci ADDR, and --ip (or --kernel)")
         }
         return options
+    }
+
+    /// The data-plane group's configuration: its idle (--idle-sleep-us, --idle) on core 0 onward.
+    public var loopConfiguration: DataplaneEventLoopGroup.Configuration {
+        var configuration = DataplaneEventLoopGroup.Configuration(idleSleepMicroseconds: idleSleepMicroseconds, firstCoreIndex: 0)
+        if idleInterrupt { configuration.idlePolicy = IdlePolicy(mode: .interrupt) }
+        return configuration
     }
 
     /// The address to listen on: the data plane's own, or any for the kernel.
