@@ -37,7 +37,7 @@ public final class TCPEndpointTable {
     /// RSTs and cookie SYN-ACKs, which belong to no connection.
     var controlQueue: [TCPOutgoingSegment] = []
     var controlQueueHead = 0
-    let controlQueueLimit = 4096
+    let controlQueueLimit: Int
 
     /// Slots that were touched and may have output or events.
     var dirty: [Int32] = []
@@ -72,6 +72,7 @@ public final class TCPEndpointTable {
         timeWait = TCPTimeWaitTable(capacity: configuration.maximumTimeWaitEntries)
         chunkCache = TCPChunkCache(chunkSize: configuration.ringChunkSize, budgetBytes: configuration.bufferBudgetBytes,
                                    cachedChunkLimit: configuration.cachedRingChunks)
+        controlQueueLimit = max(configuration.controlQueueLimit, 1)
         controlQueue.reserveCapacity(controlQueueLimit)
     }
 
