@@ -12,6 +12,7 @@
 # Usage: ./Tools/fuzz-stack.sh [SECONDS] [TARGET...]   targets: stack tcp
 #   FUZZ_JSON=path   also write the figures as JSON
 #   FUZZ_JOBS=N      run N libFuzzer workers per target (default 1)
+#   FUZZ_OUT=dir     logs, corpus and crashes there (default .build/fuzz)
 #   FUZZ_RUNS=N      stop a target after N executions (SECONDS still bounds it):
 #                    the CI smoke runs a fixed number, the long run aims at 10 million
 set -euo pipefail
@@ -26,7 +27,7 @@ jobs="${FUZZ_JOBS:-1}"
 runs="${FUZZ_RUNS:--1}"
 case "$runs" in -1|[0-9]*) ;; *) echo "fuzz-stack.sh: FUZZ_RUNS must be a whole number, got '$runs'" >&2; exit 2 ;; esac
 
-out=.build/fuzz
+out="${FUZZ_OUT:-.build/fuzz}"
 mkdir -p "$out/artifacts"
 export SWIFT_BACKTRACE=enable=no   # else the backtracer holds a crashing run (and trips ASan)
 scratch=.build/fuzz-stack
