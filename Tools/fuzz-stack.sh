@@ -12,6 +12,9 @@
 # Usage: ./Tools/fuzz-stack.sh [SECONDS] [TARGET...]   targets: stack tcp
 #   FUZZ_JSON=path   also write the figures as JSON
 #   FUZZ_JOBS=N      run N libFuzzer workers per target (default 1)
+#   FUZZ_OUT=dir     logs, corpus and crashes there (default .build/fuzz)
+#   FUZZ_RUNS=N      stop a target after N executions (SECONDS still bounds it):
+#                    the CI smoke runs a fixed number, the long run aims at 10 million
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,8 +24,10 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(stack tcp)
 case "$seconds" in ''|*[!0-9]*) echo "fuzz-stack.sh: SECONDS must be a whole number, got '$seconds'" >&2; exit 2 ;; esac
 jobs="${FUZZ_JOBS:-1}"
+runs="${FUZZ_RUNS:--1}"
+case "$runs" in -1|[0-9]*) ;; *) echo "fuzz-stack.sh: FUZZ_RUNS must be a whole number, got '$runs'" >&2; exit 2 ;; esac
 
-out=.build/fuzz
+out="${FUZZ_OUT:-.build/fuzz}"
 mkdir -p "$out/artifacts"
 export SWIFT_BACKTRACE=enable=no   # else the backtracer holds a crashing run (and trips ASan)
 scratch=.build/fuzz-stack
@@ -39,18 +44,20 @@ for target in "${targets[@]}"; do
   grep -E "Build of" "$out/build-$target.log" || true
 done
 
-declare -A executions rate coverage features
+declare -A executions rate coverage features elapsed
 for target in "${targets[@]}"; do
   work="$out/corpus/stack-$target"
   mkdir -p "$work"
   log="$out/stack-$target.log"
-  echo "fuzz-stack.sh: running $target for $seconds s ($jobs worker(s))"
+  echo "fuzz-stack.sh: running $target for $seconds s$([ "$runs" -ge 0 ] && echo " or $runs executions") ($jobs worker(s))"
   status=0
+  started=$(date +%s)
   extra=()
   [ "$jobs" -gt 1 ] && extra=(-fork="$jobs")
-  "$bin/dp-fuzz-$target" -max_total_time="$seconds" -max_len=1024 -timeout=10 -rss_limit_mb=2048 \
+  "$bin/dp-fuzz-$target" -max_total_time="$seconds" -runs="$runs" -max_len=1024 -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 "${extra[@]}" -artifact_prefix="$out/artifacts/stack-$target-" \
     "$work" "Tools/fuzz/corpus/stack-$target" >"$log" 2>&1 || status=$?
+  elapsed[$target]=$(( $(date +%s) - started ))
   executions[$target]=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate[$target]=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   coverage[$target]=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
@@ -66,16 +73,16 @@ done
 
 printf '%-8s %14s %10s %8s %8s %8s\n' target executions seconds exec/s cov ft
 for target in "${targets[@]}"; do
-  printf '%-8s %14s %10s %8s %8s %8s\n' "$target" "${executions[$target]:-?}" "$seconds" "${rate[$target]:-?}" \
+  printf '%-8s %14s %10s %8s %8s %8s\n' "$target" "${executions[$target]:-?}" "${elapsed[$target]:-?}" "${rate[$target]:-?}" \
     "${coverage[$target]:-?}" "${features[$target]:-?}"
 done
 if [ -n "${FUZZ_JSON:-}" ]; then
   {
-    echo "{\"date\": \"$(date -u +%FT%TZ)\", \"seconds\": $seconds, \"targets\": {"
+    echo "{\"date\": \"$(date -u +%FT%TZ)\", \"seconds\": $seconds, \"runs\": $runs, \"targets\": {"
     sep=""
     for target in "${targets[@]}"; do
-      printf '%s"%s": {"executions": %s, "exec_per_sec": %s, "cov": %s, "ft": %s, "crashes": 0}' "$sep" "$target" \
-        "${executions[$target]:-0}" "${rate[$target]:-0}" "${coverage[$target]:-0}" "${features[$target]:-0}"
+      printf '%s"%s": {"executions": %s, "elapsed_seconds": %s, "exec_per_sec": %s, "cov": %s, "ft": %s, "crashes": 0}' "$sep" "$target" \
+        "${executions[$target]:-0}" "${elapsed[$target]:-0}" "${rate[$target]:-0}" "${coverage[$target]:-0}" "${features[$target]:-0}"
       sep=", "
     done
     echo "}}"

@@ -81,3 +81,11 @@ extension ARPCache where Address == IPv4Address {
         return result.sorted { $0.address < $1.address }
     }
 }
+
+extension NetStack {
+    /// Every TCP connection, as `tcpConnectionInfos` lists them, without
+    /// the copies (for the fuzz targets' per-step checks; core thread only).
+    public func forEachTCPConnection(_ body: (TCPConnection) -> Void) {
+        tcpTable?.forEachConnection(body)
+    }
+}

@@ -57,6 +57,10 @@ public struct TCPConfiguration: Sendable, Hashable {
     public var ephemeralPorts: ClosedRange<UInt16> = 49152...65535
     /// Maximum TIME-WAIT entries; the oldest is dropped beyond this.
     public var maximumTimeWaitEntries = 262_144
+    /// RSTs and cookie SYN-ACKs (segments of no connection) queued at most;
+    /// more are dropped and counted (`controlQueueDrops`). The queue is
+    /// reserved up front (no allocation per segment).
+    public var controlQueueLimit = 4096
     /// Answer SYNs with SYN cookies when a listener's backlog is full.
     public var synCookies = true
     /// Bytes per chunk of the connections' send and receive rings (memory is

@@ -230,7 +230,13 @@ extension TCPConnection {
             var usable = congestionWindow + recoveryInflation + limitedTransmit - pipe
             usable = min(usable, sendUnacknowledged + sendWindow - sendNext)
             if sendWindow == 0 || (sendUnacknowledged + sendWindow - sendNext) <= 0 {
-                if sendUnacknowledged == sendMax && retransmitDeadline == nil { armPersist(now: now) }
+                // Arm once: every segment or call that lands here must not push
+                // the probe out and back it off again (the back-off grows per
+                // probe, makeWindowProbe; RFC 9293 3.8.6.1).
+                if sendUnacknowledged == sendMax && retransmitDeadline == nil && persistDeadline == nil
+                    && !sendZeroWindowProbe {
+                    armPersist(now: now)
+                }
             }
             let budget = payloadBudget
             // TSO is for IPv4 segments only (the ports offer no TSO6 yet).

@@ -37,7 +37,7 @@ public final class TCPEndpointTable {
     /// RSTs and cookie SYN-ACKs, which belong to no connection.
     var controlQueue: [TCPOutgoingSegment] = []
     var controlQueueHead = 0
-    let controlQueueLimit = 4096
+    let controlQueueLimit: Int
 
     /// The path MTU the IP layer learnt toward a peer (Packet Too Big),
     /// nil when none is below the link's: new connections start with it.
@@ -76,6 +76,7 @@ public final class TCPEndpointTable {
         timeWait = TCPTimeWaitTable(capacity: configuration.maximumTimeWaitEntries)
         chunkCache = TCPChunkCache(chunkSize: configuration.ringChunkSize, budgetBytes: configuration.bufferBudgetBytes,
                                    cachedChunkLimit: configuration.cachedRingChunks)
+        controlQueueLimit = max(configuration.controlQueueLimit, 1)
         controlQueue.reserveCapacity(controlQueueLimit)
     }
 

@@ -277,6 +277,37 @@ import Wire
         #expect(s.recvOne()?.payload == [2, 3])
     }
 
+    @Test func persistTimerIsNotPushedOutBySegmentsArriving() throws {
+        // A peer whose application does not read keeps sending with its
+        // window closed. Each segment made the connection arm the persist
+        // timer again, later and backed off once more (the back-off reached
+        // its 60 s cap within a few segments); a lost window update then left
+        // the connection silent for a minute (the 1-hour soak's stalled
+        // transfer, Docs/ROBUSTNESS.md). The first probe goes one RTO after
+        // the window closed and the back-off grows per probe (RFC 9293 3.8.6.1).
+        let s = try ScriptedConnection.established()
+        s.send(seq: r + 1, ack: s.localSeq + 1, window: 0)
+        _ = try s.write([1, 2, 3])
+        s.expectNothing()
+        let first = try #require(s.connection.persistDeadline)
+        let interval = first - s.now
+        for i in 0..<8 {
+            s.advance(.milliseconds(10))
+            s.send(seq: r + 1 + i, ack: s.localSeq + 1, window: 0, payload: [UInt8(i)])
+            #expect(s.recv().allSatisfy { $0.payload.isEmpty })  // ACKs only
+        }
+        #expect(s.connection.persistDeadline == first)
+        s.advance(first - s.now)
+        #expect(s.recv().contains { $0.payload == [1] })
+        let second = try #require(s.connection.persistDeadline)
+        #expect(second - s.now == interval * 2)
+        // The window update is lost; the probe's answer opens the window.
+        s.advance(second - s.now)
+        #expect(s.recv().contains { $0.payload == [1] })
+        s.send(seq: r + 9, ack: s.localSeq + 2, window: 100)
+        #expect(s.recv().contains { $0.payload == [2, 3] })
+    }
+
     @Test func keepAliveProbesIdleConnectionAndTimesOut() throws {
         var options = ScriptedConnection.plainOptions()
         options.keepAlive = true

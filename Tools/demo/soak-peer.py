@@ -7,7 +7,7 @@ dp-echo at HOST, three kinds of traffic at once:
   udp    UDP echo datagrams (loss through the impairment is allowed; what
          comes back must equal what was sent).
 Writes a JSON summary to OUT and exits 1 when any transfer differed or failed."""
-import hashlib, json, random, socket, sys, threading, time
+import hashlib, json, random, socket, subprocess, sys, threading, time
 
 host, seconds, out = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 deadline = time.monotonic() + seconds
@@ -20,11 +20,22 @@ def note_failure(text):
         if len(summary["failures"]) < 20:
             summary["failures"].append(text)
 
+def linux_view(s):
+    """What Linux says of a stalled connection (ss -tin: window, RTO, backoff,
+    probes, unacknowledged bytes), so a stall says which side waits."""
+    try:
+        port = s.getsockname()[1]
+        return subprocess.run(["ss", "-tinH", "sport", "=", f":{port}"], capture_output=True, text=True,
+                              timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as error:
+        return repr(error)
+
 def bulk(worker):
     rng = random.Random(worker)
     size = 4 << 20
     while time.monotonic() < deadline:
         data = rng.randbytes(size)
+        s, started, received, sent_all = None, time.monotonic(), 0, []
         try:
             s = socket.create_connection((host, 7), timeout=10)
             s.settimeout(60)
@@ -32,6 +43,7 @@ def bulk(worker):
             def send():
                 try:
                     s.sendall(data)
+                    sent_all.append(time.monotonic() - started)
                     s.shutdown(socket.SHUT_WR)
                 except OSError as error:
                     errors.append(repr(error))
@@ -57,7 +69,12 @@ def bulk(worker):
         except OSError as error:
             with lock:
                 summary["bulkMismatches"] += 1
-            note_failure(f"bulk {worker}: {error!r}")
+            # Where it stopped: bytes echoed so far, whether all was sent, when, and Linux's view.
+            note_failure(f"bulk {worker}: {error!r} after {time.monotonic() - started:.1f} s, {received} of {size}"
+                         f" bytes back, all sent after {sent_all[0] if sent_all else 'never'} s,"
+                         f" at {time.strftime('%H:%M:%S')}; ss: {linux_view(s) if s else '-'}")
+            if s:
+                s.close()
             time.sleep(0.5)
 
 def short():

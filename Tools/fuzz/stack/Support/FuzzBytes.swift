@@ -1,6 +1,8 @@
 /// The libFuzzer input read front to back. Reading past the end gives
 /// zeros and sets `exhausted`, so every input decodes to some program and
-/// the decoder never fails on short input.
+/// the decoder never fails on short input. Nothing here allocates: byte
+/// runs are views of the input or of a fixed pattern (Docs/ROBUSTNESS.md,
+/// "Execution rate").
 public struct FuzzBytes {
     let base: UnsafePointer<UInt8>?
     let count: Int
@@ -26,21 +28,28 @@ public struct FuzzBytes {
 
     mutating func u32() -> UInt32 { UInt32(u16()) << 16 | UInt32(u16()) }
 
-    /// Up to `n` bytes (fewer at the end of the input).
-    mutating func bytes(_ n: Int) -> [UInt8] {
+    /// Up to `n` bytes of the input (fewer at its end), as a view of it.
+    mutating func bytes(_ n: Int) -> UnsafeRawBufferPointer {
         let available = max(0, min(n, count - offset))
-        var result = [UInt8](repeating: 0, count: available)
-        if available > 0, let base {
-            for i in 0..<available { result[i] = base[offset + i] }
-        }
+        let view = UnsafeRawBufferPointer(start: available > 0 ? base.map { UnsafeRawPointer($0 + offset) } : nil,
+                                          count: available > 0 && base != nil ? available : 0)
         offset += max(n, 0)
-        return result
+        return view
     }
 
-    /// A payload of `n` bytes: the input's next bytes when there are any,
-    /// else a counting pattern (so long payloads cost few input bytes).
-    mutating func payload(_ n: Int) -> [UInt8] {
-        let seed = u8()
-        return (0..<max(n, 0)).map { UInt8(truncatingIfNeeded: $0 &+ Int(seed)) }
+    /// A payload of `n` bytes (at most `maximumPayload`): a counting
+    /// pattern starting at the input's next byte (so long payloads cost one
+    /// input byte), a view of `pattern`.
+    mutating func payload(_ n: Int) -> UnsafeRawBufferPointer {
+        let seed = Int(u8())
+        return UnsafeRawBufferPointer(rebasing: Self.pattern[seed..<(seed + min(max(n, 0), Self.maximumPayload))])
     }
+
+    static let maximumPayload = 32 * 1024
+    /// Byte i is i mod 256, so pattern[seed..<seed+n] counts up from seed.
+    nonisolated(unsafe) static let pattern: UnsafeRawBufferPointer = {
+        let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: maximumPayload + 256, alignment: 16)
+        for i in 0..<bytes.count { bytes[i] = UInt8(truncatingIfNeeded: i) }
+        return UnsafeRawBufferPointer(bytes)
+    }()
 }

@@ -28,7 +28,7 @@ extension StackFuzzWorld {
             steps += 1
             let operation = mix.table[Int(input.u8()) % mix.table.count]
             switch operation {
-            case .rawFrame: inject(input.bytes(Int(input.u8()) * 6))
+            case .rawFrame: inject(raw: input.bytes(Int(input.u8()) * 6))
             case .arp: arp(&input)
             case .tcpSegment: tcpSegment(&input)
             case .udpDatagram: udpDatagram(&input)
@@ -86,7 +86,7 @@ extension StackFuzzWorld {
                           acknowledgmentNumber: flags.contains(.ack) ? acknowledgment : 0, flags: flags,
                           window: input.u16() | (mode & 0x20 != 0 ? 0 : 0x4000), urgentPointer: 0, options: options)
         let segment = Self.tcpSegment(tcp, payload: input.payload(payloadLength), from: flow.peer)
-        inject(Self.ipv4Frame(from: flow.peer, protocol: .tcp, payload: segment))
+        inject(Self.ipv4Frame(from: flow.peer, protocol: .tcp, payloadLength: segment))
     }
 
     private func udpDatagram(_ input: inout FuzzBytes) {
@@ -94,12 +94,12 @@ extension StackFuzzWorld {
         let destination = Self.ports[Int(choice) % Self.ports.count]
         let source: UInt16 = choice & 0x08 != 0 ? input.u16() : 5000
         let checksum: TransportChecksum = choice & 0x30 == 0x30 ? .omit : .compute
-        var datagram = Self.udpDatagram(sourcePort: source, destinationPort: destination,
+        let datagram = Self.udpDatagram(sourcePort: source, destinationPort: destination,
                                         payload: input.payload(Int(input.u16() % 1600)),
                                         from: Self.host(choice >> 6), checksum: checksum)
-        if choice & 0x30 == 0x10 { datagram[6] ^= 0x55 }  // a wrong checksum
+        if choice & 0x30 == 0x10 { Self.frame[Self.ipPayload + 6] ^= 0x55 }  // a wrong checksum
         let to = choice & 0x04 != 0 ? IPv4Address(10, 121, 0, 255) : Self.stackAddress
-        inject(Self.ipv4Frame(from: Self.host(choice >> 6), to: to, protocol: .udp, payload: datagram,
+        inject(Self.ipv4Frame(from: Self.host(choice >> 6), to: to, protocol: .udp, payloadLength: datagram,
                               destinationMAC: choice & 0x04 != 0 ? .broadcast : Self.stackMAC))
     }
 
@@ -109,47 +109,60 @@ extension StackFuzzWorld {
         let choice = input.u8()
         let offset = Int(input.u8()) * 8 * (choice & 0x40 != 0 ? 32 : 1)
         let length = (Int(input.u8() % 184) + 1) * 8
-        var payload = input.payload(length)
+        let payload = input.payload(length)
+        Self.place(payload, at: Self.ipPayload)
         if offset == 0 && choice & 0x20 != 0 && payload.count >= 8 {
             // A UDP header opening the datagram, so complete ones reach a socket.
             let total = UInt16(truncatingIfNeeded: Int(input.u8()) * 8 + 8)
-            payload.replaceSubrange(0..<8, with: [0x13, 0x88, 0, 53, UInt8(total >> 8), UInt8(truncatingIfNeeded: total), 0, 0])
+            let header = UnsafeMutableRawBufferPointer(rebasing: Self.frame[Self.ipPayload..<(Self.ipPayload + 8)])
+            header.storeBytes(of: UInt16(5000).bigEndian, toByteOffset: 0, as: UInt16.self)
+            header.storeBytes(of: UInt16(53).bigEndian, toByteOffset: 2, as: UInt16.self)
+            header.storeBytes(of: total.bigEndian, toByteOffset: 4, as: UInt16.self)
+            header.storeBytes(of: 0, toByteOffset: 6, as: UInt16.self)
         }
         let number: IPProtocol = choice & 0x10 != 0 ? .icmp : .udp
-        inject(Self.ipv4Frame(from: Self.host(choice >> 7), protocol: number, payload: payload,
+        inject(Self.ipv4Frame(from: Self.host(choice >> 7), protocol: number, payloadLength: payload.count,
                               identification: UInt16(choice & 3), moreFragments: choice & 0x04 != 0,
                               fragmentOffset: min(offset, 65_528)))
     }
 
     private func icmp(_ input: inout FuzzBytes) {
         let choice = input.u8()
-        var body: [UInt8]
+        let bodyLength: Int
+        let body = Self.ipPayload + 8
         var type = choice & 0x80 != 0 ? UInt8(8) : input.u8() % 20
         let code = input.u8() % 6
         if choice & 0x40 != 0, let flow = flows.isEmpty ? nil : flows[Int(choice) % flows.count] {
             // An error quoting one of the stack's own segments (RFC 792: header + 8 bytes).
             type = choice & 0x20 != 0 ? 3 : 11
-            var quote = Self.ipv4Frame(from: Self.stackAddress, to: flow.peer, protocol: .tcp,
-                                       payload: [UInt8](repeating: 0, count: 8))
-            quote.removeFirst(14)
-            let ports = [UInt8(flow.stackPort >> 8), UInt8(truncatingIfNeeded: flow.stackPort),
-                         UInt8(flow.peerPort >> 8), UInt8(truncatingIfNeeded: flow.peerPort)]
-            let sequence = flow.stackNext &- 1
-            quote.replaceSubrange(20..<28, with: ports + [UInt8(sequence >> 24), UInt8(truncatingIfNeeded: sequence >> 16),
-                                                          UInt8(truncatingIfNeeded: sequence >> 8), UInt8(truncatingIfNeeded: sequence)])
-            body = quote
+            let quote = UnsafeMutableRawBufferPointer(rebasing: Self.frame[body..<(body + 28)])
+            IPv4Repr(source: Self.stackAddress, destination: flow.peer, protocol: .tcp, payloadLength: 8,
+                     timeToLive: 64, identification: 0, moreFragments: false, fragmentOffset: 0)
+                .emit(into: IPv4Packet(unchecked: quote))
+            quote.storeBytes(of: flow.stackPort.bigEndian, toByteOffset: 20, as: UInt16.self)
+            quote.storeBytes(of: flow.peerPort.bigEndian, toByteOffset: 22, as: UInt16.self)
+            quote.storeBytes(of: (flow.stackNext &- 1).bigEndian, toByteOffset: 24, as: UInt32.self)
+            bodyLength = 28
         } else {
-            body = input.payload(Int(input.u8()))
+            let payload = input.payload(Int(input.u8()))
+            Self.place(payload, at: body)
+            bodyLength = payload.count
         }
-        let message = Self.icmpMessage(type: type, code: code, rest: input.u32(), body: body)
-        inject(Self.ipv4Frame(from: Self.host(choice & 1), protocol: .icmp, payload: message,
+        let message = Self.icmpMessage(type: type, code: code, rest: input.u32(), bodyLength: bodyLength)
+        inject(Self.ipv4Frame(from: Self.host(choice & 1), protocol: .icmp, payloadLength: message,
                               ttl: choice & 0x02 != 0 ? 1 : 64))
     }
 
     private func clockStep(_ input: inout FuzzBytes) {
         let amount = UInt64(input.u8())
-        let scale = input.u8() & 3
+        let scale: UInt64
         // Milliseconds, tens of ms, seconds, minutes: timers of every size.
-        advanceClock(milliseconds: amount * [1, 10, 1_000, 60_000][Int(scale)])
+        switch input.u8() & 3 {
+        case 0: scale = 1
+        case 1: scale = 10
+        case 2: scale = 1_000
+        default: scale = 60_000
+        }
+        advanceClock(milliseconds: amount * scale)
     }
 }

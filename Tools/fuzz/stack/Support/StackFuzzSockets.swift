@@ -36,12 +36,12 @@ extension StackFuzzWorld {
             guard let descriptor else { return }
             let bytes = input.payload(Int(input.u16() % 20_000))
             let destination = call & 0x80 != 0 ? IPv4SocketAddress(Self.host(call >> 4), 40_000) : nil
-            _ = bytes.withUnsafeBytes { try? core.send(descriptor, $0, to: destination) }
+            _ = try? core.send(descriptor, bytes, to: destination)
         case 8, 9:
             guard let descriptor else { return }
             let flags: MessageFlags = call & 0x80 != 0 ? .peek : (call & 0x40 != 0 ? .truncate : [])
-            var buffer = [UInt8](repeating: 0, count: Int(input.u16() % 20_000))
-            _ = buffer.withUnsafeMutableBytes { try? core.receive(descriptor, into: $0, flags: flags) }
+            let buffer = UnsafeMutableRawBufferPointer(rebasing: Self.receiveBuffer[0..<Int(input.u16() % 20_000)])
+            _ = try? core.receive(descriptor, into: buffer, flags: flags)
         case 10:
             guard let descriptor else { return }
             if call & 0x80 != 0 {

@@ -43,10 +43,25 @@ public final class StackFuzzWorld {
     var descriptors: [Int32] = []
     /// TCP conversations the peer has seen or started.
     var flows: [TCPFlow] = []
-    /// ARP answers of the peer, sent at the next step.
-    var pendingReplies: [[UInt8]] = []
-    /// Reused for frames taken off the peer's ring.
-    var slots = [PacketBuffer](repeating: PacketBuffer(header: .init(bitPattern: 64)!), count: 32)
+    /// Who the peer's ARP answers go to, sent at the next step.
+    var pendingReplies: [IPv4Address] = []
+    /// Frames handed to the stack and frames taken from it, for the
+    /// counter checks (the stack's counters must equal the port's).
+    var injected: UInt64 = 0
+    var drained: UInt64 = 0
+    /// The four-tuples seen in one check (kept to reuse its storage).
+    var tuples = Set<TCPFourTuple>()
+
+    // Scratch memory made once per process, so that a program allocates
+    // nothing of its own per step (Docs/ROBUSTNESS.md, "Execution rate").
+    /// The frame the peer builds (StackFuzzFrames.swift).
+    nonisolated(unsafe) static let frame = UnsafeMutableRawBufferPointer.allocate(byteCount: 8 * 1024, alignment: 16)
+    /// A frame the stack sent, copied out of its (maybe chained) buffer.
+    nonisolated(unsafe) static let sent = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+    /// What recv() calls read into.
+    nonisolated(unsafe) static let receiveBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 20_000, alignment: 16)
+    /// Bursts to and from the peer's port.
+    nonisolated(unsafe) static let slots = UnsafeMutableBufferPointer<PacketBuffer>.allocate(capacity: 32)
 
     struct TCPFlow: Equatable {
         var peer: IPv4Address
@@ -86,7 +101,7 @@ public final class StackFuzzWorld {
         limits.reassemblyMemoryBytes = 24 * 2_432
         limits.udpEndpoints = 8
         limits.udpReceiveQueueDatagrams = 8
-        limits.timers = 512
+        limits.timers = 64  // ARP, reassembly, DAD: a few (exhaustion is counted); 512 cost 4% of an input to set up
         // TCP gives up sooner than the default (15 retransmissions up to 60 s
         // apart outlast `finish`'s ten minutes), so an orphaned connection
         // ends, and with it the retransmission waiting for ARP.
@@ -94,6 +109,9 @@ public final class StackFuzzWorld {
         tcp.maximumRetransmissions = 6
         tcp.maximumSYNRetransmissions = 3
         tcp.maximumRTO = .seconds(10)
+        // 64 queued RSTs (a reachable bound; the default 4,096 reserved
+        // per stack was a fifth of an input's cost under ASan).
+        tcp.controlQueueLimit = 64
         stack = NetStack(pool: pool, limits: limits, tcpConfiguration: tcp)
         try! stack.addInterface(device: pair.first, configuration: InterfaceConfiguration(
             address: IPv4Network(address: Self.stackAddress, prefixLength: 24)!, mtu: 1500, announceOnStart: false))
@@ -129,6 +147,10 @@ public final class StackFuzzWorld {
         require(core.heldBuffers == 0, "closed sockets still hold \(core.heldBuffers) buffers")
         require(stack.heldBuffers == 0, "the stack still holds \(stack.heldBuffers) buffers after everything closed and expired")
         require(pool.statistics.inUse == 0, "\(pool.statistics.inUse) pool buffers never came back (leak)")
+        // The port's own counters (a dictionary each call: once per program).
+        let port = pair.first.statistics()
+        require(port.receivedPackets == injected && port.transmittedPackets == drained,
+                "port counted \(port.receivedPackets) in, \(port.transmittedPackets) out; the peer \(injected), \(drained)")
     }
 
     /// DP_FUZZ_TRACE=1: print what a program reached (to check seeds and
@@ -151,33 +173,47 @@ public final class StackFuzzWorld {
     /// One poll step of the core, then the peer reads what the stack sent
     /// and the invariants are checked.
     func step() {
-        for frame in pendingReplies.prefix(8) { inject(frame) }
-        pendingReplies.removeAll()
+        for target in pendingReplies.prefix(8) {
+            inject(Self.arpFrame(.reply, sender: Self.peerAddress, senderMAC: Self.peerMAC, target: target, broadcast: false))
+        }
+        pendingReplies.removeAll(keepingCapacity: true)
         core.runOnce()
         drainPeer()
         checkInvariants()
     }
 
     /// Hands one frame to the stack (a full ring drops it, as a NIC would).
-    func inject(_ frame: [UInt8]) {
-        guard !frame.isEmpty, let packet = pool.allocate() else { return }
-        guard packet.setContents(frame) else {
+    func inject(raw frame: UnsafeRawBufferPointer) {
+        guard frame.count > 0, let packet = pool.allocate() else { return }
+        guard let destination = packet.append(frame.count) else {
             packet.free()
             return
         }
-        var burst = [packet]
-        let sent = burst.withUnsafeMutableBufferPointer { pair.second.transmit(queue: 0, $0) }
-        if sent == 0 { packet.free() }
+        destination.copyMemory(from: frame.baseAddress!, byteCount: frame.count)
+        Self.slots[0] = packet
+        if pair.second.transmit(queue: 0, UnsafeMutableBufferPointer(rebasing: Self.slots[0..<1])) == 0 {
+            packet.free()
+        } else {
+            injected += 1
+        }
+    }
+
+    /// Hands the first `length` bytes of `frame` to the stack.
+    func inject(_ length: Int) {
+        inject(raw: UnsafeRawBufferPointer(rebasing: Self.frame[0..<length]))
     }
 
     /// Takes every frame the stack sent, learns from it, frees it.
     func drainPeer() {
         while true {
-            let n = slots.withUnsafeMutableBufferPointer { pair.second.receive(queue: 0, into: $0) }
+            let n = pair.second.receive(queue: 0, into: Self.slots)
             if n == 0 { return }
+            drained += UInt64(n)
             for i in 0..<n {
-                learn(slots[i].contents())
-                slots[i].free()
+                let length = min(Self.slots[i].packetLength, Self.sent.count)
+                _ = Self.slots[i].copyBytes(from: 0, count: length, to: Self.sent.baseAddress!)
+                learn(UnsafeMutableRawBufferPointer(rebasing: Self.sent[0..<length]))
+                Self.slots[i].free()
             }
         }
     }
