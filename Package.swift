@@ -317,7 +317,7 @@ let package = Package(
         .testTarget(
             name: "E1000Tests",
             dependencies: [
-                "E1000", "NetDevice", "Packets", "Platform", "Wire",
+                "E1000", "NetDevice", "Packets", "Platform", "Wire", "TestSupport",
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             path: "Tests/E1000Tests"),
@@ -362,7 +362,7 @@ let package = Package(
         .testTarget(
             name: "VirtioNetTests",
             dependencies: [
-                "VirtioNet", "NetDevice", "Packets", "Platform", "Wire",
+                "VirtioNet", "NetDevice", "Packets", "Platform", "Wire", "TestSupport",
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             path: "Tests/VirtioNetTests"),

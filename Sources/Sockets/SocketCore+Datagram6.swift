@@ -48,16 +48,7 @@ extension SocketCore {
         if let bound = entry.local6?.address, bound.isIPv4Mapped {
             throw SocketError(.networkUnreachable, "bound to v4-mapped \(bound): it cannot reach IPv6 peer \(peer.address)")
         }
-        guard bytes.count <= NetStack.maximumUDPPayload else {
-            throw SocketError(.messageTooLong, "a UDP datagram carries at most \(NetStack.maximumUDPPayload) bytes, not \(bytes.count)")
-        }
-        guard bytes.count <= entry.options.sendBufferSize else {
-            throw SocketError(.messageTooLong, "the datagram (\(bytes.count) bytes) is larger than SO_SNDBUF (\(entry.options.sendBufferSize))")
-        }
-        try autobind(slot, entry)
-        if entry.remote != nil, let error = try? stack.udpTakeError(entry.udp!), error.kind == .connectionRefused {
-            throw SocketError(.connectionRefused, error.description)
-        }
+        try prepareDatagramSend(slot, entry, size: bytes.count)
         do {
             try stack.udpSend(entry.udp!, bytes: bytes, to: (peer.address, peer.port), hopLimit: entry.options.timeToLive)
         } catch {

@@ -80,16 +80,7 @@ extension SocketCore {
         if stack.isBroadcast(target.address) && !entry.options.broadcast {
             throw SocketError(.permissionDenied, "\(target.address) is a broadcast address: set SO_BROADCAST first")
         }
-        guard bytes.count <= NetStack.maximumUDPPayload else {
-            throw SocketError(.messageTooLong, "a UDP datagram carries at most \(NetStack.maximumUDPPayload) bytes, not \(bytes.count)")
-        }
-        guard bytes.count <= entry.options.sendBufferSize else {
-            throw SocketError(.messageTooLong, "the datagram (\(bytes.count) bytes) is larger than SO_SNDBUF (\(entry.options.sendBufferSize))")
-        }
-        try autobind(slot, entry)
-        if entry.remote != nil, let error = try? stack.udpTakeError(entry.udp!), error.kind == .connectionRefused {
-            throw SocketError(.connectionRefused, error.description)
-        }
+        try prepareDatagramSend(slot, entry, size: bytes.count)
         do {
             try stack.udpSend(entry.udp!, bytes: bytes, to: (target.address, target.port),
                               timeToLive: entry.options.timeToLive, typeOfService: entry.options.typeOfService)
@@ -98,6 +89,22 @@ extension SocketCore {
         }
         stack.flush()
         return bytes.count
+    }
+
+    /// What every datagram send checks and does before the stack sends it
+    /// (either family): the size (EMSGSIZE), a bound port (autobind), and a
+    /// connected socket's pending ICMP refusal (ECONNREFUSED, as Linux).
+    func prepareDatagramSend(_ slot: Int, _ entry: SocketEntry, size: Int) throws(SocketError) {
+        guard size <= NetStack.maximumUDPPayload else {
+            throw SocketError(.messageTooLong, "a UDP datagram carries at most \(NetStack.maximumUDPPayload) bytes, not \(size)")
+        }
+        guard size <= entry.options.sendBufferSize else {
+            throw SocketError(.messageTooLong, "the datagram (\(size) bytes) is larger than SO_SNDBUF (\(entry.options.sendBufferSize))")
+        }
+        try autobind(slot, entry)
+        if entry.remote != nil, let error = try? stack.udpTakeError(entry.udp!), error.kind == .connectionRefused {
+            throw SocketError(.connectionRefused, error.description)
+        }
     }
 
     /// The errno of a failed UDP send (as Linux's udp_sendmsg gives them).

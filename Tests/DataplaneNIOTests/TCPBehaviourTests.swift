@@ -42,6 +42,8 @@ struct TCPBehaviourTests {
         // The peer's receive ring is full; nothing reached the handler yet.
         #expect(received.bytes.isEmpty)
         // Now read: autoRead on drains everything.
+        // The client is connected at the SYN-ACK; the server's loop accepts on its own time.
+        #expect(eventually { serverSide.withLockedValue { $0 } != nil })
         let child = try #require(serverSide.withLockedValue { $0 })
         try child.setOption(ChannelOptions.autoRead, value: true).wait()
         #expect(eventually { received.bytes.count == written })
@@ -68,6 +70,8 @@ struct TCPBehaviourTests {
         try client.writeAndFlush(ByteBuffer(string: "one")).wait()
         usleep(50_000)
         #expect(received.bytes.isEmpty)
+        // The client is connected at the SYN-ACK; the server's loop accepts on its own time.
+        #expect(eventually { serverSide.withLockedValue { $0 } != nil })
         let child = try #require(serverSide.withLockedValue { $0 })
         child.read()
         #expect(eventually { received.bytes == Array("one".utf8) })
@@ -106,6 +110,8 @@ struct TCPBehaviourTests {
         #expect(serverCollector.bytes == Array("request".utf8))
         // The client cannot write any more.
         #expect(throws: ChannelError.outputClosed) { try client.writeAndFlush(ByteBuffer(string: "x")).wait() }
+        // The client is connected at the SYN-ACK; the server's loop accepts on its own time.
+        #expect(eventually { serverSide.withLockedValue { $0 } != nil })
         let child = try #require(serverSide.withLockedValue { $0 })
         #expect(child.isActive)
         try child.writeAndFlush(ByteBuffer(string: "response")).wait()
@@ -133,6 +139,8 @@ struct TCPBehaviourTests {
         let client = try DataplaneClientBootstrap(group: loops.a).connect(host: TwoLoops.addressB, port: 7004).wait()
         #expect(eventually { serverSide.withLockedValue { $0 } != nil })
         try client.close(mode: .output).wait()
+        // The client is connected at the SYN-ACK; the server's loop accepts on its own time.
+        #expect(eventually { serverSide.withLockedValue { $0 } != nil })
         let child = try #require(serverSide.withLockedValue { $0 })
         try child.closeFuture.wait()
         try client.closeFuture.wait()

@@ -3,6 +3,7 @@ import E1000
 import MallocInterposerSwift
 import NetDevice
 import Packets
+import TestSupport
 import Testing
 
 /// Allocations made on the measuring thread only: other tests run in
@@ -48,21 +49,24 @@ struct E1000AllocationTests {
         }
         _ = forward(rounds: 200)  // warm up: caches, model buffers
 
-        MallocInterposerSwift.initialize()
-        MallocInterposerSwift.setAllocationHook { _ in
-            if countingOnThisThread && dp_current_core() == measuringCore { allocationsOnMeasuringThread += 1 }
+        let (packets, allocations, control, controlAllocations) = MallocHookLock.withLock {
+            MallocInterposerSwift.initialize()
+            MallocInterposerSwift.setAllocationHook { _ in
+                if countingOnThisThread && dp_current_core() == measuringCore { allocationsOnMeasuringThread += 1 }
+            }
+            allocationsOnMeasuringThread = 0
+            MallocInterposerSwift.hook()
+            let packets = forward(rounds: 1000)
+            let allocations = allocationsOnMeasuringThread
+            // Control: the hook does see an allocation made on this thread.
+            countingOnThisThread = true
+            let control = [Int](repeating: packets, count: 64 + packets % 2)
+            countingOnThisThread = false
+            let controlAllocations = allocationsOnMeasuringThread - allocations
+            MallocInterposerSwift.unhook()
+            MallocInterposerSwift.setAllocationHook(nil)
+            return (packets, allocations, control, controlAllocations)
         }
-        allocationsOnMeasuringThread = 0
-        MallocInterposerSwift.hook()
-        let packets = forward(rounds: 1000)
-        let allocations = allocationsOnMeasuringThread
-        // Control: the hook does see an allocation made on this thread.
-        countingOnThisThread = true
-        let control = [Int](repeating: packets, count: 64 + packets % 2)
-        countingOnThisThread = false
-        let controlAllocations = allocationsOnMeasuringThread - allocations
-        MallocInterposerSwift.unhook()
-        MallocInterposerSwift.setAllocationHook(nil)
         #expect(control.count >= 64)
         #expect(controlAllocations >= 1, "the malloc hook counted nothing: the measurement would be blind")
         print("e1000 model io forwarding: \(packets) packets, \(allocations) mallocs on the forwarding thread")

@@ -2,6 +2,7 @@ import Glibc
 import MallocInterposerSwift
 import NetDevice
 import Packets
+import TestSupport
 import Testing
 @testable import VirtioNet
 
@@ -11,6 +12,10 @@ nonisolated(unsafe) private var measuringThread: pthread_t?
 nonisolated(unsafe) private var measuredMallocs = 0
 
 private func countMallocsOnThisThread(_ body: () -> Void) -> Int {
+    MallocHookLock.withLock { countMallocsHooked(body) }
+}
+
+private func countMallocsHooked(_ body: () -> Void) -> Int {
     MallocInterposerSwift.initialize()
     measuredMallocs = 0
     measuringThread = pthread_self()
