@@ -8,6 +8,10 @@
 # Usage: sh faults-guest.sh ADDR IP/PREFIX RESET(yes|no) SECONDS
 addr=$1; ip=$2; reset=$3; run=$4
 log=/tmp/dp-echo.log
+# The file exists before tail starts: the background job's redirection may
+# run after this shell reaches tail, and busybox tail -f gives up on a
+# missing file (CI of 2026-12-07 then saw none of dp-echo's lines).
+: >"$log"
 dp-echo --pci "$addr" --ip "$ip" --udp-echo 7 --tcp-echo 7 --stop-port 9 --watch-devices \
   --seconds "$run" --no-telemetry >"$log" 2>&1 &
 pid=$!
