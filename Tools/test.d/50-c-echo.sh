@@ -4,19 +4,9 @@
 # served to Linux TCP and UDP clients in that namespace. The namespace is
 # deleted and the server stopped at the end, also on failure.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-if [ "$(id -u)" != 0 ]; then echo "c-echo: needs root for network namespaces; skipped"; exit 0; fi
-swift build --product dataplane >/dev/null
-lib=$(swift build --show-bin-path)
-work=$(mktemp -d)
-ns="dpc-$$-$RANDOM"
-server=""
-cleanup() {
-  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-  ip netns delete "$ns" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib/suite.sh"
+suite_begin c-echo dataplane
+lib=$bin  # libdataplane.so
 cc -Wall -Wextra -Werror -O2 -o "$work/echo" Tools/c-echo/echo.c -I Sources/CDataplane/include \
   -L "$lib" -ldataplane -Wl,-rpath,"$lib" -Wl,-rpath,"$(dirname "$(command -v swift)")/../lib/swift/linux"
 cc -Wall -Wextra -Werror -O2 -DKERNEL_SOCKETS -o "$work/echo-kernel" Tools/c-echo/echo.c  # the BSD original still builds
@@ -24,17 +14,11 @@ cc -Wall -Wextra -Werror -O2 -DKERNEL_SOCKETS -o "$work/echo-kernel" Tools/c-ech
 # run_echo CORES CONNECTIONS: the server on CORES cores, Linux clients, checks.
 run_echo() {
   local cores=$1 connections=$2
-  ip netns add "$ns"
-  ip netns exec "$ns" ip link set lo up
+  suite_namespace dpc
   ip netns exec "$ns" "$work/echo" --tap dpc0 --ip 10.77.0.2/24 --port 7007 --seconds 60 --idle-sleep-us 50 \
     --cores "$cores" >"$work/server.log" 2>&1 &
   server=$!
-  for _ in $(seq 100); do
-    ip netns exec "$ns" ip link show dpc0 >/dev/null 2>&1 && grep -q serving "$work/server.log" && break
-    sleep 0.1
-  done
-  ip netns exec "$ns" ip addr add 10.77.0.1/24 dev dpc0
-  ip netns exec "$ns" ip link set dpc0 up
+  tap_ready dpc0 "$work/server.log" serving 10.77.0.1/24
   ip netns exec "$ns" timeout 60 python3 Tools/c-echo/echo-client.py 10.77.0.2 7007 "$connections"
   kill -INT "$server"
   wait "$server"

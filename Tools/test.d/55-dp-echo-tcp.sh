@@ -3,30 +3,13 @@
 # namespace this script makes, to Linux clients there; its --stats-json
 # counts what it served. Namespace and server are removed at the end.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-if [ "$(id -u)" != 0 ]; then echo "dp-echo-tcp: needs root for network namespaces; skipped"; exit 0; fi
-swift build --product dp-echo >/dev/null
-bin=$(swift build --show-bin-path)
-work=$(mktemp -d)
-ns="dpe-$$-$RANDOM"
-server=""
-cleanup() {
-  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-  ip netns delete "$ns" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-ip netns add "$ns"
-ip netns exec "$ns" ip link set lo up
+source "$(dirname "$0")/lib/suite.sh"
+suite_begin dp-echo-tcp dp-echo
+suite_namespace dpe
 ip netns exec "$ns" "$bin/dp-echo" --tap dpe0 --ip 10.79.0.2/24 --tcp-echo 7 --tcp-discard 9 --udp-echo 7 \
   --seconds 60 --stats-json "$work/stats.json" >"$work/server.log" 2>&1 &
 server=$!
-for _ in $(seq 100); do
-  ip netns exec "$ns" ip link show dpe0 >/dev/null 2>&1 && grep -q "tcp echo" "$work/server.log" && break
-  sleep 0.1
-done
-ip netns exec "$ns" ip addr add 10.79.0.1/24 dev dpe0
-ip netns exec "$ns" ip link set dpe0 up
+tap_ready dpe0 "$work/server.log" "tcp echo" 10.79.0.1/24
 ip netns exec "$ns" timeout 60 python3 - <<'PY'
 import socket
 data = bytes((i * 11) & 0xFF for i in range(300000))

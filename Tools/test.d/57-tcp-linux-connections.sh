@@ -9,23 +9,13 @@
 # The Linux side is Tools/test.d/tcp_linux_peer.py. Every check prints one
 # line; the script exits non-zero when any failed.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-if [ "$(id -u)" != 0 ]; then echo "tcp-linux-connections: needs root for network namespaces; skipped"; exit 0; fi
-swift build --product dp-echo >/dev/null
-swift build --product dp-tcp-check >/dev/null
-bin=$(swift build --show-bin-path)
+source "$(dirname "$0")/lib/suite.sh"
+suite_begin tcp-linux-connections dp-echo dp-tcp-check
 peer=(/usr/bin/python3 "$PWD/Tools/test.d/tcp_linux_peer.py")
-work=$(mktemp -d)
-ns="dptc-$$-$RANDOM"
 echo_mac=02:00:00:79:00:02
 pids=()
 echo_pid=""
-cleanup() {
-  for pid in "${pids[@]}" $echo_pid; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-  ip netns delete "$ns" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+suite_processes="echo_pid pids[@]"
 in_ns() { ip netns exec "$ns" "$@"; }
 failed=0
 # Runs one check with a time bound; its 'ok:'/'FAIL:' lines are the result.
@@ -43,8 +33,7 @@ check() {
   grep -E '^(ok|flood):' "$work/out" || cat "$work/out"
 }
 
-ip netns add "$ns"
-in_ns ip link set lo up
+suite_namespace dptc
 # dp-tcp-check's tap: persistent, so each run of the tool attaches to the same one.
 in_ns ip tuntap add dev dpc0 mode tap
 in_ns ip addr add 10.79.1.1/24 dev dpc0

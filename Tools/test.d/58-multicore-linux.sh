@@ -6,33 +6,16 @@
 # least 10% of the connections each) and no frame on the wrong core.
 # Runs with 2 and 4 cores. Namespace and server are removed at the end.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-if [ "$(id -u)" != 0 ]; then echo "multicore-linux: needs root for network namespaces; skipped"; exit 0; fi
-swift build --product dp-echo >/dev/null
-bin=$(swift build --show-bin-path)
-work=$(mktemp -d)
-ns="dpm-$$-$RANDOM"
-server=""
-cleanup() {
-  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-  ip netns delete "$ns" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib/suite.sh"
+suite_begin multicore-linux dp-echo
 
 run_cores() {
   local cores=$1
-  ip netns add "$ns"
-  ip netns exec "$ns" ip link set lo up
+  suite_namespace dpm
   ip netns exec "$ns" "$bin/dp-echo" --tap dpm0 --ip 10.81.0.2/24 --tcp-echo 7 --udp-echo 7 --cores "$cores" \
     --seconds 90 --stats-json "$work/stats.json" >"$work/server.log" 2>&1 &
   server=$!
-  for _ in $(seq 100); do
-    ip netns exec "$ns" ip link show dpm0 >/dev/null 2>&1 && grep -q "tcp echo" "$work/server.log" && break
-    sleep 0.1
-  done
-  ip netns exec "$ns" ip addr add 10.81.0.1/24 dev dpm0
-  ip netns exec "$ns" ip link set dpm0 up
+  tap_ready dpm0 "$work/server.log" "tcp echo" 10.81.0.1/24
   ip netns exec "$ns" timeout 90 python3 - <<'PY'
 import socket, threading
 address = ("10.81.0.2", 7)

@@ -7,21 +7,8 @@
 # fetched over the namespace's loopback. Namespace and servers are
 # removed at the end, also on failure.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-if [ "$(id -u)" != 0 ]; then echo "nio-http: needs root for network namespaces; skipped"; exit 0; fi
-swift build --product dp-nio-http >/dev/null
-swift build --product dp-hb-http >/dev/null
-swift build --product dp-stat >/dev/null
-bin=$(swift build --show-bin-path)
-work=$(mktemp -d)
-ns="dpn-$$-$RANDOM"
-server=""
-cleanup() {
-  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-  ip netns delete "$ns" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib/suite.sh"
+suite_begin nio-http dp-nio-http dp-hb-http dp-stat
 
 # fetch URL: the body, from inside the namespace.
 fetch() {
@@ -55,8 +42,7 @@ stop() {
   server=""
 }
 
-ip netns add "$ns"
-ip netns exec "$ns" ip link set lo up
+suite_namespace dpn
 
 # NIO's HTTP pipeline on the data plane.
 serve dp-nio-http --tap dpn0 --ip 10.80.0.2/24 --port 8080 --size 1024 --idle-sleep-us 50

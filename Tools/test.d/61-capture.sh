@@ -6,22 +6,10 @@
 # and got back. A second run checks --capture-filter, --capture-count and
 # --capture-snaplen. Namespace and servers are removed at the end.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-if [ "$(id -u)" != 0 ]; then echo "capture: needs root for network namespaces; skipped"; exit 0; fi
+source "$(dirname "$0")/lib/suite.sh"
+suite_begin capture dp-echo
 command -v tshark >/dev/null || { echo "capture: tshark is missing (apt-get install tshark)"; exit 1; }
-swift build -j 1 --product dp-echo >/dev/null
-bin=$(swift build -j 1 --show-bin-path)
-work=$(mktemp -d)
-ns="dpcap-$$-$RANDOM"
-server=""
-cleanup() {
-  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-  ip netns delete "$ns" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-ip netns add "$ns"
-ip netns exec "$ns" ip link set lo up
+suite_namespace dpcap
 
 # Starts dp-echo on tap dpc0 with the extra flags given; waits for the tap.
 start_echo() {
@@ -125,12 +113,7 @@ cc -Wall -Wextra -Werror -O2 -o "$work/c-echo" Tools/c-echo/echo.c -I Sources/CD
 ip netns exec "$ns" "$work/c-echo" --tap dpc1 --ip 10.82.0.2/24 --port 7007 --seconds 30 \
   --capture "0:$work/c.pcapng" --capture-filter "tcp or udp" >"$work/server.log" 2>&1 &
 server=$!
-for _ in $(seq 100); do
-  ip netns exec "$ns" ip link show dpc1 >/dev/null 2>&1 && grep -q serving "$work/server.log" && break
-  sleep 0.1
-done
-ip netns exec "$ns" ip addr add 10.82.0.1/24 dev dpc1
-ip netns exec "$ns" ip link set dpc1 up
+tap_ready dpc1 "$work/server.log" serving 10.82.0.1/24
 ip netns exec "$ns" timeout 60 python3 Tools/c-echo/echo-client.py 10.82.0.2 7007 2
 stop_echo
 [ "$(tshark -r "$work/c.pcapng" -Y _ws.malformed | wc -l)" = 0 ]

@@ -7,35 +7,17 @@
 # socket must be gone after dp-echo exits. Namespace and server are
 # removed at the end.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-if [ "$(id -u)" != 0 ]; then echo "telemetry: needs root for network namespaces; skipped"; exit 0; fi
-swift build -j 1 --product dp-echo >/dev/null
-swift build -j 1 --product dp-stat >/dev/null
-bin=$(swift build -j 1 --show-bin-path)
-work=$(mktemp -d)
-ns="dptel-$$-$RANDOM"
+source "$(dirname "$0")/lib/suite.sh"
+suite_begin telemetry dp-echo dp-stat
 name="dptel-$$"
-server=""
 peer=""
-cleanup() {
-  touch "$work/release" 2>/dev/null || true
-  if [ -n "$peer" ]; then kill "$peer" 2>/dev/null || true; wait "$peer" 2>/dev/null || true; fi
-  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-  ip netns delete "$ns" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-ip netns add "$ns"
-ip netns exec "$ns" ip link set lo up
+suite_processes="server peer"
+suite_cleanup_first() { touch "$work/release" 2>/dev/null; }  # lets a waiting peer end
+suite_namespace dptel
 ip netns exec "$ns" "$bin/dp-echo" --tap dpt0 --ip 10.84.0.2/24 --tcp-echo 7 --udp-echo 7 --seconds 60 \
   --telemetry-name "$name" >"$work/server.log" 2>&1 &
 server=$!
-for _ in $(seq 100); do
-  ip netns exec "$ns" ip link show dpt0 >/dev/null 2>&1 && grep -q "tcp echo" "$work/server.log" && break
-  sleep 0.1
-done
-ip netns exec "$ns" ip addr add 10.84.0.1/24 dev dpt0
-ip netns exec "$ns" ip link set dpt0 up
+tap_ready dpt0 "$work/server.log" "tcp echo" 10.84.0.1/24
 
 # The process is listed, by name and by pid.
 "$bin/dp-stat" | tee "$work/list.txt"
@@ -165,12 +147,7 @@ PY
 ip netns exec "$ns" "$work/c-echo" --tap dpt1 --ip 10.84.1.2/24 --port 7007 --seconds 30 --telemetry-name "c-$$" \
   >"$work/c.log" 2>&1 &
 server=$!
-for _ in $(seq 100); do
-  ip netns exec "$ns" ip link show dpt1 >/dev/null 2>&1 && grep -q serving "$work/c.log" && break
-  sleep 0.1
-done
-ip netns exec "$ns" ip addr add 10.84.1.1/24 dev dpt1
-ip netns exec "$ns" ip link set dpt1 up
+tap_ready dpt1 "$work/c.log" serving 10.84.1.1/24
 ip netns exec "$ns" timeout 60 python3 Tools/c-echo/echo-client.py 10.84.1.2 7007 2
 check_process "c-$$" 2
 kill -INT "$server"; wait "$server" || true; server=""

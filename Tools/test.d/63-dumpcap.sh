@@ -5,34 +5,17 @@
 # sequence numbers and payloads. Then stops on --count and on --duration,
 # and clear errors. Namespace and processes are removed at the end.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-if [ "$(id -u)" != 0 ]; then echo "dumpcap: needs root for network namespaces; skipped"; exit 0; fi
+source "$(dirname "$0")/lib/suite.sh"
+suite_begin dumpcap dp-echo dp-dumpcap
 command -v tshark >/dev/null || { echo "dumpcap: tshark is missing (apt-get install tshark)"; exit 1; }
-for product in dp-echo dp-dumpcap; do swift build -j 1 --product "$product" >/dev/null; done
-bin=$(swift build -j 1 --show-bin-path)
-work=$(mktemp -d)
-ns="dpdc-$$-$RANDOM"
 name="dpdc-$$"
-server=""
 dumpcap=""
-cleanup() {
-  if [ -n "$dumpcap" ]; then kill "$dumpcap" 2>/dev/null || true; wait "$dumpcap" 2>/dev/null || true; fi
-  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-  ip netns delete "$ns" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-ip netns add "$ns"
-ip netns exec "$ns" ip link set lo up
+suite_processes="server dumpcap"
+suite_namespace dpdc
 ip netns exec "$ns" "$bin/dp-echo" --tap dpd0 --ip 10.85.0.2/24 --tcp-echo 7 --udp-echo 7 --seconds 90 \
   --telemetry-name "$name" >"$work/server.log" 2>&1 &
 server=$!
-for _ in $(seq 100); do
-  ip netns exec "$ns" ip link show dpd0 >/dev/null 2>&1 && grep -q "tcp echo" "$work/server.log" && break
-  sleep 0.1
-done
-ip netns exec "$ns" ip addr add 10.85.0.1/24 dev dpd0
-ip netns exec "$ns" ip link set dpd0 up
+tap_ready dpd0 "$work/server.log" "tcp echo" 10.85.0.1/24
 
 # 1: a TCP transfer, the capture stopped by SIGINT.
 "$bin/dp-dumpcap" "$name" --port dpd0 -w "$work/tcp.pcapng" --filter "tcp and port 7" >"$work/dumpcap.log" 2>&1 &

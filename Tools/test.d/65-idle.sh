@@ -10,22 +10,9 @@
 # dp-nio-http with --idle interrupt idles under 10% and answers the first
 # request after the idle span. Namespace and servers are removed at the end.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-if [ "$(id -u)" != 0 ]; then echo "idle: needs root for network namespaces; skipped"; exit 0; fi
-swift build -j 1 --product dp-echo >/dev/null
-swift build -j 1 --product dp-nio-http >/dev/null
-bin=$(swift build -j 1 --show-bin-path)
-work=$(mktemp -d)
-ns="h19idle-$$"
-server=""
-cleanup() {
-  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
-  ip netns delete "$ns" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-ip netns add "$ns"
-ip netns exec "$ns" ip link set lo up
+source "$(dirname "$0")/lib/suite.sh"
+suite_begin idle dp-echo dp-nio-http
+suite_namespace h19idle
 ticks=$(getconf CLK_TCK)
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -36,12 +23,7 @@ run() {
   ip netns exec "$ns" "$bin/dp-echo" --tap "$tap" --ip 10.119.5.2/24 --udp-echo 7 --seconds 30 --no-telemetry \
     --idle "$mode" >"$work/$mode.log" 2>&1 &
   server=$!
-  for _ in $(seq 100); do
-    ip netns exec "$ns" ip link show "$tap" >/dev/null 2>&1 && grep -q "udp echo" "$work/$mode.log" && break
-    sleep 0.1
-  done
-  ip netns exec "$ns" ip addr add 10.119.5.1/24 dev "$tap"
-  ip netns exec "$ns" ip link set "$tap" up
+  tap_ready "$tap" "$work/$mode.log" "udp echo" 10.119.5.1/24
   ip netns exec "$ns" ping -c 1 -W 2 10.119.5.2 >/dev/null   # resolved both ways, then quiet
   sleep 0.5
   local before after
