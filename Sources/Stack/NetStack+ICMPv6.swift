@@ -12,6 +12,16 @@ extension NetStack {
             let pseudo = InternetChecksum.pseudoHeaderSum(
                 source: delivery.source, destination: delivery.destination, nextHeader: .icmpv6, length: packet.packetLength)
             guard InternetChecksum.sum(packet: packet, initial: pseudo) == 0xFFFF else { throw WireError.badChecksum }
+            if MLD.isMLD(message.type) {
+                // Other listeners' reports need nothing from a listener (RFC 3810 §6).
+                if message.type == MLD.queryType, packet.isContiguous {
+                    let query = try MLD.Query.parse(UnsafeRawBufferPointer(message.bytes), source: delivery.source,
+                                                    hopLimit: delivery.hopLimit)
+                    handleMLDQuery(query, on: delivery.interface)
+                }
+                packet.free()
+                return
+            }
             repr = try ICMPv6Repr.parse(message, source: delivery.source, destination: delivery.destination,
                                         hopLimit: delivery.hopLimit, verifyChecksum: false)
         } catch {
@@ -255,6 +265,7 @@ extension NetStack {
     func dadCompleted(_ interface: NetInterface) {
         guard let state = interface.ipv6 else { return }
         state.markPreferred()
+        announceMulticastListening(interface)
         flush()
         guard state.configuration.acceptRouterAdvertisements, state.state(0) == .preferred else { return }
         sendNDP(.routerSolicitation(options: NDPOptions(sourceLinkAddress: interface.macAddress)),
