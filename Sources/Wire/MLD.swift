@@ -28,6 +28,11 @@ public enum MLD {
         public var group: IPv6Address
         public var maximumResponseMilliseconds: UInt32
 
+        public init(group: IPv6Address, maximumResponseMilliseconds: UInt32) {
+            self.group = group
+            self.maximumResponseMilliseconds = maximumResponseMilliseconds
+        }
+
         public static func parse(_ message: UnsafeRawBufferPointer, source: IPv6Address, hopLimit: UInt8) throws(WireError) -> Query {
             guard message.count >= 24 else { throw .truncated }
             guard message.count == 24 || message.count >= 28 else { throw .badLength }

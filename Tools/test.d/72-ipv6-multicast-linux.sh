@@ -53,10 +53,9 @@ for _ in $(seq 100); do ip netns exec "$ns" ip link show "$tap" >/dev/null 2>&1 
 ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$tap.disable_ipv6=1"
 ip netns exec "$ns" ip link set "$tap" master "$bridge"
 ip netns exec "$ns" ip link set "$tap" up
-ip netns exec "$ns" timeout 45 python3 Tools/test.d/ipv6_multicast_peer.py "$tap" "$bridge" "$work" &
+# The peer opens its capture, then creates $work/go: the application joins after that.
+ip netns exec "$ns" timeout 50 python3 Tools/test.d/ipv6_multicast_peer.py "$tap" "$bridge" "$work" &
 peer=$!
-sleep 0.3  # the capture is open before the application joins
-touch "$work/go"
 status=0
 wait "$peer" || status=$?
 wait "$app" || status=$?

@@ -13,6 +13,7 @@ bridge_mac = bytes.fromhex(open(f"/sys/class/net/{bridge}/address").read().strip
 capture = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
 capture.bind((tap, 0))
 capture.setblocking(False)
+open(f"{work}/go", "w").close()  # the application may join now
 sender = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
 sender.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, bridge_index)
 sender.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 1)
@@ -32,7 +33,7 @@ def drain():
     while True:
         try:
             frames.append(capture.recv(65536))
-        except BlockingIOError:
+        except OSError:  # none waiting, or the tap is gone (the application exited)
             break
     while True:
         try:
