@@ -206,21 +206,27 @@ extension NetStack {
         }
     }
 
-    /// Builds an NDP message in a fresh buffer and sends it with hop limit 255.
-    func sendNDP(_ ndp: NDPRepr, from source: IPv6Address, to destination: IPv6Address, on interface: NetInterface) {
-        let repr = ICMPv6Repr.ndp(ndp)
-        let length = repr.bufferLength
+    /// A fresh buffer holding `length` bytes to write a message into (nil,
+    /// counted as no buffers, when the pool is empty).
+    func allocateMessage(_ length: Int) -> (packet: PacketBuffer, bytes: UnsafeMutableRawBufferPointer)? {
         guard let packet = pool.allocate() else {
             counters[.noBuffers] += 1
-            return
+            return nil
         }
         guard let start = packet.append(length) else {
             counters[.noBuffers] += 1
             packet.free()
-            return
+            return nil
         }
-        repr.emit(into: ICMPv6Message(unchecked: UnsafeMutableRawBufferPointer(start: start, count: length)),
-                  source: source, destination: destination)
+        return (packet, UnsafeMutableRawBufferPointer(start: start, count: length))
+    }
+
+    /// Builds an NDP message in a fresh buffer and sends it with hop limit 255.
+    func sendNDP(_ ndp: NDPRepr, from source: IPv6Address, to destination: IPv6Address, on interface: NetInterface) {
+        let repr = ICMPv6Repr.ndp(ndp)
+        guard let message = allocateMessage(repr.bufferLength) else { return }
+        let (packet, bytes) = message
+        repr.emit(into: ICMPv6Message(unchecked: bytes), source: source, destination: destination)
         switch ndp {
         case .neighborSolicitation: counters[.ndpSolicitationsSent] += 1
         case .neighborAdvertisement: counters[.ndpAdvertisementsSent] += 1

@@ -117,17 +117,8 @@ extension NetStack {
         guard let state = interface.ipv6 else { return }
         // 61 records of 20 bytes fit the minimum MTU of 1280; groups are fewer.
         let records = Array(records.prefix(60))
-        let length = MLD.reportLength(records: records.count)
-        guard let packet = pool.allocate() else {
-            counters[.noBuffers] += 1
-            return
-        }
-        guard let start = packet.append(length) else {
-            counters[.noBuffers] += 1
-            packet.free()
-            return
-        }
-        let bytes = UnsafeMutableRawBufferPointer(start: start, count: length)
+        guard let message = allocateMessage(MLD.reportLength(records: records.count)) else { return }
+        let (packet, bytes) = message
         MLD.emitReport(records, into: bytes)
         let source = state.owns(state.linkLocal) ? state.linkLocal : IPv6Address.unspecified
         let icmp = ICMPv6Message(unchecked: UnsafeMutableRawBufferPointer(rebasing: bytes[MLD.hopByHopLength...]))
