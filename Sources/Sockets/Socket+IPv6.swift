@@ -1,5 +1,6 @@
 import Glibc
 import SystemPackage
+import Wire
 
 /// AF_INET (IPv4) or AF_INET6 (IPv6, dual-stack unless IPV6_V6ONLY).
 public enum SocketFamily: Sendable, Equatable {
@@ -29,6 +30,25 @@ extension Socket {
     }
 
     /// accept() with the peer in this socket's family.
+    /// IPV6_JOIN_GROUP: this socket (and the interface, reported with MLDv2)
+    /// listens to `group`; `interface` 0 is the first IPv6 interface, N
+    /// interface N - 1 (as scope ids).
+    public func joinGroup(_ group: IPv6Address, interface: UInt32 = 0) throws(SocketError) {
+        try setOption(level: Int32(IPPROTO_IPV6), name: IPV6_JOIN_GROUP, value: Self.request(group, interface))
+    }
+
+    /// IPV6_LEAVE_GROUP (EADDRNOTAVAIL when not joined).
+    public func leaveGroup(_ group: IPv6Address, interface: UInt32 = 0) throws(SocketError) {
+        try setOption(level: Int32(IPPROTO_IPV6), name: IPV6_LEAVE_GROUP, value: Self.request(group, interface))
+    }
+
+    private static func request(_ group: IPv6Address, _ interface: UInt32) -> ipv6_mreq {
+        var request = ipv6_mreq()
+        withUnsafeMutableBytes(of: &request.ipv6mr_multiaddr) { group.store(to: $0.baseAddress!) }
+        request.ipv6mr_interface = interface
+        return request
+    }
+
     public func acceptPeer() throws(SocketError) -> (socket: Socket, peer: InternetSocketAddress) {
         let (fd, peer) = try core.acceptPeer(descriptor)
         return (Socket(descriptor: fd, core: core), peer)

@@ -16,9 +16,10 @@ extension SocketCore {
         try bindEntry(slot, entry, to: address)
     }
 
-    /// `address` is the IPv4 view the port claims use; an AF_INET6
-    /// datagram socket's UDP endpoint is bound at full width (`address6`,
-    /// :: when nil), an AF_INET one's to IPv4 only.
+    /// `address` is the IPv4 view (an AF_INET6 socket's v4-mapped address,
+    /// else 0.0.0.0); an AF_INET6 socket claims its port and binds its UDP
+    /// endpoint at full width (`address6`, :: when nil), an AF_INET one to
+    /// IPv4 only.
     func bindEntry(_ slot: Int, _ entry: SocketEntry, to address: IPv4SocketAddress, address6: IPv6Address? = nil) throws(SocketError) {
         if !address.address.isUnspecified && !stack.isLocalAddress(address.address) {
             throw SocketError(.addressNotAvailable, "\(address.address) is not an address of this core's interfaces \(stack.interfaceAddresses): bind to one of them or to 0.0.0.0")
@@ -27,7 +28,10 @@ extension SocketCore {
             throw SocketError(.permissionDenied, "port \(address.port) is privileged (< 1024): it needs CAP_NET_BIND_SERVICE (or SocketCoreConfiguration.privilegedPorts = .allowed)")
         }
         let stream = entry.kind == .stream
-        var claim = SocketGroup.PortClaim(core: coreID, slot: slot, address: address.address.value,
+        // The claim at IPv6 width: an AF_INET6 socket's own address (:: when
+        // unbound), an AF_INET one's v4-mapped.
+        let wide = entry.family == AF_INET6 ? address6 ?? .unspecified : IPv6Address(ipv4Mapped: address.address)
+        var claim = SocketGroup.PortClaim(core: coreID, slot: slot, address: wide, v6Only: entry.v6Only,
                                           reuseAddress: entry.options.reuseAddress, reusePort: entry.options.reusePort,
                                           listening: false)
         var port = address.port
@@ -52,10 +56,13 @@ extension SocketCore {
             throw SocketError(.addressInUse, "\(stream ? "TCP" : "UDP") port \(port) is already bound by another socket: close it, or set SO_REUSEADDR / SO_REUSEPORT on both")
         }
         if !stream {
+            // The group has applied Linux's reuse rules; the core's table lets
+            // reusing sockets share the address (multicast reaches them all).
+            let shared = claim.reuseAddress || claim.reusePort
             do {
                 entry.udp = entry.family == AF_INET6
-                    ? try stack.udpBind(address6: address6 ?? .unspecified, port: port, v6Only: entry.v6Only)
-                    : try stack.udpBind(address: address.address, port: port, ipv4Only: true)
+                    ? try stack.udpBind(address6: address6 ?? .unspecified, port: port, v6Only: entry.v6Only, shared: shared)
+                    : try stack.udpBind(address: address.address, port: port, ipv4Only: true, shared: shared)
             } catch {
                 group.release(stream: false, port: port, core: coreID, slot: slot)
                 // The core's UDP endpoints at their limit is EMFILE (Docs/SOCKETS.md "Limits").

@@ -40,8 +40,8 @@ extension SocketCore {
     /// sendto of an AF_INET6 socket to an IPv6 peer.
     func sendDatagram6(_ slot: Int, _ entry: SocketEntry, _ bytes: UnsafeRawBufferPointer, flags: MessageFlags,
                        to peer: IPv6SocketAddress) throws(SocketError) -> Int {
-        guard !peer.address.isUnspecified, !peer.address.isMulticast else {
-            throw SocketError(.networkUnreachable, "\(peer.address) is not a unicast address: UDP over IPv6 sends to unicast peers here")
+        guard !peer.address.isUnspecified else {
+            throw SocketError(.networkUnreachable, "\(peer.address) is not a destination address")
         }
         guard peer.port != 0 else { throw SocketError(.invalidArgument, "destination port 0") }
         if peer.address.isLinkLocal { try checkScope(peer.scopeID, for: peer.address) }
@@ -50,7 +50,8 @@ extension SocketCore {
         }
         try prepareDatagramSend(slot, entry, size: bytes.count)
         do {
-            try stack.udpSend(entry.udp!, bytes: bytes, to: (peer.address, peer.port), hopLimit: entry.options.timeToLive)
+            try stack.udpSend(entry.udp!, bytes: bytes, to: (peer.address, peer.port), hopLimit: entry.options.timeToLive,
+                              multicast: entry.multicast)
         } catch {
             throw Self.sendError(error)
         }

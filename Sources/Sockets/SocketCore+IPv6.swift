@@ -26,10 +26,12 @@ extension SocketCore {
             }
             view.address = v4
         } else if !address.address.isUnspecified {
-            guard !address.address.isMulticast else {
-                throw SocketError(.invalidArgument, "\(address.address) is multicast: sockets here bind unicast addresses")
+            // A datagram socket may bind a group (it then takes only that
+            // group's datagrams, as Linux); TCP binds unicast addresses.
+            guard !address.address.isMulticast || entry.kind == .datagram else {
+                throw SocketError(.invalidArgument, "\(address.address) is multicast: TCP sockets bind unicast addresses")
             }
-            guard stack.isLocalIPv6Address(address.address) else {
+            guard address.address.isMulticast || stack.isLocalIPv6Address(address.address) else {
                 throw SocketError(.addressNotAvailable, "\(address.address) is not an IPv6 address of this core's interfaces (or still tentative): bind to one of them or to ::")
             }
             if address.address.isLinkLocal {
@@ -133,10 +135,19 @@ extension SocketCore {
 
     /// setsockopt(IPPROTO_IPV6, ...): IPV6_V6ONLY before bind (EINVAL
     /// after, as Linux), and ENOPROTOOPT on an AF_INET socket.
-    func setIPv6Option(_ entry: SocketEntry, _ name: Int32, _ value: Int32) throws(SocketError) {
+    func setIPv6Option(_ entry: SocketEntry, _ name: Int32, _ option: OptionValue) throws(SocketError) {
         guard entry.family == AF_INET6 else {
             throw SocketError(.protocolNotAvailable, "level IPPROTO_IPV6 on an AF_INET socket")
         }
+        switch name {
+        case IPV6_ADD_MEMBERSHIP, IPV6_DROP_MEMBERSHIP:
+            return try setMembership(entry, name, option)
+        case IPV6_MULTICAST_IF, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_LOOP:
+            return try setMulticastSendOption(entry, name, option)
+        default:
+            break
+        }
+        let value = try option.int()
         switch name {
         case IPV6_V6ONLY:
             guard entry.local == nil else {
@@ -149,7 +160,7 @@ extension SocketCore {
             }
             entry.options.timeToLive = value == -1 ? 64 : UInt8(value)
         default:
-            throw SocketError(.protocolNotAvailable, "option \(name) at level IPPROTO_IPV6 is not supported (IPV6_V6ONLY, IPV6_UNICAST_HOPS are)")
+            throw SocketError(.protocolNotAvailable, "option \(name) at level IPPROTO_IPV6 is not supported (IPV6_V6ONLY, IPV6_UNICAST_HOPS, IPV6_MULTICAST_*, IPV6_JOIN_GROUP, IPV6_LEAVE_GROUP are)")
         }
     }
 
@@ -160,8 +171,9 @@ extension SocketCore {
         switch name {
         case IPV6_V6ONLY: return entry.v6Only ? 1 : 0
         case IPV6_UNICAST_HOPS: return Int32(entry.options.timeToLive)
+        case IPV6_MULTICAST_IF, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_LOOP: return try getMulticastSendOption(entry, name)
         default:
-            throw SocketError(.protocolNotAvailable, "option \(name) at level IPPROTO_IPV6 is not supported (IPV6_V6ONLY, IPV6_UNICAST_HOPS are)")
+            throw SocketError(.protocolNotAvailable, "option \(name) at level IPPROTO_IPV6 is not supported (IPV6_V6ONLY, IPV6_UNICAST_HOPS, IPV6_MULTICAST_* are)")
         }
     }
 }

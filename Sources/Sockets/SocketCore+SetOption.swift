@@ -12,7 +12,7 @@ extension SocketCore {
         case SOL_SOCKET: try setSocketOption(entry, name, option)
         case Int32(IPPROTO_IP): try setIPOption(entry, name, option)
         case Int32(IPPROTO_TCP): try setTCPOption(entry, name, option)
-        case Int32(IPPROTO_IPV6): try setIPv6Option(entry, name, try option.int())
+        case Int32(IPPROTO_IPV6): try setIPv6Option(entry, name, option)
         default:
             throw SocketError(.protocolNotAvailable, "level \(level) is not supported: use SOL_SOCKET, IPPROTO_IP or IPPROTO_TCP")
         }

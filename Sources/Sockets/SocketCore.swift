@@ -275,6 +275,7 @@ public final class SocketCore: @unchecked Sendable {
     func closeSlot(_ slot: Int) {
         guard let entry = slots[slot] else { return }
         if let udp = entry.udp { stack.udpClose(udp) }
+        leaveAllGroups(entry)
         entry.peeked?.payload.free()
         entry.peeked = nil
         if let id = entry.connection {

@@ -1,6 +1,7 @@
 import Glibc
 import Stack
 import SystemPackage
+import Wire
 
 /// SOCK_STREAM (TCP) or SOCK_DGRAM (UDP).
 public enum SocketKind: Sendable, Equatable {
@@ -87,6 +88,9 @@ final class SocketEntry {
     /// port and the IPv4 view the rest of the layer works with).
     var local6: IPv6SocketAddress?
     var remote6: IPv6SocketAddress?
+    /// IPV6_MULTICAST_IF/HOPS/LOOP and the groups joined (SocketCore+Multicast6.swift).
+    var multicast = MulticastSendOptions()
+    var memberships: [(group: IPv6Address, interface: Int)] = []
 
     init(kind: SocketKind, nonBlocking: Bool, options: SocketOptionValues) {
         self.kind = kind

@@ -1,5 +1,6 @@
 import Atomics
 import Synchronization
+import Wire
 
 /// The cores of one application (what a process is to the kernel): the
 /// global socket limit (ENFILE) and the port claims that decide
@@ -25,10 +26,14 @@ public final class SocketGroup: Sendable {
         var port: UInt16
     }
 
+    /// One socket's hold on a port. `address` is IPv6-wide: an AF_INET
+    /// socket's v4-mapped (::ffff:0.0.0.0 for INADDR_ANY), an AF_INET6
+    /// socket's own (:: with `v6Only` false claims IPv4 too).
     struct PortClaim {
         var core: Int
         var slot: Int
-        var address: UInt32
+        var address: IPv6Address
+        var v6Only: Bool
         var reuseAddress: Bool
         var reusePort: Bool
         var listening: Bool
@@ -46,10 +51,11 @@ public final class SocketGroup: Sendable {
     func releaseSocket() { openSockets.wrappingDecrement(ordering: .relaxed) }
 
     /// Linux's rules: two sockets on one port and overlapping addresses
-    /// conflict unless both set SO_REUSEPORT, or both set SO_REUSEADDR and
-    /// neither listens.
+    /// (of either family: a v6-only [::]:P leaves 0.0.0.0:P free) conflict
+    /// unless both set SO_REUSEPORT, or both set SO_REUSEADDR and neither
+    /// listens.
     private static func conflicts(_ a: PortClaim, _ b: PortClaim) -> Bool {
-        guard a.address == b.address || a.address == 0 || b.address == 0 else { return false }
+        guard IPv6Address.bindingsOverlap(a.address, a.v6Only, b.address, b.v6Only) else { return false }
         if a.reusePort && b.reusePort { return false }
         if a.reuseAddress && b.reuseAddress && !a.listening && !b.listening { return false }
         return true

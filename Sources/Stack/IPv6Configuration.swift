@@ -49,6 +49,8 @@ final class IPv6InterfaceState {
     private(set) var onLinkPrefixes: [IPv6Network] = []
     /// Path MTUs below the link MTU, by destination (at most `maximumPathMTUs`).
     private(set) var pathMTUs: [IPv6Address: Int] = [:]
+    /// Groups joined by sockets, and the MLD reports owed (RFC 3810).
+    var multicast = MulticastMembership()
 
     static let maximumAddresses = 16
     static let maximumPrefixes = 8
@@ -87,13 +89,14 @@ final class IPv6InterfaceState {
 
     func state(_ index: Int) -> AddressState { states[index] }
 
-    /// True for the multicast groups this interface listens to: all nodes
-    /// and the solicited-node group of each address (RFC 4861 §7.2.1).
+    /// True for the multicast groups this interface listens to: all nodes,
+    /// the solicited-node group of each address (RFC 4861 §7.2.1) and the
+    /// groups its sockets joined.
     @inline(__always)
     func listens(to group: IPv6Address) -> Bool {
         if group == .allNodes { return true }
         for i in 0..<addresses.count where addresses[i].address.solicitedNodeMulticast == group { return true }
-        return false
+        return multicast.contains(group)
     }
 
     func markPreferred() {

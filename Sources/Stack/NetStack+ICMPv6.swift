@@ -12,6 +12,16 @@ extension NetStack {
             let pseudo = InternetChecksum.pseudoHeaderSum(
                 source: delivery.source, destination: delivery.destination, nextHeader: .icmpv6, length: packet.packetLength)
             guard InternetChecksum.sum(packet: packet, initial: pseudo) == 0xFFFF else { throw WireError.badChecksum }
+            if MLD.isMLD(message.type) {
+                // Other listeners' reports need nothing from a listener (RFC 3810 §6).
+                if message.type == MLD.queryType, packet.isContiguous {
+                    let query = try MLD.Query.parse(UnsafeRawBufferPointer(message.bytes), source: delivery.source,
+                                                    hopLimit: delivery.hopLimit)
+                    handleMLDQuery(query, on: delivery.interface)
+                }
+                packet.free()
+                return
+            }
             repr = try ICMPv6Repr.parse(message, source: delivery.source, destination: delivery.destination,
                                         hopLimit: delivery.hopLimit, verifyChecksum: false)
         } catch {
@@ -196,21 +206,27 @@ extension NetStack {
         }
     }
 
-    /// Builds an NDP message in a fresh buffer and sends it with hop limit 255.
-    func sendNDP(_ ndp: NDPRepr, from source: IPv6Address, to destination: IPv6Address, on interface: NetInterface) {
-        let repr = ICMPv6Repr.ndp(ndp)
-        let length = repr.bufferLength
+    /// A fresh buffer holding `length` bytes to write a message into (nil,
+    /// counted as no buffers, when the pool is empty).
+    func allocateMessage(_ length: Int) -> (packet: PacketBuffer, bytes: UnsafeMutableRawBufferPointer)? {
         guard let packet = pool.allocate() else {
             counters[.noBuffers] += 1
-            return
+            return nil
         }
         guard let start = packet.append(length) else {
             counters[.noBuffers] += 1
             packet.free()
-            return
+            return nil
         }
-        repr.emit(into: ICMPv6Message(unchecked: UnsafeMutableRawBufferPointer(start: start, count: length)),
-                  source: source, destination: destination)
+        return (packet, UnsafeMutableRawBufferPointer(start: start, count: length))
+    }
+
+    /// Builds an NDP message in a fresh buffer and sends it with hop limit 255.
+    func sendNDP(_ ndp: NDPRepr, from source: IPv6Address, to destination: IPv6Address, on interface: NetInterface) {
+        let repr = ICMPv6Repr.ndp(ndp)
+        guard let message = allocateMessage(repr.bufferLength) else { return }
+        let (packet, bytes) = message
+        repr.emit(into: ICMPv6Message(unchecked: bytes), source: source, destination: destination)
         switch ndp {
         case .neighborSolicitation: counters[.ndpSolicitationsSent] += 1
         case .neighborAdvertisement: counters[.ndpAdvertisementsSent] += 1
@@ -255,6 +271,7 @@ extension NetStack {
     func dadCompleted(_ interface: NetInterface) {
         guard let state = interface.ipv6 else { return }
         state.markPreferred()
+        announceMulticastListening(interface)
         flush()
         guard state.configuration.acceptRouterAdvertisements, state.state(0) == .preferred else { return }
         sendNDP(.routerSolicitation(options: NDPOptions(sourceLinkAddress: interface.macAddress)),

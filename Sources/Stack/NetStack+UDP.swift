@@ -106,12 +106,14 @@ extension NetStack {
     /// Opens an endpoint bound to `address` (.any for every interface) and
     /// `port` (0 picks an ephemeral port). The wildcard takes IPv6
     /// datagrams too unless `ipv4Only` (an AF_INET socket's binding).
-    public func udpBind(address: IPv4Address = .any, port: UInt16, ipv4Only: Bool = false) throws(StackError) -> UDPEndpoint {
+    /// `shared` (SO_REUSEADDR/SO_REUSEPORT): other shared endpoints of the
+    /// core may hold the same address and port.
+    public func udpBind(address: IPv4Address = .any, port: UInt16, ipv4Only: Bool = false, shared: Bool = false) throws(StackError) -> UDPEndpoint {
         if !address.isUnspecified && !isLocal(address) {
             throw StackError(.addressNotAvailable, "\(address) is not an address of this stack: bind to one of \(interfaces.map { $0.address.description }) or 0.0.0.0")
         }
         let wide = address.isUnspecified && !ipv4Only ? IPv6Address.unspecified : IPv6Address(ipv4Mapped: address)
-        return try udp.bind(address: wide, port: port)
+        return try udp.bind(address: wide, port: port, shared: shared)
     }
 
     /// Restricts the endpoint to one peer: only its datagrams are received

@@ -41,11 +41,14 @@ extension NetStack {
             return
         }
         let sourcePort = header.sourcePort
-        guard !delivery.destination.isMulticast,
-              let i = udp.find(destination: delivery.destination, destinationPort: header.destinationPort,
+        if delivery.destination.isMulticast {
+            deliverUDPv6Multicast(packet, delivery, sourcePort: sourcePort, port: header.destinationPort)
+            return
+        }
+        guard let i = udp.find(destination: delivery.destination, destinationPort: header.destinationPort,
                                source: delivery.source, sourcePort: sourcePort) else {
             counters[.udpClosedPort] += 1
-            if !delivery.destination.isMulticast { sendPortUnreachableIPv6(about: packet, delivery) }
+            sendPortUnreachableIPv6(about: packet, delivery)
             packet.free()
             return
         }
@@ -65,6 +68,53 @@ extension NetStack {
             return
         }
         counters[.udpDelivered] += 1
+    }
+
+    /// A datagram to a group the interface joined: a copy for every
+    /// endpoint bound to the port (on :: or the group), the last one taking
+    /// the packet itself; no port unreachable for multicast (RFC 4443 §2.4 (e)).
+    func deliverUDPv6Multicast(_ packet: PacketBuffer, _ delivery: IPv6Delivery, sourcePort: UInt16, port: UInt16) {
+        var receivers = 0
+        udp.forEachMulticastReceiver(group: delivery.destination, port: port, source: delivery.source, sourcePort: sourcePort) { _ in
+            receivers += 1
+        }
+        let distance = packet.data - sourceAddressLocation(packet, delivery)
+        guard receivers > 0, distance > 0, distance < 0x8000 else {
+            counters[.udpClosedPort] += 1
+            packet.free()
+            return
+        }
+        packet.removeFirst(UDPDatagram.headerLength)
+        let tag = UInt64(delivery.interface.index + 1) << 32 | UInt64(sourcePort) << 16
+        var left = receivers
+        udp.forEachMulticastReceiver(group: delivery.destination, port: port, source: delivery.source, sourcePort: sourcePort) { i in
+            left -= 1
+            let isLast = left == 0
+            // A copy carries the source where a bare IPv6 header would (32 bytes back).
+            guard let copy = isLast ? packet : copyDatagram(packet, source: delivery.source) else {
+                counters[.noBuffers] += 1
+                return
+            }
+            let back = isLast ? distance + UDPDatagram.headerLength : IPv6Packet.headerLength - 8
+            copy.userData = tag | UInt64(back) << 1 | 1
+            guard udp.enqueue(i, copy) else {
+                counters[.udpReceiveQueueFull] += 1
+                copy.free()
+                return
+            }
+            counters[.udpDelivered] += 1
+        }
+        if left > 0 { packet.free() }
+    }
+
+    private func copyDatagram(_ packet: PacketBuffer, source: IPv6Address) -> PacketBuffer? {
+        guard let copy = packet.copy(into: pool) else { return nil }
+        guard copy.headroom >= IPv6Packet.headerLength else {
+            copy.free()
+            return nil
+        }
+        source.store(to: copy.data - (IPv6Packet.headerLength - 8))
+        return copy
     }
 
     /// Where the received IPv6 header's source address is: searched back
@@ -94,8 +144,11 @@ extension NetStack {
 
     /// Sends `payload` from `endpoint`'s port to an IPv6 destination
     /// (checksum always computed). Takes the payload in every case.
+    /// To a multicast group: out of `multicast.interface` (nil: the first
+    /// IPv6 interface) with `multicast.hopLimit`, and with `multicast.loop`
+    /// a copy to this core's own sockets of the group (IPV6_MULTICAST_*).
     public func udpSend(_ endpoint: UDPEndpoint, _ payload: PacketBuffer, to destination: (address: IPv6Address, port: UInt16),
-                        hopLimit: UInt8 = 64) throws(StackError) {
+                        hopLimit: UInt8 = 64, multicast: MulticastSendOptions = MulticastSendOptions()) throws(StackError) {
         let i: Int
         do { i = try udp.entryIndex(endpoint) } catch {
             payload.free()
@@ -110,7 +163,8 @@ extension NetStack {
             payload.free()
             throw StackError(.messageTooLong, "UDP payload of \(length) bytes: at most \(Self.maximumUDPPayload)")
         }
-        guard var route = routeIPv6(to: destination.address) else {
+        let group = destination.address.isMulticast
+        guard var route = group ? multicastRoute(to: destination.address, interface: multicast.interface) : routeIPv6(to: destination.address) else {
             payload.free()
             counters[.ipv6NoRoute] += 1
             throw StackError(.networkUnreachable, "no IPv6 route to \(destination.address): add an address on its prefix or accept a router")
@@ -121,7 +175,7 @@ extension NetStack {
             throw StackError(.networkUnreachable, "the endpoint is bound to IPv4 \(bound): it cannot reach IPv6 peer \(destination.address)")
         }
         // An endpoint bound (or connected) to one address sends from it.
-        if !bound.isUnspecified { route.source = bound }
+        if !bound.isUnspecified && !bound.isMulticast { route.source = bound }
         guard let start = payload.prepend(UDPDatagram.headerLength) else {
             payload.free()
             throw StackError(.noBuffers, "no headroom for the UDP header: allocate payload buffers from a pool with headroom")
@@ -136,20 +190,21 @@ extension NetStack {
         let checksum = InternetChecksum.finish(InternetChecksum.sum(packet: payload, initial: pseudo))
         header.checksum = checksum == 0 ? 0xFFFF : checksum
         counters[.udpSent] += 1
-        sendIPv6(payload, nextHeader: .udp, to: destination.address, route: route, hopLimit: hopLimit)
+        if group && multicast.loop { loopMulticast(payload, to: destination.address, route: route, hopLimit: multicast.hopLimit) }
+        sendIPv6(payload, nextHeader: .udp, to: destination.address, route: route, hopLimit: group ? multicast.hopLimit : hopLimit)
     }
 
     /// Opens an endpoint on an IPv6-wide address: :: (both families unless
     /// `v6Only`), an IPv6 address of this stack, or a v4-mapped one (IPv4
     /// only, as `udpBind(address:port:)`).
-    public func udpBind(address6 address: IPv6Address, port: UInt16, v6Only: Bool = false) throws(StackError) -> UDPEndpoint {
+    public func udpBind(address6 address: IPv6Address, port: UInt16, v6Only: Bool = false, shared: Bool = false) throws(StackError) -> UDPEndpoint {
         if let v4 = address.ipv4Mapped {
-            return try udpBind(address: v4, port: port, ipv4Only: true)
+            return try udpBind(address: v4, port: port, ipv4Only: true, shared: shared)
         }
-        if !address.isUnspecified && !isLocalIPv6Address(address) {
+        if !address.isUnspecified && !address.isMulticast && !isLocalIPv6Address(address) {
             throw StackError(.addressNotAvailable, "\(address) is not an IPv6 address of this stack (or still tentative): bind to one of them or ::")
         }
-        return try udp.bind(address: address, port: port, v6Only: v6Only)
+        return try udp.bind(address: address, port: port, v6Only: v6Only, shared: shared)
     }
 
     /// Restricts the endpoint to one IPv6 peer (v4-mapped: an IPv4 peer, as
@@ -185,7 +240,7 @@ extension NetStack {
 
     /// Sends a copy of `bytes` to an IPv6 destination (buffers from the stack's pool).
     public func udpSend(_ endpoint: UDPEndpoint, bytes: UnsafeRawBufferPointer, to destination: (address: IPv6Address, port: UInt16),
-                        hopLimit: UInt8 = 64) throws(StackError) {
+                        hopLimit: UInt8 = 64, multicast: MulticastSendOptions = MulticastSendOptions()) throws(StackError) {
         guard bytes.count <= Self.maximumUDPPayload else {
             throw StackError(.messageTooLong, "UDP payload of \(bytes.count) bytes: at most \(Self.maximumUDPPayload)")
         }
@@ -193,7 +248,7 @@ extension NetStack {
             counters[.noBuffers] += 1
             throw StackError(.noBuffers, "the packet pool '\(pool.name)' is exhausted: free received datagrams or make a larger pool")
         }
-        try udpSend(endpoint, head, to: destination, hopLimit: hopLimit)
+        try udpSend(endpoint, head, to: destination, hopLimit: hopLimit, multicast: multicast)
     }
 
     /// ICMPv6 destination unreachable, port (RFC 4443 §3.1), quoting as

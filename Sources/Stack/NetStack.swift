@@ -284,6 +284,8 @@ public final class NetStack {
             ndpRetryFired(entry: Int(entry), generation: generation)
         case .dadComplete(let interface):
             dadCompleted(interfaces[Int(interface)])
+        case .mldReport(let interface):
+            mldTimerFired(interfaces[Int(interface)])
         case .reassemblySweep:
             reassemblySweepScheduled = false
             let expired = reassembler.expire(now: now)

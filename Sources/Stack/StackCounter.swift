@@ -44,6 +44,9 @@ public enum StackCounter: Int, CaseIterable, Sendable {
     case icmpv6EchoRequests
     case icmpv6EchoReplies
     case icmpv6ErrorsReceived
+    /// MLD queries taken and reports sent (RFC 3810; NetStack+MLD).
+    case mldQueries
+    case mldReportsSent
     case ndpSolicitationsReceived
     case ndpSolicitationsSent
     case ndpAdvertisementsReceived
@@ -132,6 +135,8 @@ public enum StackCounter: Int, CaseIterable, Sendable {
         case .icmpv6EchoRequests: "icmpv6.echoRequests"
         case .icmpv6EchoReplies: "icmpv6.echoReplies"
         case .icmpv6ErrorsReceived: "icmpv6.errorsReceived"
+        case .mldQueries: "mld.queries"
+        case .mldReportsSent: "mld.reportsSent"
         case .ndpSolicitationsReceived: "ndp.solicitationsReceived"
         case .ndpSolicitationsSent: "ndp.solicitationsSent"
         case .ndpAdvertisementsReceived: "ndp.advertisementsReceived"

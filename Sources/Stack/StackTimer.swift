@@ -8,4 +8,6 @@ enum StackTimer {
     case ndpRetry(entry: Int32, generation: UInt32)
     /// Duplicate address detection of the interface's tentative addresses is over.
     case dadComplete(interface: Int32)
+    /// MLD reports owed by the interface (state changes, query answers).
+    case mldReport(interface: Int32)
 }

@@ -27,6 +27,10 @@ final class UDPTable {
         var key = Key(localAddress: .unspecified, localPort: 0, remoteAddress: .unspecified, remotePort: 0)
         /// Bound to :: but taking no IPv4 datagrams (IPV6_V6ONLY).
         var v6Only = false
+        /// Bound with SO_REUSEADDR/SO_REUSEPORT: shares its address and port
+        /// with other shared endpoints of this core (the socket group decided
+        /// Linux's conflicts); unicast goes to the first, multicast to all.
+        var shared = false
         var queue: UnsafeMutablePointer<PacketBuffer>
         var head = 0
         var count = 0
@@ -100,9 +104,9 @@ final class UDPTable {
 
     func key(of i: Int) -> Key { entries[i].key }
 
-    private func portInUse(_ port: UInt16, address: IPv6Address, v6Only: Bool) -> Bool {
+    private func portInUse(_ port: UInt16, address: IPv6Address, v6Only: Bool, shared: Bool = false) -> Bool {
         guard portUsers[port, default: 0] > 0 else { return false }
-        for i in 0..<allocated where entries[i].inUse && entries[i].key.localPort == port {
+        for i in 0..<allocated where entries[i].inUse && entries[i].key.localPort == port && !(shared && entries[i].shared) {
             if Self.overlap(entries[i].key.localAddress, entries[i].v6Only, address, v6Only) { return true }
         }
         return false
@@ -110,26 +114,13 @@ final class UDPTable {
 
     /// True when two bindings of one port share an address of either family.
     static func overlap(_ a: IPv6Address, _ aV6Only: Bool, _ b: IPv6Address, _ bV6Only: Bool) -> Bool {
-        if a == b { return true }
-        // What each binding takes of IPv4 (nil: nothing) and of IPv6.
-        func v4(_ x: IPv6Address, _ v6Only: Bool) -> IPv4Address?? {
-            if x.isUnspecified { return v6Only ? nil : .some(nil) }  // .some(nil): every IPv4 address
-            guard let mapped = x.ipv4Mapped else { return nil }
-            return mapped.isUnspecified ? .some(nil) : .some(mapped)
-        }
-        func v6(_ x: IPv6Address) -> IPv6Address?? {
-            if x.isUnspecified { return .some(nil) }
-            return x.isIPv4Mapped ? nil : .some(x)
-        }
-        if case .some(let p) = v4(a, aV6Only), case .some(let q) = v4(b, bV6Only), p == nil || q == nil || p == q { return true }
-        if case .some(let p) = v6(a), case .some(let q) = v6(b), p == nil || q == nil || p == q { return true }
-        return false
+        IPv6Address.bindingsOverlap(a, aV6Only, b, bV6Only)
     }
 
     /// Makes an endpoint bound to `address` (:: for both families,
     /// ::ffff:0.0.0.0 for every IPv4 address, else one address) and
     /// `port` (0 for an ephemeral one).
-    func bind(address: IPv6Address, port: UInt16, v6Only: Bool = false) throws(StackError) -> UDPEndpoint {
+    func bind(address: IPv6Address, port: UInt16, v6Only: Bool = false, shared: Bool = false) throws(StackError) -> UDPEndpoint {
         guard let i = takeEntry() else {
             throw StackError(.tooManyEndpoints, "all \(capacity) UDP endpoints are in use: close some or raise StackLimits.udpEndpoints")
         }
@@ -145,7 +136,7 @@ final class UDPTable {
                 freeEntries.append(i)
                 throw StackError(.addressInUse, "no free ephemeral UDP port in \(ephemeralPorts)")
             }
-        } else if portInUse(chosen, address: address, v6Only: v6Only) {
+        } else if portInUse(chosen, address: address, v6Only: v6Only, shared: shared) {
             freeEntries.append(i)
             throw StackError(.addressInUse, "UDP port \(chosen) on \(address) is already bound")
         }
@@ -153,6 +144,7 @@ final class UDPTable {
         let key = Key(localAddress: address, localPort: chosen, remoteAddress: .unspecified, remotePort: 0)
         entries[i].inUse = true
         entries[i].v6Only = v6Only && address.isUnspecified
+        entries[i].shared = shared && port != 0
         entries[i].generation &+= 1
         entries[i].key = key
         entries[i].head = 0
@@ -160,22 +152,49 @@ final class UDPTable {
         entries[i].pendingError = nil
         entries[i].dropped = 0
         entries[i].arrivals = 0
-        bindings[key] = i
+        if bindings[key] == nil { bindings[key] = i }
         return UDPEndpoint(index: Int32(i), generation: entries[i].generation)
     }
 
     /// Restricts the endpoint to one peer (remote :: disconnects).
     func connect(_ i: Int, remote: IPv6Address, port: UInt16, local: IPv6Address) {
-        bindings[entries[i].key] = nil
+        unlink(i)
         entries[i].key.remoteAddress = remote
         entries[i].key.remotePort = remote.isUnspecified ? 0 : port
         let bound = entries[i].key.localAddress
         if (bound.isUnspecified || bound == Self.anyIPv4) && !remote.isUnspecified { entries[i].key.localAddress = local }
-        bindings[entries[i].key] = i
+        if bindings[entries[i].key] == nil { bindings[entries[i].key] = i }
+    }
+
+    /// Takes endpoint `i` out of the lookup; a shared endpoint of the same
+    /// key, if any, takes its place.
+    private func unlink(_ i: Int) {
+        let key = entries[i].key
+        guard bindings[key] == i else { return }
+        bindings[key] = nil
+        guard entries[i].shared else { return }
+        for j in 0..<allocated where j != i && entries[j].inUse && entries[j].key == key {
+            bindings[key] = j
+            return
+        }
+    }
+
+    /// Calls `body` with every endpoint a multicast datagram to `group`
+    /// and `port` from (source, sourcePort) reaches: bound to the port on
+    /// :: or the group itself, not connected elsewhere (Linux's
+    /// __udp_v6_is_mcast_sock with IPV6_MULTICAST_ALL on, its default).
+    func forEachMulticastReceiver(group: IPv6Address, port: UInt16, source: IPv6Address, sourcePort: UInt16, _ body: (Int) -> Void) {
+        guard portUsers[port, default: 0] > 0 else { return }
+        for i in 0..<allocated where entries[i].inUse && entries[i].key.localPort == port {
+            let key = entries[i].key
+            guard key.localAddress.isUnspecified || key.localAddress == group else { continue }
+            guard key.remoteAddress.isUnspecified || (key.remoteAddress == source && key.remotePort == sourcePort) else { continue }
+            body(i)
+        }
     }
 
     func close(_ i: Int) {
-        bindings[entries[i].key] = nil
+        unlink(i)
         drain(i)
         entries[i].inUse = false
         entries[i].generation &+= 1
