@@ -109,8 +109,8 @@ extension TCPEndpointTable {
             }
             return
         }
-        let connection = TCPConnection(configuration: configuration, options: listener.options,
-                                       local: tuple.local, remote: tuple.remote, secrets: sequenceNumbers, chunkCache: chunkCache)
+        let connection = TCPConnection(shared: connectionShared, options: listener.options,
+                                       local: tuple.local, remote: tuple.remote, chunkCache: chunkCache)
         connection.state = .listen
         connection.handle(segment: segment, payload: payload, source: tuple.remote.address,
                           destination: tuple.local.address, now: now)
@@ -190,8 +190,8 @@ extension TCPEndpointTable {
     func establishFromCookie(_ index: Int, _ decoded: TCPSYNCookies.Decoded, tuple: TCPFourTuple, segment: TCPRepr,
                              payload: TCPPayload, clientISN: TCPSequenceNumber, ourISN: TCPSequenceNumber, now: TCPInstant) {
         let listener = listeners[index]!
-        let connection = TCPConnection(configuration: configuration, options: listener.options,
-                                       local: tuple.local, remote: tuple.remote, secrets: sequenceNumbers, chunkCache: chunkCache)
+        let connection = TCPConnection(shared: connectionShared, options: listener.options,
+                                       local: tuple.local, remote: tuple.remote, chunkCache: chunkCache)
         connection.establishFromCookie(decoded, segment: segment, initialSendSequence: ourISN,
                                        initialReceiveSequence: clientISN, now: now)
         statistics.synCookiesAccepted += 1
