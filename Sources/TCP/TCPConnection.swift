@@ -17,8 +17,8 @@ import Wire
 /// while our SYN is unacknowledged) onward, acknowledged bytes removed at once.
 public final class TCPConnection {
     /// The stack-wide settings and ISN secrets, one copy per table shared
-    /// by its connections (inline, the configuration cost each connection
-    /// 376 bytes: Docs/BENCHMARKS.md "Connection scale").
+    /// by its connections (inline, the 256-byte configuration was a fifth
+    /// of every connection: Docs/BENCHMARKS.md "Connection scale").
     let shared: TCPConnectionShared
     public var configuration: TCPConfiguration { shared.configuration }
     /// Socket options; `noDelay` and the keepalive settings may change at any time.
