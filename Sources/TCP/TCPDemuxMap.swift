@@ -50,11 +50,4 @@ struct TCPDemuxMap {
     mutating func removeValue(forKey tuple: TCPFourTuple) {
         self[tuple] = nil
     }
-
-    /// Bytes of the two dictionaries' buckets (keys and values; the
-    /// storage headers and bitmaps aside): what the map costs at its size.
-    var bucketBytes: Int {
-        ipv4.capacity * 4 / 3 * (MemoryLayout<IPv4Key>.stride + MemoryLayout<Int32>.stride)
-            + ipv6.capacity * 4 / 3 * (MemoryLayout<TCPFourTuple>.stride + MemoryLayout<Int32>.stride)
-    }
 }
