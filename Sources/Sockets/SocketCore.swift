@@ -289,7 +289,8 @@ public final class SocketCore: @unchecked Sendable {
         if let port = entry.claimedPort {
             group.release(stream: entry.kind == .stream, port: port, core: coreID, slot: slot)
         }
-        for set in entry.interestSets.values { set.forget(slot) }
+        let watchers = entry.interestSets  // a copy: forget may change the entry's
+        watchers.forEach { $0.forget(slot) }
         for waiter in entry.waiters { waiter.resume() }
         entry.waiters.removeAll()
         udpWaiting.remove(slot)
@@ -389,7 +390,8 @@ public final class SocketCore: @unchecked Sendable {
     /// Tells interest sets and async waiters that a socket may have changed.
     func wake(_ slot: Int) {
         guard let entry = slots[slot] else { return }
-        for set in entry.interestSets.values { set.touch(slot) }
+        let watchers = entry.interestSets
+        watchers.forEach { $0.touch(slot) }
         if !entry.waiters.isEmpty {
             let waiters = entry.waiters
             entry.waiters.removeAll()

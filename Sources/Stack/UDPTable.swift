@@ -18,6 +18,36 @@ final class UDPTable {
         var remotePort: UInt16
     }
 
+    /// A binding of IPv4 ends (local v4-mapped, remote v4-mapped or
+    /// unset) in 12 bytes: IPv4 datagrams probe these, not 48-byte keys.
+    struct IPv4Key: Hashable {
+        var local: UInt32
+        var remote: UInt32
+        /// Local port << 16 | remote port.
+        var ports: UInt32
+
+        @inline(__always) init(local: UInt32, localPort: UInt16, remote: UInt32, remotePort: UInt16) {
+            self.local = local
+            self.remote = remote
+            ports = UInt32(localPort) << 16 | UInt32(remotePort)
+        }
+
+        /// nil for a key of the IPv6 map: an IPv6 end, and the one IPv4
+        /// key that would look unset here (connected to 0.0.0.0 port 0).
+        init?(_ key: Key) {
+            guard key.localAddress.isIPv4Mapped else { return nil }
+            if key.remoteAddress == .unspecified {
+                guard key.remotePort == 0 else { return nil }
+            } else {
+                guard key.remoteAddress.isIPv4Mapped, key.remoteAddress != UDPTable.anyIPv4 || key.remotePort != 0 else { return nil }
+            }
+            self.init(local: UInt32(truncatingIfNeeded: key.localAddress.low), localPort: key.localPort,
+                      remote: UInt32(truncatingIfNeeded: key.remoteAddress.low), remotePort: key.remotePort)
+        }
+
+        var isConnected: Bool { ports & 0xffff != 0 || remote != 0 }
+    }
+
     /// The wildcard of an IPv4-only endpoint (an AF_INET socket's 0.0.0.0).
     static let anyIPv4 = IPv6Address(ipv4Mapped: .any)
 
@@ -51,7 +81,12 @@ final class UDPTable {
     let ephemeralPorts: ClosedRange<UInt16>
     private var nextEphemeral: UInt16
     private(set) var entries: UnsafeMutablePointer<Entry>
-    private var bindings: [Key: Int]
+    /// Bindings by key: IPv4 ones in `bindings4` (12-byte keys), the rest
+    /// (IPv6 ends, the :: wildcard) in `bindings6`; `binding(_:)` picks.
+    private var bindings4: [IPv4Key: Int] = [:]
+    private var bindings6: [Key: Int] = [:]
+    /// IPv4 bindings with a peer: without any, IPv4 lookups skip the exact probe.
+    private var connected4 = 0
 
     init(limits: StackLimits) {
         capacity = max(limits.udpEndpoints, 1)
@@ -60,7 +95,19 @@ final class UDPTable {
         nextEphemeral = ephemeralPorts.lowerBound &+ UInt16.random(in: 0...UInt16(ephemeralPorts.count - 1))
         storage = min(capacity, 16)
         entries = .allocate(capacity: storage)
-        bindings = [:]
+    }
+
+    /// The binding of a key, in whichever map holds its kind.
+    private subscript(binding key: Key) -> Int? {
+        get {
+            if let key4 = IPv4Key(key) { return bindings4[key4] }
+            return bindings6[key]
+        }
+        set {
+            guard let key4 = IPv4Key(key) else { bindings6[key] = newValue; return }
+            let old = newValue.map { bindings4.updateValue($0, forKey: key4) } ?? bindings4.removeValue(forKey: key4)
+            if key4.isConnected { connected4 += (newValue == nil ? 0 : 1) - (old == nil ? 0 : 1) }
+        }
     }
 
     /// A free entry: a closed one, else a new one while below the limit.
@@ -152,7 +199,7 @@ final class UDPTable {
         entries[i].pendingError = nil
         entries[i].dropped = 0
         entries[i].arrivals = 0
-        if bindings[key] == nil { bindings[key] = i }
+        if self[binding: key] == nil { self[binding: key] = i }
         return UDPEndpoint(index: Int32(i), generation: entries[i].generation)
     }
 
@@ -163,18 +210,18 @@ final class UDPTable {
         entries[i].key.remotePort = remote.isUnspecified ? 0 : port
         let bound = entries[i].key.localAddress
         if (bound.isUnspecified || bound == Self.anyIPv4) && !remote.isUnspecified { entries[i].key.localAddress = local }
-        if bindings[entries[i].key] == nil { bindings[entries[i].key] = i }
+        if self[binding: entries[i].key] == nil { self[binding: entries[i].key] = i }
     }
 
     /// Takes endpoint `i` out of the lookup; a shared endpoint of the same
     /// key, if any, takes its place.
     private func unlink(_ i: Int) {
         let key = entries[i].key
-        guard bindings[key] == i else { return }
-        bindings[key] = nil
+        guard self[binding: key] == i else { return }
+        self[binding: key] = nil
         guard entries[i].shared else { return }
         for j in 0..<allocated where j != i && entries[j].inUse && entries[j].key == key {
-            bindings[key] = j
+            self[binding: key] = j
             return
         }
     }
@@ -211,23 +258,29 @@ final class UDPTable {
     /// port) belongs to (.any destination: a broadcast).
     @inline(__always)
     func find(destination: IPv4Address, destinationPort: UInt16, source: IPv4Address, sourcePort: UInt16) -> Int? {
-        let local = IPv6Address(ipv4Mapped: destination)
-        let remote = IPv6Address(ipv4Mapped: source)
-        if let i = bindings[Key(localAddress: local, localPort: destinationPort, remoteAddress: remote, remotePort: sourcePort)] { return i }
-        if let i = bindings[Key(localAddress: local, localPort: destinationPort, remoteAddress: .unspecified, remotePort: 0)] { return i }
-        if let i = bindings[Key(localAddress: Self.anyIPv4, localPort: destinationPort, remoteAddress: .unspecified, remotePort: 0)] { return i }
+        if source == .any && sourcePort == 0 {  // the exact key lives in the IPv6 map (IPv4Key.init)
+            let exact = Key(localAddress: IPv6Address(ipv4Mapped: destination), localPort: destinationPort,
+                            remoteAddress: Self.anyIPv4, remotePort: 0)
+            if let i = bindings6[exact] { return i }
+        } else if connected4 > 0,
+                  let i = bindings4[IPv4Key(local: destination.value, localPort: destinationPort, remote: source.value, remotePort: sourcePort)] {
+            return i
+        }
+        if let i = bindings4[IPv4Key(local: destination.value, localPort: destinationPort, remote: 0, remotePort: 0)] { return i }
+        if let i = bindings4[IPv4Key(local: 0, localPort: destinationPort, remote: 0, remotePort: 0)] { return i }
         // A dual-stack wildcard (not v6-only).
-        if let i = bindings[Key(localAddress: .unspecified, localPort: destinationPort, remoteAddress: .unspecified, remotePort: 0)],
-           !entries[i].v6Only { return i }
-        return nil
+        guard !bindings6.isEmpty,
+              let i = bindings6[Key(localAddress: .unspecified, localPort: destinationPort, remoteAddress: .unspecified, remotePort: 0)],
+              !entries[i].v6Only else { return nil }
+        return i
     }
 
     /// The endpoint an IPv6 datagram belongs to (IPv4-only endpoints never).
     @inline(__always)
     func find(destination: IPv6Address, destinationPort: UInt16, source: IPv6Address, sourcePort: UInt16) -> Int? {
-        if let i = bindings[Key(localAddress: destination, localPort: destinationPort, remoteAddress: source, remotePort: sourcePort)] { return i }
-        if let i = bindings[Key(localAddress: destination, localPort: destinationPort, remoteAddress: .unspecified, remotePort: 0)] { return i }
-        if let i = bindings[Key(localAddress: .unspecified, localPort: destinationPort, remoteAddress: .unspecified, remotePort: 0)] { return i }
+        if let i = bindings6[Key(localAddress: destination, localPort: destinationPort, remoteAddress: source, remotePort: sourcePort)] { return i }
+        if let i = bindings6[Key(localAddress: destination, localPort: destinationPort, remoteAddress: .unspecified, remotePort: 0)] { return i }
+        if let i = bindings6[Key(localAddress: .unspecified, localPort: destinationPort, remoteAddress: .unspecified, remotePort: 0)] { return i }
         return nil
     }
 

@@ -16,7 +16,11 @@ import Wire
 /// send ring holding the data bytes from `dataStart` (SND.UNA, or one more
 /// while our SYN is unacknowledged) onward, acknowledged bytes removed at once.
 public final class TCPConnection {
-    public let configuration: TCPConfiguration
+    /// The stack-wide settings and ISN secrets, one copy per table shared
+    /// by its connections (inline, the 256-byte configuration was a fifth
+    /// of every connection: Docs/BENCHMARKS.md "Connection scale").
+    let shared: TCPConnectionShared
+    public var configuration: TCPConfiguration { shared.configuration }
     /// Socket options; `noDelay` and the keepalive settings may change at any time.
     public var options: TCPConnectionOptions
     public internal(set) var tuple: TCPFourTuple
@@ -25,7 +29,7 @@ public final class TCPConnection {
     public internal(set) var error: TCPConnectionError?
     public internal(set) var statistics = TCPConnectionStatistics()
     var pendingEvents: TCPEvents = []
-    let sequenceNumbers: TCPInitialSequenceNumbers
+    var sequenceNumbers: TCPInitialSequenceNumbers { shared.sequenceNumbers }
 
     // MARK: Send side
     var sendBuffer: TCPByteRing
@@ -153,13 +157,20 @@ public final class TCPConnection {
     var synRetransmissions = 0
 
     /// A connection in CLOSED; `connect` or `listen` starts it.
-    public init(configuration: TCPConfiguration, options: TCPConnectionOptions = TCPConnectionOptions(),
-                local: TCPEndpoint, remote: TCPEndpoint = TCPEndpoint(address: IPv4Address.any, port: 0),
-                secrets: TCPInitialSequenceNumbers, chunkCache: TCPChunkCache? = nil) {
-        self.configuration = configuration
+    public convenience init(configuration: TCPConfiguration, options: TCPConnectionOptions = TCPConnectionOptions(),
+                            local: TCPEndpoint, remote: TCPEndpoint = TCPEndpoint(address: IPv4Address.any, port: 0),
+                            secrets: TCPInitialSequenceNumbers, chunkCache: TCPChunkCache? = nil) {
+        self.init(shared: TCPConnectionShared(configuration: configuration, sequenceNumbers: secrets), options: options,
+                  local: local, remote: remote, chunkCache: chunkCache)
+    }
+
+    /// As above with a table's shared settings.
+    init(shared: TCPConnectionShared, options: TCPConnectionOptions, local: TCPEndpoint,
+         remote: TCPEndpoint = TCPEndpoint(address: IPv4Address.any, port: 0), chunkCache: TCPChunkCache? = nil) {
+        self.shared = shared
+        let configuration = shared.configuration
         self.options = options
         self.tuple = TCPFourTuple(local: local, remote: remote)
-        self.sequenceNumbers = secrets
         let cache = chunkCache ?? TCPChunkCache(chunkSize: configuration.ringChunkSize)
         sendBuffer = TCPByteRing(capacity: options.sendBufferSize, cache: cache)
         receiveBuffer = TCPByteRing(capacity: options.receiveBufferSize, cache: cache)
@@ -440,5 +451,17 @@ public enum TCPReceiveError: Error, Sendable, Hashable, CustomStringConvertible 
         case .notConnected: "not connected: connect or accept first"
         case .failed(let e): e.description
         }
+    }
+}
+
+/// What every connection of a table reads and none changes: the table's
+/// configuration and ISN secrets (a class, so connections share one copy).
+final class TCPConnectionShared {
+    let configuration: TCPConfiguration
+    let sequenceNumbers: TCPInitialSequenceNumbers
+
+    init(configuration: TCPConfiguration, sequenceNumbers: TCPInitialSequenceNumbers) {
+        self.configuration = configuration
+        self.sequenceNumbers = sequenceNumbers
     }
 }

@@ -57,7 +57,8 @@ extension TCPEndpointTable {
         let tuple = TCPFourTuple(local: TCPEndpoint(address: destination, port: segment.destinationPort),
                                  remote: TCPEndpoint(address: source, port: segment.sourcePort))
         if let slot = byTuple[tuple], let connection = slots[Int(slot)] {
-            if completesCookieOverHalfOpen(slot, connection, tuple: tuple, segment: segment, payload: payload, now: now) {
+            if completesCookieOverHalfOpen(slot, connection, tuple: tuple, segment: segment, payload: payload, now: now)
+                || holdsChildForFullAcceptQueue(slot, connection, segment: segment) {
                 return false
             }
             connection.lentPayload = configuration.receiveLending ? lending : nil

@@ -109,8 +109,8 @@ extension TCPEndpointTable {
             }
             return
         }
-        let connection = TCPConnection(configuration: configuration, options: listener.options,
-                                       local: tuple.local, remote: tuple.remote, secrets: sequenceNumbers, chunkCache: chunkCache)
+        let connection = TCPConnection(shared: connectionShared, options: listener.options,
+                                       local: tuple.local, remote: tuple.remote, chunkCache: chunkCache)
         connection.state = .listen
         connection.handle(segment: segment, payload: payload, source: tuple.remote.address,
                           destination: tuple.local.address, now: now)
@@ -190,8 +190,8 @@ extension TCPEndpointTable {
     func establishFromCookie(_ index: Int, _ decoded: TCPSYNCookies.Decoded, tuple: TCPFourTuple, segment: TCPRepr,
                              payload: TCPPayload, clientISN: TCPSequenceNumber, ourISN: TCPSequenceNumber, now: TCPInstant) {
         let listener = listeners[index]!
-        let connection = TCPConnection(configuration: configuration, options: listener.options,
-                                       local: tuple.local, remote: tuple.remote, secrets: sequenceNumbers, chunkCache: chunkCache)
+        let connection = TCPConnection(shared: connectionShared, options: listener.options,
+                                       local: tuple.local, remote: tuple.remote, chunkCache: chunkCache)
         connection.establishFromCookie(decoded, segment: segment, initialSendSequence: ourISN,
                                        initialReceiveSequence: clientISN, now: now)
         statistics.synCookiesAccepted += 1
@@ -217,6 +217,24 @@ extension TCPEndpointTable {
     /// SYN-ACK, SEG.SEQ past its data) still connects instead of being reset
     /// (which ends the peer's connection). With the accept queue full the
     /// segment is dropped and the child kept: the peer sends again.
+    /// The ACK completing a half-open child's handshake while its listener's
+    /// accept queue is full: dropped (counted) and the child kept in
+    /// SYN-RECEIVED, as Linux keeps the request socket (tcp_check_req's
+    /// listen_overflow): the child's SYN-ACK goes again on its timer, the
+    /// peer's ACK comes again and completes it once accept() made room.
+    /// (Without this check settle() queued every child that completed, so
+    /// the queue could hold the backlog plus every half-open child.)
+    func holdsChildForFullAcceptQueue(_ slot: Int32, _ child: TCPConnection, segment: TCPRepr) -> Bool {
+        guard child.state == .synReceived else { return false }  // every segment comes here: the cheap test first
+        let flags = segment.flags
+        guard flags.contains(.ack), !flags.contains(.syn), !flags.contains(.rst) else { return false }
+        let info = slotInfo[Int(slot)]
+        guard !info.accepted, !info.inAcceptQueue, info.parent >= 0, let listener = listeners[Int(info.parent)],
+              listener.acceptQueueCount >= listener.acceptBacklog else { return false }
+        statistics.handshakeACKsDroppedQueueFull += 1
+        return true
+    }
+
     func completesCookieOverHalfOpen(_ slot: Int32, _ child: TCPConnection, tuple: TCPFourTuple, segment: TCPRepr,
                                      payload: TCPPayload, now: TCPInstant) -> Bool {
         guard child.state == .synReceived else { return false }  // every segment comes here: the cheap test first

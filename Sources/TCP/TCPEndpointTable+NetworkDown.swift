@@ -12,8 +12,9 @@ extension TCPEndpointTable {
     @discardableResult
     public func failConnections(from isGone: (IPv6Address) -> Bool) -> Int {
         var failed = 0
-        for (tuple, slot) in byTuple where isGone(tuple.local.address) {
-            guard let connection = slots[Int(slot)], connection.state != .closed else { continue }
+        for (index, connection) in slots.enumerated() {
+            guard let connection, isGone(connection.tuple.local.address), connection.state != .closed else { continue }
+            let slot = Int32(index)
             connection.enterClosed(error: .networkDown)
             markDirty(slot)
             failed += 1
@@ -30,8 +31,10 @@ extension TCPEndpointTable {
     @discardableResult
     public func pathMTUDecreased(toward remote: IPv6Address, mtu: Int, now: TCPInstant) -> Int {
         var changed = 0
-        for (tuple, slot) in byTuple where tuple.remote.address == remote {
-            guard let connection = slots[Int(slot)], connection.pathMTUDecreased(to: mtu, now: now) else { continue }
+        for (index, connection) in slots.enumerated() {
+            guard let connection, connection.tuple.remote.address == remote,
+                  connection.pathMTUDecreased(to: mtu, now: now) else { continue }
+            let slot = Int32(index)
             markDirty(slot)
             changed += 1
         }

@@ -33,8 +33,8 @@ extension TCPEndpointTable {
             (localPort, reused) = try ephemeralPort(from: localAddress, to: remote, now: now)
         }
         let local = TCPEndpoint(address: localAddress, port: localPort)
-        let connection = TCPConnection(configuration: configuration, options: options, local: local,
-                                       remote: remote, secrets: sequenceNumbers, chunkCache: chunkCache)
+        let connection = TCPConnection(shared: connectionShared, options: options, local: local,
+                                       remote: remote, chunkCache: chunkCache)
         try connection.connect(to: remote, now: now)
         if let reused {
             // Our own TIME-WAIT reused for an active open (like Linux's

@@ -16,6 +16,8 @@ public final class TCPEndpointTable {
     /// The counters of every connection this table has freed, summed.
     public private(set) var freedConnectionTotals = TCPConnectionStatistics()
     let sequenceNumbers: TCPInitialSequenceNumbers
+    /// The configuration and secrets every connection reads (one copy).
+    let connectionShared: TCPConnectionShared
     let cookies: TCPSYNCookies
     let portKey: SipHashKey
 
@@ -23,7 +25,8 @@ public final class TCPEndpointTable {
     var slots: [TCPConnection?] = []
     var slotInfo: [SlotInfo] = []
     var freeSlots: [Int32] = []
-    var byTuple: [TCPFourTuple: Int32] = [:]
+    /// 4-tuple to slot (IPv4 tuples under a 12-byte key: TCPDemuxMap.swift).
+    var byTuple = TCPDemuxMap()
 
     var listeners: [TCPListener?] = []
     var listenerByEndpoint: [TCPEndpoint: Int32] = [:]
@@ -71,6 +74,7 @@ public final class TCPEndpointTable {
     public init(configuration: TCPConfiguration = TCPConfiguration(), key: SipHashKey = .random()) {
         self.configuration = configuration
         sequenceNumbers = TCPInitialSequenceNumbers(key: key)
+        connectionShared = TCPConnectionShared(configuration: configuration, sequenceNumbers: sequenceNumbers)
         cookies = TCPSYNCookies(key: SipHashKey(k0: key.k0 ^ 0x636f_6f6b_6965_7321, k1: key.k1))
         portKey = SipHashKey(k0: key.k1, k1: key.k0 ^ 0x706f_7274_7321)
         timeWait = TCPTimeWaitTable(capacity: configuration.maximumTimeWaitEntries)

@@ -68,6 +68,10 @@ public struct TCPTableStatistics: Sendable, Hashable {
     public var synsDropped = 0
     /// Cookie ACKs dropped because the accept queue was full (the peer sends again).
     public var cookieACKsDroppedQueueFull = 0
+    /// ACKs that would have completed a half-open child's handshake while
+    /// its listener's accept queue was full: dropped, the child kept in
+    /// SYN-RECEIVED (its SYN-ACK is sent again; Linux's ListenOverflows).
+    public var handshakeACKsDroppedQueueFull = 0
     /// Pure ACKs at a listener that failed the cookie check while cookies
     /// were in use: dropped instead of reset (also in `synCookiesRejected`).
     public var synCookieACKsDroppedUnchecked = 0

@@ -17,7 +17,8 @@ import Wire
 
     @Test func tupleSize() {
         // 2 x (16-byte address + port), 48 with padding: 32 bytes more than
-        // the IPv4-only tuple (16), in the connection and in its table key.
+        // the IPv4-only tuple (16) in the connection (the demux map keys
+        // IPv4 tuples in 12 bytes: ConnectionFootprintTests).
         #expect(MemoryLayout<TCPFourTuple>.stride == 48)
         #expect(MemoryLayout<TCPOutgoingSegment>.stride <= 160)
     }

@@ -109,6 +109,7 @@ final class EchoServer {
             "syns_dropped": tcp.synsDropped, "syn_cookies_sent": tcp.synCookiesSent,
             "syn_cookies_accepted": tcp.synCookiesAccepted, "syn_cookies_over_half_open": tcp.synCookiesOverHalfOpen,
             "cookie_acks_dropped_queue_full": tcp.cookieACKsDroppedQueueFull,
+            "handshake_acks_dropped_queue_full": tcp.handshakeACKsDroppedQueueFull,
             "cookie_acks_dropped_unchecked": tcp.synCookieACKsDroppedUnchecked, "syn_cookies_rejected": tcp.synCookiesRejected,
             "timer_expirations": tcp.timerExpirations, "control_queue_drops": tcp.controlQueueDrops,
             "stack_drops": stackDrops(),

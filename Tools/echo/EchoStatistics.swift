@@ -71,6 +71,7 @@ extension Echo {
                 "synCookiesOverHalfOpen": table.synCookiesOverHalfOpen,
                 "synCookiesRejected": table.synCookiesRejected, "synsDropped": table.synsDropped,
                 "cookieACKsDroppedQueueFull": table.cookieACKsDroppedQueueFull,
+                "handshakeACKsDroppedQueueFull": table.handshakeACKsDroppedQueueFull,
                 "synCookieACKsDroppedUnchecked": table.synCookieACKsDroppedUnchecked,
                 "timeWaitReused": table.timeWaitReused, "timeWaitACKs": table.timeWaitACKs,
                 "connectionsOpened": table.connectionsOpened, "connectionsAccepted": table.connectionsAccepted,
