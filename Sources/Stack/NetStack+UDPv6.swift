@@ -41,6 +41,9 @@ extension NetStack {
             return
         }
         let sourcePort = header.sourcePort
+        if let steering = flowSteering, packet.isContiguous {
+            countIfOnWrongCore(steering, packet, delivery, sourcePort: sourcePort, destinationPort: header.destinationPort)
+        }
         guard !delivery.destination.isMulticast,
               let i = udp.find(destination: delivery.destination, destinationPort: header.destinationPort,
                                source: delivery.source, sourcePort: sourcePort) else {
@@ -92,8 +95,9 @@ extension NetStack {
         return IPv6Address(loadingFrom: packet.data - distance)
     }
 
-    /// Sends `payload` from `endpoint`'s port to an IPv6 destination
-    /// (checksum always computed). Takes the payload in every case.
+    /// Sends `payload` from `endpoint`'s port to an IPv6 destination (the
+    /// checksum by the device when the port offers it for IPv6 and the
+    /// datagram needs no fragments). Takes the payload in every case.
     public func udpSend(_ endpoint: UDPEndpoint, _ payload: PacketBuffer, to destination: (address: IPv6Address, port: UInt16),
                         hopLimit: UInt8 = 64) throws(StackError) {
         let i: Int
@@ -132,9 +136,17 @@ extension NetStack {
         header.destinationPort = destination.port
         header.length = length
         header.checksum = 0
-        let pseudo = InternetChecksum.pseudoHeaderSum(source: route.source, destination: destination.address, nextHeader: .udp, length: length)
-        let checksum = InternetChecksum.finish(InternetChecksum.sum(packet: payload, initial: pseudo))
-        header.checksum = checksum == 0 ? 0xFFFF : checksum
+        let mtu = route.interface.ipv6?.mtu(toward: destination.address) ?? route.interface.mtu
+        if route.interface.transmitOffloads.isSuperset(of: [.txIPv6, .txUDPChecksum]) && IPv6Packet.headerLength + length <= mtu {
+            // The device sums the datagram (the driver seeds the field with
+            // the IPv6 pseudo-header); fragments are summed here.
+            payload.offloadFlags = [.txIPv6, .txUDPChecksum]
+            payload.setHeaderLengths(l2: EthernetFrame.headerLength, l3: IPv6Packet.headerLength, l4: UDPDatagram.headerLength)
+        } else {
+            let pseudo = InternetChecksum.pseudoHeaderSum(source: route.source, destination: destination.address, nextHeader: .udp, length: length)
+            let checksum = InternetChecksum.finish(InternetChecksum.sum(packet: payload, initial: pseudo))
+            header.checksum = checksum == 0 ? 0xFFFF : checksum
+        }
         counters[.udpSent] += 1
         sendIPv6(payload, nextHeader: .udp, to: destination.address, route: route, hopLimit: hopLimit)
     }
