@@ -62,7 +62,7 @@ extension VirtioNetDevice {
                                              length: headerSize, flags: SplitVirtqueue.descriptorNext)
                 previous = head
             }
-            writeHeader(netHeader, for: packet.header, size: headerSize)
+            if writeHeader(netHeader, for: packet.header, size: headerSize) { q.pointee.ring.gsoFrames &+= 1 }
             var segment: UnsafeMutablePointer<PacketHeader>? = packet.header
             while let current = segment {
                 let id: Int
@@ -92,8 +92,9 @@ extension VirtioNetDevice {
         return sent
     }
 
+    /// True when the header asks the host to cut the frame (TSO/TSO6).
     @inline(__always)
-    private func writeHeader(_ header: UnsafeMutableRawPointer, for packet: UnsafeMutablePointer<PacketHeader>, size: Int) {
+    private func writeHeader(_ header: UnsafeMutableRawPointer, for packet: UnsafeMutablePointer<PacketHeader>, size: Int) -> Bool {
         header.storeBytes(of: 0, as: UInt64.self)
         header.storeBytes(of: 0, toByteOffset: 8, as: UInt16.self)
         if size == VirtioNetHeader.sizeWithBufferCount {
@@ -101,9 +102,9 @@ extension VirtioNetDevice {
         }
         let asked = packet.pointee.offloadFlags
         let flags = asked.intersection(transmitOffloadsInUse.union(.txTCPSegmentation))
-        guard !flags.isEmpty, asked.contains(.txIPv6) == flags.contains(.txIPv6) else { return }
+        guard !flags.isEmpty, asked.contains(.txIPv6) == flags.contains(.txIPv6) else { return false }
         guard let start = VirtioChecksumOffload.prepare(packet, flags: flags, headerSize: header == packetData(packet) ? size : 0) else {
-            return  // not IPv4 or headers not in the first segment: sent as it is
+            return false  // not the IP version asked, or headers not in the first segment: sent as it is
         }
         header.storeBytes(of: VirtioNetHeader.needsChecksum, toByteOffset: VirtioNetHeader.flags, as: UInt8.self)
         header.storeBytes(of: start.checksumStart.littleEndian, toByteOffset: VirtioNetHeader.checksumStart, as: UInt16.self)
@@ -116,7 +117,9 @@ extension VirtioNetDevice {
             header.storeBytes(of: type, toByteOffset: VirtioNetHeader.gsoType, as: UInt8.self)
             header.storeBytes(of: UInt16(headers).littleEndian, toByteOffset: VirtioNetHeader.headerLength, as: UInt16.self)
             header.storeBytes(of: packet.pointee.segmentSize.littleEndian, toByteOffset: VirtioNetHeader.gsoSize, as: UInt16.self)
+            return true
         }
+        return false
     }
 
     /// A TSO request this device can honour: HOST_TSO4 (HOST_TSO6 for an
