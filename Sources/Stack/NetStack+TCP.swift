@@ -24,9 +24,9 @@ extension NetStack {
             && interfaces.allSatisfy { $0.transmitOffloads.isSuperset(of: Self.segmentationOffloads) }
         configuration.segmentationOffloadLimit = segmenting
             ? min(TCPConfiguration.largestOffloadedPayload, chainLimit) : 0
-        // Over IPv6 likewise, when every interface cuts TCP over IPv6 (TSO6).
-        let segmentingIPv6 = !interfaces.isEmpty
-            && interfaces.allSatisfy { $0.transmitOffloads.isSuperset(of: Self.segmentationOffloadsIPv6) }
+        // Over IPv6 when an interface cuts TCP over IPv6 (TSO6); the stack
+        // cuts for the others (software GSO in sendTCPv6).
+        let segmentingIPv6 = interfaces.contains { $0.transmitOffloads.isSuperset(of: Self.segmentationOffloadsIPv6) }
         configuration.segmentationOffloadLimitIPv6 = segmentingIPv6
             ? min(TCPConfiguration.largestOffloadedPayloadIPv6, chainLimit) : 0
         let table = TCPEndpointTable(configuration: configuration)

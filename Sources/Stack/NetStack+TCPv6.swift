@@ -58,8 +58,8 @@ extension NetStack {
         let offloads = route.interface.transmitOffloads
         let segmented = segment.needsSegmentation
         guard !segmented || offloads.isSuperset(of: Self.segmentationOffloadsIPv6) else {
-            // Only when interfaces differ in offloads: lost, TCP resends MSS-sized.
-            counters[.noBuffers] += 1
+            // A port without TSO6 beside one with it: cut here (software GSO).
+            sendTCPv6Pieces(segment, from: table)
             return
         }
         let headerLength = segment.repr.headerLength
@@ -84,5 +84,23 @@ extension NetStack {
         sending.source = segment.source
         sendIPv6(packet, nextHeader: .tcp, to: segment.destination, route: sending,
                  hopLimit: table.ipOptions(of: segment).timeToLive)
+    }
+
+    /// A TSO segment for a port that cannot cut it, sent as its pieces: the
+    /// same header with the sequence number advanced, PSH and FIN on the
+    /// last piece only, the payload copied from the send buffer at each
+    /// piece's offset (what the device would have done, Linux's GSO).
+    private func sendTCPv6Pieces(_ segment: TCPOutgoingSegment, from table: TCPEndpointTable) {
+        var offset = 0
+        while offset < segment.payloadLength {
+            var piece = segment
+            piece.payloadOffset = segment.payloadOffset + offset
+            piece.payloadLength = min(segment.segmentSize, segment.payloadLength - offset)
+            piece.repr.sequenceNumber = segment.repr.sequenceNumber &+ UInt32(offset)
+            piece.segmentSize = 0
+            if offset + piece.payloadLength < segment.payloadLength { piece.repr.flags.subtract([.psh, .fin]) }
+            sendTCPv6(piece, from: table)
+            offset += piece.payloadLength
+        }
     }
 }

@@ -1,7 +1,7 @@
 import NetDevice
 import Packets
 import Ports
-import Stack
+@testable import Stack
 import TCP
 import Testing
 import Wire
@@ -21,15 +21,20 @@ final class SegmentingPort: NetDevice {
     private(set) var segmentedFrames = 0
     private(set) var badRequests = 0
 
-    init(_ inner: any NetDevice, pool: PacketPool) {
+    /// Whether the port cuts TCP over IPv6 (else checksums only).
+    let offersTSO6: Bool
+
+    init(_ inner: any NetDevice, pool: PacketPool, offersTSO6: Bool = true) {
         self.inner = inner
         self.pool = pool
+        self.offersTSO6 = offersTSO6
     }
 
     var info: DeviceInfo { inner.info }
     var macAddress: MACAddress { inner.macAddress }
     var transmitOffloadsInUse: OffloadFlags {
-        [.txIPv4, .txIPv6, .txTCPChecksum, .txUDPChecksum, .txTCPSegmentation, .txTCPSegmentationIPv6]
+        offersTSO6 ? [.txIPv4, .txIPv6, .txTCPChecksum, .txUDPChecksum, .txTCPSegmentation, .txTCPSegmentationIPv6]
+            : [.txIPv4, .txIPv6, .txTCPChecksum, .txUDPChecksum, .txTCPSegmentation]
     }
     func configure(_ configuration: PortConfiguration) throws(DeviceError) {}
     func start() throws(DeviceError) {}
@@ -67,6 +72,10 @@ final class SegmentingPort: NetDevice {
             return []
         }
         guard flags.contains(.txTCPSegmentation) else { return [withChecksum(frame)] }
+        guard offersTSO6 else {
+            badRequests += 1
+            return []
+        }
         segmentedFrames += 1
         let size = Int(packet.segmentSize)
         let headers = l2 + l3 + l4
@@ -141,10 +150,16 @@ struct TCPSegmentationOffloadIPv6Tests {
         let portA: SegmentingPort
         let portB: SegmentingPort
 
-        init() throws {
+        /// A's second port (its own loopback pair), when A has one.
+        let otherPorts: StartedPorts?
+
+        /// `mixed`: A's port to B does not cut TCP over IPv6, a second port
+        /// of A (toward fd21::/64) does, so A's TCP builds TSO6 segments and
+        /// the stack must cut those bound for B itself.
+        init(mixed: Bool = false) throws {
             ports = try PortBringUp.startLoopbackPair(
                 ringSize: 4096, pool: PoolRequest(name: "tso6-test", capacity: 4096, cacheSize: 0, policy: .anonymous))
-            portA = SegmentingPort(ports[0].device, pool: ports.pool)
+            portA = SegmentingPort(ports[0].device, pool: ports.pool, offersTSO6: !mixed)
             portB = SegmentingPort(ports[1].device, pool: ports.pool)
             a = NetStack(pool: ports.pool)
             b = NetStack(pool: ports.pool)
@@ -155,6 +170,15 @@ struct TCPSegmentationOffloadIPv6Tests {
                 address: IPv4Network("10.0.0.1/24")!, announceOnStart: false, ipv6: v6(a6)))
             try b.addInterface(device: portB, configuration: InterfaceConfiguration(
                 address: IPv4Network("10.0.0.2/24")!, announceOnStart: false, ipv6: v6(b6)))
+            if mixed {
+                let other = try PortBringUp.startLoopbackPair(
+                    ringSize: 256, pool: PoolRequest(name: "tso6-other", capacity: 512, cacheSize: 0, policy: .anonymous))
+                try a.addInterface(device: SegmentingPort(other[0].device, pool: other.pool), configuration: InterfaceConfiguration(
+                    address: IPv4Network("10.0.1.1/24")!, announceOnStart: false, ipv6: v6(IPv6Address("fd21::1")!)))
+                otherPorts = other
+            } else {
+                otherPorts = nil
+            }
             a.start()
             b.start()
         }
@@ -170,10 +194,49 @@ struct TCPSegmentationOffloadIPv6Tests {
         }
     }
 
-    func ready() throws -> Net {
-        let net = try Net()
+    func ready(mixed: Bool = false) throws -> Net {
+        let net = try Net(mixed: mixed)
         #expect(net.pump { net.a.ipv6Addresses(interface: 0).count == 2 && net.b.ipv6Addresses(interface: 0).count == 2 })
         return net
+    }
+
+    /// Sends `size` bytes A → B over a new IPv6 connection; the bytes B read and A's statistics.
+    func send(_ net: Net, size: Int) throws -> (sent: [UInt8], received: [UInt8], TCPConnectionStatistics) {
+        let listener = try net.b.tcpListen(address: Self.b6, port: 6101, backlog: 4, options: TCPStreamOptions(), v6Only: true)
+        let (client, _) = try net.a.tcpConnect(from: Self.a6, port: nil, to: Self.b6, port: 6101, options: TCPStreamOptions())
+        var server: TCPStreamHandle?
+        #expect(net.pump {
+            server = server ?? net.b.tcpAccept(listener)?.0
+            return server != nil && net.a.tcpStatus(client)?.state.phase == .open
+        })
+        let serverID = try #require(server)
+        #expect(net.a.tcpStatus(client)?.sendMSS == 1500 - 60 - 12)
+        let data = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 11) }
+        var sent = 0
+        var received = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        #expect(net.pump(seconds: 30) {
+            if sent < size, case .queued(let count) = data.withUnsafeBytes({
+                net.a.tcpSend(client, UnsafeRawBufferPointer(rebasing: $0[sent..<min(sent + 262_144, size)]))
+            }) { sent += count }
+            while let n = chunk.withUnsafeMutableBytes({ net.b.tcpReceive(serverID, into: $0)?.count }), n > 0 {
+                received.append(contentsOf: chunk[0..<n])
+            }
+            return received.count == size
+        })
+        return (data, received, try #require(net.a.tcpConnectionStatistics(client)))
+    }
+
+    @Test("a port without TSO6 beside one with it: the stack cuts the segments itself, every piece within the MTU")
+    func softwareCutForAPortWithoutTSO6() throws {
+        let net = try ready(mixed: true)
+        #expect(net.a.tcp.configuration.segmentationOffloadLimitIPv6 > 0, "A's other port cuts TCP over IPv6: TCP builds TSO6 segments")
+        let (data, received, statistics) = try send(net, size: 2 << 20)
+        #expect(received == data)
+        #expect(net.portA.segmentedFrames == 0 && net.portA.badRequests == 0, "no TSO6 request reached the port without it")
+        #expect(net.portA.largestFrameIn == 14 + 1500, "the stack's pieces fill the MTU")
+        #expect(statistics.retransmittedSegments == 0 && statistics.retransmissionTimeouts == 0)
+        #expect(net.a.counters[.noBuffers] == 0)
     }
 
     @Test("4 MiB A to B: frames up to 64 KiB leave, pieces fit the MTU, MSS is MTU - 60 less timestamps, bytes equal")
