@@ -21,10 +21,13 @@ enum E1000ChecksumOffload {
         guard !(wantsTCP && wantsUDP) else { return false }
         let transport: IPProtocol? = wantsTCP ? .tcp : wantsUDP ? .udp : nil
         let frame = UnsafeMutableRawBufferPointer(start: packet.data, count: packet.length)
-        guard let ip = IPv4Packet(offloadRequestIn: frame, l2: l2, l3: l3, transport: transport) else { return false }
         // The context descriptor's start and offset fields are one byte each.
         let l4Field = wantsTCP ? TCPSegment.checksumOffset : UDPDatagram.checksumOffset
         guard l2 + l3 + l4Field <= 255 else { return false }
+        if flags.contains(.txIPv6) {
+            return prepareIPv6(frame, transport: transport, flags: flags, l2: l2, l3: l3, layout: &layout, options: &options)
+        }
+        guard let ip = IPv4Packet(offloadRequestIn: frame, l2: l2, l3: l3, transport: transport) else { return false }
         layout.command = E1000TransmitDescriptor.contextIPv4
         if flags.contains(.txIPChecksum) {
             ip.headerChecksum = 0
@@ -42,6 +45,26 @@ enum E1000ChecksumOffload {
             if wantsTCP { layout.command |= E1000TransmitDescriptor.contextTCP }
             options |= E1000TransmitDescriptor.insertL4Checksum
         }
+        return true
+    }
+
+    /// An IPv6 packet's L4 checksum (8254x SDM 3.3.6: TUCMD.IP clear, the
+    /// IPCSS fields unused: IPv6 has no header checksum). The TCP/UDP
+    /// checksum is seeded with the IPv6 pseudo-header sum (RFC 8200 §8.1).
+    @inline(__always)
+    private static func prepareIPv6(
+        _ frame: UnsafeMutableRawBufferPointer, transport: IPProtocol?, flags: OffloadFlags, l2: Int, l3: Int,
+        layout: inout E1000ContextDescriptor.Layout, options: inout UInt8
+    ) -> Bool {
+        guard !flags.contains(.txIPChecksum), let transport,
+              let ip = IPv6Packet(offloadRequestIn: frame, l2: l2, l3: l3, transport: transport),
+              let field = IPv4Packet.transportChecksumOffset(for: transport) else { return false }
+        ip.seedTransportChecksum()
+        layout.command = transport == .tcp ? E1000TransmitDescriptor.contextTCP : 0
+        layout.l4Start = UInt8(l2 + l3)
+        layout.l4Offset = UInt8(l2 + l3 + field)
+        layout.l4End = 0
+        options |= E1000TransmitDescriptor.insertL4Checksum
         return true
     }
 

@@ -60,6 +60,7 @@ public final class E1000Device: NetDevice {
             "1 receive and 1 transmit queue (the 82540EM has no RSS)",
             "receive checksum offload (RXCSUM) when configured; QEMU's 82540EM marks every frame IXSM (checksum not checked), so the stack checks",
             "no VLAN insertion or stripping (CTRL.VME off)",
+            "TCP segmentation (TSE) for IPv4 only: QEMU's 82540EM model writes an IPv6 piece's payload length as the frame less IPCSS, 40 bytes too long (hw/net/e1000.c xmit_seg), and Linux's e1000 driver offers TSO6 on none of the 8254x; IPv6 gets L4 checksum offload",
         ]
         if qemu {
             notes.append("QEMU device (subsystem vendor 1af4): error counters that QEMU does not clear on read are taken as differences")
@@ -68,7 +69,7 @@ public final class E1000Device: NetDevice {
             driverName: "e1000", deviceName: backend.name, maximumReceiveQueues: 1, maximumTransmitQueues: 1,
             ringSizes: Self.ringSizes, ringSizeAlignment: Self.ringSizeAlignment,
             maximumFrameLength: Self.maximumFrameLength, mtu: 1500, receiveOffloads: [.rxIPChecksumGood, .rxL4ChecksumGood],
-            transmitOffloads: [.txIPv4, .txIPChecksum, .txTCPChecksum, .txUDPChecksum, .txTCPSegmentation], notes: notes)
+            transmitOffloads: [.txIPv4, .txIPv6, .txIPChecksum, .txTCPChecksum, .txUDPChecksum, .txTCPSegmentation], notes: notes)
         macAddress = MACAddress.zero
         try backend.enableBusMaster()
         try resetDevice()

@@ -53,6 +53,7 @@ public enum PortBringUp {
     /// The transmit offloads the stack uses where the port offers them:
     /// TCP and UDP checksums and TCP segmentation (Docs/TCP.md, offloads).
     public static func stackTransmitOffloads(_ info: DeviceInfo) -> OffloadFlags {
-        info.transmitOffloads.intersection([.txIPv4, .txTCPChecksum, .txUDPChecksum, .txTCPSegmentation])
+        info.transmitOffloads.intersection([.txIPv4, .txIPv6, .txTCPChecksum, .txUDPChecksum, .txTCPSegmentation,
+                                            .txTCPSegmentationIPv6])
     }
 }

@@ -4,10 +4,11 @@ import Packets
 import Wire
 
 /// A device that spreads flows over its own queue pairs by RSS, one pair
-/// per core. The device puts every frame it does not hash (ARP) on queue
-/// 0, so an ARP reply to core k's request would reach only core 0: core
-/// 0's queue copies each ARP reply through a ring to every other core, as
-/// software steering does, so each core's ARP cache learns its answers.
+/// per core. The device puts every frame it does not hash (ARP, ICMPv6
+/// with NDP) on queue 0, so an ARP reply or neighbour advertisement
+/// answering core k would reach only core 0: core 0's queue copies each
+/// through a ring to every other core, as software steering does, so each
+/// core's ARP and neighbour caches learn their answers.
 /// Each core sees a `DeviceQueue`, an ordinary one-queue NetDevice.
 public final class DeviceQueues: @unchecked Sendable {
     public let device: any NetDevice
@@ -47,7 +48,7 @@ public final class DeviceQueues: @unchecked Sendable {
     /// Core 0: copies the ARP replies among `packets` to every other core.
     @inline(__always)
     func fanOutARPReplies(_ packets: UnsafeMutableBufferPointer<PacketBuffer>) {
-        for packet in packets where EthernetFrame.isARPReply(packet.bytes) {
+        for packet in packets where EthernetFrame.isNeighborAnswer(packet.bytes) {
             for core in 1..<queueCount {
                 guard let copy = packet.copy(into: pool) else { arpDrops[core] += 1; continue }
                 if !arpRings[core].enqueue(copy) {

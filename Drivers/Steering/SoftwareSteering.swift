@@ -5,7 +5,8 @@ import Wire
 /// Receive-side scaling in software, for a port with fewer queues than
 /// cores (e1000 has one; a tap has one): the core that owns the device's
 /// queue 0 receives every frame, hashes it as a NIC would (Toeplitz over
-/// the IPv4 2- or 4-tuple, `FlowKey`) and hands it through a ring to the
+/// the IPv4 2- or 4-tuple and the TCP/UDP over IPv6 4-tuple, `FlowKey`)
+/// and hands it through a ring to the
 /// core its redirection-table entry names; other cores transmit through
 /// rings the owner drains into the device. Each core sees a `SteeredQueue`,
 /// an ordinary NetDevice, so its stack does not know it is steered
@@ -14,8 +15,9 @@ import Wire
 /// Rings are single-producer single-consumer and bounded: a full ring
 /// drops (receive, counted) or pushes back (transmit takes fewer, as a
 /// full device ring does). ARP requests go to queue 0 (one core answers
-/// for the shared address); ARP replies are copied to every queue, so
-/// each core's ARP cache learns what its own requests asked.
+/// for the shared address); ARP replies and NDP neighbour advertisements
+/// are copied to every queue, so each core's ARP and neighbour caches
+/// learn what its own requests asked.
 public final class SoftwareSteering: @unchecked Sendable {
     public let device: any NetDevice
     public let toeplitz: ToeplitzHash
@@ -104,7 +106,7 @@ public final class SoftwareSteering: @unchecked Sendable {
         if let hash = key.hash(toeplitz) {
             packet.rssHash = hash
             stage(packet, on: table.queue(for: hash))
-        } else if case .arp(let operation) = key, operation == ARPOperation.reply.rawValue, queueCount > 1 {
+        } else if key.isNeighborAnswer, queueCount > 1 {
             for queue in 1..<queueCount {
                 guard let copy = packet.copy(into: pool) else {
                     counters[queue].copyFailures += 1

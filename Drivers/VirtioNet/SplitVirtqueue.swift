@@ -34,6 +34,9 @@ struct SplitVirtqueue {
     var kicks: UInt64 = 0
     /// Used entries that named a free or out-of-range descriptor.
     var badUsedEntries: UInt64 = 0
+    /// Frames larger than one MTU: sent for the host to cut (TSO/TSO6), or
+    /// received coalesced (GUEST_TSO4/6). For lab proofs of the offloads.
+    var gsoFrames: UInt64 = 0
 
     // Descriptor flags
     static let descriptorNext: UInt16 = 1

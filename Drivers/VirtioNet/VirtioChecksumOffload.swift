@@ -16,7 +16,8 @@ enum VirtioChecksumOffload {
 
     /// The checksum placement for the net header, nil when the request
     /// cannot be honoured (headers short or split across segments, not
-    /// IPv4, protocol mismatch) or only an IP checksum was asked for.
+    /// the IP version `.txIPv6` says, protocol mismatch, IPv6 extension
+    /// headers) or only an IP checksum was asked for.
     /// `headerSize`: bytes of net header in front of the frame in this
     /// segment (the frame starts after them).
     @inline(__always)
@@ -31,6 +32,13 @@ enum VirtioChecksumOffload {
         guard frameLength > 0 else { return nil }
         let frame = UnsafeMutableRawBufferPointer(
             start: packet.pointee.bufferAddress + Int(packet.pointee.dataOffset) + headerSize, count: frameLength)
+        if flags.contains(.txIPv6) {
+            // IPv6 has no header checksum; the pseudo-header holds the payload length.
+            guard let transport, let ip = IPv6Packet(offloadRequestIn: frame, l2: l2, l3: l3, transport: transport),
+                  let field = IPv4Packet.transportChecksumOffset(for: transport) else { return nil }
+            ip.seedTransportChecksum()
+            return Placement(checksumStart: UInt16(l2 + l3), checksumOffset: UInt16(field))
+        }
         guard let ip = IPv4Packet(offloadRequestIn: frame, l2: l2, l3: l3, transport: transport) else { return nil }
         if flags.contains(.txIPChecksum) { ip.fillChecksum() }
         guard let transport, ip.carries(transport), let field = IPv4Packet.transportChecksumOffset(for: transport)

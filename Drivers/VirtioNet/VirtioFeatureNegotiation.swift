@@ -22,6 +22,8 @@ struct VirtioFeatureNegotiation: Equatable {
         var options: VirtioNetOptions
         /// The port configuration asks for TCP segmentation (TSO).
         var transmitSegmentation = false
+        /// ... and for TCP over IPv6 too (TSO6).
+        var transmitSegmentationIPv6 = false
     }
 
     init(offered: VirtioFeatures, request: Request) throws(DeviceError) {
@@ -97,6 +99,9 @@ struct VirtioFeatureNegotiation: Equatable {
             if request.transmitSegmentation && take.contains(.csum) { takeIfOffered(.hostTSO4) } else {
                 note(.hostTSO4, "not taken: no transmit TCP segmentation (with L4 checksum) in the port configuration")
             }
+            if request.transmitSegmentationIPv6 && take.contains(.csum) { takeIfOffered(.hostTSO6) } else {
+                note(.hostTSO6, "not taken: no transmit TCP-over-IPv6 segmentation (with L4 checksum) in the port configuration")
+            }
             if request.receiveChecksum { takeIfOffered(.guestCsum) } else {
                 note(.guestCsum, "not taken: no receive L4 checksum offload in the port configuration (frames arrive with full checksums)")
             }
@@ -106,15 +111,17 @@ struct VirtioFeatureNegotiation: Equatable {
         /// GUEST_TSO4 needs GUEST_CSUM (virtio 1.x 5.1.3.1) and, with
         /// buffers of one MTU, MRG_RXBUF to spread a 64 KiB frame.
         mutating func takeReceiveCoalescing(_ request: Request) {
+            // GUEST_TSO6: the stack takes coalesced IPv6 frames the same way.
             guard request.receiveCoalescing else {
-                note(.guestTSO4, "not taken: no receive coalescing in the port configuration")
+                note([.guestTSO4, .guestTSO6], "not taken: no receive coalescing in the port configuration")
                 return
             }
             guard take.contains([.guestCsum, .mergeableRxBuffers]) else {
-                note(.guestTSO4, "not taken: it needs VIRTIO_NET_F_GUEST_CSUM and VIRTIO_NET_F_MRG_RXBUF")
+                note([.guestTSO4, .guestTSO6], "not taken: it needs VIRTIO_NET_F_GUEST_CSUM and VIRTIO_NET_F_MRG_RXBUF")
                 return
             }
             takeIfOffered(.guestTSO4)
+            takeIfOffered(.guestTSO6)
         }
 
         /// The control queue and what needs it (receive mode, MAC, queue pairs).
@@ -153,7 +160,7 @@ struct VirtioFeatureNegotiation: Equatable {
         /// A note for each offered feature the driver does not implement.
         mutating func noteFeaturesNotImplemented() {
             // Those already decided on (taken or noted) above are left out.
-            note(VirtioFeatures([.guestTSO4, .guestTSO6, .guestECN, .guestUFO, .hostTSO6, .hostECN, .hostUFO,
+            note(VirtioFeatures([.guestECN, .guestUFO, .hostECN, .hostUFO,
                                  .guestUSO4, .guestUSO6, .hostUSO]).subtracting(take),
                  "not taken: segmentation offloads are not implemented")
             note(.ctrlGuestOffloads, "not taken: receive offloads are fixed at start")
@@ -178,7 +185,8 @@ struct VirtioFeatureNegotiation: Equatable {
     /// The receive offloads a device offering `offered` gives this driver.
     static func receiveOffloads(offered: VirtioFeatures, options: VirtioNetOptions) -> OffloadFlags {
         guard offered.contains(.guestCsum) else { return [] }
-        let coalescing = offered.contains([.guestTSO4, .mergeableRxBuffers]) && options.mergeableReceiveBuffers
+        let coalescing = offered.contains(.mergeableRxBuffers) && !offered.isDisjoint(with: [.guestTSO4, .guestTSO6])
+            && options.mergeableReceiveBuffers
         return coalescing ? [.rxL4ChecksumGood, .rxL4ChecksumNone, .rxTCPCoalesced] : [.rxL4ChecksumGood, .rxL4ChecksumNone]
     }
 

@@ -108,7 +108,8 @@ extension VirtioNetDevice {
             receiveChecksum: !configuration.receiveOffloads.intersection([.rxL4ChecksumGood, .rxL4ChecksumNone]).isEmpty,
             receiveCoalescing: configuration.receiveOffloads.contains(.rxTCPCoalesced),
             receiveSideScaling: configuration.receiveSideScaling != nil, options: options,
-            transmitSegmentation: configuration.transmitOffloads.contains(.txTCPSegmentation)))
+            transmitSegmentation: configuration.transmitOffloads.contains(.txTCPSegmentation),
+            transmitSegmentationIPv6: configuration.transmitOffloads.contains(.txTCPSegmentationIPv6)))
         transport.setDriverFeatures(negotiation.accepted)
         if !transport.isLegacy {
             transport.addStatus(VirtioDeviceStatus.featuresOK)

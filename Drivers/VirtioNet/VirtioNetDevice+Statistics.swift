@@ -32,6 +32,7 @@ extension VirtioNetDevice {
     func liveStatistics() -> PortStatistics {
         var total = PortStatistics()
         var receiveKicks: UInt64 = 0, transmitKicks: UInt64 = 0, bad: UInt64 = 0
+        var coalesced: UInt64 = 0, segmented: UInt64 = 0
         if let receive = receiveQueues {
             for pair in 0..<receiveQueueCount {
                 let ring = receive[pair].ring
@@ -41,6 +42,7 @@ extension VirtioNetDevice {
                 total.receiveNoBuffer += ring.counters.noBuffer
                 receiveKicks += ring.kicks
                 bad += ring.badUsedEntries
+                coalesced += ring.gsoFrames
             }
         }
         if let transmit = transmitQueues {
@@ -51,9 +53,13 @@ extension VirtioNetDevice {
                 total.transmitErrors += ring.counters.errors
                 transmitKicks += ring.kicks
                 bad += ring.badUsedEntries
+                segmented += ring.gsoFrames
             }
         }
-        total.extended = ["rx_kicks": receiveKicks, "tx_kicks": transmitKicks, "bad_used_entries": bad]
+        // rx_gso_frames: coalesced frames from the host (GUEST_TSO4/6);
+        // tx_gso_frames: frames sent for the host to cut (HOST_TSO4/6).
+        total.extended = ["rx_kicks": receiveKicks, "tx_kicks": transmitKicks, "bad_used_entries": bad,
+                          "rx_gso_frames": coalesced, "tx_gso_frames": segmented]
         return total
     }
 }

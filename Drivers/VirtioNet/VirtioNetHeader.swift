@@ -23,6 +23,8 @@ enum VirtioNetHeader {
     static let gsoNone: UInt8 = 0
     /// gso_type: TCP over IPv4, cut into gso_size pieces (HOST_TSO4).
     static let gsoTCPv4: UInt8 = 1
+    /// gso_type: TCP over IPv6 (HOST_TSO6).
+    static let gsoTCPv6: UInt8 = 4
 
     /// What a received frame's header says (virtio 1.x 5.1.6.4.1): the
     /// checksum checked (DATA_VALID), or partial from a local sender that

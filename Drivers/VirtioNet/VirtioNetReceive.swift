@@ -40,8 +40,9 @@ extension VirtioNetDevice {
             let countValid = !mergeable || Int(UInt16(littleEndian: netHeader.load(fromByteOffset: VirtioNetHeader.bufferCount, as: UInt16.self))) == buffers
             if let packet = assemble(q, at: position, buffers: buffers, headerSize: headerSize, headroom: headroom, valid: countValid) {
                 if receiveChecksum {
-                    packet.pointee.offloadFlags = VirtioNetHeader.receiveFlags(
-                        flags: flags, gsoType: netHeader.load(fromByteOffset: VirtioNetHeader.gsoType, as: UInt8.self))
+                    let gsoType = netHeader.load(fromByteOffset: VirtioNetHeader.gsoType, as: UInt8.self)
+                    packet.pointee.offloadFlags = VirtioNetHeader.receiveFlags(flags: flags, gsoType: gsoType)
+                    if gsoType != VirtioNetHeader.gsoNone { q.pointee.ring.gsoFrames &+= 1 }
                 }
                 packet.pointee.port = options.portIdentifier
                 bytes &+= Int(packet.pointee.packetLength)

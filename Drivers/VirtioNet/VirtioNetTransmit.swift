@@ -62,7 +62,7 @@ extension VirtioNetDevice {
                                              length: headerSize, flags: SplitVirtqueue.descriptorNext)
                 previous = head
             }
-            writeHeader(netHeader, for: packet.header, size: headerSize)
+            if writeHeader(netHeader, for: packet.header, size: headerSize) { q.pointee.ring.gsoFrames &+= 1 }
             var segment: UnsafeMutablePointer<PacketHeader>? = packet.header
             while let current = segment {
                 let id: Int
@@ -92,17 +92,19 @@ extension VirtioNetDevice {
         return sent
     }
 
+    /// True when the header asks the host to cut the frame (TSO/TSO6).
     @inline(__always)
-    private func writeHeader(_ header: UnsafeMutableRawPointer, for packet: UnsafeMutablePointer<PacketHeader>, size: Int) {
+    private func writeHeader(_ header: UnsafeMutableRawPointer, for packet: UnsafeMutablePointer<PacketHeader>, size: Int) -> Bool {
         header.storeBytes(of: 0, as: UInt64.self)
         header.storeBytes(of: 0, toByteOffset: 8, as: UInt16.self)
         if size == VirtioNetHeader.sizeWithBufferCount {
             header.storeBytes(of: 0, toByteOffset: VirtioNetHeader.bufferCount, as: UInt16.self)
         }
-        let flags = packet.pointee.offloadFlags.intersection(transmitOffloadsInUse)
-        guard !flags.isEmpty else { return }
+        let asked = packet.pointee.offloadFlags
+        let flags = asked.intersection(transmitOffloadsInUse.union(.txTCPSegmentation))
+        guard !flags.isEmpty, asked.contains(.txIPv6) == flags.contains(.txIPv6) else { return false }
         guard let start = VirtioChecksumOffload.prepare(packet, flags: flags, headerSize: header == packetData(packet) ? size : 0) else {
-            return  // not IPv4 or headers not in the first segment: sent as it is
+            return false  // not the IP version asked, or headers not in the first segment: sent as it is
         }
         header.storeBytes(of: VirtioNetHeader.needsChecksum, toByteOffset: VirtioNetHeader.flags, as: UInt8.self)
         header.storeBytes(of: start.checksumStart.littleEndian, toByteOffset: VirtioNetHeader.checksumStart, as: UInt16.self)
@@ -111,17 +113,22 @@ extension VirtioNetDevice {
             // The pseudo-header seed above includes the whole length, as
             // Linux's GSO (behind QEMU's tap) expects; it redoes it per piece.
             let headers = Int(packet.pointee.l2Length) + Int(packet.pointee.l3Length) + Int(packet.pointee.l4Length)
-            header.storeBytes(of: VirtioNetHeader.gsoTCPv4, toByteOffset: VirtioNetHeader.gsoType, as: UInt8.self)
+            let type = flags.contains(.txIPv6) ? VirtioNetHeader.gsoTCPv6 : VirtioNetHeader.gsoTCPv4
+            header.storeBytes(of: type, toByteOffset: VirtioNetHeader.gsoType, as: UInt8.self)
             header.storeBytes(of: UInt16(headers).littleEndian, toByteOffset: VirtioNetHeader.headerLength, as: UInt16.self)
             header.storeBytes(of: packet.pointee.segmentSize.littleEndian, toByteOffset: VirtioNetHeader.gsoSize, as: UInt16.self)
+            return true
         }
+        return false
     }
 
-    /// A TSO request this device can honour: HOST_TSO4 taken, TCP checksum
-    /// asked, a segment size and the TCP header length given.
+    /// A TSO request this device can honour: HOST_TSO4 (HOST_TSO6 for an
+    /// IPv6 packet) taken, TCP checksum asked, a segment size and the TCP
+    /// header length given.
     @inline(__always)
     private func canSegment(_ packet: UnsafeMutablePointer<PacketHeader>) -> Bool {
-        transmitOffloadsInUse.contains(.txTCPSegmentation)
+        let ipv6 = packet.pointee.offloadFlags.contains(.txIPv6)
+        return transmitOffloadsInUse.contains(ipv6 ? [.txIPv6, .txTCPSegmentationIPv6] : .txTCPSegmentation)
             && packet.pointee.offloadFlags.contains(.txTCPChecksum)
             && packet.pointee.segmentSize > 0 && packet.pointee.l4Length >= 20
     }
@@ -129,11 +136,13 @@ extension VirtioNetDevice {
     /// What a port takes as transmit offloads with `features` (offered or
     /// accepted): the IPv4 header checksum always (computed by the driver,
     /// virtio has none), L4 checksums with CSUM, TCP segmentation with
-    /// CSUM and HOST_TSO4.
+    /// CSUM and HOST_TSO4; over IPv6 too (CSUM is protocol-blind: start and
+    /// offset), TCP over IPv6 cut with HOST_TSO6.
     static func transmitOffloads(_ features: VirtioFeatures) -> OffloadFlags {
         guard features.contains(.csum) else { return [.txIPChecksum] }
-        var offloads: OffloadFlags = [.txIPv4, .txIPChecksum, .txTCPChecksum, .txUDPChecksum]
+        var offloads: OffloadFlags = [.txIPv4, .txIPv6, .txIPChecksum, .txTCPChecksum, .txUDPChecksum]
         if features.contains(.hostTSO4) { offloads.insert(.txTCPSegmentation) }
+        if features.contains(.hostTSO6) { offloads.insert(.txTCPSegmentationIPv6) }
         return offloads
     }
 

@@ -11,6 +11,20 @@ enum VirtioRSSConfiguration {
     static let hashIPv4: UInt32 = 1 << 0
     static let hashTCPv4: UInt32 = 1 << 1
     static let hashUDPv4: UInt32 = 1 << 2
+    static let hashIPv6: UInt32 = 1 << 3
+    static let hashTCPv6: UInt32 = 1 << 4
+    static let hashUDPv6: UInt32 = 1 << 5
+
+    /// The hash types asked for: IPv4's 2- and 4-tuples, and TCP/UDP over
+    /// IPv6 by 4-tuple when the device has them, as `FlowKey` hashes. Not
+    /// IPv6's 2-tuple: ICMPv6 (NDP) must stay unclassified, on queue 0,
+    /// whence neighbour advertisements are copied to every core (an
+    /// advertisement hashed to one core would leave the others' caches
+    /// unresolved), and so must IPv6 fragments, as the stack expects.
+    static func hashTypes(supported: UInt32) -> UInt32 {
+        let ipv6 = hashTCPv6 | hashUDPv6
+        return hashIPv4 | hashTCPv4 | hashUDPv4 | (supported & ipv6 == ipv6 ? ipv6 : 0)
+    }
 
     /// The command's payload, checked against the device's limits:
     /// le32 hash_types, le16 indirection_table_mask, le16 unclassified_queue,
@@ -27,11 +41,12 @@ enum VirtioRSSConfiguration {
         guard table.allSatisfy({ Int($0) < queuePairs }) else {
             throw DeviceError(.invalidConfiguration, "the RSS table names a queue beyond the \(queuePairs) queue pairs in use")
         }
-        // The 2- and 4-tuples of IPv4, as the stack's own hash computes them.
-        let wanted = hashIPv4 | hashTCPv4 | hashUDPv4
-        guard supportedHashTypes & wanted == wanted else {
+        // The tuples the stack's own hash computes (FlowKey).
+        let needed = hashIPv4 | hashTCPv4 | hashUDPv4
+        guard supportedHashTypes & needed == needed else {
             throw DeviceError(.unsupported, "the device hashes types 0x\(String(supportedHashTypes, radix: 16)); IPv4, TCPv4 and UDPv4 (0x7) are needed")
         }
+        let wanted = hashTypes(supported: supportedHashTypes)
         var bytes: [UInt8] = []
         func append16(_ value: Int) { bytes += [UInt8(value & 0xff), UInt8(value >> 8 & 0xff)] }
         bytes += [UInt8(wanted & 0xff), 0, 0, 0]

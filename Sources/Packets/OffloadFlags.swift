@@ -31,6 +31,15 @@ public struct OffloadFlags: OptionSet, Sendable, Hashable {
     /// IPv4 length, identification and TCP sequence advanced, PSH and FIN
     /// kept on the last segment only. Needs `.txTCPChecksum` with it.
     public static let txTCPSegmentation = OffloadFlags(rawValue: 1 << 37)
+    /// The packet is IPv6 (l3Length: the IPv6 header, 40 bytes, no
+    /// extension headers): its L4 checksum request uses the IPv6
+    /// pseudo-header (RFC 8200 §8.1), its TSO the payload length. As a
+    /// capability: the port honours L4 checksum requests of IPv6 packets.
+    public static let txIPv6 = OffloadFlags(rawValue: 1 << 38)
+    /// Capability only: the port cuts TCP over IPv6 too (virtio
+    /// VIRTIO_NET_F_HOST_TSO6). A packet asks with `.txTCPSegmentation`
+    /// and `.txIPv6`.
+    public static let txTCPSegmentationIPv6 = OffloadFlags(rawValue: 1 << 39)
 
     public static let txL4Checksum: OffloadFlags = [.txTCPChecksum, .txUDPChecksum]
 }

@@ -26,9 +26,12 @@ extension NetStack {
         let repr: IPv6Repr
         let chain: IPv6HeaderChain
         do throws(WireError) {
-            let view = try IPv6Packet(checking: packet.bytes)
+            // A device's coalesced frame (GUEST_TSO6) spans buffers: its
+            // headers are in the first one.
+            let view = packet.isContiguous ? try IPv6Packet(checking: packet.bytes)
+                : try IPv6Packet(checking: packet.bytes, packetLength: packet.packetLength)
             repr = try IPv6Repr.parse(view)
-            chain = try IPv6HeaderChain.parse(view.payload, first: repr.nextHeader)
+            chain = try IPv6HeaderChain.parse(view.firstPayload, first: repr.nextHeader)
         } catch {
             counters.countMalformed(.ipv6, error)
             packet.free()
@@ -42,7 +45,7 @@ extension NetStack {
             packet.free()
             return
         }
-        let excess = packet.length - repr.totalLength
+        let excess = packet.packetLength - repr.totalLength
         if excess > 0 { packet.removeLast(excess) }
         let delivery = IPv6Delivery(source: repr.source, destination: destination, hopLimit: repr.hopLimit,
                                     upperLayer: chain.upperLayer, interface: interface)
@@ -143,7 +146,8 @@ extension NetStack {
         let interface = route.interface
         let length = payload.packetLength
         let mtu = interface.ipv6?.mtu(toward: destination) ?? interface.mtu
-        if IPv6Packet.headerLength + length <= mtu {
+        // A TSO6 segment is cut by the device into pieces that fit the MTU.
+        if IPv6Packet.headerLength + length <= mtu || payload.offloadFlags.contains(.txTCPSegmentation) {
             guard let start = payload.prepend(IPv6Packet.headerLength) else {
                 counters[.noBuffers] += 1
                 payload.free()

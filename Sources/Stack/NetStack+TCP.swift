@@ -19,10 +19,16 @@ extension NetStack {
         configuration.mtu = min(configuration.mtu, smallestMTU, bufferMTU)
         // TSO when every interface cuts segments (and sums them): up to an
         // IPv4 datagram, in a chain of at most half the segments a packet may have.
+        let chainLimit = pool.dataRoomSize * (PacketBuffer.maximumSegments / 2)
         let segmenting = !interfaces.isEmpty
             && interfaces.allSatisfy { $0.transmitOffloads.isSuperset(of: Self.segmentationOffloads) }
         configuration.segmentationOffloadLimit = segmenting
-            ? min(TCPConfiguration.largestOffloadedPayload, pool.dataRoomSize * (PacketBuffer.maximumSegments / 2)) : 0
+            ? min(TCPConfiguration.largestOffloadedPayload, chainLimit) : 0
+        // Over IPv6 when an interface cuts TCP over IPv6 (TSO6); the stack
+        // cuts for the others (software GSO in sendTCPv6).
+        let segmentingIPv6 = interfaces.contains { $0.transmitOffloads.isSuperset(of: Self.segmentationOffloadsIPv6) }
+        configuration.segmentationOffloadLimitIPv6 = segmentingIPv6
+            ? min(TCPConfiguration.largestOffloadedPayloadIPv6, chainLimit) : 0
         let table = TCPEndpointTable(configuration: configuration)
         table.knownPathMTU = { [unowned self] in self.knownPathMTU(toward: $0) }
         tcpTable = table
@@ -205,6 +211,7 @@ extension NetStack {
     }
 
     static let segmentationOffloads: OffloadFlags = [.txTCPSegmentation, .txTCPChecksum]
+    static let segmentationOffloadsIPv6: OffloadFlags = [.txTCPSegmentationIPv6, .txTCPChecksum, .txIPv6]
 
     /// Builds the packet for one outgoing segment: the header from its Repr,
     /// the payload copied once from the connection's send buffer (into a

@@ -29,13 +29,14 @@ extension NetStack {
                        port: remotePort, options: options)
     }
 
-    /// As above for either family (IPv4 v4-mapped; an IPv4 connect's
-    /// ephemeral port is steered to this core when the stack has cores).
+    /// As above for either family (IPv4 v4-mapped; the ephemeral port is
+    /// steered to this core when the stack has cores, by the IPv4 or the
+    /// TCPv6 4-tuple).
     public func tcpConnect(from source: IPv6Address, port: UInt16?, to address: IPv6Address, port remotePort: UInt16,
                            options: TCPStreamOptions) throws(TCPOpenError) -> (TCPStreamHandle, TCPStreamStatus) {
         let id: TCPConnectionID
-        if port == nil, let steering = flowSteering, let source4 = source.ipv4Mapped, let address4 = address.ipv4Mapped {
-            id = try connectSteered(steering, from: source4, to: address4, port: remotePort, options: options)
+        if port == nil, let steering = flowSteering, !source.isUnspecified {
+            id = try connectSteered(steering, from: source, to: address, port: remotePort, options: options)
         } else {
             do {
                 id = try tcp.connect(from: source, port: port, to: TCPEndpoint(address: address, port: remotePort),
@@ -53,7 +54,7 @@ extension NetStack {
     /// An active open on several cores: the ephemeral port is one whose
     /// replies hash to this stack's queue (tried from a random start, as
     /// RFC 6056's algorithm 1 spreads them), so they come back here.
-    private func connectSteered(_ steering: FlowSteering, from source: IPv4Address, to address: IPv4Address,
+    private func connectSteered(_ steering: FlowSteering, from source: IPv6Address, to address: IPv6Address,
                                 port remotePort: UInt16, options: TCPStreamOptions) throws(TCPOpenError) -> TCPConnectionID {
         let range = tcp.configuration.ephemeralPorts
         var offset = Int.random(in: 0..<range.count)

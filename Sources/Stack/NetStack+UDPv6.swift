@@ -41,6 +41,9 @@ extension NetStack {
             return
         }
         let sourcePort = header.sourcePort
+        if let steering = flowSteering, packet.isContiguous {
+            countIfOnWrongCore(steering, packet, delivery, sourcePort: sourcePort, destinationPort: header.destinationPort)
+        }
         if delivery.destination.isMulticast {
             deliverUDPv6Multicast(packet, delivery, sourcePort: sourcePort, port: header.destinationPort)
             return
@@ -142,11 +145,13 @@ extension NetStack {
         return IPv6Address(loadingFrom: packet.data - distance)
     }
 
-    /// Sends `payload` from `endpoint`'s port to an IPv6 destination
-    /// (checksum always computed). Takes the payload in every case.
-    /// To a multicast group: out of `multicast.interface` (nil: the first
-    /// IPv6 interface) with `multicast.hopLimit`, and with `multicast.loop`
-    /// a copy to this core's own sockets of the group (IPV6_MULTICAST_*).
+    /// Sends `payload` from `endpoint`'s port to an IPv6 destination (the
+    /// checksum by the device when the port offers it for IPv6, the datagram
+    /// needs no fragments and no copy loops back). Takes the payload in every
+    /// case. To a multicast group: out of `multicast.interface` (nil: the
+    /// first IPv6 interface) with `multicast.hopLimit`, and with
+    /// `multicast.loop` a copy to this core's own sockets of the group
+    /// (IPV6_MULTICAST_*).
     public func udpSend(_ endpoint: UDPEndpoint, _ payload: PacketBuffer, to destination: (address: IPv6Address, port: UInt16),
                         hopLimit: UInt8 = 64, multicast: MulticastSendOptions = MulticastSendOptions()) throws(StackError) {
         let i: Int
@@ -186,11 +191,22 @@ extension NetStack {
         header.destinationPort = destination.port
         header.length = length
         header.checksum = 0
-        let pseudo = InternetChecksum.pseudoHeaderSum(source: route.source, destination: destination.address, nextHeader: .udp, length: length)
-        let checksum = InternetChecksum.finish(InternetChecksum.sum(packet: payload, initial: pseudo))
-        header.checksum = checksum == 0 ? 0xFFFF : checksum
+        let mtu = route.interface.ipv6?.mtu(toward: destination.address) ?? route.interface.mtu
+        let loopsBack = group && multicast.loop
+        if route.interface.transmitOffloads.isSuperset(of: [.txIPv6, .txUDPChecksum]) && IPv6Packet.headerLength + length <= mtu
+            && !loopsBack {
+            // The device sums the datagram (the driver seeds the field with
+            // the IPv6 pseudo-header); fragments, and a datagram whose copy
+            // this core's own sockets receive, are summed here.
+            payload.offloadFlags = [.txIPv6, .txUDPChecksum]
+            payload.setHeaderLengths(l2: EthernetFrame.headerLength, l3: IPv6Packet.headerLength, l4: UDPDatagram.headerLength)
+        } else {
+            let pseudo = InternetChecksum.pseudoHeaderSum(source: route.source, destination: destination.address, nextHeader: .udp, length: length)
+            let checksum = InternetChecksum.finish(InternetChecksum.sum(packet: payload, initial: pseudo))
+            header.checksum = checksum == 0 ? 0xFFFF : checksum
+        }
         counters[.udpSent] += 1
-        if group && multicast.loop { loopMulticast(payload, to: destination.address, route: route, hopLimit: multicast.hopLimit) }
+        if loopsBack { loopMulticast(payload, to: destination.address, route: route, hopLimit: multicast.hopLimit) }
         sendIPv6(payload, nextHeader: .udp, to: destination.address, route: route, hopLimit: group ? multicast.hopLimit : hopLimit)
     }
 

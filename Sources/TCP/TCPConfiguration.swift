@@ -86,10 +86,17 @@ public struct TCPConfiguration: Sendable, Hashable {
     /// from its interfaces' offloads. New data only: retransmissions,
     /// probes and resends after a timeout stay one MSS.
     public var segmentationOffloadLimit = 0
+    /// The same for connections over IPv6 (the device cuts TCP over IPv6:
+    /// virtio HOST_TSO6); 0: one MSS per segment.
+    public var segmentationOffloadLimitIPv6 = 0
 
     /// The ceiling of `segmentationOffloadLimit`: an IPv4 datagram is at
     /// most 65535 bytes, less the IPv4 and largest TCP header.
     public static let largestOffloadedPayload = 65535 - 20 - 60
+    /// The ceiling of `segmentationOffloadLimitIPv6`: the IPv6 payload
+    /// length (16 bits, the fixed header not counted; no jumbogram, RFC
+    /// 2675, so no hop-by-hop header) less the largest TCP header.
+    public static let largestOffloadedPayloadIPv6 = 65535 - 60
 
     public init() {}
 

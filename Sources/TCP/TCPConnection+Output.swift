@@ -239,8 +239,10 @@ extension TCPConnection {
                 }
             }
             let budget = payloadBudget
-            // TSO is for IPv4 segments only (the ports offer no TSO6 yet).
-            let offloadLimit = resending || !tuple.isIPv4 ? 0 : configuration.segmentationOffloadLimit
+            // TSO per family: a port may cut TCP over IPv4 and not over IPv6.
+            let familyLimit = tuple.isIPv4 ? configuration.segmentationOffloadLimit
+                : configuration.segmentationOffloadLimitIPv6
+            let offloadLimit = resending ? 0 : familyLimit
             let maxPayload = min(max(budget, offloadLimit), usable)
             guard maxPayload > 0 else { return nil }
             let limit: TCPSequenceNumber? = resending ? nextSACKedStart(after: sendNext) : nil

@@ -22,6 +22,25 @@ public struct IPv6Packet {
         guard Self.headerLength + payloadLength <= bytes.count else { throw .truncated }
     }
 
+    /// Checks a packet spread over a chain of buffers (a device's coalesced
+    /// frame, virtio GUEST_TSO6): the fixed header in `bytes` (the first
+    /// buffer), the payload within `packetLength`, the bytes of the whole
+    /// chain. `payload` must not be used then: `firstPayload` is the part
+    /// of it in the first buffer.
+    @inlinable
+    public init(checking bytes: UnsafeMutableRawBufferPointer, packetLength: Int) throws(WireError) {
+        guard bytes.count >= Self.headerLength else { throw .truncated }
+        self.bytes = bytes
+        guard version == 6 else { throw .badVersion }
+        guard Self.headerLength + payloadLength <= packetLength else { throw .truncated }
+    }
+
+    /// The payload bytes inside `bytes`: all of it for a packet checked
+    /// whole, the first buffer's share for a chain.
+    @inlinable public var firstPayload: UnsafeMutableRawBufferPointer {
+        bytes.slice(Self.headerLength..<min(totalLength, bytes.count))
+    }
+
     @inlinable public var version: UInt8 { bytes.u8(at: 0) >> 4 }
 
     /// Traffic class (DSCP << 2 | ECN).

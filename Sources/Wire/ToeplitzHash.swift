@@ -77,6 +77,29 @@ public final class ToeplitzHash: @unchecked Sendable {
             ^ table[10 &* 256 &+ Int(destinationPort >> 8)] ^ table[11 &* 256 &+ Int(destinationPort & 0xff)]
     }
 
+    /// IPv6 2-tuple (Microsoft RSS NDIS_HASH_IPV6, virtio
+    /// VIRTIO_NET_RSS_HASH_TYPE_IPv6): source address, then destination.
+    @inlinable
+    public func hash(source: IPv6Address, destination: IPv6Address) -> UInt32 {
+        hashDoubleWord(source.high, at: 0) ^ hashDoubleWord(source.low, at: 8)
+            ^ hashDoubleWord(destination.high, at: 16) ^ hashDoubleWord(destination.low, at: 24)
+    }
+
+    /// IPv6 4-tuple (NDIS_HASH_TCP_IPV6, virtio TCPv6/UDPv6): addresses,
+    /// then source port and destination port at input bytes 32...35.
+    @inlinable
+    public func hash(source: IPv6Address, destination: IPv6Address, sourcePort: UInt16, destinationPort: UInt16) -> UInt32 {
+        hash(source: source, destination: destination)
+            ^ table[32 &* 256 &+ Int(sourcePort >> 8)] ^ table[33 &* 256 &+ Int(sourcePort & 0xff)]
+            ^ table[34 &* 256 &+ Int(destinationPort >> 8)] ^ table[35 &* 256 &+ Int(destinationPort & 0xff)]
+    }
+
+    /// A big-endian 64-bit word at input positions `at`..<`at`+8.
+    @inlinable
+    func hashDoubleWord(_ word: UInt64, at position: Int) -> UInt32 {
+        hashWord(UInt32(truncatingIfNeeded: word >> 32), at: position) ^ hashWord(UInt32(truncatingIfNeeded: word), at: position &+ 4)
+    }
+
     /// A big-endian 32-bit word at input positions `at`..<`at`+4.
     @inlinable
     func hashWord(_ word: UInt32, at position: Int) -> UInt32 {

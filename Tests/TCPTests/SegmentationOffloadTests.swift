@@ -44,6 +44,21 @@ import Wire
         #expect(script.connection.statistics.segmentsSent >= UInt64(segment.wireSegments))
     }
 
+    @Test func eachFamilyHasItsOwnLimit() throws {
+        // A port that cuts TCP over IPv6 only (or the stack's IPv6 limit
+        // alone): an IPv4 connection still sends one MSS per segment.
+        var configuration = TCPConfiguration()
+        configuration.segmentationOffloadLimitIPv6 = TCPConfiguration.largestOffloadedPayloadIPv6
+        var synOptions = TCPOptions()
+        synOptions.maximumSegmentSize = 1460
+        let script = try ScriptedConnection.established(synOptions: synOptions, configuration: configuration)
+        _ = try script.write([UInt8](repeating: 5, count: 20_000))
+        let out = Self.segments(script)
+        #expect(!out.isEmpty)
+        #expect(out.allSatisfy { !$0.needsSegmentation && $0.payloadLength <= 1460 })
+        #expect(TCPConfiguration.largestOffloadedPayloadIPv6 == 65_535 - 60, "the IPv6 payload length less the largest TCP header")
+    }
+
     @Test func peerWindowBoundsTheSegmentInWholePieces() throws {
         let script = try Self.established()
         // The peer shrinks its window to 3000 bytes: two full pieces fit

@@ -12,7 +12,7 @@ struct VirtioInitializationTests {
         #expect(port.info.driverName == "virtio-net")
         #expect(port.info.maximumReceiveQueues == 4)
         #expect(port.info.ringSizes == 8...256)
-        #expect(port.info.transmitOffloads == [.txIPv4, .txIPChecksum, .txTCPChecksum, .txUDPChecksum, .txTCPSegmentation])
+        #expect(port.info.transmitOffloads == [.txIPv4, .txIPv6, .txIPChecksum, .txTCPChecksum, .txUDPChecksum, .txTCPSegmentation])
         #expect(model.status == 0)
         #expect(model.statusWrites.first == 0)
         #expect(model.statusWrites.last == 0)

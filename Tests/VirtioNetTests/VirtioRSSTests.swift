@@ -13,7 +13,7 @@ struct VirtioRSSTests {
         return setup
     }
 
-    @Test("the key, the table and the IPv4 hash types go to the device in RSS_CONFIG, which also sets the queue pairs")
+    @Test("the key, the table and the IPv4/TCPv6/UDPv6 hash types go to the device in RSS_CONFIG, which also sets the queue pairs")
     func rssConfigReachesTheDevice() throws {
         let table = try #require(RSSRedirectionTable(queues: 4))
         let settings = RSSSettings(key: ToeplitzHash.microsoftKey, table: table)
@@ -21,7 +21,7 @@ struct VirtioRSSTests {
         #expect(harness.port.info.offersReceiveSideScaling)
         #expect(harness.model.driverFeatures.contains(.rss))
         let rss = try #require(harness.model.rss)
-        #expect(rss.hashTypes == 0x7, "IPv4, TCPv4, UDPv4")
+        #expect(rss.hashTypes == 0x37, "IPv4, TCPv4, UDPv4, TCPv6, UDPv6 (not the IPv6 2-tuple: NDP stays on queue 0)")
         #expect(rss.table == table.entries)
         #expect(rss.key == ToeplitzHash.microsoftKey)
         #expect(rss.maxTransmitQueues == 4 && harness.model.activePairs == 4)
@@ -62,6 +62,11 @@ struct VirtioRSSTests {
         let table = try #require(RSSRedirectionTable(queues: 2, entryCount: 4))
         let bytes = try VirtioRSSConfiguration.payload(RSSSettings(key: [9, 8, 7], table: table), queuePairs: 2,
                                                        maximumKeySize: 40, maximumTableLength: 128, supportedHashTypes: 0x3f)
-        #expect(bytes == [7, 0, 0, 0, 3, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 2, 0, 3, 9, 8, 7])
+        // Hash types 0x37: IPv4, TCPv4, UDPv4, TCPv6, UDPv6 (not the IPv6 2-tuple: NDP stays on queue 0).
+        #expect(bytes == [0x37, 0, 0, 0, 3, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 2, 0, 3, 9, 8, 7])
+        // A device without the IPv6 types: IPv4's only.
+        let ipv4Only = try VirtioRSSConfiguration.payload(RSSSettings(key: [9, 8, 7], table: table), queuePairs: 2,
+                                                          maximumKeySize: 40, maximumTableLength: 128, supportedHashTypes: 0x7)
+        #expect(ipv4Only[0] == 7)
     }
 }

@@ -266,6 +266,13 @@ struct Echo: ParsableCommand {
               + "\(tcp.map(\.bytesDiscarded).reduce(0, +)) discarded, "
               + "\(stacks.map { $0.counters[.icmpEchoReplies] + $0.counters[.icmpv6EchoReplies] }.reduce(0, +)) pings answered, "
               + "\(stacks.map(\.counters.totalDropped).reduce(0, +)) dropped")
+        for port in ports.ports {
+            // Offload proof (virtio): frames the host cut (TSO/TSO6) or coalesced (GUEST_TSO4/6).
+            let extended = port.device.statistics().extended
+            if let sent = extended["tx_gso_frames"], let received = extended["rx_gso_frames"] {
+                say("dp-echo: \(port.label) gso frames: \(sent) sent, \(received) received")
+            }
+        }
         if idle == "interrupt" {
             for (index, idle) in runs.compactMap({ $0.services?.core.idle }).enumerated() {
                 say("dp-echo: core \(index) idle \(idle.effectiveMode): \(idle.interruptWaits) interrupt waits, "

@@ -5,7 +5,9 @@
 # fd20:N::1/64 and checks ping -6 (56 and 4000 bytes, fragments both ways),
 # NDP (Linux's neighbour entry) and UDP echo of 1..8000 bytes over IPv6 on
 # each NIC, then stops dp-echo over IPv6. The NICs run all-multicast for NDP
-# (e1000 RCTL.MPE, virtio CTRL_RX). Needs root (namespaces, taps).
+# (e1000 RCTL.MPE, virtio CTRL_RX). The TCP echo over IPv6 runs with the
+# ports' offloads: checksums on both NICs, TSO6 and GUEST_TSO6 on virtio
+# (dp-echo's "gso frames" line, checked nonzero). Needs root (namespaces, taps).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ "$(id -u)" -ne 0 ]; then echo "69-ipv6-lab: needs root for network namespaces and taps"; exit 1; fi
@@ -27,4 +29,8 @@ for attempt in 1 2; do
 done
 grep -E "IPV6LAB|dp-echo:|dp-lab:" "$log" | sed 's/^/  /'
 grep -q "IPV6LAB peer pass" "$log" || { echo "69-ipv6-lab: the peer failed or did not finish (dp-lab exit $status)"; exit 1; }
-echo "69-ipv6-lab: ping -6, UDP and a TCP transfer over IPv6 on the e1000 and the virtio NIC"
+# The virtio NIC's TCP over IPv6 went through TSO6 and GUEST_TSO6: frames the
+# host cut (gso_type TCPV6) and coalesced frames it handed in, both nonzero.
+grep -qE "dp-echo: .* gso frames: [1-9][0-9]* sent, [1-9][0-9]* received" "$log" \
+  || { echo "69-ipv6-lab: no TSO6/GUEST_TSO6 frames on the virtio NIC"; exit 1; }
+echo "69-ipv6-lab: ping -6, UDP and a TCP transfer over IPv6 on the e1000 and the virtio NIC (virtio with TSO6 both ways)"
