@@ -78,33 +78,48 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
     public var isFull: Bool { count == capacity }
 
     // MARK: Enqueue
+    //
+    // Every call takes the producers' mode optionally: nil reads the ring's
+    // (rte_ring_enqueue's run-time choice); a constant, which must be the
+    // ring's (asserted in debug builds), lets the test of the mode fold
+    // away in the caller, as rte_ring_sp_enqueue or rte_ring_mp_enqueue
+    // choose it at compile time. Same code either way.
 
     /// Adds all of `values` or none; true when added.
     @inlinable @discardableResult
-    public func enqueue(bulk values: UnsafeBufferPointer<Element>) -> Bool {
-        enqueue(values, exact: true) == values.count
+    public func enqueue(bulk values: UnsafeBufferPointer<Element>, producers: RingSync? = nil) -> Bool {
+        checkProducers(producers)
+        return enqueue(values, exact: true, sync: producers) == values.count
     }
 
     /// Adds as many of `values` as fit, in order; returns how many.
     @inlinable
-    public func enqueue(burst values: UnsafeBufferPointer<Element>) -> Int {
-        enqueue(values, exact: false)
+    public func enqueue(burst values: UnsafeBufferPointer<Element>, producers: RingSync? = nil) -> Int {
+        checkProducers(producers)
+        return enqueue(values, exact: false, sync: producers)
     }
 
     /// Adds one value; false when full.
     @inlinable @inline(__always)
-    public func enqueue(_ value: Element) -> Bool {
-        let head = reserveProduction(1, exact: true)
+    public func enqueue(_ value: Element, producers: RingSync? = nil) -> Bool {
+        checkProducers(producers)
+        let head = reserveProduction(1, exact: true, sync: producers)
         guard head.count == 1 else { return false }
         (slots + Int(truncatingIfNeeded: head.start & mask)).initialize(to: value)
-        publishProduction(head.start, head.count)
+        publishProduction(head.start, head.count, sync: producers)
         return true
     }
 
+    /// A mode a call names must be the ring's (debug builds).
     @inlinable @inline(__always)
-    func enqueue(_ values: UnsafeBufferPointer<Element>, exact: Bool) -> Int {
+    func checkProducers(_ named: RingSync?) {
+        assert(named == nil || named == producerSync, "a ring of \(producerSync) producers used as \(named!)")
+    }
+
+    @inlinable @inline(__always)
+    func enqueue(_ values: UnsafeBufferPointer<Element>, exact: Bool, sync: RingSync?) -> Int {
         guard let source = values.baseAddress else { return 0 }
-        let head = reserveProduction(UInt32(truncatingIfNeeded: values.count), exact: exact)
+        let head = reserveProduction(UInt32(truncatingIfNeeded: values.count), exact: exact, sync: sync)
         guard head.count > 0 else { return 0 }
         let n = Int(truncatingIfNeeded: head.count)
         // The slots from head on, in at most two runs (before and after
@@ -117,14 +132,17 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
             copyElements(from: source, to: slots + index, count: run)
             copyElements(from: source + run, to: slots, count: n &- run)
         }
-        publishProduction(head.start, head.count)
+        publishProduction(head.start, head.count, sync: sync)
         return n
     }
 
     /// Claims up to `wanted` free slots (exactly `wanted` or none when
-    /// `exact`); returns the first one's index and how many.
+    /// `exact`); returns the first one's index and how many. `sync`: the
+    /// mode a call names, else nil: the ring's, read where it is tested (read
+    /// once up front, it cost the pool's single-object rows 8-10
+    /// instructions per object).
     @inlinable @inline(__always)
-    func reserveProduction(_ wanted: UInt32, exact: Bool) -> (start: UInt32, count: UInt32) {
+    func reserveProduction(_ wanted: UInt32, exact: Bool, sync: RingSync?) -> (start: UInt32, count: UInt32) {
         var head = producerHead.load(ordering: .acquiring)
         while true {
             // Acquire pairs with the consumers' release of their tail: the
@@ -132,7 +150,7 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
             let free = (mask &+ 1) &+ consumerTail.load(ordering: .acquiring) &- head
             let n = wanted <= free ? wanted : (exact ? 0 : free)
             if n == 0 { return (head, 0) }
-            if producerSync == .single {
+            if (sync ?? producerSync) == .single {
                 // Only this thread moves the head: a plain store, no CAS.
                 producerHead.store(head &+ n, ordering: .relaxed)
                 return (head, n)
@@ -148,43 +166,52 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
 
     /// Makes `count` slots from `start` visible to consumers.
     @inlinable @inline(__always)
-    func publishProduction(_ start: UInt32, _ count: UInt32) {
+    func publishProduction(_ start: UInt32, _ count: UInt32, sync: RingSync?) {
         // Earlier producers publish first, so the tail only moves over
         // filled slots.
-        if producerSync == .multi && producerTail.load(ordering: .relaxed) != start {
+        if (sync ?? producerSync) == .multi && producerTail.load(ordering: .relaxed) != start {
             ringWaitForTurn(producerTail, start)
         }
         producerTail.store(start &+ count, ordering: .releasing)
     }
 
-    // MARK: Dequeue
+    // MARK: Dequeue (the consumers' mode as the producers' above)
 
     /// Fills all of `output` or takes nothing; true when filled.
     @inlinable @discardableResult
-    public func dequeue(bulk output: UnsafeMutableBufferPointer<Element>) -> Bool {
-        dequeue(output, exact: true) == output.count
+    public func dequeue(bulk output: UnsafeMutableBufferPointer<Element>, consumers: RingSync? = nil) -> Bool {
+        checkConsumers(consumers)
+        return dequeue(output, exact: true, sync: consumers) == output.count
     }
 
     /// Takes up to `output.count` values; returns how many.
     @inlinable
-    public func dequeue(burst output: UnsafeMutableBufferPointer<Element>) -> Int {
-        dequeue(output, exact: false)
+    public func dequeue(burst output: UnsafeMutableBufferPointer<Element>, consumers: RingSync? = nil) -> Int {
+        checkConsumers(consumers)
+        return dequeue(output, exact: false, sync: consumers)
     }
 
     /// Takes one value, or nil when empty.
     @inlinable @inline(__always)
-    public func dequeue() -> Element? {
-        let head = reserveConsumption(1, exact: true)
+    public func dequeue(consumers: RingSync? = nil) -> Element? {
+        checkConsumers(consumers)
+        let head = reserveConsumption(1, exact: true, sync: consumers)
         guard head.count == 1 else { return nil }
         let value = slots[Int(truncatingIfNeeded: head.start & mask)]
-        publishConsumption(head.start, head.count)
+        publishConsumption(head.start, head.count, sync: consumers)
         return value
     }
 
+    /// A mode a call names must be the ring's (debug builds).
     @inlinable @inline(__always)
-    func dequeue(_ output: UnsafeMutableBufferPointer<Element>, exact: Bool) -> Int {
+    func checkConsumers(_ named: RingSync?) {
+        assert(named == nil || named == consumerSync, "a ring of \(consumerSync) consumers used as \(named!)")
+    }
+
+    @inlinable @inline(__always)
+    func dequeue(_ output: UnsafeMutableBufferPointer<Element>, exact: Bool, sync: RingSync?) -> Int {
         guard let target = output.baseAddress else { return 0 }
-        let head = reserveConsumption(UInt32(truncatingIfNeeded: output.count), exact: exact)
+        let head = reserveConsumption(UInt32(truncatingIfNeeded: output.count), exact: exact, sync: sync)
         guard head.count > 0 else { return 0 }
         let n = Int(truncatingIfNeeded: head.count)
         let index = Int(truncatingIfNeeded: head.start & mask)
@@ -195,20 +222,20 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
             copyElements(from: slots + index, to: target, count: run)
             copyElements(from: slots, to: target + run, count: n &- run)
         }
-        publishConsumption(head.start, head.count)
+        publishConsumption(head.start, head.count, sync: sync)
         return n
     }
 
     /// Claims up to `wanted` filled slots (exactly `wanted` or none when
     /// `exact`); returns the first one's index and how many.
     @inlinable @inline(__always)
-    func reserveConsumption(_ wanted: UInt32, exact: Bool) -> (start: UInt32, count: UInt32) {
+    func reserveConsumption(_ wanted: UInt32, exact: Bool, sync: RingSync?) -> (start: UInt32, count: UInt32) {
         var head = consumerHead.load(ordering: .acquiring)
         while true {
             let entries = producerTail.load(ordering: .acquiring) &- head
             let n = wanted <= entries ? wanted : (exact ? 0 : entries)
             if n == 0 { return (head, 0) }
-            if consumerSync == .single {
+            if (sync ?? consumerSync) == .single {
                 consumerHead.store(head &+ n, ordering: .relaxed)
                 return (head, n)
             }
@@ -221,8 +248,8 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
 
     /// Hands `count` slots from `start` back to producers.
     @inlinable @inline(__always)
-    func publishConsumption(_ start: UInt32, _ count: UInt32) {
-        if consumerSync == .multi && consumerTail.load(ordering: .relaxed) != start {
+    func publishConsumption(_ start: UInt32, _ count: UInt32, sync: RingSync?) {
+        if (sync ?? consumerSync) == .multi && consumerTail.load(ordering: .relaxed) != start {
             ringWaitForTurn(consumerTail, start)
         }
         // Release: our reads of the slots happen before producers reuse them.
