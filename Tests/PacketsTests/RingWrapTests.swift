@@ -8,11 +8,26 @@ import Testing
 @Suite("Ring wrap-around")
 struct RingWrapTests {
     static let modes: [(RingSync, RingSync)] = [(.single, .single), (.multi, .multi), (.single, .multi), (.multi, .single)]
+    /// The same modes named as compile-time choices (arguments 4-7).
+    static let named: [(any RingSyncChoice.Type, any RingSyncChoice.Type)] = [
+        (RingSyncSingle.self, RingSyncSingle.self), (RingSyncMulti.self, RingSyncMulti.self),
+        (RingSyncSingle.self, RingSyncMulti.self), (RingSyncMulti.self, RingSyncSingle.self),
+    ]
+
+    static func choices(_ mode: Int) -> (any RingSyncChoice.Type, any RingSyncChoice.Type) {
+        mode >= 4 ? named[mode % 4] : (RingSyncOfRing.self, RingSyncOfRing.self)
+    }
 
     @Test("bulk of every size from every start index keeps order and values", arguments: 0..<8)
     func bulkAcrossTheEnd(mode: Int) throws {
-        let (producers, consumers) = Self.modes[mode % 4]
-        let (p, c) = mode >= 4 ? (producers, consumers) : (nil, nil)
+        let (p, c) = Self.choices(mode)
+        try bulkAcrossTheEnd(Self.modes[mode % 4], p, c)
+    }
+
+    func bulkAcrossTheEnd<P: RingSyncChoice, C: RingSyncChoice>(
+        _ modes: (RingSync, RingSync), _ p: P.Type, _ c: C.Type
+    ) throws {
+        let (producers, consumers) = modes
         let capacity = 8
         let ring = try Ring<UInt64>(capacity: capacity, producers: producers, consumers: consumers)
         var next: UInt64 = 1
@@ -41,8 +56,14 @@ struct RingWrapTests {
 
     @Test("bursts across the end take what fits, in order", arguments: 0..<8)
     func burstAcrossTheEnd(mode: Int) throws {
-        let (producers, consumers) = Self.modes[mode % 4]
-        let (p, c) = mode >= 4 ? (producers, consumers) : (nil, nil)
+        let (p, c) = Self.choices(mode)
+        try burstAcrossTheEnd(Self.modes[mode % 4], p, c)
+    }
+
+    func burstAcrossTheEnd<P: RingSyncChoice, C: RingSyncChoice>(
+        _ modes: (RingSync, RingSync), _ p: P.Type, _ c: C.Type
+    ) throws {
+        let (producers, consumers) = modes
         let ring = try Ring<UInt32>(capacity: 16, producers: producers, consumers: consumers)
         var sent: UInt32 = 0
         var received: UInt32 = 0

@@ -108,34 +108,34 @@ struct RingBenchmark {
     typealias Values = UnsafeMutableBufferPointer<UnsafeMutableRawPointer>
     @inline(never) static func loopSingleSP(_ ring: Ring<UnsafeMutableRawPointer>, _ values: Values, _ n: Int) -> UInt64 {
         let value = values[0]
-        return loop(n) { _ = ring.enqueue(value, producers: .single); _ = ring.dequeue(consumers: .single) }
+        return loop(n) { _ = ring.enqueue(value, producers: RingSyncSingle.self); _ = ring.dequeue(consumers: RingSyncSingle.self) }
     }
     @inline(never) static func loopSingleMP(_ ring: Ring<UnsafeMutableRawPointer>, _ values: Values, _ n: Int) -> UInt64 {
         let value = values[0]
-        return loop(n) { _ = ring.enqueue(value, producers: .multi); _ = ring.dequeue(consumers: .multi) }
+        return loop(n) { _ = ring.enqueue(value, producers: RingSyncMulti.self); _ = ring.dequeue(consumers: RingSyncMulti.self) }
     }
     @inline(never) static func loopBurstSP(_ ring: Ring<UnsafeMutableRawPointer>, _ values: Values, _ n: Int) -> UInt64 {
         loop(n) {
-            _ = ring.enqueue(burst: UnsafeBufferPointer(values), producers: .single)
-            _ = ring.dequeue(burst: values, consumers: .single)
+            _ = ring.enqueue(burst: UnsafeBufferPointer(values), producers: RingSyncSingle.self)
+            _ = ring.dequeue(burst: values, consumers: RingSyncSingle.self)
         }
     }
     @inline(never) static func loopBurstMP(_ ring: Ring<UnsafeMutableRawPointer>, _ values: Values, _ n: Int) -> UInt64 {
         loop(n) {
-            _ = ring.enqueue(burst: UnsafeBufferPointer(values), producers: .multi)
-            _ = ring.dequeue(burst: values, consumers: .multi)
+            _ = ring.enqueue(burst: UnsafeBufferPointer(values), producers: RingSyncMulti.self)
+            _ = ring.dequeue(burst: values, consumers: RingSyncMulti.self)
         }
     }
     @inline(never) static func loopBulkSP(_ ring: Ring<UnsafeMutableRawPointer>, _ values: Values, _ n: Int) -> UInt64 {
         loop(n) {
-            ring.enqueue(bulk: UnsafeBufferPointer(values), producers: .single)
-            ring.dequeue(bulk: values, consumers: .single)
+            ring.enqueue(bulk: UnsafeBufferPointer(values), producers: RingSyncSingle.self)
+            ring.dequeue(bulk: values, consumers: RingSyncSingle.self)
         }
     }
     @inline(never) static func loopBulkMP(_ ring: Ring<UnsafeMutableRawPointer>, _ values: Values, _ n: Int) -> UInt64 {
         loop(n) {
-            ring.enqueue(bulk: UnsafeBufferPointer(values), producers: .multi)
-            ring.dequeue(bulk: values, consumers: .multi)
+            ring.enqueue(bulk: UnsafeBufferPointer(values), producers: RingSyncMulti.self)
+            ring.dequeue(bulk: values, consumers: RingSyncMulti.self)
         }
     }
 
