@@ -52,22 +52,25 @@ step "build dp-lab (debug; the lab builds its guest products in release)" swift 
 step "build linux-echo and peer-load (C)" bash -c "mkdir -p .build/demo && \
   cc -O2 -Wall -o .build/demo/linux-echo Tools/demo/linux-echo.c && \
   cc -O2 -Wall -o .build/demo/peer-load Tools/demo/peer-load.c" || exit 1
-peer="/usr/bin/python3 -u $PWD/Tools/demo/demo-peer.py --load $PWD/.build/demo/peer-load"
+# The bulk one-way transfers (issue 17; tcp_oneway.py, 3 each way per NIC,
+# sha256 checked) run in the same boots as the echo transfer.
+oneway_bytes=$(( quick ? 10000000 : 100000000 ))
+peer="/usr/bin/python3 -u $PWD/Tools/demo/demo-peer.py --load $PWD/.build/demo/peer-load --oneway $oneway_bytes"
 
 # --- Functional demo: one e1000 and one virtio-net NIC under VFIO, dp-echo
 # serving UDP and TCP echo on both, a Linux peer in the lab's namespace.
 tcp_bytes=$(( quick ? 1000000 : 4000000 ))
 functional() {
-  .build/debug/dp-lab run --nic e1000 --nic virtio --access vfio --product dp-echo --timeout 420 \
+  .build/debug/dp-lab run --nic e1000 --nic virtio --access vfio --product dp-echo --timeout 660 \
     --peer-ip 10.0.0.1/24 --peer-ip 10.0.1.1/24 \
     --peer "$peer 9999 $tcp_bytes e1000=10.0.0.2 virtio=10.0.1.2" \
-    -- "dp-echo --pci 0000:00:10.0 --ip 10.0.0.2/24 --pci 0000:00:11.0 --ip 10.0.1.2/24 --udp-echo 7 --tcp-echo 7 --stop-port 9999 --seconds 360"
+    -- "dp-echo --pci 0000:00:10.0 --ip 10.0.0.2/24 --pci 0000:00:11.0 --ip 10.0.1.2/24 --udp-echo 7 --tcp-echo 7 --tcp-sink 5009 --tcp-source 5019 --stop-port 9999 --seconds 600"
 }
 step "lab: e1000 + virtio-net (VFIO), dp-echo on both, Linux peer" functional
 lab_log=$last_log
 printf '\n=== functional checks (peer in the lab namespace -> guest NIC)\n'
 for nic in e1000 virtio; do
-  for check in ready ping ping-4000-fragmented udp-echo tcp-sha256; do
+  for check in ready ping ping-4000-fragmented udp-echo tcp-sha256 tcp-oneway-to-guest tcp-oneway-from-guest; do
     line=$(grep -E "DEMO $nic $check (pass|fail)" "$lab_log" | head -1 | sed 's/.*DEMO //')
     if [ -z "$line" ]; then
       printf '[ FAIL ] %-7s %-22s did not run\n' "$nic" "$check"; failed+=("$nic $check")
@@ -85,20 +88,20 @@ grep -E "DEMO-FIGURE" "$lab_log" | sed 's/.*DEMO-FIGURE /  figure (TCG guest, ro
 # TCP echo, one epoll thread) serving. Boots alternate ours/Linux.
 linux_side() {
   .build/debug/dp-lab run --nic e1000 --nic virtio --access none --module e1000 --module virtio_pci --module virtio_net \
-    --timeout 420 --peer-ip 10.0.0.1/24 --peer-ip 10.0.1.1/24 \
+    --timeout 660 --peer-ip 10.0.0.1/24 --peer-ip 10.0.1.1/24 \
     --include "$PWD/.build/demo/linux-echo:/usr/local/bin/linux-echo" \
     --include "$PWD/Tools/demo/linux-guest.sh:/lab/linux-guest.sh" --include "$PWD/Tools/demo/guest-addresses.sh:/lab/guest-addresses.sh" \
     --peer "$peer 9999 $tcp_bytes e1000=10.0.0.2 virtio=10.0.1.2" \
-    -- "sh /lab/linux-guest.sh"
+    -- "GUEST_SECONDS=600 sh /lab/linux-guest.sh"
 }
 # --- Dataplane on both vCPUs of the same guest: dp-echo --cores 2, the
 # virtio NIC with 2 queue pairs and the device's RSS, the e1000 spread over
 # the 2 cores in software (full run only).
 two_cores() {
-  .build/debug/dp-lab run --nic e1000 --nic virtio --queue-pairs 2 --rss --access vfio --product dp-echo --timeout 420 \
+  .build/debug/dp-lab run --nic e1000 --nic virtio --queue-pairs 2 --rss --access vfio --product dp-echo --timeout 660 \
     --peer-ip 10.0.0.1/24 --peer-ip 10.0.1.1/24 \
     --peer "$peer 9999 $tcp_bytes e1000=10.0.0.2 virtio=10.0.1.2" \
-    -- "dp-echo --pci 0000:00:10.0 --ip 10.0.0.2/24 --pci 0000:00:11.0 --ip 10.0.1.2/24 --udp-echo 7 --tcp-echo 7 --cores 2 --stop-port 9999 --seconds 360"
+    -- "dp-echo --pci 0000:00:10.0 --ip 10.0.0.2/24 --pci 0000:00:11.0 --ip 10.0.1.2/24 --udp-echo 7 --tcp-echo 7 --tcp-sink 5009 --tcp-source 5019 --cores 2 --stop-port 9999 --seconds 600"
 }
 ours_logs=("$lab_log")
 linux_logs=()

@@ -7,6 +7,28 @@ public enum RingSync: Sendable {
     case multi
 }
 
+/// How a ring call learns a side's mode: from the ring at run time
+/// (`RingSyncOfRing`, as rte_ring_enqueue reads the ring's flags) or named
+/// at compile time (`RingSyncSingle`, `RingSyncMulti`, as rte_ring_sp_enqueue
+/// and rte_ring_mp_enqueue), so that the test folds away. A named mode
+/// must be the ring's (asserted in debug builds).
+public protocol RingSyncChoice {
+    /// Whether the side is single-threaded, given the ring's mode.
+    static func single(_ ringMode: RingSync) -> Bool
+}
+
+public enum RingSyncOfRing: RingSyncChoice {
+    @inlinable @inline(__always) public static func single(_ ringMode: RingSync) -> Bool { ringMode == .single }
+}
+
+public enum RingSyncSingle: RingSyncChoice {
+    @inlinable @inline(__always) public static func single(_ ringMode: RingSync) -> Bool { true }
+}
+
+public enum RingSyncMulti: RingSyncChoice {
+    @inlinable @inline(__always) public static func single(_ ringMode: RingSync) -> Bool { false }
+}
+
 /// Why a ring could not be made.
 public struct RingError: Error, CustomStringConvertible, Sendable, Equatable {
     public let description: String
@@ -78,33 +100,50 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
     public var isFull: Bool { count == capacity }
 
     // MARK: Enqueue
+    //
+    // Every call takes the producers' mode as a RingSyncChoice type, the
+    // ring's by default: one body, the test of the mode read where it is
+    // made (so the default calls compile as before) or folded away.
 
     /// Adds all of `values` or none; true when added.
     @inlinable @discardableResult
-    public func enqueue(bulk values: UnsafeBufferPointer<Element>) -> Bool {
-        enqueue(values, exact: true) == values.count
+    public func enqueue<P: RingSyncChoice>(
+        bulk values: UnsafeBufferPointer<Element>, producers: P.Type = RingSyncOfRing.self
+    ) -> Bool {
+        checkProducers(P.self)
+        return enqueue(values, exact: true, P.self) == values.count
     }
 
     /// Adds as many of `values` as fit, in order; returns how many.
     @inlinable
-    public func enqueue(burst values: UnsafeBufferPointer<Element>) -> Int {
-        enqueue(values, exact: false)
+    public func enqueue<P: RingSyncChoice>(
+        burst values: UnsafeBufferPointer<Element>, producers: P.Type = RingSyncOfRing.self
+    ) -> Int {
+        checkProducers(P.self)
+        return enqueue(values, exact: false, P.self)
     }
 
     /// Adds one value; false when full.
     @inlinable @inline(__always)
-    public func enqueue(_ value: Element) -> Bool {
-        let head = reserveProduction(1, exact: true)
+    public func enqueue<P: RingSyncChoice>(_ value: Element, producers: P.Type = RingSyncOfRing.self) -> Bool {
+        checkProducers(P.self)
+        let head = reserveProduction(1, exact: true, P.self)
         guard head.count == 1 else { return false }
         (slots + Int(truncatingIfNeeded: head.start & mask)).initialize(to: value)
-        publishProduction(head.start, head.count)
+        publishProduction(head.start, head.count, P.self)
         return true
     }
 
+    /// A mode a call names must be the ring's (debug builds).
     @inlinable @inline(__always)
-    func enqueue(_ values: UnsafeBufferPointer<Element>, exact: Bool) -> Int {
+    func checkProducers<P: RingSyncChoice>(_: P.Type) {
+        assert(P.single(producerSync) == (producerSync == .single), "a ring of \(producerSync) producers used as \(P.self)")
+    }
+
+    @inlinable @inline(__always)
+    func enqueue<P: RingSyncChoice>(_ values: UnsafeBufferPointer<Element>, exact: Bool, _: P.Type) -> Int {
         guard let source = values.baseAddress else { return 0 }
-        let head = reserveProduction(UInt32(truncatingIfNeeded: values.count), exact: exact)
+        let head = reserveProduction(UInt32(truncatingIfNeeded: values.count), exact: exact, P.self)
         guard head.count > 0 else { return 0 }
         let n = Int(truncatingIfNeeded: head.count)
         // The slots from head on, in at most two runs (before and after
@@ -117,14 +156,14 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
             copyElements(from: source, to: slots + index, count: run)
             copyElements(from: source + run, to: slots, count: n &- run)
         }
-        publishProduction(head.start, head.count)
+        publishProduction(head.start, head.count, P.self)
         return n
     }
 
     /// Claims up to `wanted` free slots (exactly `wanted` or none when
     /// `exact`); returns the first one's index and how many.
     @inlinable @inline(__always)
-    func reserveProduction(_ wanted: UInt32, exact: Bool) -> (start: UInt32, count: UInt32) {
+    func reserveProduction<P: RingSyncChoice>(_ wanted: UInt32, exact: Bool, _: P.Type) -> (start: UInt32, count: UInt32) {
         var head = producerHead.load(ordering: .acquiring)
         while true {
             // Acquire pairs with the consumers' release of their tail: the
@@ -132,7 +171,7 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
             let free = (mask &+ 1) &+ consumerTail.load(ordering: .acquiring) &- head
             let n = wanted <= free ? wanted : (exact ? 0 : free)
             if n == 0 { return (head, 0) }
-            if producerSync == .single {
+            if P.single(producerSync) {
                 // Only this thread moves the head: a plain store, no CAS.
                 producerHead.store(head &+ n, ordering: .relaxed)
                 return (head, n)
@@ -148,43 +187,56 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
 
     /// Makes `count` slots from `start` visible to consumers.
     @inlinable @inline(__always)
-    func publishProduction(_ start: UInt32, _ count: UInt32) {
+    func publishProduction<P: RingSyncChoice>(_ start: UInt32, _ count: UInt32, _: P.Type) {
         // Earlier producers publish first, so the tail only moves over
         // filled slots.
-        if producerSync == .multi && producerTail.load(ordering: .relaxed) != start {
+        if !P.single(producerSync) && producerTail.load(ordering: .relaxed) != start {
             ringWaitForTurn(producerTail, start)
         }
         producerTail.store(start &+ count, ordering: .releasing)
     }
 
-    // MARK: Dequeue
+    // MARK: Dequeue (the consumers' mode as the producers' above)
 
     /// Fills all of `output` or takes nothing; true when filled.
     @inlinable @discardableResult
-    public func dequeue(bulk output: UnsafeMutableBufferPointer<Element>) -> Bool {
-        dequeue(output, exact: true) == output.count
+    public func dequeue<C: RingSyncChoice>(
+        bulk output: UnsafeMutableBufferPointer<Element>, consumers: C.Type = RingSyncOfRing.self
+    ) -> Bool {
+        checkConsumers(C.self)
+        return dequeue(output, exact: true, C.self) == output.count
     }
 
     /// Takes up to `output.count` values; returns how many.
     @inlinable
-    public func dequeue(burst output: UnsafeMutableBufferPointer<Element>) -> Int {
-        dequeue(output, exact: false)
+    public func dequeue<C: RingSyncChoice>(
+        burst output: UnsafeMutableBufferPointer<Element>, consumers: C.Type = RingSyncOfRing.self
+    ) -> Int {
+        checkConsumers(C.self)
+        return dequeue(output, exact: false, C.self)
     }
 
     /// Takes one value, or nil when empty.
     @inlinable @inline(__always)
-    public func dequeue() -> Element? {
-        let head = reserveConsumption(1, exact: true)
+    public func dequeue<C: RingSyncChoice>(consumers: C.Type = RingSyncOfRing.self) -> Element? {
+        checkConsumers(C.self)
+        let head = reserveConsumption(1, exact: true, C.self)
         guard head.count == 1 else { return nil }
         let value = slots[Int(truncatingIfNeeded: head.start & mask)]
-        publishConsumption(head.start, head.count)
+        publishConsumption(head.start, head.count, C.self)
         return value
     }
 
+    /// A mode a call names must be the ring's (debug builds).
     @inlinable @inline(__always)
-    func dequeue(_ output: UnsafeMutableBufferPointer<Element>, exact: Bool) -> Int {
+    func checkConsumers<C: RingSyncChoice>(_: C.Type) {
+        assert(C.single(consumerSync) == (consumerSync == .single), "a ring of \(consumerSync) consumers used as \(C.self)")
+    }
+
+    @inlinable @inline(__always)
+    func dequeue<C: RingSyncChoice>(_ output: UnsafeMutableBufferPointer<Element>, exact: Bool, _: C.Type) -> Int {
         guard let target = output.baseAddress else { return 0 }
-        let head = reserveConsumption(UInt32(truncatingIfNeeded: output.count), exact: exact)
+        let head = reserveConsumption(UInt32(truncatingIfNeeded: output.count), exact: exact, C.self)
         guard head.count > 0 else { return 0 }
         let n = Int(truncatingIfNeeded: head.count)
         let index = Int(truncatingIfNeeded: head.start & mask)
@@ -195,20 +247,20 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
             copyElements(from: slots + index, to: target, count: run)
             copyElements(from: slots, to: target + run, count: n &- run)
         }
-        publishConsumption(head.start, head.count)
+        publishConsumption(head.start, head.count, C.self)
         return n
     }
 
     /// Claims up to `wanted` filled slots (exactly `wanted` or none when
     /// `exact`); returns the first one's index and how many.
     @inlinable @inline(__always)
-    func reserveConsumption(_ wanted: UInt32, exact: Bool) -> (start: UInt32, count: UInt32) {
+    func reserveConsumption<C: RingSyncChoice>(_ wanted: UInt32, exact: Bool, _: C.Type) -> (start: UInt32, count: UInt32) {
         var head = consumerHead.load(ordering: .acquiring)
         while true {
             let entries = producerTail.load(ordering: .acquiring) &- head
             let n = wanted <= entries ? wanted : (exact ? 0 : entries)
             if n == 0 { return (head, 0) }
-            if consumerSync == .single {
+            if C.single(consumerSync) {
                 consumerHead.store(head &+ n, ordering: .relaxed)
                 return (head, n)
             }
@@ -221,8 +273,8 @@ public final class Ring<Element: BitwiseCopyable>: @unchecked Sendable {
 
     /// Hands `count` slots from `start` back to producers.
     @inlinable @inline(__always)
-    func publishConsumption(_ start: UInt32, _ count: UInt32) {
-        if consumerSync == .multi && consumerTail.load(ordering: .relaxed) != start {
+    func publishConsumption<C: RingSyncChoice>(_ start: UInt32, _ count: UInt32, _: C.Type) {
+        if !C.single(consumerSync) && consumerTail.load(ordering: .relaxed) != start {
             ringWaitForTurn(consumerTail, start)
         }
         // Release: our reads of the slots happen before producers reuse them.

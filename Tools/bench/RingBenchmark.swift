@@ -89,58 +89,61 @@ struct RingBenchmark {
         let values = UnsafeMutableBufferPointer<UnsafeMutableRawPointer>.allocate(capacity: benchCase.size)
         values.initialize(repeating: UnsafeMutableRawPointer(bitPattern: 0x1000)!)
         defer { values.deallocate() }
+        // The mode at compile time, as DPDK's test calls rte_ring_sp_enqueue(_bulk,
+        // _burst) or rte_ring_mp_...: one loop function per case and mode.
+        let single = benchCase.sync == .single
         let cycles: UInt64
         if benchCase.size == 1 {
-            cycles = Self.loopSingle(ring, values, iterations: iterations)
+            cycles = single ? Self.loopSingleSP(ring, values, iterations) : Self.loopSingleMP(ring, values, iterations)
         } else if benchCase.burst {
-            cycles = Self.loopBurst(ring, values, iterations: iterations)
+            cycles = single ? Self.loopBurstSP(ring, values, iterations) : Self.loopBurstMP(ring, values, iterations)
         } else {
-            cycles = Self.loopBulk(ring, values, iterations: iterations)
+            cycles = single ? Self.loopBulkSP(ring, values, iterations) : Self.loopBulkMP(ring, values, iterations)
         }
         return Double(cycles) / Double(iterations * benchCase.size)
     }
 
     // One function per loop, as DPDK's test has one per case: each call
     // site is inlined on its own merits, not against the size of the others.
-    @inline(never)
-    static func loopSingle(
-        _ ring: Ring<UnsafeMutableRawPointer>, _ values: UnsafeMutableBufferPointer<UnsafeMutableRawPointer>,
-        iterations: Int
-    ) -> UInt64 {
+    typealias Values = UnsafeMutableBufferPointer<UnsafeMutableRawPointer>
+    @inline(never) static func loopSingleSP(_ ring: Ring<UnsafeMutableRawPointer>, _ values: Values, _ n: Int) -> UInt64 {
         let value = values[0]
-        let start = dp_rdtsc()
-        for _ in 0..<iterations {
-            _ = ring.enqueue(value)
-            _ = ring.dequeue()
+        return loop(n) { _ = ring.enqueue(value, producers: RingSyncSingle.self); _ = ring.dequeue(consumers: RingSyncSingle.self) }
+    }
+    @inline(never) static func loopSingleMP(_ ring: Ring<UnsafeMutableRawPointer>, _ values: Values, _ n: Int) -> UInt64 {
+        let value = values[0]
+        return loop(n) { _ = ring.enqueue(value, producers: RingSyncMulti.self); _ = ring.dequeue(consumers: RingSyncMulti.self) }
+    }
+    @inline(never) static func loopBurstSP(_ ring: Ring<UnsafeMutableRawPointer>, _ values: Values, _ n: Int) -> UInt64 {
+        loop(n) {
+            _ = ring.enqueue(burst: UnsafeBufferPointer(values), producers: RingSyncSingle.self)
+            _ = ring.dequeue(burst: values, consumers: RingSyncSingle.self)
         }
-        return dp_rdtsc() - start
+    }
+    @inline(never) static func loopBurstMP(_ ring: Ring<UnsafeMutableRawPointer>, _ values: Values, _ n: Int) -> UInt64 {
+        loop(n) {
+            _ = ring.enqueue(burst: UnsafeBufferPointer(values), producers: RingSyncMulti.self)
+            _ = ring.dequeue(burst: values, consumers: RingSyncMulti.self)
+        }
+    }
+    @inline(never) static func loopBulkSP(_ ring: Ring<UnsafeMutableRawPointer>, _ values: Values, _ n: Int) -> UInt64 {
+        loop(n) {
+            ring.enqueue(bulk: UnsafeBufferPointer(values), producers: RingSyncSingle.self)
+            ring.dequeue(bulk: values, consumers: RingSyncSingle.self)
+        }
+    }
+    @inline(never) static func loopBulkMP(_ ring: Ring<UnsafeMutableRawPointer>, _ values: Values, _ n: Int) -> UInt64 {
+        loop(n) {
+            ring.enqueue(bulk: UnsafeBufferPointer(values), producers: RingSyncMulti.self)
+            ring.dequeue(bulk: values, consumers: RingSyncMulti.self)
+        }
     }
 
-    @inline(never)
-    static func loopBurst(
-        _ ring: Ring<UnsafeMutableRawPointer>, _ values: UnsafeMutableBufferPointer<UnsafeMutableRawPointer>,
-        iterations: Int
-    ) -> UInt64 {
-        let input = UnsafeBufferPointer(values)
+    /// TSC cycles of `iterations` runs of `body` (inlined into each loop function).
+    @inline(__always)
+    static func loop(_ iterations: Int, _ body: () -> Void) -> UInt64 {
         let start = dp_rdtsc()
-        for _ in 0..<iterations {
-            _ = ring.enqueue(burst: input)
-            _ = ring.dequeue(burst: values)
-        }
-        return dp_rdtsc() - start
-    }
-
-    @inline(never)
-    static func loopBulk(
-        _ ring: Ring<UnsafeMutableRawPointer>, _ values: UnsafeMutableBufferPointer<UnsafeMutableRawPointer>,
-        iterations: Int
-    ) -> UInt64 {
-        let input = UnsafeBufferPointer(values)
-        let start = dp_rdtsc()
-        for _ in 0..<iterations {
-            ring.enqueue(bulk: input)
-            ring.dequeue(bulk: values)
-        }
+        for _ in 0..<iterations { body() }
         return dp_rdtsc() - start
     }
 

@@ -6,15 +6,22 @@ For each guest NIC (dp-echo serving it): ping, fragmented ping, UDP echo
 rough figures (UDP echo round trips/s, TCP echo goodput). Prints one line per
 step: DEMO NIC STEP pass|fail SECONDS DETAIL, then sends 'stop' so dp-echo
 ends the run. Every loop is bounded in count and time.
-Usage: demo-peer.py [--load PEER_LOAD] STOP_PORT TCP_BYTES NAME=GUEST_IP...
+Usage: demo-peer.py [--load PEER_LOAD] [--oneway BYTES] STOP_PORT TCP_BYTES NAME=GUEST_IP...
   --load: the C load generator (Tools/demo/peer-load.c) for the UDP echo and
   connection rates, so that they measure the guest rather than this process.
+  --oneway: after the echo transfer, 3 bulk one-way transfers of BYTES each
+  way (Tools/demo/tcp_oneway.py; the guest serves its sink and source).
 """
 import hashlib, os, socket, subprocess, sys, threading, time
+import tcp_oneway
 
 load = None
-if sys.argv[1] == "--load":
-    load = sys.argv[2]
+oneway_bytes = 0
+while sys.argv[1] in ("--load", "--oneway"):
+    if sys.argv[1] == "--load":
+        load = sys.argv[2]
+    else:
+        oneway_bytes = int(sys.argv[2])
     del sys.argv[1:3]
 stop_port = int(sys.argv[1])
 tcp_bytes = int(sys.argv[2])
@@ -179,6 +186,8 @@ for nic, ip in nics:
     report(nic, "ping-4000-fragmented", ok, started, detail)
     udp_echo(nic, ip)
     tcp_transfer(nic, ip)
+    if oneway_bytes:
+        tcp_oneway.run(nic, ip, oneway_bytes, 3, report)
     tcp_connection_rate(nic, ip)
 
 stopper = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -28,7 +28,9 @@ for side, logs in sides.items():
                 key = (match.group(1), match.group(2), match.group(4))
                 values.setdefault(key, {}).setdefault(side, []).append(float(match.group(3)))
 names = {"udp-echo-rate": "UDP echo, 18 B, 16 in flight", "tcp-echo-goodput": "TCP echo goodput",
-         "tcp-connections-rate": "TCP connections (connect, 1 B echo, close; 16 at a time)"}
+         "tcp-connections-rate": "TCP connections (connect, 1 B echo, close; 16 at a time)",
+         "tcp-oneway-to-guest": "TCP one-way goodput, peer -> guest (sha256 checked)",
+         "tcp-oneway-from-guest": "TCP one-way goodput, guest -> peer (sha256 checked)"}
 figures = []
 for (nic, figure, unit), sides_values in sorted(values.items()):
     linux = statistics.median(sides_values["linux"]) if "linux" in sides_values else None

@@ -2,7 +2,11 @@
  * UDP echo and TCP echo on one port, on every address, one thread with epoll
  * (as dp-echo serves on one core). Runs for at most SECONDS, or until a
  * UDP datagram "stop" arrives on STOP_PORT (as dp-echo --stop-port).
- * Usage: linux-echo PORT SECONDS STOP_PORT */
+ * With SINK_PORT and SOURCE_PORT it also serves the one-way transfers of
+ * Tools/demo/tcp_oneway.py (dp-echo --tcp-sink/--tcp-source, the same
+ * protocol): each connection in a child process with blocking calls, the
+ * kernel stack's plainest bulk path.
+ * Usage: linux-echo PORT SECONDS STOP_PORT [SINK_PORT SOURCE_PORT] */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
@@ -12,8 +16,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
+#include "sha256.h"
 
 static int bound(int type, int port) {
     int fd = socket(AF_INET, type | SOCK_NONBLOCK, 0), one = 1;
@@ -24,8 +30,94 @@ static int bound(int type, int port) {
     return fd;
 }
 
+#define SINK_CAPACITY (128 << 20)
+#define PERIOD 65521 /* prime, as TCPOneWay.period */
+
+static int write_all(int fd, const void *data, size_t n) {
+    const char *p = data;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w <= 0) return -1;
+        p += w; n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Sink: keep everything to the end of the stream, answer "COUNT\n" at once
+ * (the peer's clock stops there), then "SHA256HEX\n" of what arrived. */
+static void sink(int fd) {
+    uint8_t *storage = malloc(SINK_CAPACITY);
+    size_t got = 0;
+    ssize_t n;
+    int overflow = 0;
+    while ((n = read(fd, storage + (got < SINK_CAPACITY - 65536 ? got : SINK_CAPACITY - 65536), 65536)) > 0) {
+        got += (size_t)n;
+        overflow |= got > SINK_CAPACITY - 65536;
+    }
+    char line[96];
+    int length = snprintf(line, sizeof line, "%zu\n", got);
+    write_all(fd, line, (size_t)length);
+    struct sha256 hash;
+    char hex[65];
+    sha256_init(&hash);
+    sha256_update(&hash, storage, got < SINK_CAPACITY ? got : SINK_CAPACITY);
+    sha256_finish_hex(&hash, hex);
+    length = snprintf(line, sizeof line, "%s\n", overflow ? "overflow" : hex);
+    write_all(fd, line, (size_t)length);
+    printf("linux-echo: tcp sink %zu bytes, sha256 %s\n", got, overflow ? "overflow" : hex);
+}
+
+/* Source: read "COUNT\n", send COUNT bytes of the xorshift pattern, then
+ * "SHA256HEX\n" of them. */
+static void source(int fd) {
+    char request[24];
+    size_t used = 0;
+    while (used < sizeof request - 1 && read(fd, request + used, 1) == 1 && request[used] != '\n') used++;
+    request[used] = 0;
+    size_t wanted = strtoul(request, NULL, 10), sent = 0;
+    if (wanted > (1u << 30)) wanted = 1u << 30;
+    static uint8_t pattern[2 * PERIOD];
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (int i = 0; i < PERIOD; i++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        pattern[i] = pattern[i + PERIOD] = (uint8_t)(x >> 32);
+    }
+    while (sent < wanted) {
+        size_t n = wanted - sent < PERIOD ? wanted - sent : PERIOD;
+        ssize_t w = write(fd, pattern + sent % PERIOD, n);
+        if (w <= 0) return;
+        sent += (size_t)w;
+    }
+    struct sha256 hash;
+    char hex[65], line[80];
+    sha256_init(&hash);
+    for (size_t left = sent; left > 0;) {
+        size_t n = left < PERIOD ? left : PERIOD;
+        sha256_update(&hash, pattern, n);
+        left -= n;
+    }
+    sha256_finish_hex(&hash, hex);
+    int length = snprintf(line, sizeof line, "%s\n", hex);
+    write_all(fd, line, (size_t)length);
+    printf("linux-echo: tcp source %zu bytes, sha256 %s\n", sent, hex);
+}
+
+/* Accepts on a one-way listener; each connection runs in a child. */
+static void one_way(int listener, void (*serve)(int)) {
+    int client;
+    while ((client = accept(listener, NULL, NULL)) >= 0) {
+        fflush(stdout);
+        if (fork() == 0) {
+            serve(client);
+            fflush(stdout);
+            _exit(0);
+        }
+        close(client);
+    }
+}
+
 int main(int argc, char **argv) {
-    if (argc != 4) { fprintf(stderr, "usage: linux-echo PORT SECONDS STOP_PORT\n"); return 2; }
+    if (argc != 4 && argc != 6) { fprintf(stderr, "usage: linux-echo PORT SECONDS STOP_PORT [SINK_PORT SOURCE_PORT]\n"); return 2; }
     int port = atoi(argv[1]);
     time_t end = time(NULL) + atoi(argv[2]);
     int udp = bound(SOCK_DGRAM, port), tcp = bound(SOCK_STREAM, port), stop = bound(SOCK_DGRAM, atoi(argv[3]));
@@ -37,6 +129,16 @@ int main(int argc, char **argv) {
     epoll_ctl(ep, EPOLL_CTL_ADD, tcp, &event);
     event.data.fd = stop;
     epoll_ctl(ep, EPOLL_CTL_ADD, stop, &event);
+    int sink_listener = -1, source_listener = -1;
+    if (argc == 6) {
+        signal(SIGCHLD, SIG_IGN);  /* the children reap themselves */
+        sink_listener = bound(SOCK_STREAM, atoi(argv[4]));
+        source_listener = bound(SOCK_STREAM, atoi(argv[5]));
+        event.data.fd = sink_listener;
+        epoll_ctl(ep, EPOLL_CTL_ADD, sink_listener, &event);
+        event.data.fd = source_listener;
+        epoll_ctl(ep, EPOLL_CTL_ADD, source_listener, &event);
+    }
     static char buffer[65536];
     unsigned long datagrams = 0, connections = 0, bytes = 0;
     printf("linux-echo: udp and tcp echo on %d\n", port);
@@ -46,7 +148,9 @@ int main(int argc, char **argv) {
         int n = epoll_wait(ep, events, 64, 500);
         for (int i = 0; i < n; i++) {
             int fd = events[i].data.fd;
-            if (fd == stop) {
+            if (fd == sink_listener || fd == source_listener) {
+                one_way(fd, fd == sink_listener ? sink : source);
+            } else if (fd == stop) {
                 ssize_t got = recv(stop, buffer, sizeof buffer, 0);
                 stopped = got >= 4 && memcmp(buffer, "stop", 4) == 0;
             } else if (fd == udp) {

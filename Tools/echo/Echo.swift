@@ -89,6 +89,14 @@ struct Echo: ParsableCommand {
     @Option(name: .customLong("tcp-discard"), help: "Serve TCP discard on PORT (repeatable).")
     var tcpDiscard: [UInt16] = []
 
+    @Option(name: .customLong("tcp-sink"),
+            help: "Serve a one-way TCP sink on PORT: keeps what arrives, then answers its count and sha256 (Tools/demo/tcp_oneway.py).")
+    var tcpSink: [UInt16] = []
+
+    @Option(name: .customLong("tcp-source"),
+            help: "Serve a one-way TCP source on PORT: sends the COUNT bytes a request line asks for, then their sha256.")
+    var tcpSource: [UInt16] = []
+
     @Option(help: "Stop after N seconds (default: until SIGINT/SIGTERM).")
     var seconds: Double?
 
@@ -236,6 +244,8 @@ struct Echo: ParsableCommand {
               + (udpEcho.isEmpty ? "" : " udp echo on \(udpEcho.map(String.init).joined(separator: ","))")
               + (tcpEcho.isEmpty ? "" : " tcp echo on \(tcpEcho.map(String.init).joined(separator: ","))")
               + (tcpDiscard.isEmpty ? "" : " tcp discard on \(tcpDiscard.map(String.init).joined(separator: ","))")
+              + (tcpSink.isEmpty ? "" : " tcp sink on \(tcpSink.map(String.init).joined(separator: ","))")
+              + (tcpSource.isEmpty ? "" : " tcp source on \(tcpSource.map(String.init).joined(separator: ","))")
               + (cores > 1 ? " on \(cores) cores (" + ports.spreads.map(\.description).joined(separator: "; ") + ")" : "")
               + (seconds.map { " for \($0) s" } ?? "")
               + (idle == "sleep" ? "" : " idle \(idle)")

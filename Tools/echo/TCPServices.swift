@@ -4,8 +4,9 @@ import Sockets
 import Wire
 import SystemPackage
 
-/// TCP echo and discard through the socket layer, non-blocking: each poll
-/// turn accepts what is waiting and serves every connection once.
+/// TCP echo, discard and the one-way sink and source (TCPOneWay) through
+/// the socket layer, non-blocking: each poll turn accepts what is waiting
+/// and serves every connection once.
 final class TCPServices {
     struct Connection {
         var socket: Socket
@@ -13,10 +14,12 @@ final class TCPServices {
         /// Received and not yet echoed (echo only).
         var buffer: UnsafeMutableRawBufferPointer
         var pending = 0
+        /// The sink or source of a one-way transfer, else nil.
+        var oneWay: TCPOneWay?
     }
 
     let core: SocketCore
-    var listeners: [(socket: Socket, echo: Bool)] = []
+    var listeners: [(socket: Socket, echo: Bool, oneWay: TCPOneWay.Role?)] = []
     var connections: [Int32: Connection] = [:]
     var closed: [Int32] = []
     private(set) var accepted: UInt64 = 0
@@ -26,9 +29,12 @@ final class TCPServices {
 
     /// `dualStack`: AF_INET6 listeners on [::]:port, which take IPv4
     /// clients as v4-mapped peers too (RFC 3493 §3.7).
-    init(core: SocketCore, echoPorts: [UInt16], discardPorts: [UInt16], dualStack: Bool = false) throws(SocketError) {
+    init(core: SocketCore, echoPorts: [UInt16], discardPorts: [UInt16], sinkPorts: [UInt16] = [], sourcePorts: [UInt16] = [],
+         dualStack: Bool = false) throws(SocketError) {
         self.core = core
-        for (ports, echo) in [(echoPorts, true), (discardPorts, false)] {
+        let services: [([UInt16], Bool, TCPOneWay.Role?)] =
+            [(echoPorts, true, nil), (discardPorts, false, nil), (sinkPorts, false, .sink), (sourcePorts, false, .source)]
+        for (ports, echo, oneWay) in services {
             for port in ports {
                 let listener = try Socket(.stream, family: dualStack ? .inet6 : .inet, on: core, nonBlocking: true)
                 try listener.setOption(level: SOL_SOCKET, name: SO_REUSEADDR, 1)
@@ -40,7 +46,7 @@ final class TCPServices {
                     try listener.bind(port: port)
                 }
                 try listener.listen(backlog: 1024)
-                listeners.append((listener, echo))
+                listeners.append((listener, echo, oneWay))
             }
         }
     }
@@ -55,13 +61,14 @@ final class TCPServices {
     /// One turn: accept, then read (and echo) on every connection. Returns the work done.
     func serve() -> Int {
         var work = 0
-        for (listener, echo) in listeners {
+        for (listener, echo, oneWay) in listeners {
             while let (socket, _) = try? listener.accept() {
                 try? socket.setNonBlocking(true)
                 try? socket.setOption(level: Int32(IPPROTO_TCP), name: TCP_NODELAY, 1)
                 connections[socket.descriptor] = Connection(
                     socket: socket, echo: echo,
-                    buffer: .allocate(byteCount: echo ? Self.bufferSize : Self.bufferSize, alignment: 16))
+                    buffer: .allocate(byteCount: echo ? Self.bufferSize : Self.bufferSize, alignment: 16),
+                    oneWay: oneWay.map { TCPOneWay(role: $0) })
                 accepted += 1
                 work += 1
             }
@@ -86,6 +93,14 @@ final class TCPServices {
 
     /// False when the connection is finished (end of stream or error).
     private func serve(_ connection: inout Connection) -> Bool {
+        if let oneWay = connection.oneWay {
+            do {
+                return try oneWay.serve(connection.socket, core)
+            } catch {
+                if error.errno != .resourceTemporarilyUnavailable { return ended(connection, "\(oneWay.role)", error.errno) }
+                return true
+            }
+        }
         let free = UnsafeMutableRawBufferPointer(rebasing: connection.buffer[connection.pending...])
         if free.count > 0 {
             do {

@@ -1,0 +1,128 @@
+import Foundation
+import Sockets
+
+/// One connection of the one-way transfer services (Tools/demo/tcp_oneway.py
+/// is the peer; linux-echo serves the same protocol on the kernel stack):
+/// - sink: reads to the end of the stream, keeping the bytes; then answers
+///   "COUNT\n" at once (the peer's clock stops there), digests what it got
+///   and answers "SHA256HEX\n" (the digest after the clock, on both stacks).
+/// - source: reads a request "COUNT\n", sends COUNT bytes of a fixed
+///   pseudo-random pattern, then "SHA256HEX\n" of what it sent.
+final class TCPOneWay {
+    enum Role { case sink, source }
+    enum Phase { case request, transfer, digest, closing }
+
+    /// The sink keeps at most this much (the demo sends 100 MB); more is
+    /// counted and reported as an overflow instead of a digest.
+    static let sinkCapacity = 128 << 20
+    /// A prime period, so that the pattern never lines up with segments.
+    static let period = 65521
+
+    let role: Role
+    private(set) var phase: Phase
+    private var storage: UnsafeMutableRawBufferPointer
+    private var transferred = 0
+    private var wanted = 0
+    private var overflow = false
+    private var request = [UInt8]()
+    private var answer = [UInt8]()
+
+    init(role: Role) {
+        self.role = role
+        phase = role == .sink ? .transfer : .request
+        // The source's pattern twice in a row: any window of up to one
+        // period from any offset of the first copy is contiguous.
+        storage = .allocate(byteCount: role == .sink ? Self.sinkCapacity : 2 * Self.period, alignment: 64)
+        if role == .source {
+            var x: UInt64 = 0x9E37_79B9_7F4A_7C15
+            for i in 0..<Self.period {
+                x ^= x << 13; x ^= x >> 7; x ^= x << 17  // xorshift64
+                storage[i] = UInt8(truncatingIfNeeded: x >> 32)
+                storage[i + Self.period] = storage[i]
+            }
+        }
+    }
+
+    deinit { storage.deallocate() }
+
+    /// One turn; false when the connection is finished.
+    func serve(_ socket: Socket, _ core: SocketCore) throws(SocketError) -> Bool {
+        if !answer.isEmpty {
+            // Result carries the typed error out of withUnsafeBytes (rethrows).
+            let sent = answer.withUnsafeBytes { bytes in
+                Result { () throws(SocketError) in try core.send(socket.descriptor, bytes, flags: .noSignal) }
+            }
+            answer.removeFirst(try sent.get())
+            return true
+        }
+        switch phase {
+        case .request: try readRequest(socket)
+        case .transfer: try role == .sink ? receive(socket) : send(socket, core)
+        case .digest: digest()
+        case .closing: return false
+        }
+        return true
+    }
+
+    private func readRequest(_ socket: Socket) throws(SocketError) {
+        var byte: UInt8 = 0
+        func receiveByte() throws(SocketError) -> Int {
+            try withUnsafeMutableBytes(of: &byte) { bytes in
+                Result { () throws(SocketError) in try socket.receive(into: bytes).count }
+            }.get()
+        }
+        while try receiveByte() == 1 {
+            if byte == UInt8(ascii: "\n") {
+                wanted = min(Int(String(decoding: request, as: UTF8.self)) ?? 0, 1 << 30)
+                phase = .transfer
+                return
+            }
+            guard request.count < 20 else { phase = .closing; return }
+            request.append(byte)
+        }
+        phase = .closing  // the peer closed before asking
+    }
+
+    private func receive(_ socket: Socket) throws(SocketError) {
+        // Past the capacity, the last 64 KiB are overwritten and the count goes on.
+        let at = min(transferred, Self.sinkCapacity - 65536)
+        let n = try socket.receive(into: UnsafeMutableRawBufferPointer(rebasing: storage[at..<at + 65536])).count
+        if n == 0 {
+            answer = Array("\(transferred)\n".utf8)
+            phase = .digest
+            return
+        }
+        transferred += n
+        overflow = overflow || transferred > Self.sinkCapacity - 65536
+    }
+
+    private func send(_ socket: Socket, _ core: SocketCore) throws(SocketError) {
+        let offset = transferred % Self.period
+        let count = min(wanted - transferred, Self.period)
+        if count > 0 {
+            let window = UnsafeRawBufferPointer(rebasing: storage[offset..<offset + count])
+            transferred += try core.send(socket.descriptor, window, flags: .noSignal)
+        }
+        if transferred == wanted { phase = .digest }
+    }
+
+    /// After the transfer (and the sink's count answer) left: the digest.
+    private func digest() {
+        var hash = SHA256()
+        if role == .sink {
+            hash.update(UnsafeRawBufferPointer(rebasing: storage[0..<min(transferred, Self.sinkCapacity)]))
+        } else {
+            var left = transferred
+            while left > 0 {
+                let n = min(left, Self.period)
+                hash.update(UnsafeRawBufferPointer(rebasing: storage[0..<n]))
+                left -= n
+            }
+        }
+        let hex = overflow ? "overflow" : hash.finishHex()
+        answer = Array("\(hex)\n".utf8)
+        phase = .closing
+        let line = "dp-echo: tcp \(role) \(transferred) bytes, sha256 \(hex)\n"
+        FileHandle.standardOutput.write(Data(line.utf8))
+    }
+}
