@@ -382,7 +382,9 @@ let package = Package(
 if Context.environment["DP_FUZZ_STACK"] == "1" {
     // --sanitize=fuzzer makes libFuzzer's main the entry point (the targets define
     // LLVMFuzzerTestOneInput); the ASan runtime the -Xswiftc compiles need is linked here.
-    let stackFuzzLink: [LinkerSetting] = [.unsafeFlags(["-sanitize=fuzzer,address"])]
+    // DP_FUZZ_SANITIZE=fuzzer: the long run's build without ASan (Docs/ROBUSTNESS.md).
+    let stackFuzzSanitizers = Context.environment["DP_FUZZ_SANITIZE"] ?? "fuzzer,address"
+    let stackFuzzLink: [LinkerSetting] = [.unsafeFlags(["-sanitize=\(stackFuzzSanitizers)"])]
     package.targets += [
         .target(
             name: "StackFuzzSupport",

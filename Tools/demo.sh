@@ -8,7 +8,10 @@
 #   the CI smoke uses a temporary one so it never mixes with a full run's).
 #   DEMO_FUZZ_SECONDS (default 120 per whole-stack target) and
 #   DEMO_SOAK_SECONDS (default 300; the long soak is 3600) size the
-#   robustness steps of the full run.
+#   robustness steps of the full run; DEMO_FUZZ_RUNS stops each fuzz target
+#   sooner, after that many executions (the long run:
+#   DEMO_FUZZ_SECONDS=3600 DEMO_FUZZ_RUNS=10000000), DEMO_FUZZ_ASAN=1 fuzzes
+#   under ASan (default 0: without, every kept input replayed under ASan).
 # Exits non-zero when any step fails. Every run and loop is bounded in time;
 # dp-lab tears its guest and namespace down also on Ctrl-C.
 set -uo pipefail
@@ -192,7 +195,8 @@ else
     env CONN_SCALE_JSON="$results/conn-scale.json" timeout 900 bash Tools/demo/conn-scale.sh 1000000 30
   step "host: TCP over IPv6 against Linux, 100 MiB each way, clean and impaired" bash Tools/demo/ipv6-tcp-transfer.sh
   step "robustness: whole-stack fuzzing, ${DEMO_FUZZ_SECONDS:-120} s per target" \
-    env FUZZ_JSON="$results/fuzz-stack.json" ./Tools/fuzz-stack.sh "${DEMO_FUZZ_SECONDS:-120}"
+    env FUZZ_JSON="$results/fuzz-stack.json" FUZZ_ASAN="${DEMO_FUZZ_ASAN:-0}" FUZZ_RUNS="${DEMO_FUZZ_RUNS:--1}" \
+    ./Tools/fuzz-stack.sh "${DEMO_FUZZ_SECONDS:-120}"
   step "robustness: soak, ${DEMO_SOAK_SECONDS:-300} s of mixed traffic through loss and reordering" \
     Tools/demo/soak.sh "${DEMO_SOAK_SECONDS:-300}" "$results"
   for nic in e1000 virtio; do

@@ -61,6 +61,28 @@ def number(value):
     return f"{value:,.3g}" if abs(value) < 100 else f"{value:,.0f}"
 
 
+def fuzz_section():
+    """The whole-stack fuzz run (Tools/fuzz-stack.sh's FUZZ_JSON): executions
+    per target against the issue's goal of 10 million, 0 crashes."""
+    path = os.path.join(directory, "fuzz-stack.json")
+    try:
+        data = json.load(open(path))
+    except (OSError, ValueError):
+        return ""
+    lines = ["", "## Whole-stack fuzzing", "",
+             f"{data.get('date', '?')}, {'with' if data.get('asan', True) else 'without'} ASan"
+             + ("" if data.get("asan", True) else " (every kept input replayed under ASan)")
+             + "; goal: 10,000,000 executions per target, 0 crashes.", "",
+             "| target | executions | seconds | CPU-s | exec/CPU-s | cov | ft | replayed under ASan | crashes |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, t in data.get("targets", {}).items():
+        executions, cpu = t.get("executions", 0), t.get("cpu_seconds") or 0
+        rate = f"{executions / cpu:,.0f}" if cpu else "-"
+        lines.append(f"| {name} | {executions:,} | {t.get('elapsed_seconds', '-')} | {cpu or '-'} | {rate} "
+                     f"| {t.get('cov', '-')} | {t.get('ft', '-')} | {t.get('asan_replayed_inputs', '-')} | {t.get('crashes', 0)} |")
+    return "\n".join(lines) + "\n"
+
+
 header = "| suite | figure | ours | peer | ratio ours/peer | unit | speed vs peer | goal | mallocs/op | measured (UTC) |"
 lines = [header, "|" + "---|" * 10]
 for row in rows:
@@ -83,6 +105,7 @@ with open(os.path.join(directory, "report.md"), "w") as out:
     if below:
         out.write("Below goal: " + "; ".join(f"{r[0]} {r[1]} ({'-' if speed(r) is None else f'{speed(r):.2f}'} < {goal(r):.1f})" for r in below) + ".\n\n")
     out.write("![speed relative to the peer](summary.png)\n")
+    out.write(fuzz_section())
 try:
     import matplotlib
     matplotlib.use("Agg")
