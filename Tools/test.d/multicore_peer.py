@@ -4,15 +4,22 @@ lab's network namespace: waits until dp-echo answers UDP echo, then opens
 CONNECTIONS TCP connections (16 at a time, each echoed byte-exact) and
 sends UDP from 64 source ports, and finally 'stop' to STOP_PORT so dp-echo
 ends and prints its per-core counts. Bounded in count and time.
-Usage: multicore_peer.py GUEST_IP STOP_PORT CONNECTIONS"""
-import socket, sys, threading, time
+GUEST_IP may be IPv6; then TAP and ADDRESS/PREFIX give the lab tap the
+peer's own IPv6 address first.
+Usage: multicore_peer.py GUEST_IP STOP_PORT CONNECTIONS [TAP ADDRESS/PREFIX]"""
+import socket, subprocess, sys, threading, time
 
 ip, stop_port, connections = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 address = (ip, 7)
+family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+if len(sys.argv) > 5:
+    tap, own = sys.argv[4], sys.argv[5]
+    subprocess.run(["sysctl", "-qw", f"net.ipv6.conf.{tap}.disable_ipv6=0"], check=False)
+    subprocess.run(["ip", "addr", "add", own, "dev", tap, "nodad"], check=True)
 
 
 def wait_ready():
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u = socket.socket(family, socket.SOCK_DGRAM)
     u.settimeout(0.5)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -61,7 +68,7 @@ def main():
     tcp_seconds = time.monotonic() - started
     echoed = 0
     for port in range(64):
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u = socket.socket(family, socket.SOCK_DGRAM)
         u.settimeout(1)
         u.bind(("", 31000 + port))
         for attempt in range(3):
@@ -76,7 +83,7 @@ def main():
     ok = not failures and echoed == 64
     print("MULTICORE peer %s: %d TCP connections in %.1f s, %d failed %s; UDP from %d of 64 source ports echoed"
           % ("pass" if ok else "fail", connections, tcp_seconds, len(failures), failures[:3], echoed), flush=True)
-    stop = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stop = socket.socket(family, socket.SOCK_DGRAM)
     for _ in range(5):
         stop.sendto(b"stop", (ip, stop_port))
         time.sleep(0.2)
