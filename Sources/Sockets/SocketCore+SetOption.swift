@@ -40,12 +40,19 @@ extension SocketCore {
     }
 
     /// SO_RCVBUF / SO_SNDBUF: the most a ring may hold (memory is charged
-    /// only as data is queued, against the core's TCP buffer budget).
+    /// only as data is queued, against the core's TCP buffer budget); the
+    /// ring then no longer grows by auto-tuning, as on Linux.
     private func setBufferSize(_ entry: SocketEntry, _ name: Int32, _ value: OptionValue) throws(SocketError) {
         let requested = Int(max(try value.int(), 0))
         // As Linux: doubled for bookkeeping, clamped to the maximum, at least 2 KiB.
         let size = min(max(requested * 2, 2048), configuration.maximumBufferSize)
-        if name == SO_RCVBUF { entry.options.receiveBufferSize = size } else { entry.options.sendBufferSize = size }
+        if name == SO_RCVBUF {
+            entry.options.receiveBufferSize = size
+            entry.options.receiveBufferLocked = true
+        } else {
+            entry.options.sendBufferSize = size
+            entry.options.sendBufferLocked = true
+        }
     }
 
     private func setIPOption(_ entry: SocketEntry, _ name: Int32, _ value: OptionValue) throws(SocketError) {

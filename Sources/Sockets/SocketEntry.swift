@@ -15,6 +15,9 @@ struct SocketOptionValues {
     var reusePort = false
     var receiveBufferSize: Int
     var sendBufferSize: Int
+    /// SO_RCVBUF / SO_SNDBUF were set: that ring keeps its size (no auto-tuning).
+    var receiveBufferLocked = false
+    var sendBufferLocked = false
     /// Nanoseconds; 0 = wait forever.
     var receiveTimeout: UInt64 = 0
     var sendTimeout: UInt64 = 0
@@ -36,6 +39,8 @@ struct SocketOptionValues {
         var options = TCPStreamOptions()
         options.sendBufferSize = sendBufferSize
         options.receiveBufferSize = receiveBufferSize
+        options.sendBufferGrows = !sendBufferLocked
+        options.receiveBufferGrows = !receiveBufferLocked
         options.noDelay = noDelay
         options.keepAlive = keepAlive
         options.keepAliveIdleSeconds = keepAliveIdleSeconds

@@ -142,6 +142,10 @@ public enum TCPCongestionControlName: String, Sendable, Hashable, CaseIterable {
 public struct TCPStreamOptions: Sendable, Hashable {
     public var sendBufferSize = 256 * 1024
     public var receiveBufferSize = 256 * 1024
+    /// The rings grow from these sizes while transfers fill them (auto-tuning,
+    /// TCPConnectionOptions); false once SO_SNDBUF / SO_RCVBUF was set.
+    public var sendBufferGrows = true
+    public var receiveBufferGrows = true
     /// TCP_NODELAY: Nagle's algorithm off.
     public var noDelay = false
     public var keepAlive = false
@@ -160,6 +164,8 @@ public struct TCPStreamOptions: Sendable, Hashable {
         var options = TCPConnectionOptions()
         options.sendBufferSize = sendBufferSize
         options.receiveBufferSize = receiveBufferSize
+        options.sendBufferGrows = sendBufferGrows
+        options.receiveBufferGrows = receiveBufferGrows
         options.noDelay = noDelay
         options.keepAlive = keepAlive
         options.keepAliveIdle = .seconds(UInt64(keepAliveIdleSeconds))

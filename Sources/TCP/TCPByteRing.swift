@@ -24,7 +24,8 @@
 public struct TCPByteRing {
     public typealias Chunk = UnsafeMutablePointer<TCPRingChunk>
     public let cache: TCPChunkCache
-    public let capacity: Int
+    /// The most the ring may hold; only grows (`grow(toCapacity:)`).
+    public private(set) var capacity: Int
     public internal(set) var count: Int = 0  // also set by appendBorrowed (TCPByteRing+Borrowed.swift)
     @usableFromInline var head: Chunk?
     @usableFromInline var tail: Chunk?
@@ -41,6 +42,12 @@ public struct TCPByteRing {
     public init(capacity: Int, cache: TCPChunkCache = TCPChunkCache()) {
         self.capacity = max(capacity, 1)
         self.cache = cache
+    }
+
+    /// Raises `capacity` (buffer auto-tuning); chunks are still taken
+    /// only as bytes are written. Never lowers it.
+    public mutating func grow(toCapacity newCapacity: Int) {
+        capacity = max(capacity, newCapacity)
     }
 
     /// Returns every chunk to the cache.

@@ -5,6 +5,12 @@ public struct TCPConnectionOptions: Sendable, Hashable {
     public var sendBufferSize = 256 * 1024
     /// Bytes of the receive ring; also bounds the advertised window.
     public var receiveBufferSize = 256 * 1024
+    /// The rings start at the sizes above and grow while a transfer fills
+    /// them every round trip, up to `TCPConfiguration.maximumGrownBufferSize`
+    /// (TCPConnection+BufferTuning.swift). setsockopt(SO_RCVBUF / SO_SNDBUF)
+    /// turns the growth of that ring off, as on Linux.
+    public var receiveBufferGrows = true
+    public var sendBufferGrows = true
     /// TCP_NODELAY: send small segments at once instead of Nagle's waiting.
     public var noDelay = false
     /// SO_KEEPALIVE with TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT.
@@ -66,6 +72,10 @@ public struct TCPConfiguration: Sendable, Hashable {
     /// Bytes per chunk of the connections' send and receive rings (memory is
     /// charged a chunk at a time as data is queued, see `TCPByteRing`).
     public var ringChunkSize = 4096
+    /// The most a ring grows to by auto-tuning (Linux's tcp_rmem[2] is 6 MiB
+    /// and tcp_wmem[2] 4 MiB; FreeBSD's recvbuf_max and sendbuf_max 2 MiB).
+    /// The window scale offered in the handshake covers it.
+    public var maximumGrownBufferSize = 4 << 20
     /// Bytes of ring chunks all connections of the core may hold at once;
     /// beyond it windows shrink and sends return EAGAIN.
     public var bufferBudgetBytes = 1 << 30
@@ -89,6 +99,17 @@ public struct TCPConfiguration: Sendable, Hashable {
     /// The same for connections over IPv6 (the device cuts TCP over IPv6:
     /// virtio HOST_TSO6); 0: one MSS per segment.
     public var segmentationOffloadLimitIPv6 = 0
+
+    /// The window scale we offer (RFC 7323 section 2.3): the smallest that
+    /// lets the 16-bit window field cover the largest the receive ring may
+    /// grow to.
+    public func receiveWindowScale(for options: TCPConnectionOptions) -> UInt8 {
+        let largest = options.receiveBufferGrows
+            ? max(options.receiveBufferSize, maximumGrownBufferSize) : options.receiveBufferSize
+        var scale: UInt8 = 0
+        while scale < 14 && (largest >> Int(scale)) > 65535 { scale += 1 }
+        return scale
+    }
 
     /// The ceiling of `segmentationOffloadLimit`: an IPv4 datagram is at
     /// most 65535 bytes, less the IPv4 and largest TCP header.

@@ -205,6 +205,7 @@ extension TCPConnection {
         }
         guard acceptsAcknowledgment(ack, now: now) else { return }
         updateTimestampRecent(from: segment, sequence: sequence, now: now)
+        noteEchoedTimestamp(of: segment, now: now)
 
         processAcknowledgment(segment, ack: ack, sequence: sequence, payloadLength: payload.count, now: now)
         if state == .closed { return }

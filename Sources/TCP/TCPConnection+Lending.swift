@@ -7,6 +7,7 @@ extension TCPConnection {
     /// or when the connection is freed); false when it does not fit now
     /// (nothing taken: copy with `send(_:)`, or try again later).
     public func send(borrowing borrowed: TCPBorrowedBytes) throws(TCPCallError) -> Bool {
+        if borrowed.bytes.count > sendBuffer.freeSpace { _ = growSendBufferIfNetworkTakesMore() }
         guard borrowed.bytes.count <= sendBuffer.freeSpace else {
             if let error { throw .failed(error) }
             return false
@@ -25,6 +26,7 @@ extension TCPConnection {
         switch state {
         case .synSent, .synReceived, .established, .closeWait:
             guard !finQueued else { throw .invalidState(state) }
+            if borrowed.bytes.count > sendBuffer.freeSpace { _ = growSendBufferIfNetworkTakesMore() }
             let count = min(borrowed.bytes.count, sendBuffer.freeSpace)
             guard count > 0 else { return 0 }
             var prefix = borrowed

@@ -40,6 +40,7 @@ extension TCPConnection {
                     receiveBuffer.commit(newNext - receiveNext)
                 }
                 statistics.bytesReceived += newNext - receiveNext
+                adjustReceiveBuffer(now: now)
                 receiveNext = newNext
                 pendingEvents.insert(.readable)
                 bytesSinceLastACK += bytes.count

@@ -167,6 +167,10 @@ extension TCPConnection {
         var updated = newOptions
         updated.sendBufferSize = options.sendBufferSize
         updated.receiveBufferSize = options.receiveBufferSize
+        // SO_RCVBUF / SO_SNDBUF on a live connection stop the growth (the
+        // ring keeps what it has), as Linux locks its buffer sizes.
+        updated.receiveBufferGrows = options.receiveBufferGrows && newOptions.receiveBufferGrows
+        updated.sendBufferGrows = options.sendBufferGrows && newOptions.sendBufferGrows
         if state != .closed && newOptions.congestionControl != options.congestionControl {
             // TCP_CONGESTION on a live connection: the new algorithm goes on
             // from the current window; an undo must not bring the old one back.

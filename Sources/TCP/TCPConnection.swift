@@ -68,6 +68,12 @@ public final class TCPConnection {
     /// The sequence number of the peer's FIN when it arrived ahead of data.
     var pendingPeerFIN: TCPSequenceNumber?
     var peerFINReceived = false
+    /// Receive-ring auto-tuning (TCPConnection+BufferTuning.swift): bytes
+    /// the application read since the measuring round trip began, and the
+    /// delay of the latest echoed timestamp in milliseconds.
+    var tuningIntervalStart = TCPInstant.zero
+    var tuningBytesRead = 0
+    var echoedTimestampDelay: UInt32 = 0
 
     // MARK: Options (RFC 7323, RFC 2018, RFC 9293 MSS)
     var peerMSS = 536
@@ -180,9 +186,7 @@ public final class TCPConnection {
             minimum: configuration.minimumRTO, maximum: configuration.maximumRTO, initial: configuration.initialRTO)
         congestion = TCPCongestionController(options.congestionControl, mss: configuration.localMSS(ipv4: local.isIPv4))
         challengeLimiter = TCPChallengeACKLimiter(limitPerSecond: configuration.challengeACKsPerSecond)
-        var scale: UInt8 = 0
-        while scale < 14 && (options.receiveBufferSize >> Int(scale)) > 65535 { scale += 1 }
-        receiveWindowScale = scale
+        receiveWindowScale = configuration.receiveWindowScale(for: options)
     }
 
     deinit {
@@ -269,7 +273,10 @@ public final class TCPConnection {
         switch state {
         case .synSent, .synReceived, .established, .closeWait:
             guard !finQueued else { throw .invalidState(state) }
-            let count = sendBuffer.append(bytes)
+            var count = sendBuffer.append(bytes)
+            if count < bytes.count && growSendBufferIfNetworkTakesMore() {
+                count += sendBuffer.append(UnsafeRawBufferPointer(rebasing: bytes[count...]))
+            }
             statistics.sendBytesCopied += count
             return count
         default:
@@ -289,6 +296,7 @@ public final class TCPConnection {
         }
         let before = advertisableWindow
         let count = receiveBuffer.read(into: destination)
+        tuningBytesRead += count
         noteWindowOpened(from: before)
         return count
     }
@@ -308,6 +316,7 @@ public final class TCPConnection {
         let consumed = min(max(body(a, b), 0), receiveBuffer.count)
         let before = advertisableWindow
         receiveBuffer.removeFirst(consumed)
+        tuningBytesRead += consumed
         noteWindowOpened(from: before)
         return consumed
     }

@@ -38,6 +38,10 @@ public struct TCPConnectionStatistics: Sendable, Hashable {
     /// Bytes copied into the send ring (`send(_:)`); lent bytes
     /// (`send(borrowing:)`) are not: they are copied only into packets.
     public var sendBytesCopied = 0
+    /// Times the receive / send ring doubled by auto-tuning
+    /// (TCPConnection+BufferTuning.swift).
+    public var receiveBufferGrowths = 0
+    public var sendBufferGrowths = 0
 
     public init() {}
 
@@ -51,7 +55,8 @@ public struct TCPConnectionStatistics: Sendable, Hashable {
          ("outOfOrderDrops", outOfOrderDrops), ("receiveBufferDrops", receiveBufferDrops), ("challengeACKsSent", challengeACKsSent),
          ("challengeACKsSuppressed", challengeACKsSuppressed), ("resetsSent", resetsSent), ("zeroWindowProbes", zeroWindowProbes),
          ("keepAliveProbes", keepAliveProbes), ("pathMTURetransmissions", pathMTURetransmissions),
-         ("receiveBytesCopied", receiveBytesCopied), ("sendBytesCopied", sendBytesCopied)]
+         ("receiveBytesCopied", receiveBytesCopied), ("sendBytesCopied", sendBytesCopied),
+         ("receiveBufferGrowths", receiveBufferGrowths), ("sendBufferGrowths", sendBufferGrowths)]
     }
 
     /// Adds another connection's counters (the table's totals).
@@ -80,5 +85,7 @@ public struct TCPConnectionStatistics: Sendable, Hashable {
         keepAliveProbes += other.keepAliveProbes
         receiveBytesCopied += other.receiveBytesCopied
         sendBytesCopied += other.sendBytesCopied
+        receiveBufferGrowths += other.receiveBufferGrowths
+        sendBufferGrowths += other.sendBufferGrowths
     }
 }

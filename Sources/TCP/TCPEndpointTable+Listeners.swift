@@ -136,7 +136,7 @@ extension TCPEndpointTable {
         let isn = cookies.make(tuple: tuple, clientISN: clientISN, mss: mss, windowScale: scale, sackPermitted: sack, now: now)
         var options = TCPOptions()
         options.maximumSegmentSize = UInt16(min(localMSS, 65535))
-        if scale != nil { options.windowScale = Self.windowScale(forBuffer: listener.options.receiveBufferSize) }
+        if scale != nil { options.windowScale = configuration.receiveWindowScale(for: listener.options) }
         options.sackPermitted = sack
         if listener.options.timestamps, let stamp = offered.timestamp {
             options.timestamp = (now.milliseconds32 &+ sequenceNumbers.timestampOffset(for: tuple), stamp.value)
@@ -148,12 +148,6 @@ extension TCPEndpointTable {
         statistics.synCookiesSent += 1
         listeners[listenerIndex]!.lastCookieSent = now
         queueControl(TCPOutgoingSegment(repr: repr, source: tuple.local.address, destination: tuple.remote.address))
-    }
-
-    static func windowScale(forBuffer size: Int) -> UInt8 {
-        var scale: UInt8 = 0
-        while scale < 14 && (size >> Int(scale)) > 65535 { scale += 1 }
-        return scale
     }
 
     /// The ACK of a cookie SYN-ACK at the listener (no connection holds

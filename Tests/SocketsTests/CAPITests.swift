@@ -131,7 +131,7 @@ struct CRuntimeTests {
     @Test("dp_init --loopback and dp_run: the loop runs on core 0, a datagram to our own address comes back, a negative return stops")
     func loopbackRuntime() throws {
         // --max-sockets: the probe's socket and 100,000 more, then EMFILE (issue 18).
-        var arguments = ["prog", "--loopback", "--ip", "10.5.0.1/24", "--idle-sleep-us", "0", "--app-flag",
+        let arguments = ["prog", "--loopback", "--ip", "10.5.0.1/24", "--idle-sleep-us", "0", "--app-flag",
                          "--max-sockets", "100001", "--max-sockets-total", "200000"]
         var pointers = arguments.map { strdup($0) }
         defer { pointers.forEach { free($0) } }

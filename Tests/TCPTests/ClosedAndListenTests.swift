@@ -127,7 +127,7 @@ typealias Seq = TCPSequenceNumber
         let syn = s.recvOne()
         #expect(syn?.flags == [.syn])
         #expect(syn?.repr.options.maximumSegmentSize == 1460)
-        #expect(syn?.repr.options.windowScale == 3)  // 256 KiB buffer
+        #expect(syn?.repr.options.windowScale == 7)  // covers the 4 MiB the ring may grow to
         #expect(syn?.repr.options.sackPermitted == true)
         #expect(syn?.repr.options.timestamp != nil)
     }

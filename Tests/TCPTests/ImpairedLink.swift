@@ -24,6 +24,10 @@ struct ImpairmentPattern {
     var delay = TCPDuration.milliseconds(1)
     /// Drop every segment numbered in this set too (for scripted losses).
     var dropIndices: Set<Int> = []
+    /// The link's rate (0: unlimited): a segment leaves after the ones
+    /// before it, taking its bytes' time on the wire, so a burst arrives
+    /// spread out and the receiver's ACKs clock the sender as on a network.
+    var bitsPerSecond: UInt64 = 0
 
     static let clean = ImpairmentPattern()
 }
@@ -38,6 +42,8 @@ struct ImpairedLink {
     private(set) var reordered = 0
     private var inFlight: [(at: TCPInstant, order: Int, segment: WireSegment)] = []
     private var order = 0
+    /// When the wire is free again (rate-limited links).
+    private var wireFree = TCPInstant.zero
 
     init(_ pattern: ImpairmentPattern) { self.pattern = pattern }
 
@@ -49,6 +55,13 @@ struct ImpairedLink {
             return
         }
         var at = now + pattern.delay
+        if pattern.bitsPerSecond > 0 {
+            // Header bytes counted as IPv4 + TCP with timestamps.
+            let bits = UInt64(segment.payload.count + 52) * 8
+            let departure = now < wireFree ? wireFree : now
+            wireFree = departure + .microseconds(bits * 1_000_000 / pattern.bitsPerSecond)
+            at = wireFree + pattern.delay
+        }
         if pattern.reorderEvery > 0 && n % pattern.reorderEvery == pattern.reorderEvery - 1 {
             at = at + pattern.reorderDelay
             reordered += 1

@@ -9,6 +9,9 @@ import Wire
         var options = TCPConnectionOptions()
         options.sendBufferSize = buffer
         options.receiveBufferSize = buffer
+        // Sizes the application set (SO_SNDBUF / SO_RCVBUF) are kept.
+        options.sendBufferGrows = false
+        options.receiveBufferGrows = false
         return options
     }
 
@@ -137,6 +140,7 @@ import Wire
     @Test func sendBufferBoundsQueuedData() throws {
         var options = ScriptedConnection.plainOptions()
         options.sendBufferSize = 1000
+        options.sendBufferGrows = false  // the size the application set (SO_SNDBUF) is kept
         let s = try ScriptedConnection.established(options: options)
         #expect(try s.write([UInt8](repeating: 1, count: 5000)) == 1000)
         #expect(try s.write([1]) == 0)

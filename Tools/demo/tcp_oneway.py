@@ -20,7 +20,7 @@ runs the transfers, then sends 'stop' to STOP_PORT.
 Usage: tcp_oneway.py STOP_PORT BYTES TRANSFERS NAME=GUEST_IP...
 Prints DEMO NIC STEP pass|fail SECONDS DETAIL, DEMO-FIGURE and DEMO-NOTE lines.
 """
-import hashlib, os, socket, statistics, subprocess, sys, time
+import hashlib, os, socket, statistics, struct, subprocess, sys, time
 
 SINK_PORT, SOURCE_PORT = 5009, 5019
 
@@ -48,6 +48,30 @@ def connect(ip, port):
             time.sleep(0.5)
 
 
+def tcp_info(s):
+    """The peer's side of the connection as Linux's TCP_INFO tells it
+    (include/uapi/linux/tcp.h), to say what limited a transfer: the
+    sender's time limited by the receiver's window or by its send buffer,
+    retransmissions, round trip, congestion window, out-of-order arrivals.
+    Best effort: an older kernel's shorter struct gives what it has."""
+    try:
+        raw = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    except OSError:
+        return ""
+    def u32(offset):
+        return struct.unpack_from("=I", raw, offset)[0] if len(raw) >= offset + 4 else 0
+    def u64(offset):
+        return struct.unpack_from("=Q", raw, offset)[0] if len(raw) >= offset + 8 else 0
+    busy = u64(168)
+    def share(offset):
+        return f"{100 * u64(offset) / busy:.0f}%" if busy else "-"
+    return (f"peer tcp_info: rtt {u32(68)} us, min_rtt {u32(148)} us, cwnd {u32(80)}, "
+            f"total_retrans {u32(100)}, segs_out {u32(136)}, segs_in {u32(140)}, "
+            f"rwnd_limited {share(176)}, sndbuf_limited {share(184)}, busy {busy // 1000} ms, "
+            f"dsack_dups {u32(216)}, rcv_ooopack {u32(224)}, snd_wnd {u32(228)}, "
+            f"rcv_rtt {u32(92)} us, rcv_space {u32(96)}")
+
+
 def to_guest(ip, data, digest):
     """Returns (ok, seconds, detail) of one transfer into the guest's sink."""
     s = connect(ip, SINK_PORT)
@@ -57,9 +81,10 @@ def to_guest(ip, data, digest):
         s.shutdown(socket.SHUT_WR)
         count = read_line(s, started + 300)
         seconds = time.monotonic() - started
+        info = tcp_info(s)
         theirs = read_line(s, time.monotonic() + 120)
     ok = count == str(len(data)) and theirs == digest
-    return ok, seconds, f"guest got {count} bytes, sha256 {theirs[:16]}"
+    return ok, seconds, f"guest got {count} bytes, sha256 {theirs[:16]}; {info}"
 
 
 def from_guest(ip, nbytes):
@@ -75,10 +100,11 @@ def from_guest(ip, nbytes):
                 break
             got += chunk
         seconds = time.monotonic() - started
+        info = tcp_info(s)
         theirs = read_line(s, time.monotonic() + 120)
     ours = hashlib.sha256(got).hexdigest()
     ok = len(got) == nbytes and theirs == ours
-    return ok, seconds, f"got {len(got)} bytes, sha256 {ours[:16]} (guest's {theirs[:16]})"
+    return ok, seconds, f"got {len(got)} bytes, sha256 {ours[:16]} (guest's {theirs[:16]}); {info}"
 
 
 def run(nic, ip, nbytes, transfers, report):
