@@ -83,27 +83,40 @@ final class TCPOneWay {
         phase = .closing  // the peer closed before asking
     }
 
+    /// Calls per poll turn: reads of up to 16 x 64 KiB, until the socket has no
+    /// more (EAGAIN ends the turn), as linux-echo's blocking reader takes
+    /// what is there; one read per turn left a grown window unread.
+    static let callsPerTurn = 16
+
     private func receive(_ socket: Socket) throws(SocketError) {
-        // Past the capacity, the last 64 KiB are overwritten and the count goes on.
-        let at = min(transferred, Self.sinkCapacity - 65536)
-        let n = try socket.receive(into: UnsafeMutableRawBufferPointer(rebasing: storage[at..<at + 65536])).count
-        if n == 0 {
-            answer = Array("\(transferred)\n".utf8)
-            phase = .digest
-            return
+        for _ in 0..<Self.callsPerTurn {
+            // Past the capacity, the last 64 KiB are overwritten and the count goes on.
+            let at = min(transferred, Self.sinkCapacity - 65536)
+            let n = try socket.receive(into: UnsafeMutableRawBufferPointer(rebasing: storage[at..<at + 65536])).count
+            if n == 0 {
+                answer = Array("\(transferred)\n".utf8)
+                phase = .digest
+                return
+            }
+            transferred += n
+            overflow = overflow || transferred > Self.sinkCapacity - 65536
         }
-        transferred += n
-        overflow = overflow || transferred > Self.sinkCapacity - 65536
     }
 
+    /// Up to 16 pattern periods per turn, while the send ring takes them whole.
     private func send(_ socket: Socket, _ core: SocketCore) throws(SocketError) {
-        let offset = transferred % Self.period
-        let count = min(wanted - transferred, Self.period)
-        if count > 0 {
-            let window = UnsafeRawBufferPointer(rebasing: storage[offset..<offset + count])
-            transferred += try core.send(socket.descriptor, window, flags: .noSignal)
+        for _ in 0..<Self.callsPerTurn {
+            let offset = transferred % Self.period
+            let count = min(wanted - transferred, Self.period)
+            var sent = 0
+            if count > 0 {
+                let window = UnsafeRawBufferPointer(rebasing: storage[offset..<offset + count])
+                sent = try core.send(socket.descriptor, window, flags: .noSignal)
+                transferred += sent
+            }
+            if transferred == wanted { phase = .digest; return }
+            if sent < count { return }
         }
-        if transferred == wanted { phase = .digest }
     }
 
     /// After the transfer (and the sink's count answer) left: the digest.
