@@ -97,6 +97,10 @@ struct Echo: ParsableCommand {
             help: "Serve a one-way TCP source on PORT: sends the COUNT bytes a request line asks for, then their sha256.")
     var tcpSource: [UInt16] = []
 
+    @Option(name: .customLong("socket-buffer"),
+            help: "Set SO_SNDBUF and SO_RCVBUF to BYTES on the TCP listeners (as iperf's -w): fixed rings instead of auto-tuned ones.")
+    var socketBuffer: Int32?
+
     @Option(help: "Stop after N seconds (default: until SIGINT/SIGTERM).")
     var seconds: Double?
 

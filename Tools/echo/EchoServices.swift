@@ -40,7 +40,7 @@ extension Echo {
         let core = try SocketCore(stack: stack, configuration: configuration)
         // With an IPv6 --ip the TCP listeners are dual-stack AF_INET6 sockets on ::.
         let tcp = try TCPServices(core: core, echoPorts: tcpEcho, discardPorts: tcpDiscard, sinkPorts: tcpSink,
-                                    sourcePorts: tcpSource, dualStack: !ipv6Networks.isEmpty)
+                                    sourcePorts: tcpSource, dualStack: !ipv6Networks.isEmpty, socketBuffer: socketBuffer)
         let watch = watchDevices && cores == 1 ? DeviceWatch(ports: ports) : nil
         return Services(endpoints: endpoints, stopEndpoint: stopEndpoint, core: core, tcp: tcp, watch: watch)
     }

@@ -58,7 +58,13 @@ final class TCPOneWay {
         switch phase {
         case .request: try readRequest(socket)
         case .transfer: try role == .sink ? receive(socket) : send(socket, core)
-        case .digest: digest()
+        case .digest:
+            // The source digests once the peer has every byte (SIOCOUTQ 0):
+            // digesting 100 MB holds this poll loop for seconds, and bytes
+            // still queued behind a full transmit ring would wait for it,
+            // on the peer's clock. linux-echo's kernel sends on meanwhile.
+            if role == .source, try core.bytesUnsent(socket.descriptor) > 0 { return true }
+            digest()
         case .closing: return false
         }
         return true

@@ -30,7 +30,7 @@ final class TCPServices {
     /// `dualStack`: AF_INET6 listeners on [::]:port, which take IPv4
     /// clients as v4-mapped peers too (RFC 3493 §3.7).
     init(core: SocketCore, echoPorts: [UInt16], discardPorts: [UInt16], sinkPorts: [UInt16] = [], sourcePorts: [UInt16] = [],
-         dualStack: Bool = false) throws(SocketError) {
+         dualStack: Bool = false, socketBuffer: Int32? = nil) throws(SocketError) {
         self.core = core
         let services: [([UInt16], Bool, TCPOneWay.Role?)] =
             [(echoPorts, true, nil), (discardPorts, false, nil), (sinkPorts, false, .sink), (sourcePorts, false, .source)]
@@ -40,6 +40,11 @@ final class TCPServices {
                 try listener.setOption(level: SOL_SOCKET, name: SO_REUSEADDR, 1)
                 // Every core listens on the port (--cores N).
                 try listener.setOption(level: SOL_SOCKET, name: SO_REUSEPORT, 1)
+                // Accepted connections take the listener's buffer sizes.
+                if let socketBuffer {
+                    try listener.setOption(level: SOL_SOCKET, name: SO_SNDBUF, socketBuffer)
+                    try listener.setOption(level: SOL_SOCKET, name: SO_RCVBUF, socketBuffer)
+                }
                 if dualStack {
                     try listener.bind(IPv6SocketAddress(.unspecified, port))
                 } else {
