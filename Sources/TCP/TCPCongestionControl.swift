@@ -103,6 +103,18 @@ public enum TCPCongestionController: TCPCongestionControl {
     }
 }
 
+/// Slow start's growth for `bytes` newly acknowledged: all of them, up to
+/// the threshold, however few ACKs carried them. RFC 3465's limit of
+/// L = 2 SMSS per ACK assumed an ACK every segment or two; a receiver with
+/// GRO or LRO (Linux, and this stack's TCPReceiveCoalescer) acknowledges a
+/// coalesced burst of up to 64 KiB at once, and with L = 2 the window grew
+/// by two segments per such ACK instead of doubling each round trip. Linux
+/// counts every acknowledged segment (net/ipv4/tcp_cong.c, tcp_slow_start,
+/// since the 2015 "stretch ACK" fixes); so does this.
+func slowStartWindow(_ window: Int, acknowledged bytes: Int, threshold: Int) -> Int {
+    min(window + bytes, max(threshold, window))
+}
+
 /// RFC 5681 section 3.1: the initial window (RFC 6928's 10 segments are
 /// widely deployed; we stay with the RFC 5681 formula for conformance).
 func initialCongestionWindow(mss: Int) -> Int {

@@ -33,7 +33,7 @@ public struct TCPCubic: TCPCongestionControl {
 
     public mutating func onAcknowledged(bytes: Int, mss: Int, now: TCPInstant, smoothedRTT: TCPDuration?) {
         if congestionWindow < slowStartThreshold {
-            congestionWindow += min(bytes, 2 * mss)
+            congestionWindow = slowStartWindow(congestionWindow, acknowledged: bytes, threshold: slowStartThreshold)
             return
         }
         let segmentSize = Double(mss)

@@ -1,6 +1,7 @@
-/// RFC 5681 congestion control with Appropriate Byte Counting (RFC 3465,
-/// L = 2): slow start grows cwnd by the bytes acknowledged (at most 2 SMSS per
-/// ACK), congestion avoidance by one SMSS per cwnd of acknowledged bytes.
+/// RFC 5681 congestion control with Appropriate Byte Counting (RFC 3465):
+/// slow start grows cwnd by the bytes acknowledged (all of them, as Linux:
+/// `slowStartWindow`), congestion avoidance by one SMSS per cwnd of
+/// acknowledged bytes.
 public struct TCPNewReno: TCPCongestionControl {
     public private(set) var congestionWindow: Int
     public private(set) var slowStartThreshold = Int(Int32.max)
@@ -18,7 +19,7 @@ public struct TCPNewReno: TCPCongestionControl {
 
     public mutating func onAcknowledged(bytes: Int, mss: Int, now: TCPInstant, smoothedRTT: TCPDuration?) {
         if congestionWindow < slowStartThreshold {
-            congestionWindow += min(bytes, 2 * mss)
+            congestionWindow = slowStartWindow(congestionWindow, acknowledged: bytes, threshold: slowStartThreshold)
         } else {
             bytesAckedInAvoidance += bytes
             if bytesAckedInAvoidance >= congestionWindow {

@@ -204,10 +204,11 @@ import Wire
     @Test func newRenoSlowStartWithByteCounting() {
         var reno = TCPNewReno(mss: 1000)
         #expect(reno.congestionWindow == 4000)  // RFC 5681: 4 segments for SMSS <= 1095
+        // A stretch ACK (a GRO receiver's) counts whole, as Linux counts it.
         reno.onAcknowledged(bytes: 10_000, mss: 1000, now: .zero, smoothedRTT: nil)
-        #expect(reno.congestionWindow == 6000)  // ABC limit L = 2 SMSS per ACK
+        #expect(reno.congestionWindow == 14_000)
         reno.onAcknowledged(bytes: 1000, mss: 1000, now: .zero, smoothedRTT: nil)
-        #expect(reno.congestionWindow == 7000)
+        #expect(reno.congestionWindow == 15_000)
     }
 
     @Test func newRenoHalvesOnLossAndGrowsLinearly() {
