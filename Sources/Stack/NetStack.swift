@@ -207,6 +207,8 @@ public final class NetStack {
             received += n
             // Before the stack parses (and trims) the frames.
             if let capture, n > 0 { capture.record(receiveBurst, count: n, interface: index, direction: .inbound) }
+            // Counted once per burst (a counter's += is a uniqueness check and a store).
+            if n > 0 { counters[.framesReceived] += UInt64(n) }
             for i in 0..<n { handleFrame(receiveBurst[i], on: interface) }
             // Runs of coalesced TCP segments go to TCP before its output.
             if tcpCoalescer.count > 0 { flushCoalescedTCP() }
@@ -309,9 +311,9 @@ public final class NetStack {
 
     // MARK: Receive: Ethernet
 
+    /// One received frame (`poll` counts it in `framesReceived`).
     @inline(__always)
     func handleFrame(_ packet: PacketBuffer, on interface: NetInterface) {
-        counters[.framesReceived] += 1
         let frame: EthernetFrame
         do {
             frame = try EthernetFrame(checking: packet.bytes)
