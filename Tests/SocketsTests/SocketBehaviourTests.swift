@@ -146,7 +146,7 @@ struct SocketBehaviourTests {
         #expect(sigpipeCount == before + 1, "SIGPIPE raised")
     }
 
-    @Test("options: set values read back; SO_RCVBUF doubled as Linux; TCP_NODELAY and keepalive reach the connection")
+    @Test("options: set values read back; SO_RCVBUF doubled as Linux and fixing the ring; TCP_NODELAY and keepalive reach the connection")
     func optionRoundTrip() throws {
         let net = try TwoCores()
         let s = try Socket(.stream, on: net.a)
@@ -176,6 +176,14 @@ struct SocketBehaviourTests {
         let options = try #require(net.a.stack.tcp.connection(id.id)?.options)
         #expect(options.noDelay && options.keepAlive && options.keepAliveCount == 3)
         #expect(options.timeToLive == 17 && options.typeOfService == 0x10)
+        // SO_RCVBUF fixed the receive ring (no auto-tuning, as Linux locks
+        // it); SO_SNDBUF was not set, so the send ring may still grow.
+        #expect(options.receiveBufferSize == 200_000 && !options.receiveBufferGrows && options.sendBufferGrows)
+        let plain = try Socket(.stream, on: net.a)
+        try plain.connect(.b(5100))
+        let plainID = try #require(try net.a.connectionID(of: plain.descriptor))
+        let plainOptions = try #require(net.a.stack.tcp.connection(plainID.id)?.options)
+        #expect(plainOptions.receiveBufferGrows && plainOptions.sendBufferGrows)
     }
 
     @Test("TCP_CONGESTION: reno and cubic as Linux names them (newreno accepted), ENOENT for others, switched on a live connection")
