@@ -147,13 +147,15 @@ public struct PacketBuffer: Hashable, @unchecked Sendable {
 
     /// Removes `count` bytes from the front of this segment (a parsed
     /// header); false when the segment is shorter.
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     public func removeFirst(_ count: Int) -> Bool {
         checkLive()
         guard count >= 0, count <= length else { return false }
-        header.pointee.dataOffset += UInt16(count)
-        header.pointee.dataLength -= UInt16(count)
-        header.pointee.packetLength -= UInt32(count)
+        // Cannot wrap: count <= dataLength <= packetLength, and the data
+        // (offset + length) lies within a buffer of at most 64 KiB.
+        header.pointee.dataOffset &+= UInt16(truncatingIfNeeded: count)
+        header.pointee.dataLength &-= UInt16(truncatingIfNeeded: count)
+        header.pointee.packetLength &-= UInt32(truncatingIfNeeded: count)
         return true
     }
 

@@ -59,7 +59,7 @@ extension NetStack {
         let hash = steering.toeplitz.hash(source: delivery.source, destination: delivery.destination,
                                           sourcePort: sourcePort, destinationPort: destinationPort)
         packet.rssHash = hash
-        if steering.table.queue(for: hash) != steering.queue { counters[.flowOnWrongCore] += 1 }
+        if steering.table.queue(for: hash) != steering.queue { tally[.flowOnWrongCore] += 1 }
     }
 
     /// The same for TCP/UDP over IPv6 (not for a reassembled datagram's
@@ -70,6 +70,6 @@ extension NetStack {
         let hash = steering.toeplitz.hash(source: delivery.source, destination: delivery.destination,
                                           sourcePort: sourcePort, destinationPort: destinationPort)
         packet.rssHash = hash
-        if steering.table.queue(for: hash) != steering.queue { counters[.flowOnWrongCore] += 1 }
+        if steering.table.queue(for: hash) != steering.queue { tally[.flowOnWrongCore] += 1 }
     }
 }

@@ -10,12 +10,12 @@ extension NetStack {
         do {
             repr = try ARPRepr.parse(ARPPacket(checking: packet.bytes))
         } catch {
-            counters.countMalformed(.arp, error)
+            tally.countMalformed(.arp, error)
             packet.free()
             return
         }
         let forUs = repr.targetProtocolAddress == interface.address
-        if repr.operation == .request { counters[.arpRequestsReceived] += 1 } else { counters[.arpRepliesReceived] += 1 }
+        if repr.operation == .request { tally[.arpRequestsReceived] += 1 } else { tally[.arpRepliesReceived] += 1 }
         let sender = repr.senderProtocolAddress
         // Our own address is learnt only from our own MAC: a port that
         // reflects frames (dp_init --loopback) lets the stack talk to itself.
@@ -28,7 +28,7 @@ extension NetStack {
             }
         }
         guard forUs else {
-            counters[.arpNotForUs] += 1
+            tally[.arpNotForUs] += 1
             packet.free()
             return
         }
@@ -41,20 +41,20 @@ extension NetStack {
                             senderProtocolAddress: interface.address,
                             targetHardwareAddress: repr.senderHardwareAddress, targetProtocolAddress: sender)
         reply.emit(into: ARPPacket(unchecked: packet.bytes))
-        counters[.arpRepliesSent] += 1
+        tally[.arpRepliesSent] += 1
         sendFrame(packet, to: repr.senderHardwareAddress, etherType: .arp, on: interface)
     }
 
     /// Builds and queues an ARP request from `interface` for `target`.
     func sendARPRequest(for target: IPv4Address, on interface: NetInterface, gratuitous: Bool = false) {
         guard let packet = pool.allocate() else {
-            counters[.noBuffers] += 1
+            tally[.noBuffers] += 1
             return
         }
         // Pad to the Ethernet minimum (60 bytes without CRC).
         guard let start = packet.append(60 - EthernetFrame.headerLength) else {
             packet.free()
-            counters[.noBuffers] += 1
+            tally[.noBuffers] += 1
             return
         }
         let bytes = UnsafeMutableRawBufferPointer(start: start, count: 60 - EthernetFrame.headerLength)
@@ -62,7 +62,7 @@ extension NetStack {
         ARPRepr(operation: .request, senderHardwareAddress: interface.macAddress, senderProtocolAddress: interface.address,
                 targetHardwareAddress: .zero, targetProtocolAddress: target)
             .emit(into: ARPPacket(unchecked: bytes))
-        counters[gratuitous ? .arpGratuitousSent : .arpRequestsSent] += 1
+        tally[gratuitous ? .arpGratuitousSent : .arpRequestsSent] += 1
         sendFrame(packet, to: .broadcast, etherType: .arp, on: interface)
     }
 
@@ -91,11 +91,11 @@ extension NetStack {
                 sendARPRequest(for: nextHop, on: interface)
                 if !schedule(after: arp.retryCycles, .arpRetry(entry: Int32(entry), generation: generation)) {
                     // Without its timer the entry would wait forever.
-                    counters[.arpUnresolved] += UInt64(arp.abandon(entry: entry, generation: generation, failed: neighbourFailed))
+                    tally[.arpUnresolved] += UInt64(arp.abandon(entry: entry, generation: generation, failed: neighbourFailed))
                 }
             }
         case .dropped(let reason):
-            counters[reason] += 1
+            tally[reason] += 1
         }
     }
 
@@ -104,10 +104,10 @@ extension NetStack {
         case .request(let address, let index, let after):
             sendARPRequest(for: address, on: interfaces[index])
             if !schedule(after: after, .arpRetry(entry: Int32(entry), generation: generation)) {
-                counters[.arpUnresolved] += UInt64(arp.abandon(entry: entry, generation: generation, failed: neighbourFailed))
+                tally[.arpUnresolved] += UInt64(arp.abandon(entry: entry, generation: generation, failed: neighbourFailed))
             }
         case .gaveUp(let dropped):
-            counters[.arpUnresolved] += UInt64(dropped)
+            tally[.arpUnresolved] += UInt64(dropped)
         case .none:
             break
         }

@@ -11,13 +11,13 @@ extension NetStack {
             guard InternetChecksum.sum(packet: packet, initial: 0) == 0xFFFF else { throw WireError.badChecksum }
             repr = try ICMPv4Repr.parse(message, verifyChecksum: false)
         } catch {
-            counters.countMalformed(.icmp, error)
+            tally.countMalformed(.icmp, error)
             packet.free()
             return
         }
         switch repr {
         case .echoRequest:
-            counters[.icmpEchoRequests] += 1
+            tally[.icmpEchoRequests] += 1
             // Reply in the same buffer (chain): only the type changes, so the
             // checksum is updated, not recomputed (RFC 1624).
             let oldWord = UInt16(message.type.rawValue) << 8 | UInt16(message.code)
@@ -26,21 +26,21 @@ extension NetStack {
                                                        with: UInt16(ICMPv4Type.echoReply.rawValue) << 8 | UInt16(message.code))
             let source = delivery.isBroadcast ? delivery.interface.address : delivery.destination
             guard let route = route(to: delivery.source, from: source) else {
-                counters[.ipv4NoRoute] += 1
+                tally[.ipv4NoRoute] += 1
                 packet.free()
                 return
             }
-            counters[.icmpEchoReplies] += 1
+            tally[.icmpEchoReplies] += 1
             sendIPv4(packet, protocol: .icmp, to: delivery.source, route: route)
         case .destinationUnreachable(let code, _, let original):
-            counters[.icmpErrorsReceived] += 1
+            tally[.icmpErrorsReceived] += 1
             deliverUnreachable(code: code, original: original)
             packet.free()
         case .timeExceeded:
-            counters[.icmpErrorsReceived] += 1
+            tally[.icmpErrorsReceived] += 1
             packet.free()
         case .echoReply(let identifier, let sequenceNumber, _):
-            counters[.icmpEchoRepliesReceived] += 1
+            tally[.icmpEchoRepliesReceived] += 1
             lastEchoReply = EchoReply(source: delivery.source, identifier: identifier, sequenceNumber: sequenceNumber,
                                       payloadLength: packet.packetLength - ICMPv4Message.headerLength)
             packet.free()
@@ -76,7 +76,7 @@ extension NetStack {
               let i = udp.find(destination: original.header.source, destinationPort: original.sourcePort,
                                source: original.header.destination, sourcePort: original.destinationPort)
         else {
-            counters[.icmpErrorUnmatched] += 1
+            tally[.icmpErrorUnmatched] += 1
             return
         }
         let error: StackError.Kind
@@ -110,11 +110,11 @@ extension NetStack {
     func sendUnreachable(_ code: ICMPv4UnreachableCode, about packet: PacketBuffer, _ delivery: IPv4Delivery) {
         guard !delivery.isBroadcast else { return }
         guard takeICMPErrorToken() else {
-            counters[.icmpRateLimited] += 1
+            tally[.icmpRateLimited] += 1
             return
         }
         guard let route = route(to: delivery.source, from: delivery.destination) else {
-            counters[.ipv4NoRoute] += 1
+            tally[.ipv4NoRoute] += 1
             return
         }
         let headerStart = packet.data - delivery.headerLength
@@ -124,12 +124,12 @@ extension NetStack {
         else { return }
         let repr = ICMPv4Repr.destinationUnreachable(code: code, nextHopMTU: 0, original: quote)
         guard let reply = pool.allocate() else {
-            counters[.noBuffers] += 1
+            tally[.noBuffers] += 1
             return
         }
         guard let start = reply.append(repr.bufferLength) else {
             reply.free()
-            counters[.noBuffers] += 1
+            tally[.noBuffers] += 1
             return
         }
         repr.emit(into: ICMPv4Message(unchecked: UnsafeMutableRawBufferPointer(start: start, count: repr.bufferLength)))
@@ -139,7 +139,7 @@ extension NetStack {
         let message = ICMPv4Message(unchecked: UnsafeMutableRawBufferPointer(start: start, count: ICMPv4Message.headerLength + quotedLength))
         reply.length = ICMPv4Message.headerLength + quotedLength
         message.fillChecksum()
-        counters[.icmpErrorsSent] += 1
+        tally[.icmpErrorsSent] += 1
         sendIPv4(reply, protocol: .icmp, to: delivery.source, route: route)
     }
 }

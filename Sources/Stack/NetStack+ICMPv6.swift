@@ -25,7 +25,7 @@ extension NetStack {
             repr = try ICMPv6Repr.parse(message, source: delivery.source, destination: delivery.destination,
                                         hopLimit: delivery.hopLimit, verifyChecksum: false)
         } catch {
-            counters.countMalformed(.icmpv6, error)
+            tally.countMalformed(.icmpv6, error)
             packet.free()
             return
         }
@@ -37,29 +37,29 @@ extension NetStack {
         }
         // Only NDP reaches a tentative address.
         guard delivery.destination.isMulticast || state.owns(delivery.destination) else {
-            counters[.ipv6NotForUs] += 1
+            tally[.ipv6NotForUs] += 1
             packet.free()
             return
         }
         switch repr {
         case .echoRequest:
-            counters[.icmpv6EchoRequests] += 1
+            tally[.icmpv6EchoRequests] += 1
             answerEcho(packet, message: message, delivery, state)
         case .packetTooBig(let mtu, _):
-            counters[.icmpv6ErrorsReceived] += 1
+            tally[.icmpv6ErrorsReceived] += 1
             if let quote = try? ICMPv6Quote.parse(message.body), state.notePacketTooBig(quote.header.destination, mtu: mtu) {
-                counters[.ipv6PathMTUUpdates] += 1
+                tally[.ipv6PathMTUUpdates] += 1
                 // TCP toward it sends smaller segments from now on (RFC 8201 §4).
                 let destination = quote.header.destination
                 tcpTable?.pathMTUDecreased(toward: destination, mtu: state.mtu(toward: destination), now: tcpNow)
             }
             packet.free()
         case .destinationUnreachable(let code, _):
-            counters[.icmpv6ErrorsReceived] += 1
+            tally[.icmpv6ErrorsReceived] += 1
             if let quote = try? ICMPv6Quote.parse(message.body) { deliverUnreachableIPv6(code: code, original: quote) }
             packet.free()
         case .timeExceeded, .parameterProblem:
-            counters[.icmpv6ErrorsReceived] += 1
+            tally[.icmpv6ErrorsReceived] += 1
             packet.free()
         default:  // echo reply
             packet.free()
@@ -74,7 +74,7 @@ extension NetStack {
               let i = udp.find(destination: original.header.source, destinationPort: ports.source,
                                source: original.header.destination, sourcePort: ports.destination)
         else {
-            counters[.icmpErrorUnmatched] += 1
+            tally[.icmpErrorUnmatched] += 1
             return
         }
         // Codes: 0 no route, 1 prohibited, 3 address unreachable, 4 port unreachable.
@@ -100,7 +100,7 @@ extension NetStack {
     func answerEcho(_ packet: PacketBuffer, message: ICMPv6Message, _ delivery: IPv6Delivery, _ state: IPv6InterfaceState) {
         let source = delivery.destination.isMulticast ? state.sourceAddress(for: delivery.source) : delivery.destination
         guard let source else {
-            counters[.ipv6NoRoute] += 1
+            tally[.ipv6NoRoute] += 1
             packet.free()
             return
         }
@@ -117,11 +117,11 @@ extension NetStack {
         }
         let onLink = state.isOnLink(delivery.source)
         guard let nextHop = onLink ? delivery.source : state.defaultRouter else {
-            counters[.ipv6NoRoute] += 1
+            tally[.ipv6NoRoute] += 1
             packet.free()
             return
         }
-        counters[.icmpv6EchoReplies] += 1
+        tally[.icmpv6EchoReplies] += 1
         sendIPv6(packet, nextHeader: .icmpv6, to: delivery.source,
                  route: IPv6Route(interface: delivery.interface, nextHop: nextHop, source: source))
     }
@@ -132,16 +132,16 @@ extension NetStack {
         let interface = delivery.interface
         switch ndp {
         case .neighborSolicitation(let target, let options):
-            counters[.ndpSolicitationsReceived] += 1
+            tally[.ndpSolicitationsReceived] += 1
             guard let index = state.index(of: target) else {
-                counters[.ipv6NotForUs] += 1
+                tally[.ipv6NotForUs] += 1
                 return
             }
             if delivery.source.isUnspecified {
                 // Another node's DAD for an address we hold (RFC 4862 §5.4.3).
                 if state.state(index) == .tentative {
                     state.markDuplicated(index)
-                    counters[.ipv6DuplicateAddress] += 1
+                    tally[.ipv6DuplicateAddress] += 1
                 } else if state.state(index) == .preferred {
                     sendNDP(.neighborAdvertisement(router: false, solicited: false, override: true, target: target,
                                                    options: NDPOptions(targetLinkAddress: interface.macAddress)),
@@ -155,20 +155,20 @@ extension NetStack {
                                            options: NDPOptions(targetLinkAddress: interface.macAddress)),
                     from: target, to: delivery.source, on: interface)
         case .neighborAdvertisement(_, _, _, let target, let options):
-            counters[.ndpAdvertisementsReceived] += 1
+            tally[.ndpAdvertisementsReceived] += 1
             if let index = state.index(of: target) {
                 // Someone else answers for one of our addresses.
                 if state.state(index) == .tentative { state.markDuplicated(index) }
-                counters[.ipv6DuplicateAddress] += 1
+                tally[.ipv6DuplicateAddress] += 1
                 return
             }
             guard let mac = options.targetLinkAddress, mac.isValidUnicast,
                   learnNeighbor(target, at: mac, on: interface, create: false) else {
-                counters[.ndpUnsolicitedAdvertisement] += 1
+                tally[.ndpUnsolicitedAdvertisement] += 1
                 return
             }
         case .routerAdvertisement(_, _, _, let lifetime, _, _, let options):
-            counters[.ndpRouterAdvertisementsReceived] += 1
+            tally[.ndpRouterAdvertisementsReceived] += 1
             guard state.configuration.acceptRouterAdvertisements else { return }
             handleRouterAdvertisement(source: delivery.source, lifetime: lifetime, options: options,
                                       message: message, interface: interface, state)
@@ -210,11 +210,11 @@ extension NetStack {
     /// counted as no buffers, when the pool is empty).
     func allocateMessage(_ length: Int) -> (packet: PacketBuffer, bytes: UnsafeMutableRawBufferPointer)? {
         guard let packet = pool.allocate() else {
-            counters[.noBuffers] += 1
+            tally[.noBuffers] += 1
             return nil
         }
         guard let start = packet.append(length) else {
-            counters[.noBuffers] += 1
+            tally[.noBuffers] += 1
             packet.free()
             return nil
         }
@@ -228,9 +228,9 @@ extension NetStack {
         let (packet, bytes) = message
         repr.emit(into: ICMPv6Message(unchecked: bytes), source: source, destination: destination)
         switch ndp {
-        case .neighborSolicitation: counters[.ndpSolicitationsSent] += 1
-        case .neighborAdvertisement: counters[.ndpAdvertisementsSent] += 1
-        case .routerSolicitation: counters[.ndpRouterSolicitationsSent] += 1
+        case .neighborSolicitation: tally[.ndpSolicitationsSent] += 1
+        case .neighborAdvertisement: tally[.ndpAdvertisementsSent] += 1
+        case .routerSolicitation: tally[.ndpRouterSolicitationsSent] += 1
         default: break
         }
         sendIPv6(packet, nextHeader: .icmpv6, to: destination,

@@ -19,7 +19,7 @@ extension NetStack {
     // MARK: Receive
 
     func handleIPv4(_ packet: PacketBuffer, on interface: NetInterface) {
-        counters[.ipv4Received] += 1
+        tally[.ipv4Received] += 1
         let view: IPv4Packet
         let repr: IPv4Repr
         do {
@@ -30,19 +30,19 @@ extension NetStack {
                 : try IPv4Packet(checking: packet.bytes, packetLength: packet.packetLength)
             repr = try IPv4Repr.parse(view, verifyChecksum: !packet.offloadFlags.contains(.rxIPChecksumGood))
         } catch {
-            counters.countMalformed(.ipv4, error)
+            tally.countMalformed(.ipv4, error)
             packet.free()
             return
         }
         // A host must not send TTL 0 (RFC 1122 3.2.1.7); lower TTLs are fine
         // for local delivery.
         guard repr.timeToLive > 0 else {
-            counters[.ipv4TTLExpired] += 1
+            tally[.ipv4TTLExpired] += 1
             packet.free()
             return
         }
         guard !repr.source.isBroadcast, !repr.source.isMulticast, repr.source != interface.directedBroadcast else {
-            counters[.ipv4SourceInvalid] += 1
+            tally[.ipv4SourceInvalid] += 1
             packet.free()
             return
         }
@@ -50,7 +50,7 @@ extension NetStack {
         var isBroadcast = false
         if !isLocal(destination) {
             guard interface.accepts(destination) else {
-                counters[.ipv4NotForUs] += 1
+                tally[.ipv4NotForUs] += 1
                 packet.free()
                 return
             }
@@ -66,18 +66,18 @@ extension NetStack {
             deliver(packet, delivery)
             return
         }
-        counters[.ipv4FragmentsReceived] += 1
+        tally[.ipv4FragmentsReceived] += 1
         let key = ReassemblyKey(source: repr.source, destination: destination, identification: repr.identification,
                                 protocolNumber: repr.protocol.rawValue)
         switch reassembler.add(packet, key: key, offset: repr.fragmentOffset, moreFragments: repr.moreFragments, now: now) {
         case .held:
             scheduleReassemblySweep()
         case .complete(let whole):
-            counters[.ipv4Reassembled] += 1
+            tally[.ipv4Reassembled] += 1
             // The first fragment's header is still in front of the chain.
             deliver(whole, delivery)
         case .dropped(let reason):
-            counters[reason] += 1
+            tally[reason] += 1
         }
     }
 
@@ -93,7 +93,7 @@ extension NetStack {
 
     @inline(__always)
     func deliver(_ packet: PacketBuffer, _ delivery: IPv4Delivery) {
-        counters[.ipv4Delivered] += 1
+        tally[.ipv4Delivered] += 1
         switch delivery.protocol {
         case .udp:
             handleUDP(packet, delivery)
@@ -102,7 +102,7 @@ extension NetStack {
         case .tcp:
             deliverTCP(packet, delivery)
         default:
-            counters[.ipv4UnknownProtocol] += 1
+            tally[.ipv4UnknownProtocol] += 1
             packet.free()
         }
     }
@@ -162,7 +162,7 @@ extension NetStack {
         // A TSO segment is cut to the MTU by the device (it asked for it).
         if IPv4Packet.minimumHeaderLength + length <= interface.mtu || payload.offloadFlags.contains(.txTCPSegmentation) {
             guard let start = payload.prepend(IPv4Packet.minimumHeaderLength) else {
-                counters[.noBuffers] += 1
+                tally[.noBuffers] += 1
                 payload.free()
                 return
             }
@@ -170,7 +170,7 @@ extension NetStack {
                      timeToLive: timeToLive, identification: identification,
                      dscp: typeOfService >> 2, ecn: typeOfService & 3)
                 .emit(into: IPv4Packet(unchecked: UnsafeMutableRawBufferPointer(start: start, count: IPv4Packet.minimumHeaderLength)))
-            counters[.ipv4Sent] += 1
+            tally[.ipv4Sent] += 1
             sendIPv4Frame(payload, nextHop: route.nextHop, on: interface)
             return
         }
@@ -180,12 +180,12 @@ extension NetStack {
         while offset < length {
             let size = min(perFragment, length - offset)
             guard let fragment = pool.allocate() else {
-                counters[.noBuffers] += 1
+                tally[.noBuffers] += 1
                 break
             }
             guard fragment.headroom >= EthernetFrame.headerLength + IPv4Packet.minimumHeaderLength,
                   let data = fragment.append(size) else {
-                counters[.noBuffers] += 1
+                tally[.noBuffers] += 1
                 fragment.free()
                 break
             }
@@ -196,11 +196,11 @@ extension NetStack {
                      moreFragments: offset + size < length, fragmentOffset: offset,
                      dscp: typeOfService >> 2, ecn: typeOfService & 3)
                 .emit(into: IPv4Packet(unchecked: UnsafeMutableRawBufferPointer(start: start, count: IPv4Packet.minimumHeaderLength)))
-            counters[.ipv4FragmentsSent] += 1
+            tally[.ipv4FragmentsSent] += 1
             sendIPv4Frame(fragment, nextHop: route.nextHop, on: interface)
             offset += size
         }
-        counters[.ipv4Sent] += 1
+        tally[.ipv4Sent] += 1
         payload.free()
     }
 }

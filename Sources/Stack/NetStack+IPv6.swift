@@ -18,11 +18,11 @@ extension NetStack {
     /// counted (Wire's reasons under the ipv6 layer).
     func handleIPv6(_ packet: PacketBuffer, on interface: NetInterface) {
         guard let state = interface.ipv6 else {
-            counters[.ipv6Disabled] += 1
+            tally[.ipv6Disabled] += 1
             packet.free()
             return
         }
-        counters[.ipv6Received] += 1
+        tally[.ipv6Received] += 1
         let repr: IPv6Repr
         let chain: IPv6HeaderChain
         do throws(WireError) {
@@ -33,7 +33,7 @@ extension NetStack {
             repr = try IPv6Repr.parse(view)
             chain = try IPv6HeaderChain.parse(view.firstPayload, first: repr.nextHeader)
         } catch {
-            counters.countMalformed(.ipv6, error)
+            tally.countMalformed(.ipv6, error)
             packet.free()
             return
         }
@@ -41,7 +41,7 @@ extension NetStack {
         let forUs = destination.isMulticast ? state.listens(to: destination) : state.owns(destination)
         // NDP's own messages reach tentative addresses (DAD, RFC 4862 §5.4.3).
         guard forUs || (chain.upperLayer == .icmpv6 && state.index(of: destination) != nil) else {
-            counters[.ipv6NotForUs] += 1
+            tally[.ipv6NotForUs] += 1
             packet.free()
             return
         }
@@ -54,12 +54,12 @@ extension NetStack {
             deliverIPv6(packet, delivery)
             return
         }
-        counters[.ipv6FragmentsReceived] += 1
+        tally[.ipv6FragmentsReceived] += 1
         // Every fragment but the last carries a multiple of 8 bytes (RFC 8200 §4.5).
         let dataLength = repr.payloadLength - chain.upperLayerOffset
         guard (fragment.moreFragments ? dataLength > 0 && dataLength % 8 == 0 : true),
               fragment.fragmentOffset + dataLength <= 65_535 else {
-            counters[.reassemblyBadFragment] += 1
+            tally[.reassemblyBadFragment] += 1
             packet.free()
             return
         }
@@ -70,10 +70,10 @@ extension NetStack {
         case .held:
             scheduleReassemblySweep()
         case .complete(let whole):
-            counters[.ipv6Reassembled] += 1
+            tally[.ipv6Reassembled] += 1
             deliverReassembledIPv6(whole, first: fragment.nextHeader, delivery)
         case .dropped(let reason):
-            counters[reason] += 1
+            tally[reason] += 1
         }
     }
 
@@ -86,7 +86,7 @@ extension NetStack {
             // A fragment header inside a reassembled datagram is a second one.
             guard chain.fragment == nil else { throw WireError.badExtensionHeader }
         } catch {
-            counters.countMalformed(.ipv6, error)
+            tally.countMalformed(.ipv6, error)
             packet.free()
             return
         }
@@ -97,7 +97,7 @@ extension NetStack {
     }
 
     func deliverIPv6(_ packet: PacketBuffer, _ delivery: IPv6Delivery) {
-        counters[.ipv6Delivered] += 1
+        tally[.ipv6Delivered] += 1
         switch delivery.upperLayer {
         case .icmpv6:
             handleICMPv6(packet, delivery)
@@ -106,7 +106,7 @@ extension NetStack {
         case .tcp:
             handleTCPv6(packet, delivery)
         default:
-            counters[.ipv6UnknownProtocol] += 1
+            tally[.ipv6UnknownProtocol] += 1
             packet.free()
         }
     }
@@ -149,13 +149,13 @@ extension NetStack {
         // A TSO6 segment is cut by the device into pieces that fit the MTU.
         if IPv6Packet.headerLength + length <= mtu || payload.offloadFlags.contains(.txTCPSegmentation) {
             guard let start = payload.prepend(IPv6Packet.headerLength) else {
-                counters[.noBuffers] += 1
+                tally[.noBuffers] += 1
                 payload.free()
                 return
             }
             IPv6Repr(source: route.source, destination: destination, nextHeader: nextHeader, payloadLength: length, hopLimit: hopLimit)
                 .emit(into: IPv6Packet(unchecked: UnsafeMutableRawBufferPointer(start: start, count: IPv6Packet.headerLength)))
-            counters[.ipv6Sent] += 1
+            tally[.ipv6Sent] += 1
             sendIPv6Frame(payload, nextHop: route.nextHop, on: interface)
             return
         }
@@ -167,11 +167,11 @@ extension NetStack {
         while offset < length {
             let size = min(perFragment, length - offset)
             guard let fragment = pool.allocate() else {
-                counters[.noBuffers] += 1
+                tally[.noBuffers] += 1
                 break
             }
             guard fragment.headroom >= EthernetFrame.headerLength + headers, let data = fragment.append(size) else {
-                counters[.noBuffers] += 1
+                tally[.noBuffers] += 1
                 fragment.free()
                 break
             }
@@ -184,11 +184,11 @@ extension NetStack {
             IPv6FragmentHeader(nextHeader: nextHeader, fragmentOffset: offset, moreFragments: offset + size < length,
                                identification: identification)
                 .emit(into: UnsafeMutableRawBufferPointer(rebasing: bytes[IPv6Packet.headerLength...]))
-            counters[.ipv6FragmentsSent] += 1
+            tally[.ipv6FragmentsSent] += 1
             sendIPv6Frame(fragment, nextHop: route.nextHop, on: interface)
             offset += size
         }
-        counters[.ipv6Sent] += 1
+        tally[.ipv6Sent] += 1
         payload.free()
     }
 
@@ -209,11 +209,11 @@ extension NetStack {
             if firstRequest {
                 sendNeighborSolicitation(for: nextHop, on: interface)
                 if !schedule(after: ndpRetryCycles(interface), .ndpRetry(entry: Int32(entry), generation: generation)) {
-                    counters[.ndpUnresolved] += UInt64(ndp.abandon(entry: entry, generation: generation, failed: { $0.free() }))
+                    tally[.ndpUnresolved] += UInt64(ndp.abandon(entry: entry, generation: generation, failed: { $0.free() }))
                 }
             }
         case .dropped(let reason):
-            counters[reason] += 1
+            tally[reason] += 1
         }
     }
 
@@ -227,10 +227,10 @@ extension NetStack {
         case .request(let address, let index, let after):
             sendNeighborSolicitation(for: address, on: interfaces[index])
             if !schedule(after: after, .ndpRetry(entry: Int32(entry), generation: generation)) {
-                counters[.ndpUnresolved] += UInt64(ndp.abandon(entry: entry, generation: generation, failed: { $0.free() }))
+                tally[.ndpUnresolved] += UInt64(ndp.abandon(entry: entry, generation: generation, failed: { $0.free() }))
             }
         case .gaveUp(let dropped):
-            counters[.ndpUnresolved] += UInt64(dropped)
+            tally[.ndpUnresolved] += UInt64(dropped)
         case .none:
             break
         }

@@ -98,7 +98,7 @@ extension NetStack {
     /// answered after a random delay up to its Maximum Response Delay.
     func handleMLDQuery(_ query: MLD.Query, on interface: NetInterface) {
         guard let state = interface.ipv6 else { return }
-        counters[.mldQueries] += 1
+        tally[.mldQueries] += 1
         if query.group.isUnspecified {
             state.multicast.answerAll = true
         } else if state.listens(to: query.group), query.group != .allNodes,
@@ -125,7 +125,7 @@ extension NetStack {
         let pseudo = InternetChecksum.pseudoHeaderSum(
             source: source, destination: MLD.allMLDv2Routers, nextHeader: .icmpv6, length: icmp.bytes.count)
         icmp.checksum = InternetChecksum.finish(InternetChecksum.sum(UnsafeRawBufferPointer(icmp.bytes), initial: pseudo))
-        counters[.mldReportsSent] += 1
+        tally[.mldReportsSent] += 1
         sendIPv6(packet, nextHeader: .ipv6HopByHop, to: MLD.allMLDv2Routers,
                  route: IPv6Route(interface: interface, nextHop: MLD.allMLDv2Routers, source: source), hopLimit: 1)
     }
@@ -164,7 +164,7 @@ extension NetStack {
     func loopMulticast(_ datagram: PacketBuffer, to group: IPv6Address, route: IPv6Route, hopLimit: UInt8) {
         guard let state = route.interface.ipv6, state.multicast.contains(group) else { return }
         guard let copy = datagram.copy(into: pool), copy.headroom >= IPv6Packet.headerLength, let port = udpDestinationPort(copy) else {
-            counters[.noBuffers] += 1
+            tally[.noBuffers] += 1
             return
         }
         IPv6Repr(source: route.source, destination: group, nextHeader: .udp, payloadLength: copy.length, hopLimit: hopLimit)

@@ -43,10 +43,10 @@ extension NetStack {
     // MARK: Receive
 
     func deliverTCP(_ packet: PacketBuffer, _ delivery: IPv4Delivery) {
-        counters[.tcpReceived] += 1
+        tally[.tcpReceived] += 1
         guard !delivery.isBroadcast else {
             // RFC 1122: TCP is unicast only; no RST either.
-            counters[.tcpToBroadcast] += 1
+            tally[.tcpToBroadcast] += 1
             packet.free()
             return
         }
@@ -82,7 +82,7 @@ extension NetStack {
             handOverTCP(packet, repr: repr, source: source, destination: destination, headerLength: headerLength, segments: segments)
             return
         } catch {
-            counters.countMalformed(.tcp, error)
+            tally.countMalformed(.tcp, error)
         }
         packet.free()
     }
@@ -139,7 +139,7 @@ extension NetStack {
             let run = coalescer.run(at: index)
             if candidate && TCPReceiveCoalescer.continues(run, with: repr, payloadLength: payloadLength) {
                 coalescer.append(packet, to: index, repr: repr, headerLength: headerLength, payloadLength: payloadLength)
-                counters[.tcpCoalesced] += 1
+                tally[.tcpCoalesced] += 1
                 if TCPReceiveCoalescer.ends(run, with: repr, payloadLength: payloadLength) { flushTCPRun(at: index) }
                 return true
             }
@@ -224,14 +224,14 @@ extension NetStack {
             return
         }
         guard let route = route(to: destination, from: source) else {
-            counters[.tcpNoRoute] += 1
+            tally[.tcpNoRoute] += 1
             return
         }
         let offloads = route.interface.transmitOffloads
         let segmented = segment.needsSegmentation
         guard !segmented || offloads.isSuperset(of: Self.segmentationOffloads) else {
             // Only when interfaces differ in offloads: lost, TCP resends MSS-sized.
-            counters[.noBuffers] += 1
+            tally[.noBuffers] += 1
             return
         }
         let headerLength = segment.repr.headerLength
@@ -246,7 +246,7 @@ extension NetStack {
             packet.setHeaderLengths(l2: EthernetFrame.headerLength, l3: IPv4Packet.minimumHeaderLength, l4: headerLength)
             if segmented { packet.segmentSize = segment.segmentSize }
         }
-        counters[.tcpSent] += 1
+        tally[.tcpSent] += 1
         let ip = table.ipOptions(of: segment)
         sendIPv4(packet, protocol: .tcp, to: destination, route: route,
                  timeToLive: ip.timeToLive, typeOfService: ip.typeOfService)
@@ -260,19 +260,19 @@ extension NetStack {
         -> (packet: PacketBuffer, start: UnsafeMutableRawPointer, first: Int)? {
         let headerLength = segment.repr.headerLength
         guard let packet = pool.allocate() else {
-            counters[.noBuffers] += 1
+            tally[.noBuffers] += 1
             return nil
         }
         let first = min(segment.payloadLength, max(packet.tailroom - headerLength, 0))
         guard let start = packet.append(headerLength + first) else {
-            counters[.noBuffers] += 1
+            tally[.noBuffers] += 1
             packet.free()
             return nil
         }
         if first > 0 { table.copyPayload(of: segment, from: 0, count: first, to: start + headerLength) }
         if first < segment.payloadLength {
             guard appendPayload(of: segment, from: first, to: packet, table: table) else {
-                counters[.noBuffers] += 1
+                tally[.noBuffers] += 1
                 packet.free()
                 return nil
             }

@@ -10,10 +10,10 @@ import Wire
 /// them; received checksums summed in software unless the device vouched.
 extension NetStack {
     func handleTCPv6(_ packet: PacketBuffer, _ delivery: IPv6Delivery) {
-        counters[.tcpReceived] += 1
+        tally[.tcpReceived] += 1
         guard !delivery.destination.isMulticast else {
             // TCP is unicast only; no RST either (RFC 9293 3.10.7.1).
-            counters[.tcpToBroadcast] += 1
+            tally[.tcpToBroadcast] += 1
             packet.free()
             return
         }
@@ -40,7 +40,7 @@ extension NetStack {
                         headerLength: headerLength, segments: 1)
             return
         } catch {
-            counters.countMalformed(.tcp, error)
+            tally.countMalformed(.tcp, error)
         }
         packet.free()
     }
@@ -52,7 +52,7 @@ extension NetStack {
     /// NDP), from the connection's own address.
     func sendTCPv6(_ segment: TCPOutgoingSegment, from table: TCPEndpointTable) {
         guard let route = routeIPv6(to: segment.destination) else {
-            counters[.tcpNoRoute] += 1
+            tally[.tcpNoRoute] += 1
             return
         }
         let offloads = route.interface.transmitOffloads
@@ -79,7 +79,7 @@ extension NetStack {
                                                           nextHeader: .tcp, length: packet.packetLength)
             view.checksum = InternetChecksum.finish(InternetChecksum.sum(packet: packet, initial: pseudo))
         }
-        counters[.tcpSent] += 1
+        tally[.tcpSent] += 1
         var sending = route
         sending.source = segment.source
         sendIPv6(packet, nextHeader: .tcp, to: segment.destination, route: sending,

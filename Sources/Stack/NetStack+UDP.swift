@@ -8,11 +8,11 @@ extension NetStack {
     // MARK: Receive
 
     func handleUDP(_ packet: PacketBuffer, _ delivery: IPv4Delivery) {
-        counters[.udpReceived] += 1
+        tally[.udpReceived] += 1
         // The header is in the first segment (a first fragment holds at
         // least 8 bytes); the datagram may span a chain.
         guard packet.length >= UDPDatagram.headerLength else {
-            counters.countMalformed(.udp, .truncated)
+            tally.countMalformed(.udp, .truncated)
             packet.free()
             return
         }
@@ -23,19 +23,19 @@ extension NetStack {
         }
         let length = header.length
         guard length >= UDPDatagram.headerLength else {
-            counters.countMalformed(.udp, .badLength)
+            tally.countMalformed(.udp, .badLength)
             packet.free()
             return
         }
         guard length <= packet.packetLength else {
-            counters.countMalformed(.udp, .truncated)
+            tally.countMalformed(.udp, .truncated)
             packet.free()
             return
         }
         if length < packet.packetLength {
             // Bytes after the UDP length are not part of the datagram.
             guard trim(packet, to: length) else {
-                counters.countMalformed(.udp, .badLength)
+                tally.countMalformed(.udp, .badLength)
                 packet.free()
                 return
             }
@@ -46,7 +46,7 @@ extension NetStack {
             let pseudo = InternetChecksum.pseudoHeaderSum(source: delivery.source, destination: delivery.destination,
                                                           protocol: .udp, length: length)
             guard InternetChecksum.sum(packet: packet, initial: pseudo) == 0xFFFF else {
-                counters.countMalformed(.udp, .badChecksum)
+                tally.countMalformed(.udp, .badChecksum)
                 packet.free()
                 return
             }
@@ -57,9 +57,9 @@ extension NetStack {
                                destinationPort: destinationPort, source: delivery.source, sourcePort: sourcePort)
         else {
             if delivery.isBroadcast {
-                counters[.udpBroadcastUnmatched] += 1
+                tally[.udpBroadcastUnmatched] += 1
             } else {
-                counters[.udpClosedPort] += 1
+                tally[.udpClosedPort] += 1
                 sendUnreachable(.port, about: packet, delivery)
             }
             packet.free()
@@ -68,11 +68,11 @@ extension NetStack {
         packet.removeFirst(UDPDatagram.headerLength)
         packet.userData = UInt64(delivery.source.value) << 32 | UInt64(sourcePort) << 16
         guard udp.enqueue(i, packet) else {
-            counters[.udpReceiveQueueFull] += 1
+            tally[.udpReceiveQueueFull] += 1
             packet.free()
             return
         }
-        counters[.udpDelivered] += 1
+        tally[.udpDelivered] += 1
     }
 
     /// Shortens a chain to `length` bytes (freeing whole segments past it);
@@ -231,7 +231,7 @@ extension NetStack {
         }
         guard let route = route(to: address, from: bound) else {
             payload.free()
-            counters[.ipv4NoRoute] += 1
+            tally[.ipv4NoRoute] += 1
             throw StackError(.networkUnreachable, "no route to \(address): add an interface on its subnet or a gateway")
         }
         guard let start = payload.prepend(UDPDatagram.headerLength) else {
@@ -257,7 +257,7 @@ extension NetStack {
             let checksum = InternetChecksum.finish(InternetChecksum.sum(packet: payload, initial: pseudo))
             header.checksum = checksum == 0 ? 0xFFFF : checksum
         }
-        counters[.udpSent] += 1
+        tally[.udpSent] += 1
         sendIPv4(payload, protocol: .udp, to: address, route: route, timeToLive: timeToLive, typeOfService: typeOfService)
     }
 
@@ -270,7 +270,7 @@ extension NetStack {
             throw StackError(.messageTooLong, "UDP payload of \(bytes.count) bytes: at most \(Self.maximumUDPPayload)")
         }
         guard let head = copyIntoBuffers(bytes) else {
-            counters[.noBuffers] += 1
+            tally[.noBuffers] += 1
             throw StackError(.noBuffers, "the packet pool '\(pool.name)' is exhausted: free received datagrams or make a larger pool")
         }
         try udpSend(endpoint, head, to: destination, timeToLive: timeToLive, typeOfService: typeOfService)

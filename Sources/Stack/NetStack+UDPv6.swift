@@ -10,22 +10,22 @@ import Wire
 /// index + 1 in bits 32...63).
 extension NetStack {
     func handleUDPv6(_ packet: PacketBuffer, _ delivery: IPv6Delivery) {
-        counters[.udpReceived] += 1
+        tally[.udpReceived] += 1
         guard packet.length >= UDPDatagram.headerLength else {
-            counters.countMalformed(.udp, .truncated)
+            tally.countMalformed(.udp, .truncated)
             packet.free()
             return
         }
         let header = UDPDatagram(unchecked: UnsafeMutableRawBufferPointer(start: packet.data, count: UDPDatagram.headerLength))
         let length = header.length
         guard length >= UDPDatagram.headerLength, length <= packet.packetLength else {
-            counters.countMalformed(.udp, length < UDPDatagram.headerLength ? .badLength : .truncated)
+            tally.countMalformed(.udp, length < UDPDatagram.headerLength ? .badLength : .truncated)
             packet.free()
             return
         }
         if length < packet.packetLength {
             guard trim(packet, to: length) else {
-                counters.countMalformed(.udp, .badLength)
+                tally.countMalformed(.udp, .badLength)
                 packet.free()
                 return
             }
@@ -36,7 +36,7 @@ extension NetStack {
         let pseudo = InternetChecksum.pseudoHeaderSum(
             source: delivery.source, destination: delivery.destination, nextHeader: .udp, length: length)
         guard trusted || (header.checksum != 0 && InternetChecksum.sum(packet: packet, initial: pseudo) == 0xFFFF) else {
-            counters.countMalformed(.udp, .badChecksum)
+            tally.countMalformed(.udp, .badChecksum)
             packet.free()
             return
         }
@@ -50,7 +50,7 @@ extension NetStack {
         }
         guard let i = udp.find(destination: delivery.destination, destinationPort: header.destinationPort,
                                source: delivery.source, sourcePort: sourcePort) else {
-            counters[.udpClosedPort] += 1
+            tally[.udpClosedPort] += 1
             sendPortUnreachableIPv6(about: packet, delivery)
             packet.free()
             return
@@ -58,7 +58,7 @@ extension NetStack {
         // The source address must still be in this segment's headroom.
         let distance = packet.data - sourceAddressLocation(packet, delivery)
         guard distance > 0, distance < 0x8000 else {
-            counters[.udpClosedPort] += 1
+            tally[.udpClosedPort] += 1
             packet.free()
             return
         }
@@ -66,11 +66,11 @@ extension NetStack {
         packet.userData = UInt64(delivery.interface.index + 1) << 32 | UInt64(sourcePort) << 16
             | UInt64(distance + UDPDatagram.headerLength) << 1 | 1
         guard udp.enqueue(i, packet) else {
-            counters[.udpReceiveQueueFull] += 1
+            tally[.udpReceiveQueueFull] += 1
             packet.free()
             return
         }
-        counters[.udpDelivered] += 1
+        tally[.udpDelivered] += 1
     }
 
     /// A datagram to a group the interface joined: a copy for every
@@ -83,7 +83,7 @@ extension NetStack {
         }
         let distance = packet.data - sourceAddressLocation(packet, delivery)
         guard receivers > 0, distance > 0, distance < 0x8000 else {
-            counters[.udpClosedPort] += 1
+            tally[.udpClosedPort] += 1
             packet.free()
             return
         }
@@ -95,17 +95,17 @@ extension NetStack {
             let isLast = left == 0
             // A copy carries the source where a bare IPv6 header would (32 bytes back).
             guard let copy = isLast ? packet : copyDatagram(packet, source: delivery.source) else {
-                counters[.noBuffers] += 1
+                tally[.noBuffers] += 1
                 return
             }
             let back = isLast ? distance + UDPDatagram.headerLength : IPv6Packet.headerLength - 8
             copy.userData = tag | UInt64(back) << 1 | 1
             guard udp.enqueue(i, copy) else {
-                counters[.udpReceiveQueueFull] += 1
+                tally[.udpReceiveQueueFull] += 1
                 copy.free()
                 return
             }
-            counters[.udpDelivered] += 1
+            tally[.udpDelivered] += 1
         }
         if left > 0 { packet.free() }
     }
@@ -171,7 +171,7 @@ extension NetStack {
         let group = destination.address.isMulticast
         guard var route = group ? multicastRoute(to: destination.address, interface: multicast.interface) : routeIPv6(to: destination.address) else {
             payload.free()
-            counters[.ipv6NoRoute] += 1
+            tally[.ipv6NoRoute] += 1
             throw StackError(.networkUnreachable, "no IPv6 route to \(destination.address): add an address on its prefix or accept a router")
         }
         let bound = udp.key(of: i).localAddress
@@ -205,7 +205,7 @@ extension NetStack {
             let checksum = InternetChecksum.finish(InternetChecksum.sum(packet: payload, initial: pseudo))
             header.checksum = checksum == 0 ? 0xFFFF : checksum
         }
-        counters[.udpSent] += 1
+        tally[.udpSent] += 1
         if loopsBack { loopMulticast(payload, to: destination.address, route: route, hopLimit: multicast.hopLimit) }
         sendIPv6(payload, nextHeader: .udp, to: destination.address, route: route, hopLimit: group ? multicast.hopLimit : hopLimit)
     }
@@ -261,7 +261,7 @@ extension NetStack {
             throw StackError(.messageTooLong, "UDP payload of \(bytes.count) bytes: at most \(Self.maximumUDPPayload)")
         }
         guard let head = copyIntoBuffers(bytes) else {
-            counters[.noBuffers] += 1
+            tally[.noBuffers] += 1
             throw StackError(.noBuffers, "the packet pool '\(pool.name)' is exhausted: free received datagrams or make a larger pool")
         }
         try udpSend(endpoint, head, to: destination, hopLimit: hopLimit, multicast: multicast)
@@ -274,18 +274,18 @@ extension NetStack {
         let sourceField = sourceAddressLocation(packet, delivery)
         guard sourceField != packet.data, let state = delivery.interface.ipv6, state.owns(delivery.destination) else { return }
         guard takeICMPErrorToken() else {
-            counters[.icmpRateLimited] += 1
+            tally[.icmpRateLimited] += 1
             return
         }
         let invoking = sourceField - 8
         let quoteLength = min(packet.data + packet.length - invoking, ICMPv6Repr.maximumQuoteLength)
         let repr = ICMPv6Repr.destinationUnreachable(code: ICMPv6Repr.portUnreachableCode, quoteLength: quoteLength)
         guard let reply = pool.allocate() else {
-            counters[.noBuffers] += 1
+            tally[.noBuffers] += 1
             return
         }
         guard let start = reply.append(repr.bufferLength) else {
-            counters[.noBuffers] += 1
+            tally[.noBuffers] += 1
             reply.free()
             return
         }
@@ -293,11 +293,11 @@ extension NetStack {
         message.body.copyMemory(from: UnsafeRawBufferPointer(start: invoking, count: quoteLength))
         repr.emit(into: message, source: delivery.destination, destination: delivery.source)
         guard let nextHop = state.isOnLink(delivery.source) ? delivery.source : state.defaultRouter else {
-            counters[.ipv6NoRoute] += 1
+            tally[.ipv6NoRoute] += 1
             reply.free()
             return
         }
-        counters[.icmpErrorsSent] += 1
+        tally[.icmpErrorsSent] += 1
         sendIPv6(reply, nextHeader: .icmpv6, to: delivery.source,
                  route: IPv6Route(interface: delivery.interface, nextHop: nextHop, source: delivery.destination))
     }

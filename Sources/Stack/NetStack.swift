@@ -48,7 +48,10 @@ public final class NetStack {
     /// and tests step time forward (timers, TIME_WAIT, reassembly and ARP
     /// expiry) without waiting. Only ever increase it (time must not go back).
     public var clockSkewCycles: UInt64 = 0
-    public var counters = StackCounters()
+    /// The counters, as they are now (a copy: the core counts in `tally`).
+    public var counters: StackCounters { tally.snapshot }
+    /// The counters, counted in place by this stack's core.
+    let tally = CounterBlock()
     /// The last ICMP echo reply received (for `sendEchoRequest`).
     public var lastEchoReply: EchoReply?
 
@@ -125,6 +128,7 @@ public final class NetStack {
     }
 
     deinit {
+        defer { tally.deallocate() }
         // Buffers go back now, while the pools they came from are alive
         // (stored properties are released after this, in no useful order);
         // the TCP rings first, which may hold received buffers.
@@ -207,6 +211,8 @@ public final class NetStack {
             received += n
             // Before the stack parses (and trims) the frames.
             if let capture, n > 0 { capture.record(receiveBurst, count: n, interface: index, direction: .inbound) }
+            // Counted once per burst (a counter's += is a uniqueness check and a store).
+            if n > 0 { tally[.framesReceived] += UInt64(n) }
             for i in 0..<n { handleFrame(receiveBurst[i], on: interface) }
             // Runs of coalesced TCP segments go to TCP before its output.
             if tcpCoalescer.count > 0 { flushCoalescedTCP() }
@@ -240,18 +246,18 @@ public final class NetStack {
                            interface: interface.index, direction: .outbound)
         }
         let sent = interface.device.transmit(queue: interface.queue, frames)
-        counters[.framesTransmitted] += UInt64(sent)
+        tally[.framesTransmitted] += UInt64(sent)
         var left = count - sent
         if left > interface.backlogLimit {
             // The backlog is full too: the newest go, as a full queue drops on a wire.
             let dropped = left - interface.backlogLimit
-            counters[.transmitQueueFull] += UInt64(dropped)
+            tally[.transmitQueueFull] += UInt64(dropped)
             PacketBuffer.free(UnsafeMutableBufferPointer(rebasing: frames[(count - dropped)..<count]))
             left = interface.backlogLimit
         }
         if left > 0 {
             // New frames among the kept ones enter the backlog (counted once).
-            counters[.transmitDeferred] += UInt64(max(min(left, sent + left - held), 0))
+            tally[.transmitDeferred] += UInt64(max(min(left, sent + left - held), 0))
             if sent > 0 {
                 for i in 0..<left { frames[i] = frames[sent + i] }
             }
@@ -289,14 +295,14 @@ public final class NetStack {
         case .reassemblySweep:
             reassemblySweepScheduled = false
             let expired = reassembler.expire(now: now)
-            counters[.reassemblyTimeout] += UInt64(expired)
+            tally[.reassemblyTimeout] += UInt64(expired)
             scheduleReassemblySweep()
         }
     }
 
     func schedule(after cycles: UInt64, _ event: StackTimer) -> Bool {
         if timers.schedule(at: now + cycles, event) != nil { return true }
-        counters[.timersExhausted] += 1
+        tally[.timersExhausted] += 1
         return false
     }
 
@@ -309,14 +315,14 @@ public final class NetStack {
 
     // MARK: Receive: Ethernet
 
+    /// One received frame (`poll` counts it in `framesReceived`).
     @inline(__always)
     func handleFrame(_ packet: PacketBuffer, on interface: NetInterface) {
-        counters[.framesReceived] += 1
         let frame: EthernetFrame
         do {
             frame = try EthernetFrame(checking: packet.bytes)
         } catch {
-            counters.countMalformed(.ethernet, error)
+            tally.countMalformed(.ethernet, error)
             packet.free()
             return
         }
@@ -324,12 +330,12 @@ public final class NetStack {
         // IPv6 multicast (33:33:...) goes on to IPv6, which checks the group.
         guard destination == interface.macAddress || destination.isBroadcast
                 || (interface.ipv6 != nil && destination.bytes.0 == 0x33 && destination.bytes.1 == 0x33) else {
-            counters[.ethernetNotForUs] += 1
+            tally[.ethernetNotForUs] += 1
             packet.free()
             return
         }
         guard !frame.hasVLANTag else {
-            counters[.ethernetVLANUnsupported] += 1
+            tally[.ethernetVLANUnsupported] += 1
             packet.free()
             return
         }
@@ -342,7 +348,7 @@ public final class NetStack {
         } else if etherType == .ipv6 {
             handleIPv6(packet, on: interface)
         } else {
-            counters[.ethernetUnknownType] += 1
+            tally[.ethernetUnknownType] += 1
             packet.free()
         }
     }
@@ -353,7 +359,7 @@ public final class NetStack {
     @inline(__always)
     func sendFrame(_ packet: PacketBuffer, to destination: MACAddress, etherType: EtherType, on interface: NetInterface) {
         guard let start = packet.prepend(EthernetFrame.headerLength) else {
-            counters[.noBuffers] += 1
+            tally[.noBuffers] += 1
             packet.free()
             return
         }

@@ -24,6 +24,11 @@ public struct StackCounters: Sendable {
     @usableFromInline var values: [UInt64]
     @usableFromInline var malformedValues: [UInt64]
 
+    init(values: [UInt64], malformedValues: [UInt64]) {
+        self.values = values
+        self.malformedValues = malformedValues
+    }
+
     init() {
         values = [UInt64](repeating: 0, count: StackCounter.allCases.count)
         malformedValues = [UInt64](repeating: 0, count: ProtocolLayer.allCases.count * Self.reasonStride)

@@ -93,11 +93,42 @@ public struct TCPPayload {
 
 extension TCPByteRing {
     /// Writes `payload` at `offset` after the head without committing it
-    /// (as `write(at:from:)` for one region). Returns the bytes written.
+    /// (as `write(at:from:)` for one region): the part beyond the capacity
+    /// (or the core's budget) is not written. Returns the bytes written.
+    /// A coalesced payload (one region per wire segment) takes its chunks
+    /// once and is copied in one walk along them, not region by region.
     @discardableResult
     public mutating func write(at offset: Int, from payload: TCPPayload) -> Int {
-        var written = 0
-        payload.forEachRegion { region in written += write(at: offset + written, from: region) }
-        return written
+        if let region = payload.contiguousRegion { return write(at: offset, from: region) }
+        guard offset >= 0, offset < capacity, payload.count > 0 else { return 0 }
+        let begin = consumed + offset
+        let held = reserve(through: begin + min(payload.count, capacity - offset))
+        let length = max(min(payload.count, capacity - offset, held - begin), 0)
+        guard length > 0, var chunk = locate(begin) else { return 0 }
+        var position = begin
+        var left = length
+        payload.forEachRegion { region in
+            var source = region.baseAddress!
+            var n = min(region.count, left)
+            left -= n
+            while n > 0 {
+                if position >= chunk.pointee.end {
+                    // reserve(through:) took chunks through begin + length.
+                    guard let next = chunk.pointee.next else { return }
+                    chunk = next
+                    continue
+                }
+                let inChunk = position - chunk.pointee.start
+                let piece = min(n, chunk.pointee.capacity - inChunk)
+                (chunk.pointee.base + inChunk).copyMemory(from: source, byteCount: piece)
+                position += piece
+                source += piece
+                n -= piece
+            }
+        }
+        // Lookups start at the hint: the next segment continues in this chunk.
+        head?.pointee.hint = chunk
+        writtenEnd = max(writtenEnd, begin + length)
+        return length
     }
 }

@@ -54,4 +54,31 @@ import Testing
             #expect(out == all)
         }
     }
+
+    /// The one-walk write of a coalesced payload over chunks smaller than
+    /// its regions: the same bytes as writing region by region, trimmed,
+    /// ahead of the head (out of order), and cut at the capacity and at
+    /// the core's budget.
+    @Test(arguments: [
+        (0, 0, 40, 1 << 20, 40),    // all of it, regions crossing 8-byte chunks
+        (3, 5, 30, 1 << 20, 30),    // ahead of the head, trimmed at both ends
+        (0, 0, 40, 24, 24),         // the budget holds three chunks
+        (6, 0, 40, 1 << 20, 34),    // the capacity (40) cuts it
+    ])
+    func oneWalkWriteMatchesRegionByRegion(offset: Int, skip: Int, take: Int, budget: Int, expected: Int) {
+        let cache = TCPChunkCache(chunkSize: 8, budgetBytes: budget)
+        var ring = TCPByteRing(capacity: 40, cache: cache)
+        defer { ring.deallocate() }
+        Self.withRegions([11, 3, 13, 1, 12]) { payload, all in
+            let trimmed = payload.dropFirst(skip).prefix(take)
+            #expect(ring.write(at: offset, from: trimmed) == expected)
+            // The earlier bytes (out of order: a hole) filled after.
+            let filler = [UInt8](repeating: 0xEE, count: offset)
+            #expect(filler.withUnsafeBytes { ring.write(at: 0, from: $0) } == offset)
+            ring.commit(offset + expected)
+            var out = [UInt8](repeating: 0, count: offset + expected)
+            #expect(out.withUnsafeMutableBytes { ring.read(into: $0) } == out.count)
+            #expect(out == filler + Array(all[skip..<(skip + expected)]))
+        }
+    }
 }

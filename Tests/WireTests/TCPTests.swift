@@ -134,6 +134,23 @@ func fixTCPChecksum(_ segment: inout [UInt8], source: IPv4Address, destination: 
         }
     }
 
+    /// NOP NOP TS, read at once (the fast path), and 12-byte lists that
+    /// only start like it, read by the general loop.
+    @Test(arguments: [
+        ("0101 080a 11223344 55667788", TCPOptions(timestamp: (0x1122_3344, 0x5566_7788))),
+        ("0101 080a 00000000 ffffffff", TCPOptions(timestamp: (0, 0xFFFF_FFFF))),
+        ("0101 0101 0101 0101 0101 0101", TCPOptions()),
+        ("0101 0402 0101 080a 0000 0009", nil),  // TS running past the header
+        ("080a 11223344 55667788 0101", TCPOptions(timestamp: (0x1122_3344, 0x5566_7788))),
+        ("0101 0101 0204 05b4 0303 0700", TCPOptions(maximumSegmentSize: 1460, windowScale: 7)),
+    ] as [(String, TCPOptions?)])
+    func parsesTwelveOptionBytes(options: String, expected: TCPOptions?) {
+        withBuffer(Self.segment(options: hexBytes(options))) { bytes in
+            let repr = try? TCPRepr.parse(try TCPSegment(checking: bytes), source: Self.source, destination: Self.destination)
+            #expect(repr?.options == expected, "\(options)")
+        }
+    }
+
     @Test func payloadAndChecksumOffload() throws {
         let repr = TCPRepr(sourcePort: 1, destinationPort: 2, sequenceNumber: 3, flags: .ack, window: 4)
         var storage = [UInt8](repeating: 0x55, count: 21)

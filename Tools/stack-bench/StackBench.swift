@@ -42,6 +42,9 @@ struct StackBench: ParsableCommand {
     @Flag(help: "TCP echo: both stacks keep received payloads in their packet buffers (TCPConfiguration.receiveLending, as DataplaneNIO's stacks do).")
     var receiveLending = false
 
+    @Flag(help: "TCP: one way only, the client writes and the server reads and discards (the receive path alone, a bulk download); the server's segments received are reported.")
+    var tcpOneWay = false
+
     @Option(help: "Scaling: run the echo (UDP, or TCP with --tcp-write) on 1 core and on N cores at once, alternating, and report the ratio.")
     var scalingCores: Int?
 
@@ -112,10 +115,14 @@ extension StackBench {
         echo.usesEpoll = epoll
         echo.lendsWrites = lend
         echo.receiveLending = receiveLending
+        echo.oneWay = tcpOneWay
         let result = try echo.run()
-        print("dp-stack-bench: TCP echo through sockets over Loopback, \(writeSize)-byte writes\(epoll ? ", the server in an epoll set with writev" : "")\(lend ? ", the client's writes lent" : "")\(receiveLending ? ", received payloads kept in their packet buffers" : "")")
+        print("dp-stack-bench: TCP \(tcpOneWay ? "one way" : "echo") through sockets over Loopback, \(writeSize)-byte writes\(epoll ? ", the server in an epoll set with writev" : "")\(lend ? ", the client's writes lent" : "")\(receiveLending ? ", received payloads kept in their packet buffers" : "")")
         print("  copied     \(result.receiveBytesCopied) bytes into receive rings, \(result.sendBytesCopied) into send rings; ring chunk memory from the system grew \(result.chunkAllocations) bytes (\(result.warmupChunkAllocations) in the warm-up)")
-        print("  echoed     \(result.bytesEchoed) bytes each way in \(String(format: "%.3f", result.seconds)) s, \(result.segments) segments, \(result.coalesced) coalesced on receive (GRO)")
+        print("  echoed     \(result.bytesEchoed) bytes \(tcpOneWay ? "one way" : "each way") in \(String(format: "%.3f", result.seconds)) s, \(result.segments) segments, \(result.coalesced) coalesced on receive (GRO)")
+        if tcpOneWay {
+            print("  server     \(result.serverReceived) segments received (\(result.bytesEchoed / max(result.serverReceived, 1)) bytes each on average), \(result.serverReceivedTotal) with the warm-up and handshake")
+        }
         print("  mallocs    \(result.mallocs) (\(String(format: "%.4f", result.mallocsPerSegment)) per segment), \(result.mallocBytes) bytes; frees \(result.frees)")
         if let jsonPath {
             let document: [String: Any] = [

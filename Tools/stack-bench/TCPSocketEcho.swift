@@ -30,6 +30,9 @@ struct TCPSocketEcho {
     var lendsWrites = false
     /// Both stacks keep received payloads in their packet buffers (`TCPConfiguration.receiveLending`).
     var receiveLending = false
+    /// One way only: the client writes, the server reads and discards (the
+    /// receive path isolated, as a bulk download); nothing is echoed back.
+    var oneWay = false
     /// Called after the warm-up, just before measuring (a start line for parallel runs).
     var beforeMeasuring: () -> Void = {}
 
@@ -38,6 +41,10 @@ struct TCPSocketEcho {
         var segments = 0
         /// Of the segments received, those merged into an earlier one (GRO).
         var coalesced = 0
+        /// Segments the server's stack received while measuring (one way: the data segments).
+        var serverReceived = 0
+        /// The same since the connection opened (warm-up included: what `*serverTurn*` counts).
+        var serverReceivedTotal = 0
         var seconds = 0.0
         var mallocs = 0
         var mallocBytes = 0
@@ -182,11 +189,12 @@ struct TCPSocketEcho {
         let copiedBefore = link.copied
         let segmentsBefore = Int(link.client.stack.counters[.tcpSent] + link.server.stack.counters[.tcpSent])
         let coalescedBefore = Int(link.client.stack.counters[.tcpCoalesced] + link.server.stack.counters[.tcpCoalesced])
+        let serverReceivedBefore = Int(link.server.stack.counters[.tcpReceived])
         beforeMeasuring()
         if countsMallocs { MallocInterposerSwift.initialize() }
         let start = TSCClock.monotonicNanoseconds()
         if countsMallocs { MallocInterposerSwift.hook() }
-        let echoed = try echo(link, &buffers, bytes: measuredBytes)
+        let echoed = try measure(link, &buffers)
         if countsMallocs { MallocInterposerSwift.unhook() }
         let statistics = countsMallocs ? MallocInterposerSwift.getStatistics() : .init()
         var result = Result()
@@ -194,6 +202,8 @@ struct TCPSocketEcho {
         result.bytesEchoed = echoed
         result.segments = Int(link.client.stack.counters[.tcpSent] + link.server.stack.counters[.tcpSent]) - segmentsBefore
         result.coalesced = Int(link.client.stack.counters[.tcpCoalesced] + link.server.stack.counters[.tcpCoalesced]) - coalescedBefore
+        result.serverReceived = Int(link.server.stack.counters[.tcpReceived]) - serverReceivedBefore
+        result.serverReceivedTotal = Int(link.server.stack.counters[.tcpReceived])
         result.mallocs = statistics.mallocCount
         result.mallocBytes = statistics.mallocBytesCount
         result.frees = statistics.freeCount
@@ -204,7 +214,16 @@ struct TCPSocketEcho {
         return result
     }
 
-    /// Echoes `bytes` (rounded up to whole writes); returns the bytes that came back.
+    /// The measured run, a function of its own (never inlined) so that
+    /// `valgrind --tool=callgrind --toggle-collect='*TCPSocketEcho*measure*'`
+    /// counts only it (one way, `*serverTurn*` counts the receiver in it).
+    @inline(never)
+    private func measure(_ link: Link, _ buffers: inout Buffers) throws -> Int {
+        try echo(link, &buffers, bytes: measuredBytes)
+    }
+
+    /// Echoes `bytes` (rounded up to whole writes); returns the bytes that came
+    /// back (one way: the bytes the server read).
     private func echo(_ link: Link, _ buffers: inout Buffers, bytes: Int) throws -> Int {
         var written = 0
         var echoed = 0
@@ -212,6 +231,11 @@ struct TCPSocketEcho {
         while echoed < bytes {
             guard TSCClock.monotonicNanoseconds() < deadline else {
                 throw SocketError(.timedOut, "the echo stalled at \(echoed) of \(bytes) bytes")
+            }
+            if oneWay {
+                written += try clientTurn(link, buffers, room: written < bytes && written - echoed < 512 * 1024)
+                echoed += try serverTurn(link, buffers)
+                continue
             }
             if written < bytes, written - echoed < 512 * 1024 {
                 written += lendsWrites ? try sendLent(link, UnsafeRawBufferPointer(buffers.outgoing))
@@ -223,6 +247,25 @@ struct TCPSocketEcho {
             echoed += try receiveAll(link.client, link.clientSocket, into: buffers.incoming)
         }
         return echoed
+    }
+
+    /// One way, the sending side's turn: a write when there is room, then
+    /// its core's poll step. Never inlined, as `serverTurn`, so that
+    /// callgrind's `--toggle-collect='*serverTurn*'` counts the receiving
+    /// side alone (driver, IP, GRO, TCP input, ACKs out, recv copies).
+    @inline(never)
+    private func clientTurn(_ link: Link, _ buffers: Buffers, room: Bool) throws -> Int {
+        let written = room ? try sendSome(link.client, link.clientSocket, UnsafeRawBufferPointer(buffers.outgoing)) : 0
+        link.client.runOnce()
+        return written
+    }
+
+    /// One way, the receiving side's turn: its core's poll step, then reads
+    /// until EAGAIN; the bytes read.
+    @inline(never)
+    private func serverTurn(_ link: Link, _ buffers: Buffers) throws -> Int {
+        link.server.runOnce()
+        return try receiveAll(link.server, link.serverSocket, into: buffers.serverRoom)
     }
 
     /// The server's turn: write back what is pending, then read more.
