@@ -116,7 +116,15 @@ public final class TCPChunkCache {
     /// allocation. The cache takes memory only when its free list is empty,
     /// so without a reserve the first time rings reach a new high-water
     /// mark allocates once (suite 45 saw it after its warm-up; Docs/NIO.md).
+    /// Headers for as many borrowed chunks (lent writes) are reserved too.
     public func reserve(chunks: Int) {
+        while headerFreeCount < min(chunks, cachedChunkLimit) {
+            let header = UnsafeMutableRawPointer.allocate(byteCount: Self.headerStride, alignment: 64)
+                .bindMemory(to: TCPRingChunk.self, capacity: 1)
+            header.pointee.next = headerFreeList
+            headerFreeList = header
+            headerFreeCount += 1
+        }
         while freeCount + chunksInUse < min(chunks, cachedChunkLimit) {
             let raw = UnsafeMutableRawPointer.allocate(byteCount: Self.headerStride + chunkSize, alignment: 64)
             let chunk = raw.bindMemory(to: TCPRingChunk.self, capacity: 1)

@@ -76,10 +76,11 @@ struct TCPSocketEcho {
             stacks.0.start()
             stacks.1.start()
             // Room for the connection's two full rings (plus a chunk of slack
-            // each) from the start: the rings' high-water mark depends on
-            // timing, and a new one after the warm-up would allocate once.
-            let socketOptions = TCPConnectionOptions()  // the sockets' SO_SNDBUF and SO_RCVBUF
-            let ringBytes = 2 * (socketOptions.sendBufferSize + socketOptions.receiveBufferSize + tcp.ringChunkSize)
+            // each) at the most auto-tuning grows them to, from the start:
+            // the rings' high-water mark depends on timing, and a new one
+            // after the warm-up would allocate once (a chunk, or the header
+            // of a lent write's chunk).
+            let ringBytes = 2 * (2 * tcp.maximumGrownBufferSize + tcp.ringChunkSize)
             stacks.0.reserveTCPRingMemory(bytes: ringBytes)
             stacks.1.reserveTCPRingMemory(bytes: ringBytes)
             var configuration = SocketCoreConfiguration()
