@@ -106,16 +106,17 @@ public final class CoreIdle {
     /// timers: DataplaneNIO's scheduled tasks).
     @inline(__always)
     public func afterPoll(work: Int, waitLimitMilliseconds: Int32? = nil) {
+        let now = TSCClock.cycles()
+        stack.load.countTurn(endingAt: now, busy: work > 0)
         if work > 0 || effectiveMode == .poll {
             if work > 0 { quietSince = 0 }
             return
         }
-        idle(waitLimitMilliseconds)
+        idle(now, waitLimitMilliseconds)
     }
 
     @inline(never)
-    private func idle(_ waitLimitMilliseconds: Int32?) {
-        let now = TSCClock.cycles()
+    private func idle(_ now: UInt64, _ waitLimitMilliseconds: Int32?) {
         if quietSince == 0 { quietSince = now }  // the first quiet turn after work
         guard now &- quietSince >= currentSpinCycles else { return }
         switch effectiveMode {
@@ -123,6 +124,7 @@ public final class CoreIdle {
         case .sleep: if policy.sleepMicroseconds > 0 { usleep(policy.sleepMicroseconds) }
         case .interrupt: waitForInterrupt(waitLimitMilliseconds)
         }
+        stack.load.countIdle(until: TSCClock.cycles())
     }
 
     private func waitForInterrupt(_ waitLimitMilliseconds: Int32?) {

@@ -96,6 +96,8 @@ public final class NetStack {
     /// and cleared on the stack's own thread; the stack clears it itself
     /// at the poll turn after the capture ends.
     public var capture: CoreCapture?
+    /// Busy and idle cycles of the core's loop (CoreIdle counts them).
+    public internal(set) var load = CoreLoad()
     /// Where other threads (telemetry) ask this core for snapshots.
     public let mailbox = StackMailbox()
     /// The mailbox's flag, checked once per poll step.

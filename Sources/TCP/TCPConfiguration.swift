@@ -44,6 +44,9 @@ public struct TCPConfiguration: Sendable, Hashable {
     /// Retransmissions of SYN / SYN-ACK before giving up.
     public var maximumSYNRetransmissions = 6
     public var delayedACKTimeout = TCPDuration.milliseconds(40)
+    /// Stretch ACKs up to 64 KiB while a flow delivers plenty per round
+    /// trip (TCPConnection+StretchACK.swift); false: one ACK per two segments.
+    public var stretchACKs = true
     /// Maximum segment lifetime; TIME-WAIT lasts twice this.
     public var maximumSegmentLifetime = TCPDuration.seconds(30)
     /// How long an orphaned (closed by the application) connection may sit in FIN-WAIT-2.

@@ -13,21 +13,19 @@ import Wire
 /// idle connection costs nothing more; setsockopt(SO_RCVBUF / SO_SNDBUF)
 /// fixes that ring's size, as on Linux (SOCK_RCVBUF_LOCK).
 extension TCPConnection {
-    /// At in-order data, once per round trip: doubles the receive ring when
-    /// the application read more than 3/8 of it in that round trip. Counting
-    /// what was read, as Linux's tcp_rcv_space_adjust counts what was
-    /// copied, means a slow reader never grows its ring; 3/8 is FreeBSD's
-    /// threshold (tcp_input.c): the sender is using most of the window we
-    /// can offer, so the window, not the network, may be the limit.
-    func adjustReceiveBuffer(now: TCPInstant) {
+    /// At the end of each receiver round trip (`noteReceiveRound`): doubles
+    /// the receive ring when the application read more than 3/8 of it in
+    /// that round trip. Counting what was read, as Linux's
+    /// tcp_rcv_space_adjust counts what was copied, means a slow reader
+    /// never grows its ring; 3/8 is FreeBSD's threshold (tcp_input.c): the
+    /// sender is using most of the window we can offer, so the window, not
+    /// the network, may be the limit.
+    func adjustReceiveBuffer() {
         guard options.receiveBufferGrows, receiveBuffer.capacity < configuration.maximumGrownBufferSize else { return }
-        guard !(now - tuningIntervalStart < receiverRoundTrip) else { return }
         if tuningBytesRead > receiveBuffer.capacity / 8 * 3 {
             receiveBuffer.grow(toCapacity: min(receiveBuffer.capacity * 2, configuration.maximumGrownBufferSize))
             statistics.receiveBufferGrowths += 1
         }
-        tuningIntervalStart = now
-        tuningBytesRead = 0
     }
 
     /// The round trip as a receiver sees it: how long ago we sent the

@@ -40,16 +40,12 @@ extension TCPConnection {
                     receiveBuffer.commit(newNext - receiveNext)
                 }
                 statistics.bytesReceived += newNext - receiveNext
-                adjustReceiveBuffer(now: now)
+                noteReceiveRound(received: newNext - receiveNext, now: now)
                 receiveNext = newNext
                 pendingEvents.insert(.readable)
                 bytesSinceLastACK += bytes.count
                 if hadHoles { duplicateACKsOwed = 0 }
-                if hadHoles || bytesSinceLastACK >= 2 * sendMSS {
-                    ackNow = true
-                } else if delayedACKDeadline == nil {
-                    delayedACKDeadline = now + configuration.delayedACKTimeout
-                }
+                scheduleAcknowledgment(hadHoles: hadHoles, now: now)
             } else {
                 if reassembly.insert(start: begin, end: begin + bytes.count) {
                     receiveBuffer.write(at: receiveBuffer.count + offset, from: bytes)

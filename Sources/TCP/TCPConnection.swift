@@ -74,6 +74,10 @@ public final class TCPConnection {
     var tuningIntervalStart = TCPInstant.zero
     var tuningBytesRead = 0
     var echoedTimestampDelay: UInt32 = 0
+    /// In-order bytes received in the current receiver round trip, and in
+    /// the last whole one (TCPConnection+StretchACK.swift).
+    var roundBytesReceived = 0
+    var bytesReceivedLastRound = 0
 
     // MARK: Options (RFC 7323, RFC 2018, RFC 9293 MSS)
     var peerMSS = 536
@@ -441,7 +445,8 @@ public final class TCPConnection {
         guard state.canReceiveData else { return }
         let announced = max(receiveAdvertisedEdge - receiveNext, 0)
         let now = advertisableWindow
-        let threshold = min(receiveBuffer.capacity / 2, 2 * sendMSS)
+        // Stretched as ACKs are in a bulk flow (TCPConnection+StretchACK.swift).
+        let threshold = min(receiveBuffer.capacity / 2, acknowledgmentThreshold)
         if now - announced >= threshold && now > before { ackNow = true }
     }
 }

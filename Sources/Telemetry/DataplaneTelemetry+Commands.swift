@@ -179,6 +179,7 @@ struct CoreSnapshot: Sendable {
     var connections: Int
     var timeWait: Int
     var capturing: Bool
+    var load: CoreLoad
 
     init(_ stack: NetStack) {
         rawCounters = stack.counters.detachedCopy()
@@ -186,11 +187,18 @@ struct CoreSnapshot: Sendable {
         connections = stack.tcpConnectionCount
         timeWait = stack.tcpTimeWaitCount
         capturing = stack.capture != nil
+        load = stack.load
     }
 
     func json(core: Int) -> JSONValue {
         [
             "core": .number(core), "capturing": .bool(capturing),
+            // Since the core started: turns that found work against those that did not (CoreLoad).
+            "load": [
+                "busyPercent": .double((load.busyFraction * 1000).rounded() / 10),
+                "busyCycles": .number(Int(clamping: load.busyCycles)), "idleCycles": .number(Int(clamping: load.idleCycles)),
+                "busyTurns": .number(Int(clamping: load.busyTurns)), "idleTurns": .number(Int(clamping: load.idleTurns)),
+            ],
             "counters": .object(counters.sorted { $0.key < $1.key }.map { ($0.key, .number($0.value)) }),
             "tcp": [
                 "connections": .number(connections), "timeWait": .number(timeWait),

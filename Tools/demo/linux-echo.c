@@ -4,8 +4,11 @@
  * UDP datagram "stop" arrives on STOP_PORT (as dp-echo --stop-port).
  * With SINK_PORT and SOURCE_PORT it also serves the one-way transfers of
  * Tools/demo/tcp_oneway.py (dp-echo --tcp-sink/--tcp-source, the same
- * protocol): each connection in a child process with blocking calls, the
- * kernel stack's plainest bulk path.
+ * protocol): each connection in a thread of its own with blocking calls, the
+ * kernel stack's plainest bulk path. The sink keeps what arrives in storage
+ * written once at start (as dp-echo's SinkStorage), so a transfer does not
+ * page-fault in a fresh 128 MiB (a fault per 4 KiB, each zeroing its page,
+ * in the guest's timed transfer).
  * Usage: linux-echo PORT SECONDS STOP_PORT [SINK_PORT SOURCE_PORT] */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,7 +19,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
 #include "sha256.h"
@@ -45,8 +50,28 @@ static int write_all(int fd, const void *data, size_t n) {
 
 /* Sink: keep everything to the end of the stream, answer "COUNT\n" at once
  * (the peer's clock stops there), then "SHA256HEX\n" of what arrived. */
+/* The sink's storage, lent to one sink at a time (another at once gets its own). */
+static uint8_t *kept_storage;
+static atomic_int kept_storage_busy;
+
+static void keep_sink_storage(void) {
+    kept_storage = malloc(SINK_CAPACITY);
+    if (kept_storage) memset(kept_storage, 0, SINK_CAPACITY); /* every page faulted in now */
+}
+
+static uint8_t *take_storage(int *own) {
+    *own = !(kept_storage && !atomic_exchange(&kept_storage_busy, 1));
+    return *own ? malloc(SINK_CAPACITY) : kept_storage;
+}
+
+static void give_storage(uint8_t *storage, int own) {
+    if (own) free(storage); else atomic_store(&kept_storage_busy, 0);
+}
+
 static void sink(int fd) {
-    uint8_t *storage = malloc(SINK_CAPACITY);
+    int own;
+    uint8_t *storage = take_storage(&own);
+    if (!storage) return;
     size_t got = 0;
     ssize_t n;
     int overflow = 0;
@@ -65,6 +90,7 @@ static void sink(int fd) {
     length = snprintf(line, sizeof line, "%s\n", overflow ? "overflow" : hex);
     write_all(fd, line, (size_t)length);
     printf("linux-echo: tcp sink %zu bytes, sha256 %s\n", got, overflow ? "overflow" : hex);
+    give_storage(storage, own);
 }
 
 /* Source: read "COUNT\n", send COUNT bytes of the xorshift pattern, then
@@ -102,17 +128,28 @@ static void source(int fd) {
     printf("linux-echo: tcp source %zu bytes, sha256 %s\n", sent, hex);
 }
 
-/* Accepts on a one-way listener; each connection runs in a child. */
+struct one_way_job { int fd; void (*serve)(int); };
+
+static void *run_one_way(void *argument) {
+    struct one_way_job job = *(struct one_way_job *)argument;
+    free(argument);
+    job.serve(job.fd);
+    close(job.fd);
+    fflush(stdout);
+    return NULL;
+}
+
+/* Accepts on a one-way listener; each connection runs in a thread. */
 static void one_way(int listener, void (*serve)(int)) {
     int client;
     while ((client = accept(listener, NULL, NULL)) >= 0) {
-        fflush(stdout);
-        if (fork() == 0) {
-            serve(client);
-            fflush(stdout);
-            _exit(0);
-        }
-        close(client);
+        struct one_way_job *job = malloc(sizeof *job);
+        pthread_t thread;
+        if (!job) { close(client); continue; }
+        job->fd = client;
+        job->serve = serve;
+        if (pthread_create(&thread, NULL, run_one_way, job) != 0) { free(job); close(client); continue; }
+        pthread_detach(thread);
     }
 }
 
@@ -131,8 +168,8 @@ int main(int argc, char **argv) {
     epoll_ctl(ep, EPOLL_CTL_ADD, stop, &event);
     int sink_listener = -1, source_listener = -1;
     if (argc == 6) {
-        signal(SIGCHLD, SIG_IGN);  /* the children reap themselves */
         sink_listener = bound(SOCK_STREAM, atoi(argv[4]));
+        keep_sink_storage();
         source_listener = bound(SOCK_STREAM, atoi(argv[5]));
         event.data.fd = sink_listener;
         epoll_ctl(ep, EPOLL_CTL_ADD, sink_listener, &event);

@@ -49,6 +49,9 @@ extension Echo {
                     "tcpBytesEchoed": run.services?.tcp.bytesEchoed ?? 0,
                     "wrongCore": run.stack?.counters[.flowOnWrongCore] ?? 0,
                     "framesReceived": run.stack?.counters[.framesReceived] ?? 0,
+                    // CoreLoad: cycles of turns that found work, and of the others.
+                    "busyCycles": run.stack?.load.busyCycles ?? 0, "idleCycles": run.stack?.load.idleCycles ?? 0,
+                    "busyTurns": run.stack?.load.busyTurns ?? 0, "idleTurns": run.stack?.load.idleTurns ?? 0,
                 ]
             },
         ]

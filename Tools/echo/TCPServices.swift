@@ -26,12 +26,15 @@ final class TCPServices {
     private(set) var bytesEchoed: UInt64 = 0
     private(set) var bytesDiscarded: UInt64 = 0
     static let bufferSize = 64 * 1024
+    /// The sink's storage between transfers (made when a sink port is served).
+    private let sinkStorage: SinkStorage?
 
     /// `dualStack`: AF_INET6 listeners on [::]:port, which take IPv4
     /// clients as v4-mapped peers too (RFC 3493 §3.7).
     init(core: SocketCore, echoPorts: [UInt16], discardPorts: [UInt16], sinkPorts: [UInt16] = [], sourcePorts: [UInt16] = [],
          dualStack: Bool = false, socketBuffer: Int32? = nil) throws(SocketError) {
         self.core = core
+        sinkStorage = sinkPorts.isEmpty ? nil : SinkStorage()
         let services: [([UInt16], Bool, TCPOneWay.Role?)] =
             [(echoPorts, true, nil), (discardPorts, false, nil), (sinkPorts, false, .sink), (sourcePorts, false, .source)]
         for (ports, echo, oneWay) in services {
@@ -73,7 +76,7 @@ final class TCPServices {
                 connections[socket.descriptor] = Connection(
                     socket: socket, echo: echo,
                     buffer: .allocate(byteCount: echo ? Self.bufferSize : Self.bufferSize, alignment: 16),
-                    oneWay: oneWay.map { TCPOneWay(role: $0) })
+                    oneWay: oneWay.map { TCPOneWay(role: $0, sinkStorage: sinkStorage) })
                 accepted += 1
                 work += 1
             }

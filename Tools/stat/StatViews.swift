@@ -36,7 +36,7 @@ enum StatTables {
 
     static func cores(_ cores: Any?) -> String {
         var table = Table(title: "cores", header: ["core", "frames-rx", "frames-tx", "dropped", "tcp-conns", "time-wait", "tcp-accepted",
-                                                    "tcp-opened", "capturing"])
+                                                    "tcp-opened", "capturing", "busy%"])
         for core in cores as? [Object] ?? [] {
             if let error = core["error"] as? String {
                 table.rows.append([Cell.text(core["core"]), error])
@@ -48,7 +48,8 @@ enum StatTables {
             let dropped = counters.filter { $0.key.hasPrefix("drop.") }.compactMap { Cell.integer($0.value) }.reduce(0, +)
             table.rows.append([Cell.text(core["core"]), Cell.text(counters["frames.received"] ?? 0), Cell.text(counters["frames.transmitted"] ?? 0),
                                String(dropped), Cell.text(tcp["connections"]), Cell.text(tcp["timeWait"]), Cell.text(tcp["connectionsAccepted"]),
-                               Cell.text(tcp["connectionsOpened"]), Cell.text(core["capturing"])])
+                               Cell.text(tcp["connectionsOpened"]), Cell.text(core["capturing"]),
+                               Cell.text((core["load"] as? Object)?["busyPercent"] ?? "-")])
         }
         return table.render()
     }

@@ -54,6 +54,7 @@ public enum LabBuilder {
         let scratch = packageRoot + "/.build-lab"
         let start = MonotonicClock.now
         log("dp-lab: building \(products.joined(separator: " ")) (release, static Swift stdlib, \(scratch))")
+        let fingerprint = try LabBuildFreshness.invalidateIfChanged(packageRoot: packageRoot, scratch: scratch, log: log)
         for product in products {
             let (status, output) = try Subprocess.run([
                 "swift", "build", "-c", "release", "--static-swift-stdlib",
@@ -61,6 +62,7 @@ public enum LabBuilder {
             ])
             guard status == 0 else { throw LabError("building \(product) for the guest failed:\n\(output)") }
         }
+        try LabBuildFreshness.writeStamp(fingerprint, scratch: scratch)
         log("dp-lab: built in \(format(MonotonicClock.now - start)) s")
         return products.map { scratch + "/release/" + $0 }
     }
