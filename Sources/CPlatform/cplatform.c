@@ -27,6 +27,15 @@ int dp_pin_current_thread(int cpu) {
     return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
+int dp_pin_current_thread_to_set(const uint8_t *mask, int bytes) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int cpu = 0; cpu < bytes * 8 && cpu < CPU_SETSIZE; cpu++) {
+        if (mask[cpu / 8] & (1u << (cpu % 8))) CPU_SET(cpu, &set);
+    }
+    return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
 int dp_current_cpu(void) { return sched_getcpu(); }
 
 int dp_open(const char *path, int flags) { return open(path, flags); }

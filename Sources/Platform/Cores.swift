@@ -67,6 +67,24 @@ public enum Cores {
         dp_set_current_core(Int32(index))
     }
 
+    /// Keeps the calling (control) thread off `cpus`, the CPUs given to
+    /// polling cores, as DPDK's EAL keeps its main lcore apart: a control
+    /// thread that wakes on a polling CPU preempts that core (and, in a
+    /// TCG guest, flushes the vCPU's TLB with the context switch). Does
+    /// nothing when no other CPU is available; returns the CPUs the
+    /// caller may now run on.
+    @discardableResult
+    public static func keepCallerOff(_ cpus: [Int]) throws(PlatformError) -> [Int] {
+        let taken = Set(cpus)
+        let others = availableCPUs().filter { !taken.contains($0) }
+        guard !others.isEmpty else { return availableCPUs() }
+        var mask = [UInt8](repeating: 0, count: 128)
+        for cpu in others where cpu < mask.count * 8 { mask[cpu / 8] |= UInt8(1 << (cpu % 8)) }
+        let result = dp_pin_current_thread_to_set(mask, Int32(mask.count))
+        guard result == 0 else { throw .systemCall("pin control thread to cpus \(others)", errno: result) }
+        return others
+    }
+
     /// Leaves core identity (the thread becomes an ordinary thread again).
     public static func releaseCurrentThread() {
         dp_set_current_core(-1)

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import Testing
 @testable import Platform
@@ -25,6 +26,30 @@ struct CoresAndClockTests {
         #expect(throws: PlatformError.self) { _ = try Cores.launch(on: [4095]) { _ in } }
         #expect(throws: PlatformError.self) { _ = try Cores.launch(on: []) { _ in } }
         #expect(throws: PlatformError.self) { try Cores.adoptCurrentThread(asCore: -1) }
+    }
+
+    @Test("a control thread moves off the cores' CPUs, and stays put when there is nowhere else")
+    func controlThreadOffCores() throws {
+        let cpus = Cores.availableCPUs()
+        // On a thread of its own (it inherits this thread's mask): the test
+        // runner's threads keep theirs.
+        let seen = Mutex<(off: [Int], after: [Int], afterAll: [Int])?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            let off = (try? Cores.keepCallerOff([cpus.last!])) ?? []
+            let after = Cores.availableCPUs()
+            _ = try? Cores.keepCallerOff(after)
+            seen.withLock { $0 = (off, after, Cores.availableCPUs()) }
+            done.signal()
+        }
+        done.wait()
+        let result = try #require(seen.withLock { $0 })
+        if cpus.count > 1 {
+            #expect(result.off == Array(cpus.dropLast()) && result.after == result.off, "the last CPU is left to the core")
+        } else {
+            #expect(result.after == cpus, "a single CPU stays the caller's")
+        }
+        #expect(result.afterAll == result.after, "no other CPU: the mask is unchanged")
     }
 
     @Test("the TSC clock is calibrated and monotonic")

@@ -10,6 +10,8 @@ int dp_ioctl_ptr(int fd, unsigned long request, void *argument);
 int dp_ioctl_int(int fd, unsigned long request, unsigned long argument);
 /// Pins the calling thread to one CPU; 0 or an errno value.
 int dp_pin_current_thread(int cpu);
+/// Pins the calling thread to the CPUs whose bits are set in `mask`.
+int dp_pin_current_thread_to_set(const uint8_t *mask, int bytes);
 /// The CPU the calling thread runs on now, or -1.
 int dp_current_cpu(void);
 /// open(path, flags) without the variadic mode argument.
