@@ -47,7 +47,7 @@ build() {
     # --sanitize=fuzzer: libFuzzer's main and runtime at the link. The compiles need one
     # -sanitize= list (given two -sanitize= flags swiftc keeps the last, and
     # --sanitize=fuzzer --sanitize=address left the library modules without coverage).
-    DP_FUZZ_STACK=1 DP_FUZZ_SANITIZE="$sanitizers" swift build -j 1 -c release --scratch-path "$scratch" --sanitize=fuzzer \
+    DP_FUZZ_STACK=1 DP_FUZZ_SANITIZE="$sanitizers" swift build -c release --scratch-path "$scratch" --sanitize=fuzzer \
       -Xswiftc -sanitize="$sanitizers" -Xlinker --no-gc-sections --product "dp-fuzz-$target" >"$out/build-$target.log" 2>&1 \
       || { grep -E "error" "$out/build-$target.log" | head -20 >&2; echo "fuzz-stack.sh: building dp-fuzz-$target failed" >&2; exit 1; }
     grep -E "Build of" "$out/build-$target.log" || true

@@ -53,7 +53,7 @@ git -C "$repo" tag 1.0.0
 copy_tracked "$work" Examples/EchoServer
 app="$work/Examples/EchoServer"
 build_start=$(date +%s)
-(cd "$app" && DATAPLANE_URL="file://$repo" swift build -j 1 --manifest-cache local) >"$work/build.log" 2>&1 \
+(cd "$app" && DATAPLANE_URL="file://$repo" swift build --manifest-cache local) >"$work/build.log" 2>&1 \
   || { tail -40 "$work/build.log"; echo "package-by-version: the example did not build"; exit 1; }
 build_seconds=$(( $(date +%s) - build_start ))
 resolved=$(python3 -c 'import json,sys
