@@ -69,10 +69,10 @@ public enum Cores {
 
     /// Keeps the calling (control) thread off `cpus`, the CPUs given to
     /// polling cores, as DPDK's EAL keeps its main lcore apart: a control
-    /// thread that wakes on a polling CPU preempts that core (and, in a
-    /// TCG guest, flushes the vCPU's TLB with the context switch). Does
-    /// nothing when no other CPU is available; returns the CPUs the
-    /// caller may now run on.
+    /// thread that wakes on a polling CPU preempts that core (in the lab's
+    /// TCG guest it also took host CPU from QEMU's I/O thread, Docs/VIRTIO.md
+    /// "The transmit gap"). Does nothing when no other CPU is available;
+    /// returns the CPUs the caller may now run on.
     @discardableResult
     public static func keepCallerOff(_ cpus: [Int]) throws(PlatformError) -> [Int] {
         let taken = Set(cpus)
