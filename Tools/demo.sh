@@ -180,7 +180,7 @@ else
   step "build (release) dp-bench" swift build -c release --product dp-bench
   step "build (release) dp-testpmd" swift build -c release --product dp-testpmd
   step "host: ring vs DPDK ring_perf_autotest" .build/release/dp-bench ring --results "$results"
-  step "host: pool vs DPDK mempool_perf_autotest" .build/release/dp-bench pool --peer-seconds 200 --results "$results"
+  step "host: pool vs DPDK rte_mempool (get/put bulk, pktmbuf alloc/free bulk), case by case" .build/release/dp-bench pool --repetitions 5 --results "$results"
   step "host: dp-testpmd io over 2 null ports vs dpdk-testpmd" /usr/bin/python3 Tools/demo/bench-null.py --rounds 3 --seconds 5 --results "$results"
   step "build (release) dp-stack-bench" swift build -c release --product dp-stack-bench
   step "build (release) dp-tcp-bench" swift build -c release --product dp-tcp-bench

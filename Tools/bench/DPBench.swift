@@ -53,12 +53,12 @@ struct RingCommand: ParsableCommand {
 struct PoolCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pool",
-        abstract: "Packet pool get+put cost vs DPDK's mempool_perf_autotest.")
+        abstract: "Packet pool get+put rate vs DPDK's mempool (rte_mempool_get_bulk/put_bulk, rte_pktmbuf_alloc_bulk/free_bulk).")
 
     @OptionGroup var options: CommonOptions
 
-    @Option(help: "Seconds DPDK's mempool test may run (it runs each of its ~360 cases 5 s; the cases we compare come first).")
-    var peerSeconds = 330
+    @Option(help: "Seconds DPDK's own mempool_perf_autotest may run as a cross-check of the raw rows' peer (0, the default, skips it; it runs each of its ~360 cases 5 s, the uncached one-core cases first, the cached ones after ~15 minutes).")
+    var peerSeconds = 0
 
     @Option(help: "Blocks of 64 rounds (64 x 128 objects) per measurement instead of a time budget (for instruction counts under callgrind: run N and 2N, divide the difference).")
     var iterations: Int?

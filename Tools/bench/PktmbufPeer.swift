@@ -1,8 +1,11 @@
 import Foundation
 
-/// The peer of the pool's packet rows: dpdk-pktmbuf-perf.c (next to this
-/// file), built with the system's cc and libdpdk's pkg-config flags on
-/// first use, run on the CPU ours runs on.
+/// The peer of the pool's rows: dpdk-pktmbuf-perf.c (next to this file),
+/// built with the system's cc and libdpdk's pkg-config flags on first use,
+/// run on the CPU ours runs on. Packet rows use rte_pktmbuf_alloc_bulk/
+/// free_bulk, raw rows (`raw: true`, its RAW=1) rte_mempool_get_bulk/
+/// put_bulk: the loop of DPDK's mempool_perf_autotest, in alternating
+/// rounds with ours instead of one pass of DPDK's 360 cases.
 struct PktmbufPeer {
     let executable: String
 
@@ -12,7 +15,7 @@ struct PktmbufPeer {
     /// Builds the peer; nil (and a note saying why) when it cannot be built.
     static func prepare(notes: inout [String]) -> PktmbufPeer? {
         guard FileManager.default.fileExists(atPath: source) else {
-            notes.append("packet rows without a peer: \(source) not found (dp-bench runs from its checkout)")
+            notes.append("no peer figures: \(source) not found (dp-bench runs from its checkout)")
             return nil
         }
         let executable = NSTemporaryDirectory() + "dp-bench-pktmbuf-perf-\(ProcessInfo.processInfo.processIdentifier)"
@@ -20,16 +23,23 @@ struct PktmbufPeer {
         let command = "cc -O3 -o '\(executable)' '\(source)' $(pkg-config --cflags --libs libdpdk)"
         let (status, output) = shell(command)
         guard status == 0 else {
-            notes.append("packet rows without a peer: building \(source) failed (needs cc and libdpdk-dev): \(output.prefix(300))")
+            notes.append("no peer figures: building \(source) failed (needs cc and libdpdk-dev): \(output.prefix(300))")
             return nil
         }
         return PktmbufPeer(executable: executable)
     }
 
-    /// Objects per second keyed by "cache|bulk".
-    func measure(seconds: Double, cpu: Int) throws -> [String: Double] {
+    /// Objects per second of one case (nil when the peer printed none).
+    /// One case per run, so that each of ours is measured right beside its
+    /// peer: on this shared machine the CPU's speed drifts over seconds.
+    func measure(seconds: Double, cpu: Int, raw: Bool, cache: Int, bulk: Int) throws -> Double? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
+        var environment = ProcessInfo.processInfo.environment
+        environment["RAW"] = raw ? "1" : "0"
+        environment["CACHE"] = String(cache)
+        environment["BULK"] = String(bulk)
+        process.environment = environment
         process.arguments = [String(seconds), "--no-huge", "-m", "512", "--no-pci", "-l", String(cpu),
                              "--log-level", "lib.eal:error",
                              "--file-prefix=dpbenchmbuf\(ProcessInfo.processInfo.processIdentifier)"]
@@ -39,18 +49,18 @@ struct PktmbufPeer {
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        var rates = [String: Double]()
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix("pktmbuf ") {
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix(raw ? "mempool " : "pktmbuf ") {
             var fields = [String: String]()
             for part in line.split(separator: " ") {
                 let pair = part.split(separator: "=", maxSplits: 1)
                 if pair.count == 2 { fields[String(pair[0])] = String(pair[1]) }
             }
-            if let cache = fields["cache"], let bulk = fields["n_bulk"], let rate = fields["rate_persec"].flatMap(Double.init) {
-                rates["\(cache)|\(bulk)"] = rate
+            if fields["cache"] == String(cache), fields["n_bulk"] == String(bulk),
+               let rate = fields["rate_persec"].flatMap(Double.init) {
+                return rate
             }
         }
-        return rates
+        return nil
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: executable) }

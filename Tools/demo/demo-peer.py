@@ -94,7 +94,8 @@ def udp_echo(nic, ip):
 
 def echo_once(ip, data):
     """One connection: sends `data` (on a thread) while reading the echo back;
-    returns (bytes back, seconds from connect to the last byte back)."""
+    returns (bytes back, seconds from connect to the last byte back, the
+    peer's TCP_INFO line read before closing)."""
     started = time.monotonic()
     s = socket.create_connection((ip, 7), timeout=20)
 
@@ -115,8 +116,9 @@ def echo_once(ip, data):
         back += chunk
     seconds = time.monotonic() - started
     sender.join(5)
+    info = tcp_oneway.tcp_info(s)
     s.close()
-    return back, seconds
+    return back, seconds, info
 
 
 def tcp_transfer(nic, ip, transfers=3):
@@ -130,10 +132,11 @@ def tcp_transfer(nic, ip, transfers=3):
     rates, failed = [], []
     try:
         for _ in range(transfers):
-            back, seconds = echo_once(ip, data)
+            back, seconds, info = echo_once(ip, data)
             if hashlib.sha256(back).hexdigest() != digest:
                 failed.append(len(back))
             rates.append(tcp_bytes * 8 / seconds / 1e6)
+            print(f"DEMO-NOTE {nic} tcp-echo {rates[-1]:.1f} Mbit/s; {info}", flush=True)
         ok = not failed
         report(nic, "tcp-sha256", ok, started,
                f"{transfers} x {tcp_bytes} bytes echoed, sha256 {'matches' if ok else f'differs ({failed} back)'} {digest[:16]}")

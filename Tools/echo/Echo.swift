@@ -280,6 +280,10 @@ struct Echo: ParsableCommand {
               + "\(tcp.map(\.bytesDiscarded).reduce(0, +)) discarded, "
               + "\(stacks.map { $0.counters[.icmpEchoReplies] + $0.counters[.icmpv6EchoReplies] }.reduce(0, +)) pings answered, "
               + "\(stacks.map(\.counters.totalDropped).reduce(0, +)) dropped")
+        if tcp.contains(where: { $0.partialSends > 0 }) {
+            say("dp-echo: tcp echo: \(tcp.map(\.partialSends).reduce(0, +)) sends took part of the bytes, "
+                  + "\(tcp.map(\.bytesCompacted).reduce(0, +)) bytes moved to make room")
+        }
         for port in ports.ports {
             // Offload proof (virtio): frames the host cut (TSO/TSO6) or coalesced (GUEST_TSO4/6).
             let extended = port.device.statistics().extended

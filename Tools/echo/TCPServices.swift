@@ -11,8 +11,10 @@ final class TCPServices {
     struct Connection {
         var socket: Socket
         var echo: Bool
-        /// Received and not yet echoed (echo only).
+        /// Received and not yet echoed (echo only): `pending` bytes from
+        /// `start`; new bytes land after them.
         var buffer: UnsafeMutableRawBufferPointer
+        var start = 0
         var pending = 0
         /// The sink or source of a one-way transfer, else nil.
         var oneWay: TCPOneWay?
@@ -24,6 +26,10 @@ final class TCPServices {
     var closed: [Int32] = []
     private(set) var accepted: UInt64 = 0
     private(set) var bytesEchoed: UInt64 = 0
+    /// Echo sends the send ring took only part of, and the bytes moved to
+    /// the front of an echo buffer to make room (see `compact`).
+    private(set) var partialSends: UInt64 = 0
+    private(set) var bytesCompacted: UInt64 = 0
     private(set) var bytesDiscarded: UInt64 = 0
     static let bufferSize = 64 * 1024
     /// The sink's storage between transfers (made when a sink port is served).
@@ -75,7 +81,7 @@ final class TCPServices {
                 try? socket.setOption(level: Int32(IPPROTO_TCP), name: TCP_NODELAY, 1)
                 connections[socket.descriptor] = Connection(
                     socket: socket, echo: echo,
-                    buffer: .allocate(byteCount: echo ? Self.bufferSize : Self.bufferSize, alignment: 16),
+                    buffer: .allocate(byteCount: Self.bufferSize, alignment: 16),
                     oneWay: oneWay.map { TCPOneWay(role: $0, sinkStorage: sinkStorage) })
                 accepted += 1
                 work += 1
@@ -99,6 +105,25 @@ final class TCPServices {
         return work
     }
 
+    /// Makes room for receiving when the buffer's tail is full. A partial
+    /// send used to move the whole unsent rest to the front every time (up
+    /// to 64 KiB per ACK-paced send while the send ring was full); now bytes
+    /// move only when at most half the buffer is left unsent, so no more is
+    /// moved than was sent.
+    /// Returns the bytes moved.
+    static func compact(_ connection: inout Connection) -> Int {
+        if connection.pending == 0 {
+            connection.start = 0
+        } else if connection.start + connection.pending == connection.buffer.count
+                    && connection.pending <= connection.buffer.count / 2 {
+            let base = connection.buffer.baseAddress!
+            base.copyMemory(from: base + connection.start, byteCount: connection.pending)
+            connection.start = 0
+            return connection.pending
+        }
+        return 0
+    }
+
     /// False when the connection is finished (end of stream or error).
     private func serve(_ connection: inout Connection) -> Bool {
         if let oneWay = connection.oneWay {
@@ -109,7 +134,7 @@ final class TCPServices {
                 return true
             }
         }
-        let free = UnsafeMutableRawBufferPointer(rebasing: connection.buffer[connection.pending...])
+        let free = UnsafeMutableRawBufferPointer(rebasing: connection.buffer[(connection.start + connection.pending)...])
         if free.count > 0 {
             do {
                 let n = try connection.socket.receive(into: free).count
@@ -122,15 +147,14 @@ final class TCPServices {
         }
         if connection.pending > 0 {
             do {
-                let sent = try core.send(connection.socket.descriptor,
-                                         UnsafeRawBufferPointer(rebasing: connection.buffer[0..<connection.pending]),
+                let unsent = connection.buffer[connection.start..<(connection.start + connection.pending)]
+                let sent = try core.send(connection.socket.descriptor, UnsafeRawBufferPointer(rebasing: unsent),
                                          flags: .noSignal)
                 bytesEchoed += UInt64(sent)
-                let rest = connection.pending - sent
-                if rest > 0 {
-                    connection.buffer.baseAddress!.copyMemory(from: connection.buffer.baseAddress! + sent, byteCount: rest)
-                }
-                connection.pending = rest
+                connection.start += sent
+                connection.pending -= sent
+                if connection.pending > 0 { partialSends += 1 }
+                bytesCompacted += UInt64(Self.compact(&connection))
             } catch {
                 if error.errno != .resourceTemporarilyUnavailable { return ended(connection, "send", error.errno) }
             }
