@@ -4,8 +4,8 @@ import Foundation
 /// built with the system's cc and libdpdk's pkg-config flags on first use,
 /// run on the CPU ours runs on. Packet rows use rte_pktmbuf_alloc_bulk/
 /// free_bulk, raw rows (`raw: true`, its RAW=1) rte_mempool_get_bulk/
-/// put_bulk: the loop of DPDK's mempool_perf_autotest, in alternating
-/// rounds with ours instead of one pass of DPDK's 360 cases.
+/// put_bulk: the loop of DPDK's mempool_perf_autotest, one case per run,
+/// right before ours, instead of one pass of DPDK's 360 cases.
 struct PktmbufPeer {
     let executable: String
 
