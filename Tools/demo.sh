@@ -125,6 +125,24 @@ two_core_args=()
 step "guest: UDP echo, TCP goodput, connections/s, ours (1 and 2 cores) vs Linux" \
   /usr/bin/python3 Tools/demo/guest-compare.py "$results" "${ours_logs[@]}" -- "${linux_logs[@]}" "${two_core_args[@]}"
 
+# --- Both stacks in one guest at once (dp-echo on vCPU 0 with two NICs
+# under VFIO, linux-echo on vCPU 1 with two more on their kernel drivers),
+# the peer alternating its TCP transfers between them a fraction of a second
+# apart: the comparison the host's phases of seconds cannot tilt.
+paired_seconds=$(( quick ? 8 : 90 ))
+paired() {
+  .build/debug/dp-lab run --nic e1000 --nic virtio --nic e1000 --nic virtio --access vfio \
+    --module e1000 --module virtio_pci --module virtio_net --product dp-echo --timeout 900 \
+    --peer-ip 10.0.0.1/24 --peer-ip 10.0.1.1/24 --peer-ip 10.0.2.1/24 --peer-ip 10.0.3.1/24 \
+    --include "$PWD/.build/demo/linux-echo:/usr/local/bin/linux-echo" \
+    --include "$PWD/Tools/demo/paired-guest.sh:/lab/paired-guest.sh" \
+    --peer "/usr/bin/python3 -u $PWD/Tools/demo/paired-peer.py $paired_seconds $tcp_bytes $oneway_bytes $(( quick ? 1 : 3 )) e1000=10.0.0.2,10.0.2.2 virtio=10.0.1.2,10.0.3.2" \
+    -- "GUEST_SECONDS=840 sh /lab/paired-guest.sh"
+}
+step "guest: both stacks in one guest, TCP transfers alternating between them" paired
+step "guest: TCP echo and one-way goodput from the one-guest run, ours vs Linux" \
+  /usr/bin/python3 Tools/demo/paired-compare.py "$results" "$last_log"
+
 # --- Unmodified programs: Debian's redis-server and nginx in the guest,
 # through the LD_PRELOAD library (NICs under VFIO) and on the guest kernel's
 # own stack (NICs on their drivers), the same binaries; redis-benchmark and

@@ -12,8 +12,9 @@ Usage: demo-peer.py [--load PEER_LOAD] [--oneway BYTES] STOP_PORT TCP_BYTES NAME
   --oneway: after the echo transfer, 3 bulk one-way transfers of BYTES each
   way (Tools/demo/tcp_oneway.py; the guest serves its sink and source).
 """
-import hashlib, os, socket, subprocess, sys, threading, time
+import hashlib, os, socket, subprocess, sys, time
 import tcp_oneway
+from tcp_echo import echo_once
 
 load = None
 oneway_bytes = 0
@@ -90,35 +91,6 @@ def udp_echo(nic, ip):
             sent = received  # lost: refill the window
     seconds = time.monotonic() - started
     print(f"DEMO-FIGURE {nic} udp-echo-rate {received / seconds:.0f} round-trips/s", flush=True)
-
-
-def echo_once(ip, data):
-    """One connection: sends `data` (on a thread) while reading the echo back;
-    returns (bytes back, seconds from connect to the last byte back, the
-    peer's TCP_INFO line read before closing)."""
-    started = time.monotonic()
-    s = socket.create_connection((ip, 7), timeout=20)
-
-    def send_all():
-        try:
-            s.sendall(data)
-            s.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-    # Send on a thread and receive here, so neither side's window stalls.
-    sender = threading.Thread(target=send_all, daemon=True)
-    sender.start()
-    back = bytearray()
-    while len(back) < len(data) and time.monotonic() - started < 60:
-        chunk = s.recv(262144)
-        if not chunk:
-            break
-        back += chunk
-    seconds = time.monotonic() - started
-    sender.join(5)
-    info = tcp_oneway.tcp_info(s)
-    s.close()
-    return back, seconds, info
 
 
 def tcp_transfer(nic, ip, transfers=3):
