@@ -55,15 +55,21 @@ public enum LabBuilder {
         let start = MonotonicClock.now
         log("dp-lab: building \(products.joined(separator: " ")) (release, static Swift stdlib, \(scratch))")
         let fingerprint = try LabBuildFreshness.invalidateIfChanged(packageRoot: packageRoot, scratch: scratch, log: log)
-        for product in products {
+        let stamp = LabBuildFreshness.readStamp(scratch: scratch)
+        let needed = LabBuildFreshness.productsToBuild(products, stamp: stamp, fingerprint: fingerprint) {
+            LabFiles.exists(scratch + "/release/" + $0)
+        }
+        for product in needed {
             let (status, output) = try Subprocess.run([
                 "swift", "build", "-c", "release", "--static-swift-stdlib",
                 "--package-path", packageRoot, "--scratch-path", scratch, "--product", product,
             ])
             guard status == 0 else { throw LabError("building \(product) for the guest failed:\n\(output)") }
         }
-        try LabBuildFreshness.writeStamp(fingerprint, scratch: scratch)
-        log("dp-lab: built in \(format(MonotonicClock.now - start)) s")
+        let built = LabBuildFreshness.productsBuilt(stamp: stamp, fingerprint: fingerprint).union(products)
+        try LabBuildFreshness.writeStamp(fingerprint, products: built, scratch: scratch)
+        log(needed.isEmpty ? "dp-lab: already built from these sources (\(format(MonotonicClock.now - start)) s)"
+                           : "dp-lab: built in \(format(MonotonicClock.now - start)) s")
         return products.map { scratch + "/release/" + $0 }
     }
 

@@ -9,7 +9,13 @@
 ///
 /// So when any file of the package changed since the last guest build, the
 /// package's own modules are rebuilt from scratch; its dependencies
-/// (swift-nio and the rest) stay built. Nothing changed: nothing is removed.
+/// (swift-nio and the rest) stay built. Nothing changed: nothing is removed,
+/// and a product already built from these very files is not handed to
+/// SwiftPM again (a no-op `swift build` still re-plans the package: about
+/// 10 s per product on the lab machines, at every lab run of the tests).
+///
+/// The stamp's first line is the fingerprint, each further line a product
+/// built from it.
 enum LabBuildFreshness {
     static let stampName = "dp-lab-sources.stamp"
 
@@ -31,11 +37,13 @@ enum LabBuildFreshness {
     }
 
     /// A digest of the path, size and modification time of every file in
-    /// the targets' directories and of the manifest.
+    /// the targets' directories and of the manifest, of the resolved
+    /// dependency versions (their content: SwiftPM may rewrite the file)
+    /// and of the compiler's version.
     static func sourcesFingerprint(packageRoot: String, paths: [String]) throws(LabError) -> String {
         try Subprocess.check(["sh", "-c", """
-            cd "$1" && shift && find Package.swift "$@" -type f -not -path '*/.build*' -not -path '*/__pycache__/*' \
-              -printf '%p %s %T@\\n' 2>/dev/null | sort | sha256sum
+            cd "$1" && shift && { find Package.swift "$@" -type f -not -path '*/.build*' -not -path '*/__pycache__/*' \
+              -printf '%p %s %T@\\n' 2>/dev/null | sort; cat Package.resolved 2>/dev/null; swift --version 2>&1; } | sha256sum
             """, "sh", packageRoot] + paths).split(separator: " ").first.map(String.init) ?? ""
     }
 
@@ -46,7 +54,7 @@ enum LabBuildFreshness {
         let targets = try localTargets(packageRoot: packageRoot)
         let fingerprint = try sourcesFingerprint(packageRoot: packageRoot, paths: targets.map(\.path))
         let stamp = scratch + "/" + stampName
-        let previous = (try? Subprocess.check(["cat", stamp]))?.split(separator: "\n").first.map(String.init)
+        let previous = readStamp(scratch: scratch)?.split(separator: "\n").first.map(String.init)
         guard previous != fingerprint else { return fingerprint }
         let release = scratch + "/release"
         guard (try? Subprocess.check(["test", "-d", release])) != nil else { return fingerprint }  // first build
@@ -56,7 +64,31 @@ enum LabBuildFreshness {
         return fingerprint
     }
 
-    static func writeStamp(_ fingerprint: String, scratch: String) throws(LabError) {
-        _ = try Subprocess.check(["sh", "-c", "printf '%s\\n' \"$1\" > \"$2\"", "sh", fingerprint, scratch + "/" + stampName])
+    /// The products the stamp says were built from `fingerprint` (none
+    /// when the stamp is missing or was written for other files).
+    static func productsBuilt(stamp: String?, fingerprint: String) -> Set<String> {
+        guard let lines = stamp?.split(separator: "\n").map(String.init), lines.first == fingerprint else { return [] }
+        return Set(lines.dropFirst())
+    }
+
+    /// The products of `requested` that need `swift build`: those not built
+    /// from `fingerprint`, or whose executable is gone.
+    static func productsToBuild(_ requested: [String], stamp: String?, fingerprint: String,
+                                exists: (String) -> Bool) -> [String] {
+        let built = productsBuilt(stamp: stamp, fingerprint: fingerprint)
+        return requested.filter { !built.contains($0) || !exists($0) }
+    }
+
+    static func stampText(_ fingerprint: String, products: Set<String>) -> String {
+        ([fingerprint] + products.sorted()).joined(separator: "\n") + "\n"
+    }
+
+    static func readStamp(scratch: String) -> String? {
+        try? Subprocess.check(["cat", scratch + "/" + stampName])
+    }
+
+    static func writeStamp(_ fingerprint: String, products: Set<String>, scratch: String) throws(LabError) {
+        _ = try Subprocess.check(["sh", "-c", "printf '%s' \"$1\" > \"$2\"", "sh",
+                                  stampText(fingerprint, products: products), scratch + "/" + stampName])
     }
 }
