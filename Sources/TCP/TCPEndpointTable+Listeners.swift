@@ -73,15 +73,15 @@ extension TCPEndpointTable {
             if configuration.synCookies, completeCookieHandshake(index, tuple: tuple, segment: segment, payload: payload, now: now) {
                 return
             }
-            if payload.count == 0 && !flags.contains(.fin), let sent = listeners[index]!.lastCookieSent,
-               now - sent < TCPSYNCookies.period * 2 {
-                // A pure ACK that fails the cookie check while cookies are
-                // in use (their lifetime, as Linux's tcp_synq_no_recent_overflow)
-                // may come from a peer whose first ACK and data were lost
-                // (our input overran) and who answers a second cookie SYN-ACK
-                // (its retransmitted SYN's) with SEG.SEQ past its data. A RST
-                // would end its connection; dropped, its data comes again
-                // from SEG.SEQ = ISN + 1 and passes. Linux resets here.
+            if let sent = listeners[index]!.lastCookieSent, now - sent < TCPSYNCookies.period * 2 {
+                // An ACK that fails the cookie check while cookies are in use
+                // (their lifetime, as Linux's tcp_synq_no_recent_overflow) may
+                // come from a peer whose handshake ACK and first data were
+                // lost (our input overran): its next segment (a duplicate
+                // ACK, later data, its FIN) carries SEG.SEQ past ISN + 1,
+                // which no stateless check can verify. A RST would end its
+                // connection; dropped, its data comes again from SEG.SEQ =
+                // ISN + 1 and passes. Linux resets here.
                 statistics.synCookieACKsDroppedUnchecked += 1
                 return
             }

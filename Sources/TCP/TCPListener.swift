@@ -15,8 +15,8 @@ struct TCPListener {
     var acceptQueueHead = 0
     var generation: UInt32
     var eventsPending: TCPEvents = []
-    /// When the listener last answered a SYN with a cookie (pure ACKs that
-    /// fail the cookie check are dropped, not reset, for the cookies' lifetime).
+    /// When the listener last answered a SYN with a cookie (ACKs that fail
+    /// the cookie check are dropped, not reset, for the cookies' lifetime).
     var lastCookieSent: TCPInstant?
 
     var acceptQueueCount: Int { acceptQueue.count - acceptQueueHead }
@@ -72,8 +72,9 @@ public struct TCPTableStatistics: Sendable, Hashable {
     /// its listener's accept queue was full: dropped, the child kept in
     /// SYN-RECEIVED (its SYN-ACK is sent again; Linux's ListenOverflows).
     public var handshakeACKsDroppedQueueFull = 0
-    /// Pure ACKs at a listener that failed the cookie check while cookies
-    /// were in use: dropped instead of reset (also in `synCookiesRejected`).
+    /// ACKs (pure or with data or FIN) at a listener that failed the cookie
+    /// check while cookies were in use: dropped instead of reset (also in
+    /// `synCookiesRejected`).
     public var synCookieACKsDroppedUnchecked = 0
     public var timeWaitReused = 0
     /// Connection deadlines reached in the timer wheel (each is O(1)).

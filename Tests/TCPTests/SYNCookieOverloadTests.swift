@@ -91,11 +91,36 @@ import Wire
         _ = feed(ack(40001, seq: 7001, ack: cookie &+ 1), data, at: 4000)  // the peer's retransmission
         let id = try #require(table.accept(listener))
         #expect(received(id) == data)
-        // Data that fails the check is still reset, and so is any ACK once no cookie was sent for 128 s.
-        let forgedData = feed(ack(40002, seq: 5000, ack: 0x1234_5678), data, at: 4000)
-        #expect(forgedData.contains { $0.repr.flags.contains(.rst) && $0.repr.destinationPort == 40002 })
+        // Once no cookie was sent for 128 s, an ACK that fails the check is reset, with data or without.
         let late = feed(ack(40003, seq: 5000, ack: 0x1234_5678), at: 1100 + 129_000)
         #expect(late.contains { $0.repr.flags.contains(.rst) && $0.repr.destinationPort == 40003 })
+        let lateData = feed(ack(40002, seq: 5000, ack: 0x1234_5678), data, at: 1100 + 129_000)
+        #expect(lateData.contains { $0.repr.flags.contains(.rst) && $0.repr.destinationPort == 40002 })
+    }
+
+    /// Suite 57's on-link SYN flood of 2026-12-08: a client's handshake ACK
+    /// and first data segment were lost at the tap's full queue and its
+    /// second segment came first. SEG.SEQ - 1 is not its ISN, so the check
+    /// fails; the RST that answered it (as Linux answers) ended a connection
+    /// the flood test expected to echo. While cookies are in use it is
+    /// dropped instead, and the retransmission from ISN + 1 connects.
+    @Test func laterDataPastLostFirstSegmentIsDroppedNotReset() throws {
+        let listener = try table.listen(on: Self.server, backlog: 16, synBacklog: 1)
+        _ = try synACK(feed(syn(40000, seq: 1000), at: 100))  // fills the SYN backlog
+        let cookie = try synACK(feed(syn(40001, seq: 7000), at: 100))
+        let second = Array("and sixteen more".utf8)
+        let replies = feed(ack(40001, seq: 7017, ack: cookie &+ 1), second, at: 110)
+        #expect(!replies.contains { $0.repr.flags.contains(.rst) }, "the later segment was reset")
+        #expect(table.statistics.synCookieACKsDroppedUnchecked == 1)
+        #expect(table.connectionCount == 1)  // the half-open child of port 40000 only
+        var fin = ack(40001, seq: 7033, ack: cookie &+ 1)
+        fin.flags.insert(.fin)
+        #expect(!feed(fin, at: 120).contains { $0.repr.flags.contains(.rst) }, "the FIN was reset")
+        #expect(table.statistics.synCookieACKsDroppedUnchecked == 2)
+        // The peer's retransmission from ISN + 1 connects and delivers both segments.
+        _ = feed(ack(40001, seq: 7001, ack: cookie &+ 1), data + second, at: 400)
+        let id = try #require(table.accept(listener))
+        #expect(received(id) == data + second)
     }
 
     /// A child from the retransmitted SYN holds the 4-tuple, and the peer's
