@@ -98,9 +98,9 @@ import Wire
         #expect(lateData.contains { $0.repr.flags.contains(.rst) && $0.repr.destinationPort == 40002 })
     }
 
-    /// Suite 57's on-link SYN flood of 2026-12-08: a client's handshake ACK
-    /// and first data segment were lost at the tap's full queue and its
-    /// second segment came first. SEG.SEQ - 1 is not its ISN, so the check
+    /// Suite 57's on-link SYN flood of 2026-12-08 (most likely; not
+    /// captured): a client's handshake ACK and first data segment were lost
+    /// at the tap's full queue and its second segment came first. SEG.SEQ - 1 is not its ISN, so the check
     /// fails; the RST that answered it (as Linux answers) ended a connection
     /// the flood test expected to echo. While cookies are in use it is
     /// dropped instead, and the retransmission from ISN + 1 connects.
